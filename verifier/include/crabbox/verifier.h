@@ -1,0 +1,307 @@
+/* crabbox/verifier.h — libcrabbox-verifier: a hardened, pure-C Intel TDX / dstack verifier.
+ *
+ * The library does no I/O, reads no clock and keeps no global state: the caller passes the
+ * evidence bytes, the verification time and a policy, and gets back a report. Every function is
+ * safe to call from several threads on distinct objects.
+ *
+ * One-shot use:
+ *     cba_policy pol;  cba_policy_init(&pol);
+ *     cba_report rep;
+ *     cba_verify(&rep, &pol, &(cba_evidence){ .quote = q, .quote_len = n }, now);
+ *     if (rep.verdict == CBA_VERDICT_VERIFIED) { ... }
+ *
+ * Many quotes against collateral verified once:
+ *     cba_collateral *c;  cba_collateral_verify(&c, &rep, &pol, json, json_len, now);
+ *     cba_verify_with(&rep, &pol, c, &evidence, now);   ... cba_collateral_free(c);
+ */
+#ifndef CRABBOX_VERIFIER_H
+#define CRABBOX_VERIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CBA_BUILDING_LIBRARY)
+#define CBA_API __attribute__((visibility("default")))
+#else
+#define CBA_API
+#endif
+#define CBA_MUST_USE __attribute__((warn_unused_result))
+
+/* ---- Errors: append only, the values and names are ABI and appear in --json ---------------- */
+#define CBA_ERRORS(X)                                                                            \
+    X(CBA_OK, "success")                                                                         \
+    X(CBA_E_INTERNAL, "internal error")                                                          \
+    X(CBA_E_NOMEM, "out of memory")                                                              \
+    X(CBA_E_ARGUMENT, "invalid argument")                                                        \
+    X(CBA_E_QUOTE_FORMAT, "malformed quote")                                                     \
+    X(CBA_E_QUOTE_UNSUPPORTED, "unsupported quote type")                                         \
+    X(CBA_E_QUOTE_TRAILING_DATA, "non-zero bytes after the quote")                               \
+    X(CBA_E_QE_VENDOR, "quoting enclave vendor is not Intel")                                    \
+    X(CBA_E_DER, "malformed DER")                                                                \
+    X(CBA_E_PEM, "malformed PEM certificate chain")                                              \
+    X(CBA_E_CERT_INVALID, "certificate is malformed or has the wrong profile")                   \
+    X(CBA_E_CERT_EXPIRED, "certificate is not valid at the verification time")                   \
+    X(CBA_E_CERT_REVOKED, "certificate is revoked")                                              \
+    X(CBA_E_CHAIN_UNTRUSTED, "certificate chain does not end at the trusted root")               \
+    X(CBA_E_CERT_SIGNATURE, "certificate signature does not verify")                             \
+    X(CBA_E_PCK_EXTENSION, "malformed Intel SGX extension in the PCK certificate")               \
+    X(CBA_E_CRL_INVALID, "CRL is malformed, from the wrong issuer or badly signed")              \
+    X(CBA_E_CRL_EXPIRED, "CRL is not valid at the verification time")                            \
+    X(CBA_E_COLLATERAL_FORMAT, "malformed collateral")                                           \
+    X(CBA_E_COLLATERAL_MISSING, "collateral is needed but was not given")                        \
+    X(CBA_E_COLLATERAL_EXPIRED, "collateral is not valid at the verification time")              \
+    X(CBA_E_TCB_INFO_SIGNATURE, "TCB info signature does not verify")                            \
+    X(CBA_E_TCB_INFO_FORMAT, "malformed TCB info")                                               \
+    X(CBA_E_TCB_INFO_MISMATCH, "TCB info is for another platform (FMSPC or PCE-ID)")             \
+    X(CBA_E_QE_IDENTITY_SIGNATURE, "QE identity signature does not verify")                      \
+    X(CBA_E_QE_IDENTITY_FORMAT, "malformed QE identity")                                         \
+    X(CBA_E_QE_IDENTITY_MISMATCH, "quoting enclave does not match the QE identity")              \
+    X(CBA_E_QE_REPORT_SIGNATURE, "QE report signature does not verify")                          \
+    X(CBA_E_QE_REPORT_DATA, "QE report data does not bind the attestation key")                  \
+    X(CBA_E_QUOTE_SIGNATURE, "quote signature does not verify")                                  \
+    X(CBA_E_TDX_MODULE_MISMATCH, "TDX module does not match the TCB info")                       \
+    X(CBA_E_TCB_NOT_SUPPORTED, "no TCB level in the collateral matches this platform")           \
+    X(CBA_E_TCB_REVOKED, "TCB level is revoked")                                                 \
+    X(CBA_E_TCB_STATUS_REJECTED, "TCB status or advisory is not accepted by the policy")         \
+    X(CBA_E_TD_DEBUG, "TD is in debug mode")                                                     \
+    X(CBA_E_TD_ATTRIBUTES, "TD attributes are not accepted")                                     \
+    X(CBA_E_MEASUREMENT_POLICY, "measurement does not match the pinned value")                   \
+    X(CBA_E_REPORT_DATA_MISMATCH, "report data does not match the expected binding")             \
+    X(CBA_E_JSON, "malformed JSON")                                                              \
+    X(CBA_E_INFO_FORMAT, "malformed guest agent response")                                       \
+    X(CBA_E_EVENTLOG_FORMAT, "malformed event log")                                              \
+    X(CBA_E_EVENT_DIGEST_MISMATCH, "event digest does not match its content")                    \
+    X(CBA_E_RTMR_MISMATCH, "event log does not replay to the quoted RTMR")                       \
+    X(CBA_E_MEASUREMENT_CLAIM_MISMATCH, "claimed measurement differs from the quote")            \
+    X(CBA_E_COMPOSE_HASH_MISMATCH, "compose hash does not match")                                \
+    X(CBA_E_APP_ID_MISMATCH, "app id does not match")                                            \
+    X(CBA_E_QUOTE_MISSING, "no quote in the evidence")                                           \
+    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")
+
+typedef enum cba_err {
+#define CBA_X_ENUM(name, msg) name,
+    CBA_ERRORS(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_ERR_COUNT
+} cba_err;
+
+/* cba_err_name returns "CBA_E_..." and cba_err_message a sentence; both never NULL. */
+CBA_API const char *cba_err_name(cba_err code);
+CBA_API const char *cba_err_message(cba_err code);
+
+/* The first failure wins; `where` names the field, `detail` explains without secrets or raw input. */
+typedef struct cba_error {
+    cba_err code;
+    char where[48];
+    char detail[160];
+} cba_error;
+
+/* ---- Checks, in evaluation order. Names are stable (crabbox-attest --json). -------------- */
+#define CBA_CHECKS(X)                                                                            \
+    X(CBA_CHECK_QUOTE_PARSE, "quote_parse")                                                      \
+    X(CBA_CHECK_PCK_CHAIN, "pck_chain")                                                          \
+    X(CBA_CHECK_CRL, "crl")                                                                      \
+    X(CBA_CHECK_TCB_INFO, "tcb_info")                                                            \
+    X(CBA_CHECK_QE_REPORT_SIGNATURE, "qe_report_signature")                                      \
+    X(CBA_CHECK_QE_REPORT_DATA, "qe_report_data")                                                \
+    X(CBA_CHECK_QE_IDENTITY, "qe_identity")                                                      \
+    X(CBA_CHECK_QUOTE_SIGNATURE, "quote_signature")                                              \
+    X(CBA_CHECK_TCB_STATUS, "tcb_status")                                                        \
+    X(CBA_CHECK_TD_ATTRIBUTES, "td_attributes")                                                  \
+    X(CBA_CHECK_EVENT_LOG, "event_log")                                                          \
+    X(CBA_CHECK_EVENT_DIGESTS, "event_digests")                                                  \
+    X(CBA_CHECK_RTMR_REPLAY, "rtmr_replay")                                                      \
+    X(CBA_CHECK_QUOTE_MEASUREMENTS, "quote_measurements")                                        \
+    X(CBA_CHECK_COMPOSE_BINDING, "compose_binding")                                              \
+    X(CBA_CHECK_APP_ID, "app_id")                                                                \
+    X(CBA_CHECK_REPORT_DATA, "report_data")
+
+typedef enum cba_check {
+#define CBA_X_ENUM(name, str) name,
+    CBA_CHECKS(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_CHECK_COUNT
+} cba_check;
+
+CBA_API const char *cba_check_name(cba_check check);
+
+typedef enum cba_check_status {
+    CBA_CHECK_NOT_RUN = 0, /* an earlier check failed */
+    CBA_CHECK_PASS,
+    CBA_CHECK_FAIL,
+    CBA_CHECK_SKIP /* not applicable, or skipped by policy: detail says why */
+} cba_check_status;
+
+CBA_API const char *cba_check_status_name(cba_check_status status); /* "pass" ... */
+
+/* ---- TCB status ------------------------------------------------------------------------- */
+#define CBA_TCB_STATUSES(X)                                                                      \
+    X(CBA_TCB_UNKNOWN, "")                                                                       \
+    X(CBA_TCB_UP_TO_DATE, "UpToDate")                                                            \
+    X(CBA_TCB_SW_HARDENING_NEEDED, "SWHardeningNeeded")                                          \
+    X(CBA_TCB_CONFIGURATION_NEEDED, "ConfigurationNeeded")                                       \
+    X(CBA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED, "ConfigurationAndSWHardeningNeeded")        \
+    X(CBA_TCB_OUT_OF_DATE, "OutOfDate")                                                          \
+    X(CBA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, "OutOfDateConfigurationNeeded")                  \
+    X(CBA_TCB_REVOKED, "Revoked")                                                                \
+    X(CBA_TCB_TD_RELAUNCH_ADVISED, "TDRelaunchAdvised")                                          \
+    X(CBA_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED, "TDRelaunchAdvisedConfigurationNeeded")
+
+typedef enum cba_tcb_status {
+#define CBA_X_ENUM(name, str) name,
+    CBA_TCB_STATUSES(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_TCB_STATUS_COUNT
+} cba_tcb_status;
+
+/* cba_tcb_status_name returns Intel's spelling ("" for UNKNOWN); cba_tcb_status_parse returns
+ * false for anything that is not exactly one of the names. */
+CBA_API const char *cba_tcb_status_name(cba_tcb_status status);
+CBA_API bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_status *out);
+
+/* ---- Policy ----------------------------------------------------------------------------- */
+#define CBA_MAX_ADVISORIES 32
+#define CBA_ADVISORY_ID_MAX 32 /* "INTEL-SA-01234" fits with room */
+
+typedef struct cba_policy {
+    uint32_t accepted_statuses; /* bit (1u << cba_tcb_status); Revoked is never accepted */
+    const char *const *allowed_advisories; /* borrowed; NULL-terminated list or NULL */
+    bool skip_dcap;        /* --no-dcap: skip CRLs, TCB info, QE identity, TCB status (never
+                              signatures or the chain to the root) */
+    bool allow_debug;      /* test only: accept a debug TD */
+    uint64_t td_attributes_allowed; /* bits that may be set (default SEPT_VE_DISABLE|PKS|PERFMON) */
+    uint64_t td_attributes_required; /* bits that must be set (default SEPT_VE_DISABLE) */
+    bool allow_service_td; /* accept a non-zero MRSERVICETD */
+
+    bool has_app_id;
+    uint8_t app_id[20];
+    bool has_compose_hash;
+    uint8_t compose_hash[32];
+    bool has_report_data;
+    uint8_t report_data[64];
+
+    bool has_mrtd;
+    uint8_t mrtd[48];
+    bool has_rtmr[3];
+    uint8_t rtmr[3][48];
+    uint32_t min_tcb_evaluation_data_number; /* 0 = no minimum */
+    int64_t max_collateral_age;              /* seconds since issueDate; 0 = no limit */
+
+    /* Trust anchor (DER). NULL = the embedded Intel SGX Root CA. Anything else is TEST ONLY and
+     * the report says so (report.test_root). */
+    const uint8_t *trust_root_der;
+    size_t trust_root_der_len;
+} cba_policy;
+
+/* cba_policy_init sets the strict default: UpToDate only, no advisories, debug rejected. */
+CBA_API void cba_policy_init(cba_policy *policy);
+
+/* ---- Evidence --------------------------------------------------------------------------- */
+typedef struct cba_evidence {
+    const uint8_t *quote; /* raw quote bytes; optional when info carries one */
+    size_t quote_len;
+    const uint8_t *info_json; /* Tappd.Info / Info / GetQuote response; optional */
+    size_t info_json_len;
+    const uint8_t *collateral_json; /* QuoteCollateralV3 JSON; optional (cba_verify only) */
+    size_t collateral_json_len;
+} cba_evidence;
+
+/* ---- Report ----------------------------------------------------------------------------- */
+typedef enum cba_verdict { CBA_VERDICT_REJECTED = 0, CBA_VERDICT_VERIFIED = 1 } cba_verdict;
+
+typedef struct cba_check_result {
+    cba_check_status status;
+    char detail[160];
+} cba_check_result;
+
+typedef struct cba_report {
+    cba_verdict verdict;
+    cba_check failed_check; /* CBA_CHECK_COUNT when verified */
+    cba_error error;        /* code CBA_OK when verified */
+    cba_check_result checks[CBA_CHECK_COUNT];
+    bool test_root;          /* a non-Intel trust anchor was used */
+    bool collateral_missing; /* DCAP checks could not run: no collateral and not skip_dcap */
+
+    /* Quote fields: set only when the quote parsed (has_quote). */
+    bool has_quote;
+    uint16_t quote_version;
+    uint16_t body_type; /* 2 = TD 1.0, 3 = TD 1.5 */
+    uint8_t tee_tcb_svn[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint64_t td_attributes;
+    uint64_t xfam;
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t report_data[64];
+    size_t trailing_zero_bytes;
+
+    /* PCK facts (has_pck). */
+    bool has_pck;
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    uint8_t ppid[16];
+
+    /* DCAP collateral result (has_tcb). */
+    bool has_tcb;
+    cba_tcb_status tcb_status;
+    cba_tcb_status platform_tcb_status, module_tcb_status, qe_tcb_status;
+    uint32_t tcb_evaluation_data_number;
+    int64_t collateral_expires; /* earliest nextUpdate / notAfter among the collateral */
+    size_t num_advisory_ids;
+    char advisory_ids[CBA_MAX_ADVISORIES][CBA_ADVISORY_ID_MAX];
+
+    /* dstack facts (has_dstack). */
+    bool has_dstack;
+    bool has_app_id;
+    uint8_t app_id[20];
+    bool has_compose_hash;
+    uint8_t compose_hash[32];
+    bool has_instance_id;
+    uint8_t instance_id[20];
+    size_t num_events;
+    bool ratls_bound; /* report data = SHA512("ratls-cert:" || app cert SPKI) */
+    uint8_t mrconfigid_version; /* 0 = unused, 1, 2, 3, ... */
+} cba_report;
+
+/* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
+ * `out` (always, also on rejection). Returns CBA_OK when verified, else the error code that is also
+ * in out->error. Without collateral and without policy->skip_dcap, the DCAP checks are reported
+ * as failed with CBA_E_COLLATERAL_MISSING and out->collateral_missing is set. */
+CBA_API CBA_MUST_USE cba_err cba_verify(cba_report *out, const cba_policy *policy,
+                                        const cba_evidence *evidence, int64_t now);
+
+/* ---- Collateral verified once, many quotes ---------------------------------------------- */
+typedef struct cba_collateral cba_collateral;
+
+/* cba_collateral_verify parses and authenticates collateral JSON at `now` (root pinning, root CA
+ * CRL, TCB signing chains, TCB info and QE identity signatures, dates). On success *out owns a new
+ * object; on failure *out is NULL and report->error says why. The policy's trust root is used. */
+CBA_API CBA_MUST_USE cba_err cba_collateral_verify(cba_collateral **out, cba_report *report,
+                                                   const cba_policy *policy, const uint8_t *json,
+                                                   size_t json_len, int64_t now);
+/* cba_collateral_free accepts NULL. */
+CBA_API void cba_collateral_free(cba_collateral *collateral);
+
+/* cba_verify_with is cba_verify with collateral from cba_collateral_verify (evidence's
+ * collateral_json is ignored). Every quote-dependent check still runs, and every time bound is
+ * checked again at `now`. collateral may be NULL (then as cba_verify without collateral). */
+CBA_API CBA_MUST_USE cba_err cba_verify_with(cba_report *out, const cba_policy *policy,
+                                             const cba_collateral *collateral,
+                                             const cba_evidence *evidence, int64_t now);
+
+/* cba_version returns the library version string. */
+CBA_API const char *cba_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

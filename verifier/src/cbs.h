@@ -1,0 +1,212 @@
+/* cbs.h — the one bounds-checked reader every parser uses (after BoringSSL's CBS).
+ *
+ * A cbs is a borrowed view (data, len). Every getter checks the length before touching a byte,
+ * leaves the cursor unchanged on failure, and never does pointer arithmetic that could wrap.
+ * No other file does pointer arithmetic on untrusted input. */
+#ifndef CBA_CBS_H
+#define CBA_CBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "crabbox/verifier.h"
+
+typedef struct cbs {
+    const uint8_t *data;
+    size_t len;
+} cbs;
+
+static inline void cbs_init(cbs *c, const uint8_t *data, size_t len)
+{
+    c->data = len ? data : NULL;
+    c->len = len;
+}
+
+static inline cbs cbs_make(const uint8_t *data, size_t len)
+{
+    cbs c;
+    cbs_init(&c, data, len);
+    return c;
+}
+
+CBA_MUST_USE static inline bool cbs_get_bytes(cbs *c, cbs *out, size_t n)
+{
+    if (n > c->len) { return false; } /* compare lengths, not pointers: p + n may overflow */
+    *out = (cbs){ c->data, n };
+    c->data = n ? c->data + n : c->data;
+    c->len -= n;
+    return true;
+}
+
+CBA_MUST_USE static inline bool cbs_skip(cbs *c, size_t n)
+{
+    cbs ignored;
+    return cbs_get_bytes(c, &ignored, n);
+}
+
+/* cbs_copy_bytes copies exactly n bytes into out. */
+CBA_MUST_USE static inline bool cbs_copy_bytes(cbs *c, uint8_t *out, size_t n)
+{
+    cbs b;
+    if (!cbs_get_bytes(c, &b, n)) { return false; }
+    if (n) { memcpy(out, b.data, n); }
+    return true;
+}
+
+CBA_MUST_USE static inline bool cbs_get_u8(cbs *c, uint8_t *out)
+{
+    cbs b;
+    if (!cbs_get_bytes(c, &b, 1)) { return false; }
+    *out = b.data[0];
+    return true;
+}
+
+/* Quote fields are little-endian. */
+CBA_MUST_USE static inline bool cbs_get_u16le(cbs *c, uint16_t *out)
+{
+    cbs b;
+    if (!cbs_get_bytes(c, &b, 2)) { return false; }
+    *out = (uint16_t)(b.data[0] | (unsigned)b.data[1] << 8);
+    return true;
+}
+
+CBA_MUST_USE static inline bool cbs_get_u32le(cbs *c, uint32_t *out)
+{
+    cbs b;
+    if (!cbs_get_bytes(c, &b, 4)) { return false; }
+    *out = (uint32_t)b.data[0] | (uint32_t)b.data[1] << 8 | (uint32_t)b.data[2] << 16 |
+           (uint32_t)b.data[3] << 24;
+    return true;
+}
+
+CBA_MUST_USE static inline bool cbs_get_u64le(cbs *c, uint64_t *out)
+{
+    uint32_t lo, hi;
+    cbs save = *c;
+    if (!cbs_get_u32le(c, &lo) || !cbs_get_u32le(c, &hi)) {
+        *c = save;
+        return false;
+    }
+    *out = (uint64_t)hi << 32 | lo;
+    return true;
+}
+
+/* cbs_byte returns the byte at index i, which the caller has checked is < c.len. */
+static inline uint8_t cbs_byte(cbs c, size_t i)
+{
+    return c.data[i];
+}
+
+static inline bool cbs_eq(cbs a, cbs b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+static inline bool cbs_eq_mem(cbs a, const void *b, size_t len)
+{
+    return a.len == len && (len == 0 || memcmp(a.data, b, len) == 0);
+}
+
+static inline bool cbs_eq_str(cbs a, const char *s)
+{
+    return cbs_eq_mem(a, s, strlen(s));
+}
+
+/* cbs_all_zero is true when every byte is 0x00 (also for an empty view). */
+static inline bool cbs_all_zero(cbs c)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < c.len; i++) { acc |= c.data[i]; }
+    return acc == 0;
+}
+
+/* cbs_offset_of returns where `inner` starts within `outer`; inner must be a sub-view of outer
+ * (the only sanctioned pointer difference; both come from the same reader). */
+static inline size_t cbs_offset_of(cbs outer, cbs inner)
+{
+    return inner.len == 0 && inner.data == NULL ? outer.len : (size_t)(inner.data - outer.data);
+}
+
+/* ---- DER (X.690) -------------------------------------------------------------------------- */
+#define CBS_ASN1_BOOLEAN 0x01u
+#define CBS_ASN1_INTEGER 0x02u
+#define CBS_ASN1_BITSTRING 0x03u
+#define CBS_ASN1_OCTETSTRING 0x04u
+#define CBS_ASN1_NULL 0x05u
+#define CBS_ASN1_OID 0x06u
+#define CBS_ASN1_ENUMERATED 0x0au
+#define CBS_ASN1_UTF8STRING 0x0cu
+#define CBS_ASN1_PRINTABLESTRING 0x13u
+#define CBS_ASN1_IA5STRING 0x16u
+#define CBS_ASN1_UTCTIME 0x17u
+#define CBS_ASN1_GENERALIZEDTIME 0x18u
+#define CBS_ASN1_SEQUENCE 0x30u
+#define CBS_ASN1_SET 0x31u
+#define CBS_ASN1_CONTEXT(n) (0xa0u | (n)) /* constructed [n] */
+#define CBS_ASN1_CONTEXT_PRIM(n) (0x80u | (n)) /* primitive [n] */
+
+/* cbs_get_any_asn1_element reads the next DER element (definite, minimal length, low tag number
+ * form only). *out_element is the whole element, *out_tag its tag, *out_header_len the header
+ * size. Lengths above 2^24 are refused (nothing we parse is that large). */
+CBA_MUST_USE static inline bool cbs_get_any_asn1_element(cbs *c, cbs *out_element, uint8_t *out_tag,
+                                                         size_t *out_header_len)
+{
+    cbs hdr = *c; /* parse a copy; commit only on success */
+    uint8_t tag, first, b;
+    size_t len, header_len;
+    if (!cbs_get_u8(&hdr, &tag) || (tag & 0x1f) == 0x1f || !cbs_get_u8(&hdr, &first)) {
+        return false; /* high-tag-number form is never used by X.509 / SGX */
+    }
+    len = first;
+    header_len = 2;
+    if (first & 0x80) {
+        size_t num_len_bytes = first & 0x7fu;
+        if (num_len_bytes == 0 || num_len_bytes > 3) { return false; } /* indefinite, huge */
+        len = 0;
+        for (size_t i = 0; i < num_len_bytes; i++) {
+            if (!cbs_get_u8(&hdr, &b) || (i == 0 && b == 0)) { return false; } /* not minimal */
+            len = (len << 8) | b;
+        }
+        if (len < 0x80) { return false; } /* long form used for a short length */
+        header_len += num_len_bytes;
+    }
+    if (len > c->len - header_len) { return false; } /* header_len <= c->len: it was read */
+    if (!cbs_get_bytes(c, out_element, header_len + len)) { return false; }
+    *out_tag = tag;
+    *out_header_len = header_len;
+    return true;
+}
+
+/* cbs_get_asn1 sets *out to the contents of the next DER element, which must be tagged `tag`. */
+CBA_MUST_USE static inline bool cbs_get_asn1(cbs *c, cbs *out, uint8_t tag)
+{
+    cbs copy = *c, elem;
+    uint8_t t;
+    size_t hl;
+    if (!cbs_get_any_asn1_element(&copy, &elem, &t, &hl) || t != tag) { return false; }
+    *c = copy;
+    *out = (cbs){ elem.data + hl, elem.len - hl };
+    return true;
+}
+
+/* cbs_get_asn1_element is cbs_get_asn1 but *out keeps the header (signed spans, raw DNs). */
+CBA_MUST_USE static inline bool cbs_get_asn1_element(cbs *c, cbs *out, uint8_t tag)
+{
+    cbs copy = *c, elem;
+    uint8_t t;
+    size_t hl;
+    if (!cbs_get_any_asn1_element(&copy, &elem, &t, &hl) || t != tag) { return false; }
+    *c = copy;
+    *out = elem;
+    return true;
+}
+
+/* cbs_peek_asn1_tag is true when the next element's tag is `tag`. */
+static inline bool cbs_peek_asn1_tag(cbs c, uint8_t tag)
+{
+    return c.len >= 1 && c.data[0] == tag;
+}
+
+#endif

@@ -1,0 +1,34 @@
+/* crypto.h — the verifier's only view of wolfCrypt: hashes and ECDSA-P256 verification.
+ * crypto.c is the only file that includes wolfSSL headers. */
+#ifndef CBA_CRYPTO_H
+#define CBA_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cbs.h"
+
+/* Each hash takes the concatenation of num_parts views. They return false only if wolfCrypt
+ * fails (never for valid arguments); callers treat that as CBA_E_INTERNAL. */
+CBA_MUST_USE bool cba_sha256(uint8_t out[32], const cbs *parts, size_t num_parts);
+CBA_MUST_USE bool cba_sha384(uint8_t out[48], const cbs *parts, size_t num_parts);
+CBA_MUST_USE bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts);
+/* Keccak-256 with the original Keccak padding (not SHA3-256), as dstack's MR config V2 uses. */
+CBA_MUST_USE bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts);
+
+/* cba_p256_point_valid is true when X||Y (32-byte big-endian each) is a point on P-256 (the
+ * curve has cofactor 1, so on-curve means in the group) and not the identity. */
+CBA_MUST_USE bool cba_p256_point_valid(const uint8_t pub_xy[64]);
+
+/* cba_ecdsa_p256_verify checks an ECDSA-P256 signature (r||s, 32 bytes each, big-endian) over a
+ * 32-byte SHA-256 digest with the public key X||Y. True only when wolfCrypt returns 0 and sets
+ * its result to 1; r or s equal to 0 or >= n, or a key off the curve, give false. */
+CBA_MUST_USE bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t digest[32],
+                                        const uint8_t sig_rs[64]);
+
+/* cba_ecdsa_p256_verify_msg hashes the views with SHA-256, then verifies as above. */
+CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts,
+                                            size_t num_parts, const uint8_t sig_rs[64]);
+
+#endif

@@ -1,0 +1,102 @@
+/* dstack.h — dstack guest-agent evidence (dcap-spec §6): Tappd.Info / Info / GetQuote
+ * responses, the tcb_info claims, the event log, RTMR replay, runtime-event digests, identity
+ * events, MRCONFIGID and the RA-TLS report-data binding. */
+#ifndef CBA_DSTACK_H
+#define CBA_DSTACK_H
+
+#include "cbs.h"
+#include "internal.h"
+#include "x509.h"
+
+#define CBA_DSTACK_RUNTIME_EVENT_TYPE 0x08000001u
+#define CBA_EVENTLOG_MAX_EVENTS 1024
+#define CBA_INFO_MAX_LEN (4u << 20) /* 4 MiB of JSON is far beyond any real response */
+
+typedef enum cba_info_format {
+    CBA_INFO_TAPPD = 1, /* legacy Tappd.Info (app_cert carries the quote) */
+    CBA_INFO_DSTACK,    /* newer Info (same fields, plus vm_config, mr_aggregated, ...) */
+    CBA_INFO_GETQUOTE   /* GetQuote: quote (hex) + event_log (JSON string) */
+} cba_info_format;
+
+typedef struct cba_event {
+    uint32_t imr;        /* 0..3 */
+    uint32_t event_type;
+    bool has_digest;     /* false when the digest was stripped ("") */
+    uint8_t digest[48];
+    cbs name;            /* "app-id", ... (view into the info's storage) */
+    cbs payload;         /* decoded bytes (view into the info's storage) */
+    uint32_t version;    /* 1 (absent) or 2 */
+    bool has_preimage;
+    cbs preimage;        /* decoded V2 preimage */
+} cba_event;
+
+typedef struct cba_info {
+    cba_info_format format;
+    bool has_app_id;          uint8_t app_id[20];
+    bool has_instance_id;     uint8_t instance_id[20];
+    bool has_compose_hash;    uint8_t compose_hash[32];   /* top-level claim */
+    bool has_tcb_info;        /* tcb_info present and non-empty */
+    bool has_mrtd_claim;      uint8_t mrtd_claim[48];
+    bool has_rtmr_claim[4];   uint8_t rtmr_claim[4][48];
+    bool has_tcb_compose_hash; uint8_t tcb_compose_hash[32]; /* tcb_info.compose_hash claim */
+    bool has_app_compose;     cbs app_compose;            /* exact bytes of tcb_info.app_compose */
+    bool has_os_image_hash;   uint8_t os_image_hash[32];
+    cbs key_provider_info;    /* raw string, may be empty */
+    cbs app_cert_pem;         /* may be empty */
+    cbs quote;                /* from GetQuote's "quote" or the app cert's quote extension */
+    bool quote_from_cert;     /* then report data must be the RA-TLS binding of cert_spki */
+    cbs cert_spki;            /* SubjectPublicKeyInfo DER of the app cert leaf */
+    size_t num_events;
+    cba_event *events;        /* heap */
+    void *storage;            /* owns json objects and decoded buffers */
+} cba_info;
+
+/* cba_info_parse parses a guest-agent response (format detected from its members) with the strict
+ * JSON rules, the inner tcb_info JSON string, the event log (from tcb_info.event_log, GetQuote's
+ * event_log string, or — when neither — the app cert's event-log extension), hex fields with exact
+ * lengths, and finds the quote (GetQuote "quote", else the app cert leaf's extension
+ * 1.3.6.1.4.1.62397.1.1 found by parsing the certificate). A present-but-empty tcb_info is an
+ * error (hidden tcb_info must fail, not skip). Errors: CBA_E_INFO_FORMAT, CBA_E_EVENTLOG_FORMAT,
+ * CBA_E_JSON. On success *out owns a new object. */
+CBA_MUST_USE cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json);
+void cba_info_free(cba_info *info); /* NULL-safe */
+
+/* cba_eventlog_check_digests recomputes every runtime event's digest (V1: SHA384(le32(type) ||
+ * ":" || name || ":" || payload); V2: SHA384 of the canonical JSON preimage, which must equal the
+ * supplied preimage) and compares it with a supplied digest; a runtime event must be on imr 3 and
+ * every imr-3 event must be a runtime event; boot events need a 48-byte digest; unknown versions
+ * are rejected. Errors: CBA_E_EVENT_DIGEST_MISMATCH, CBA_E_EVENTLOG_FORMAT. On success
+ * out_digests[i] holds the digest to replay for event i (recomputed for runtime events). */
+CBA_MUST_USE cba_err cba_eventlog_check_digests(cba_error *err, uint8_t (*out_digests)[48],
+                                                const cba_info *info);
+
+/* cba_eventlog_replay folds digests into RTMR0..3: RTMR = SHA384(RTMR || digest). */
+CBA_MUST_USE bool cba_eventlog_replay(uint8_t out_rtmr[4][48], const cba_info *info,
+                                      const uint8_t (*digests)[48]);
+
+typedef struct cba_dstack_ids {
+    bool has_app_id;       uint8_t app_id[20];
+    bool has_compose_hash; uint8_t compose_hash[32];
+    bool has_instance_id;  cbs instance_id; /* 20 bytes or empty */
+    bool has_key_provider; cbs key_provider; /* JSON payload bytes */
+    bool has_system_ready;
+} cba_dstack_ids;
+
+/* cba_eventlog_identity takes app-id, compose-hash, instance-id and key-provider from runtime
+ * events before the first system-ready only; a duplicate before system-ready, or a wrong payload
+ * length, fails with CBA_E_EVENTLOG_FORMAT. */
+CBA_MUST_USE cba_err cba_eventlog_identity(cba_error *err, cba_dstack_ids *out,
+                                           const cba_info *info);
+
+/* cba_mrconfigid_check checks the quote's MRCONFIGID against the identity (§6.6): all-zero =
+ * unused (version 0, passes); V1 = 0x01 || compose_hash || 15 zero bytes; V2 = 0x02 ||
+ * Keccak-256(compose_hash || app_id || key-provider kind byte || key-provider id) || zeros when
+ * the key provider is known; V3/unknown: reported via *out_version and rejected as a binding.
+ * Error: CBA_E_MRCONFIGID_MISMATCH. */
+CBA_MUST_USE cba_err cba_mrconfigid_check(cba_error *err, uint8_t *out_version,
+                                          const uint8_t mrconfigid[48], const cba_dstack_ids *ids);
+
+/* cba_ratls_report_data computes SHA512("ratls-cert:" || spki). */
+CBA_MUST_USE bool cba_ratls_report_data(uint8_t out[64], cbs spki);
+
+#endif

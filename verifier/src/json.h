@@ -1,0 +1,42 @@
+/* json.h — strict JSON on json-c: depth limit, strict mode, UTF-8 validation, the whole input
+ * consumed (trailing whitespace only), duplicate keys rejected, and typed getters that check
+ * exact hex lengths and integer ranges. */
+#ifndef CBA_JSON_H
+#define CBA_JSON_H
+
+#include <json-c/json.h>
+
+#include "cbs.h"
+#include "internal.h"
+
+#define CBA_JSON_MAX_DEPTH 16
+
+/* cba_json_parse parses `in` as one JSON value. On success *out is a new reference (release with
+ * json_object_put). Duplicate keys in any object, invalid UTF-8, non-strict syntax, nesting
+ * deeper than max_depth, anything but whitespace after the value, or an embedded NUL outside
+ * strings fail with `code` (e.g. CBA_E_COLLATERAL_FORMAT) at `where`. */
+CBA_MUST_USE cba_err cba_json_parse(cba_error *err, json_object **out, cbs in, int max_depth,
+                                    cba_err code, const char *where);
+
+/* cba_json_has_duplicate_keys scans JSON text for an object with a repeated key (after
+ * unescaping). It is a tokenizer pass only; it returns true also for text it cannot scan. */
+bool cba_json_has_duplicate_keys(cbs in, int max_depth);
+
+/* Getters: `obj` must be an object. Each returns false when the key is absent or has the wrong
+ * type/shape; *out is untouched then. Strings are returned as views of json-c's storage (valid
+ * while obj lives), with the exact length (embedded NULs possible). */
+bool cba_json_get_string(const json_object *obj, const char *key, cbs *out);
+bool cba_json_get_hex(const json_object *obj, const char *key, uint8_t *out, size_t out_len);
+/* cba_json_get_u64: a JSON integer (not a double, bool or string), 0 <= v <= max. */
+bool cba_json_get_u64(const json_object *obj, const char *key, uint64_t max, uint64_t *out);
+bool cba_json_get_object(const json_object *obj, const char *key, json_object **out);
+bool cba_json_get_array(const json_object *obj, const char *key, json_object **out);
+bool cba_json_has(const json_object *obj, const char *key);
+
+/* cba_json_string_view returns a view of a json string value (type must be string). */
+bool cba_json_string_view(const json_object *str, cbs *out);
+
+/* cba_parse_iso8601_z parses exactly "YYYY-MM-DDThh:mm:ssZ" into Unix seconds. */
+CBA_MUST_USE bool cba_parse_iso8601_z(cbs s, int64_t *out);
+
+#endif
