@@ -8,6 +8,15 @@
 #include "cbs.h"
 #include "internal.h"
 
+/* Size caps (untrusted lengths never size an allocation directly). Real collateral is ~16 KB;
+ * a TDX TCB info has ~10 levels. */
+#define CBA_COLLATERAL_MAX_LEN (4u << 20)     /* the whole QuoteCollateralV3 JSON text */
+#define CBA_COLLATERAL_MEMBER_MAX (256u << 10) /* each member string, before decoding */
+#define CBA_TCB_MAX_LEVELS 256                /* tcbLevels of a TCB info */
+#define CBA_TCB_MAX_MODULES 32                /* tdxModuleIdentities */
+#define CBA_MODULE_MAX_LEVELS 64              /* tcbLevels of one module identity */
+#define CBA_QE_MAX_LEVELS 64                  /* tcbLevels of the QE identity */
+
 /* The raw collateral: every member owned by this struct (heap), freed by
  * cba_collateral_raw_cleanup. Texts keep their exact bytes (the signed bytes). */
 typedef struct cba_collateral_raw {

@@ -55,9 +55,12 @@ typedef struct cba_info {
  * JSON rules, the inner tcb_info JSON string, the event log (from tcb_info.event_log, GetQuote's
  * event_log string, or — when neither — the app cert's event-log extension), hex fields with exact
  * lengths, and finds the quote (GetQuote "quote", else the app cert leaf's extension
- * 1.3.6.1.4.1.62397.1.1 found by parsing the certificate). A present-but-empty tcb_info is an
- * error (hidden tcb_info must fail, not skip). Errors: CBA_E_INFO_FORMAT, CBA_E_EVENTLOG_FORMAT,
- * CBA_E_JSON. On success *out owns a new object. */
+ * 1.3.6.1.4.1.62397.1.1 found by parsing the certificate). A present-but-empty (or absent)
+ * tcb_info in an Info response is an error (hidden tcb_info must fail, not skip). Format: "quote"
+ * => GETQUOTE; otherwise any of vm_config / mr_aggregated / cloud_vendor => DSTACK, else TAPPD.
+ * Errors: CBA_E_INFO_FORMAT, CBA_E_EVENTLOG_FORMAT, CBA_E_JSON, CBA_E_QUOTE_MISSING (no quote in
+ * GetQuote / app_cert), CBA_E_PEM / CBA_E_DER / CBA_E_CERT_INVALID (app_cert), CBA_E_NOMEM.
+ * On success *out owns a new object; on failure *out is NULL. */
 CBA_MUST_USE cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json);
 void cba_info_free(cba_info *info); /* NULL-safe */
 
@@ -79,22 +82,34 @@ typedef struct cba_dstack_ids {
     bool has_compose_hash; uint8_t compose_hash[32];
     bool has_instance_id;  cbs instance_id; /* 20 bytes or empty */
     bool has_key_provider; cbs key_provider; /* JSON payload bytes */
+    bool has_os_image_hash; uint8_t os_image_hash[32]; /* KMS-mode os-image-hash event */
     bool has_system_ready;
 } cba_dstack_ids;
 
-/* cba_eventlog_identity takes app-id, compose-hash, instance-id and key-provider from runtime
- * events before the first system-ready only; a duplicate before system-ready, or a wrong payload
- * length, fails with CBA_E_EVENTLOG_FORMAT. */
+/* cba_eventlog_identity takes app-id (20 B), compose-hash (32 B), instance-id (20 B or empty),
+ * key-provider and os-image-hash (32 B) from runtime events (type 0x08000001 on imr 3) before the
+ * first system-ready only (later events are app-controlled); a duplicate before system-ready, or
+ * a wrong payload length, fails with CBA_E_EVENTLOG_FORMAT. Views in *out point into info. */
 CBA_MUST_USE cba_err cba_eventlog_identity(cba_error *err, cba_dstack_ids *out,
                                            const cba_info *info);
 
 /* cba_mrconfigid_check checks the quote's MRCONFIGID against the identity (§6.6): all-zero =
  * unused (version 0, passes); V1 = 0x01 || compose_hash || 15 zero bytes; V2 = 0x02 ||
- * Keccak-256(compose_hash || app_id || key-provider kind byte || key-provider id) || zeros when
- * the key provider is known; V3/unknown: reported via *out_version and rejected as a binding.
- * Error: CBA_E_MRCONFIGID_MISMATCH. */
+ * Keccak-256(compose_hash || app_id || key-provider kind byte || key-provider id) || zeros, with
+ * kind and id from the key-provider event JSON {"name":"none|local-sgx|kms|tpm","id":"<hex>"}
+ * (parsed strictly; "local" is accepted for local-sgx); V3/unknown: reported via *out_version
+ * (always set, also on failure) and rejected as a binding ("version N not supported as a
+ * binding"; the caller may downgrade that to a reported value). V1 needs the compose hash, V2
+ * also the app id and the key provider ("V2 needs the key provider").
+ * Error: CBA_E_MRCONFIGID_MISMATCH (CBA_E_NOMEM, CBA_E_INTERNAL). */
 CBA_MUST_USE cba_err cba_mrconfigid_check(cba_error *err, uint8_t *out_version,
                                           const uint8_t mrconfigid[48], const cba_dstack_ids *ids);
+
+/* cba_dstack_v2_preimage writes the RFC 8785 canonical JSON of a V2 runtime event,
+ * {"name":<name>,"payload":<lowercase hex>,"type":134217729}, into out (capacity cap) and returns
+ * its length. With out == NULL, or cap smaller than the length, nothing is written and only the
+ * length is returned (so callers size a buffer first). Returns 0 when the length would overflow. */
+size_t cba_dstack_v2_preimage(uint8_t *out, size_t cap, cbs name, cbs payload);
 
 /* cba_ratls_report_data computes SHA512("ratls-cert:" || spki). */
 CBA_MUST_USE bool cba_ratls_report_data(uint8_t out[64], cbs spki);

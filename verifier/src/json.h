@@ -12,7 +12,8 @@
 #define CBA_JSON_MAX_DEPTH 16
 
 /* cba_json_parse parses `in` as one JSON value. On success *out is a new reference (release with
- * json_object_put). Duplicate keys in any object, invalid UTF-8, non-strict syntax, nesting
+ * json_object_put); for the text `null` it is NULL (json-c's null), which every json-c type test
+ * and our getters treat as "not an object". Duplicate keys in any object, invalid UTF-8, non-strict syntax, nesting
  * deeper than max_depth, anything but whitespace after the value, or an embedded NUL outside
  * strings fail with `code` (e.g. CBA_E_COLLATERAL_FORMAT) at `where`. */
 CBA_MUST_USE cba_err cba_json_parse(cba_error *err, json_object **out, cbs in, int max_depth,
@@ -22,15 +23,17 @@ CBA_MUST_USE cba_err cba_json_parse(cba_error *err, json_object **out, cbs in, i
  * unescaping). It is a tokenizer pass only; it returns true also for text it cannot scan. */
 bool cba_json_has_duplicate_keys(cbs in, int max_depth);
 
-/* Getters: `obj` must be an object. Each returns false when the key is absent or has the wrong
+/* Getters: `obj` must be an object (NULL is refused). Each returns false when the key is absent or has the wrong
  * type/shape; *out is untouched then. Strings are returned as views of json-c's storage (valid
  * while obj lives), with the exact length (embedded NULs possible). */
 bool cba_json_get_string(const json_object *obj, const char *key, cbs *out);
 bool cba_json_get_hex(const json_object *obj, const char *key, uint8_t *out, size_t out_len);
 /* cba_json_get_u64: a JSON integer (not a double, bool or string), 0 <= v <= max. */
 bool cba_json_get_u64(const json_object *obj, const char *key, uint64_t max, uint64_t *out);
+/* cba_json_get_object / _array: *out is borrowed from obj (no new reference). */
 bool cba_json_get_object(const json_object *obj, const char *key, json_object **out);
 bool cba_json_get_array(const json_object *obj, const char *key, json_object **out);
+/* cba_json_has: the key is present (also with a null value). */
 bool cba_json_has(const json_object *obj, const char *key);
 
 /* cba_json_string_view returns a view of a json string value (type must be string). */

@@ -34,13 +34,20 @@ typedef struct cba_cert {
     cbs sgx_ext;          /* contents of the SGX extension's extnValue OCTET STRING */
     size_t num_extensions;
     cbs extensions;       /* contents of the Extensions SEQUENCE (for cba_cert_find_extension) */
+    cbs subject_key_id;   /* SKI OCTET STRING contents; empty when absent */
+    cbs authority_key_id; /* AKI keyIdentifier [0] contents; empty when absent */
 } cba_cert;
+
+/* At most this many extensions per certificate (uniqueness is checked pairwise). */
+#define CBA_CERT_MAX_EXTENSIONS 32
 
 /* cba_cert_parse parses one DER certificate that must fill `der` exactly. Requires: version v3,
  * signature algorithm ecdsa-with-SHA256 (no parameters) in both places and equal, a valid
  * validity, unique extension OIDs, no unknown critical extension (known: BasicConstraints,
  * KeyUsage, SKI, AKI, CRL-DP, SGX extension is never critical). Non-P-256 keys parse with
- * has_p256_key = false. Errors: CBA_E_DER / CBA_E_CERT_INVALID. */
+ * has_p256_key = false. Errors: CBA_E_DER when an element cannot be framed (tag, length,
+ * nesting, trailing bytes), CBA_E_CERT_INVALID when a well-framed value breaks the profile
+ * (version, serial, algorithm, time, key, extension content). *out is written only on success. */
 CBA_MUST_USE cba_err cba_cert_parse(cba_error *err, cba_cert *out, cbs der);
 
 /* cba_cert_find_extension finds the extension with OID content bytes `oid` and sets *out_value
@@ -68,7 +75,8 @@ typedef struct cba_sgx_ext {
 
 /* cba_sgx_ext_parse decodes the extnValue contents (SEQUENCE OF SGXExtension) by walking the
  * DER: required members exactly once, exact lengths, 18 TCB entries each exactly once, ranges
- * checked, nothing trailing at any level. Error: CBA_E_PCK_EXTENSION. */
+ * checked, nothing trailing at any level. Error: CBA_E_PCK_EXTENSION (`where` names the member);
+ * *out is written only on success. */
 CBA_MUST_USE cba_err cba_sgx_ext_parse(cba_error *err, cba_sgx_ext *out, cbs ext_value);
 
 typedef struct cba_crl {
@@ -79,17 +87,23 @@ typedef struct cba_crl {
     cbs revoked;   /* contents of revokedCertificates (may be empty) */
     bool has_crl_number, has_aki;
     uint8_t sig_rs[64];
+    size_t num_revoked;  /* entries in `revoked` */
+    cbs crl_number;      /* cRLNumber magnitude when has_crl_number */
+    cbs aki_key_id;      /* AKI keyIdentifier contents when has_aki (may be empty) */
 } cba_crl;
 
 /* cba_crl_parse parses a DER CRL v2 (ecdsa-with-SHA256, nextUpdate required, each revoked entry
- * well-formed; unknown critical CRL extensions rejected). Error: CBA_E_CRL_INVALID. */
+ * well-formed; unknown critical CRL extensions rejected; delta CRLs, issuing distribution points
+ * and indirect entries (certificateIssuer) are refused). Error: CBA_E_CRL_INVALID. *out is
+ * written only on success. */
 CBA_MUST_USE cba_err cba_crl_parse(cba_error *err, cba_crl *out, cbs der);
 
 /* cba_crl_verify_signature verifies the CRL's signature with the issuer's key. */
 CBA_MUST_USE bool cba_crl_verify_signature(const cba_crl *crl, const uint8_t issuer_pub_xy[64]);
 
 /* cba_crl_lists_serial is true when `serial` (INTEGER magnitude) is among the revoked entries
- * (compared as canonical byte strings, never as truncated integers). */
+ * (compared as canonical byte strings, never as truncated integers). Only for a CRL that
+ * cba_crl_parse accepted; an entry that cannot be read counts as a match (fail closed). */
 bool cba_crl_lists_serial(const cba_crl *crl, cbs serial);
 
 /* PEM chains: up to CBA_PEM_MAX_CERTS "CERTIFICATE" blocks decoded into the caller's buffer. */
@@ -104,7 +118,7 @@ typedef struct cba_pem_chain {
  * always enough): only BEGIN/END CERTIFICATE blocks separated by line breaks (\n or \r\n),
  * strict base64 with correct padding, lines at most 76 characters, then at most one trailing NUL
  * or line break. Fails with CBA_E_PEM on anything else, on more than CBA_PEM_MAX_CERTS blocks,
- * on zero blocks, or when the DER does not fit. */
+ * on zero blocks, or when the DER does not fit. *out is written only on success. */
 CBA_MUST_USE cba_err cba_pem_chain_decode(cba_error *err, cba_pem_chain *out, cbs pem,
                                           uint8_t *buf, size_t buf_cap);
 

@@ -298,6 +298,10 @@ CBA_API CBA_MUST_USE cba_err cba_verify_with(cba_report *out, const cba_policy *
                                              const cba_collateral *collateral,
                                              const cba_evidence *evidence, int64_t now);
 
+/* cba_compose_hash computes the dstack compose hash of an app-compose.json: SHA-256 of its exact
+ * bytes (the guest hashes the file as written, without canonicalisation). */
+CBA_API CBA_MUST_USE bool cba_compose_hash(uint8_t out[32], const uint8_t *app_compose, size_t len);
+
 /* cba_version returns the library version string. */
 CBA_API const char *cba_version(void);
 

@@ -1,0 +1,397 @@
+/* test_json.c — strict JSON: grammar, UTF-8, depth, duplicate keys, typed getters, ISO 8601. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+TestSuite(json, .timeout = 30);
+
+static cbs txt(const char *s)
+{
+    return cbs_make((const uint8_t *)s, strlen(s));
+}
+
+/* parse_err parses and returns the error code; the object, if any, is released. */
+static cba_err parse_err(cbs in, int depth)
+{
+    cba_error e;
+    json_object *o = NULL;
+    cba_err rc;
+    cba_error_clear(&e);
+    rc = cba_json_parse(&e, &o, in, depth, CBA_E_COLLATERAL_FORMAT, "test.json");
+    if (rc == CBA_OK) {
+        json_object_put(o); /* NULL for the text `null` */
+    } else {
+        cr_assert_null(o, "no object on failure");
+        cr_assert_eq(e.code, rc);
+        cr_assert_str_eq(e.where, "test.json");
+    }
+    return rc;
+}
+
+static cba_err parse_s(const char *s)
+{
+    return parse_err(txt(s), CBA_JSON_MAX_DEPTH);
+}
+
+static json_object *parse_ok(const char *s)
+{
+    cba_error e;
+    json_object *o = NULL;
+    cba_error_clear(&e);
+    cr_assert_eq(cba_json_parse(&e, &o, txt(s), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t"), CBA_OK,
+                 "%s: %s", s, e.detail);
+    return o;
+}
+
+Test(json, accepts_strict_values)
+{
+    static const char *const ok[] = {
+        "{}", "[]", "0", "-0", "1", "-1", "1.5", "1e5", "1E+5", "-1.25e-3", "true", "false", "null",
+        "\"\"", "\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\"", " \t\r\n{ \"a\" : [ 1 , 2 ] } \n\t ",
+        "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"", "\"\xc3\xa9\xe2\x82\xac\xf4\x8f\xbf\xbf\"",
+        "{\"a\":{\"a\":{\"a\":1}}}", "[{\"a\":1},{\"a\":1}]", "18446744073709551615",
+        "-9223372036854775808", "\"\\u0000\"", "\"\x7f\"" /* DEL needs no escape */,
+    };
+    for (size_t i = 0; i < CBA_ARRAY_LEN(ok); i++) {
+        cr_assert_eq(parse_s(ok[i]), CBA_OK, "should accept: %s", ok[i]);
+        cr_assert_not(cba_json_has_duplicate_keys(txt(ok[i]), CBA_JSON_MAX_DEPTH), "%s", ok[i]);
+    }
+}
+
+Test(json, rejects_lax_syntax)
+{
+    static const char *const bad[] = {
+        "", " ", "[1,]", "{\"a\":1,}", "01", "+1", "1.", ".5", "1e", "1e+", "-", "--1", "NaN",
+        "Infinity", "-Infinity", "TRUE", "nul", "'a'", "/*c*/1", "1 // c", "[1] x", "[1][2]",
+        "{} {}", "{\"a\" 1}", "{a:1}", "{\"a\":}", "[", "]", "{", "\"abc", "\"\\x41\"", "\"\\u12\"",
+        "\"\\u12G4\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800x\"",
+        "\"a\x01\"", "\"a\tb\"", "[1]\v", "[1]\f", "\xef\xbb\xbf{}",
+        "\"\xc0\x80\"", "\"\xc1\xbf\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"", "\"\xf0\x80\x80\x80\"",
+        "\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"", "\"\x80\"", "\"\xc3\"", "\"\xe2\x82\"",
+        "\"\xc3\x28\"", "18446744073709551616", "-9223372036854775809", "99999999999999999999999",
+        "[1 2]", "{\"a\":1 \"b\":2}", "\"a\"\"b\"", "truefalse", "[true false]",
+    };
+    for (size_t i = 0; i < CBA_ARRAY_LEN(bad); i++) {
+        cr_assert_eq(parse_s(bad[i]), CBA_E_COLLATERAL_FORMAT, "case %zu should fail", i);
+        cr_assert(cba_json_has_duplicate_keys(txt(bad[i]), CBA_JSON_MAX_DEPTH), "scanner case %zu", i);
+    }
+}
+
+Test(json, rejects_nul_bytes_anywhere)
+{
+    static const uint8_t in_string[] = { '"', 'a', 0, 'b', '"' };
+    static const uint8_t after[] = { '{', '}', 0 };
+    static const uint8_t before_ws[] = { '[', '1', ']', ' ', 0, ' ' };
+    cba_error e;
+    json_object *o = NULL;
+    cba_error_clear(&e);
+    cr_assert_eq(cba_json_parse(&e, &o, cbs_make(in_string, sizeof in_string), 4, CBA_E_JSON, "x"),
+                 CBA_E_JSON);
+    cr_assert(strstr(e.detail, "NUL") != NULL, "%s", e.detail);
+    cr_assert_eq(parse_err(cbs_make(after, sizeof after), 4), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_err(cbs_make(before_ws, sizeof before_ws), 4), CBA_E_COLLATERAL_FORMAT);
+    cr_assert(cba_json_has_duplicate_keys(cbs_make(after, sizeof after), 4));
+}
+
+Test(json, escaped_nul_in_value_keeps_exact_length)
+{
+    json_object *o = parse_ok("{\"k\":\"a\\u0000b\"}");
+    cbs v;
+    cr_assert(cba_json_get_string(o, "k", &v));
+    cr_assert_eq(v.len, 3);
+    cr_assert(cbs_eq_mem(v, "a\0b", 3));
+    json_object_put(o);
+}
+
+Test(json, duplicate_keys)
+{
+    static const char *const dup[] = {
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":1,\"b\":2,\"a\":1}",
+        "{\"a\":1,\"\\u0061\":2}",
+        "{\"\\u00e9\":1,\"\xc3\xa9\":2}",
+        "{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}",
+        "{\"\\/\":1,\"/\":2}",
+        "{\"\\n\":1,\"\\u000A\":2}",
+        "{\"x\":{\"a\":1,\"a\":1}}",
+        "[1,{\"b\":[{\"c\":0,\"c\":0}]}]",
+        "{\"a\":{},\"b\":{},\"a\":{}}",
+    };
+    static const char *const distinct[] = {
+        "{\"a\":1,\"A\":2}",
+        "{\"a\":1,\"a \":2}",
+        "{\"a\":{\"a\":1},\"b\":{\"a\":1}}",
+        "{\"\\u00e9\":1,\"e\\u0301\":2}",
+        "{\"ab\":1,\"ba\":2,\"a\":3,\"b\":4}",
+        "[{\"a\":1},{\"a\":1}]",
+    };
+    for (size_t i = 0; i < CBA_ARRAY_LEN(dup); i++) {
+        cba_error e;
+        json_object *o = NULL;
+        cba_error_clear(&e);
+        cr_assert(cba_json_has_duplicate_keys(txt(dup[i]), CBA_JSON_MAX_DEPTH), "%s", dup[i]);
+        cr_assert_eq(cba_json_parse(&e, &o, txt(dup[i]), CBA_JSON_MAX_DEPTH, CBA_E_TCB_INFO_FORMAT,
+                                    "tcb_info"),
+                     CBA_E_TCB_INFO_FORMAT, "%s", dup[i]);
+        cr_assert(strstr(e.detail, "duplicate") != NULL, "%s", e.detail);
+        cr_assert_str_eq(e.where, "tcb_info");
+    }
+    for (size_t i = 0; i < CBA_ARRAY_LEN(distinct); i++) {
+        cr_assert_not(cba_json_has_duplicate_keys(txt(distinct[i]), CBA_JSON_MAX_DEPTH), "%s",
+                      distinct[i]);
+        cr_assert_eq(parse_s(distinct[i]), CBA_OK, "%s", distinct[i]);
+    }
+}
+
+Test(json, key_with_escaped_nul_is_refused)
+{
+    /* json-c would store both keys as "a" and keep one of them silently */
+    cr_assert_eq(parse_s("{\"a\\u0000x\":1,\"a\\u0000y\":2}"), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_s("{\"\\u0000\":1}"), CBA_E_COLLATERAL_FORMAT);
+}
+
+static char *many_keys(unsigned n)
+{
+    size_t cap = 16 + (size_t)n * 16;
+    char *s = malloc(cap);
+    size_t off = 0;
+    cr_assert_not_null(s);
+    s[off++] = '{';
+    for (unsigned i = 0; i < n; i++) {
+        off += (size_t)snprintf(s + off, cap - off, "%s\"k%u\":%u", i ? "," : "", i, i);
+    }
+    s[off++] = '}';
+    s[off] = '\0';
+    return s;
+}
+
+Test(json, member_count_cap)
+{
+    char *ok = many_keys(4096), *bad = many_keys(4097);
+    json_object *o = parse_ok(ok);
+    uint64_t v = 0;
+    cr_assert(cba_json_get_u64(o, "k4095", 10000, &v));
+    cr_assert_eq(v, 4095);
+    json_object_put(o);
+    cr_assert_eq(parse_s(bad), CBA_E_COLLATERAL_FORMAT);
+    cr_assert(cba_json_has_duplicate_keys(txt(bad), CBA_JSON_MAX_DEPTH));
+    free(ok);
+    free(bad);
+}
+
+static char *nested(int n, char open, char close)
+{
+    char *s = malloc((size_t)n * 2 + 2);
+    cr_assert_not_null(s);
+    for (int i = 0; i < n; i++) { s[i] = open; }
+    s[n] = '1';
+    for (int i = 0; i < n; i++) { s[n + 1 + i] = close; }
+    s[2 * n + 1] = '\0';
+    return s;
+}
+
+Test(json, depth_limit)
+{
+    char *a2 = nested(2, '[', ']'), *a3 = nested(3, '[', ']');
+    char *a16 = nested(16, '[', ']'), *a17 = nested(17, '[', ']'), *a1000 = nested(1000, '[', ']');
+    cr_assert_eq(parse_err(txt(a2), 2), CBA_OK);
+    cr_assert_eq(parse_err(txt(a3), 2), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_err(txt(a16), 16), CBA_OK);
+    cr_assert_eq(parse_err(txt(a17), 16), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_err(txt(a1000), 16), CBA_E_COLLATERAL_FORMAT);
+    cr_assert(cba_json_has_duplicate_keys(txt(a3), 2));
+    cr_assert_not(cba_json_has_duplicate_keys(txt(a3), 3));
+    cr_assert_eq(parse_err(txt("{\"a\":{\"b\":1}}"), 2), CBA_OK);
+    cr_assert_eq(parse_err(txt("{\"a\":{\"b\":{}}}"), 2), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_err(txt("{\"a\":[{}]}"), 2), CBA_E_COLLATERAL_FORMAT);
+    cr_assert_eq(parse_err(txt("1"), 1), CBA_OK);
+    free(a2);
+    free(a3);
+    free(a16);
+    free(a17);
+    free(a1000);
+}
+
+Test(json, bad_arguments)
+{
+    cba_error e;
+    json_object *o = NULL;
+    cba_error_clear(&e);
+    cr_assert_eq(cba_json_parse(&e, &o, txt("1"), 0, CBA_E_JSON, "x"), CBA_E_ARGUMENT);
+    cr_assert_eq(cba_json_parse(NULL, NULL, txt("1"), 4, CBA_E_JSON, "x"), CBA_E_ARGUMENT);
+    cr_assert(cba_json_has_duplicate_keys(txt("1"), 0));
+}
+
+Test(json, first_error_wins_and_detail_names_offset)
+{
+    cba_error e;
+    json_object *o = NULL;
+    cba_error_clear(&e);
+    cr_assert_eq(cba_json_parse(&e, &o, txt("{\"a\":1,\"a\":2}"), 4, CBA_E_QE_IDENTITY_FORMAT,
+                                "qe_identity"),
+                 CBA_E_QE_IDENTITY_FORMAT);
+    cr_assert_eq(cba_json_parse(&e, &o, txt("[,]"), 4, CBA_E_JSON, "other"), CBA_E_JSON);
+    cr_assert_eq(e.code, CBA_E_QE_IDENTITY_FORMAT);
+    cr_assert_str_eq(e.where, "qe_identity");
+    cr_assert(strstr(e.detail, "offset") != NULL, "%s", e.detail);
+}
+
+Test(json, get_u64_types_and_ranges)
+{
+    json_object *o = parse_ok("{\"i\":42,\"z\":0,\"neg\":-1,\"d\":42.0,\"e\":1e2,\"b\":true,"
+                              "\"s\":\"42\",\"n\":null,\"max\":18446744073709551615,"
+                              "\"big\":9223372036854775808,\"min\":-9223372036854775808,"
+                              "\"nz\":-0,\"o\":{},\"a\":[]}");
+    uint64_t v = 7;
+    cr_assert(cba_json_get_u64(o, "i", 42, &v));
+    cr_assert_eq(v, 42);
+    cr_assert(cba_json_get_u64(o, "z", 0, &v));
+    cr_assert_eq(v, 0);
+    v = 7;
+    cr_assert_not(cba_json_get_u64(o, "i", 41, &v));
+    cr_assert_not(cba_json_get_u64(o, "neg", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "d", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "e", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "b", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "s", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "n", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "min", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "o", UINT64_MAX, &v));
+    cr_assert_not(cba_json_get_u64(o, "missing", UINT64_MAX, &v));
+    cr_assert_eq(v, 7, "out untouched on failure");
+    cr_assert(cba_json_get_u64(o, "max", UINT64_MAX, &v));
+    cr_assert_eq(v, UINT64_MAX);
+    cr_assert_not(cba_json_get_u64(o, "max", UINT64_MAX - 1, &v));
+    cr_assert(cba_json_get_u64(o, "big", UINT64_MAX, &v));
+    cr_assert_eq(v, 9223372036854775808ull);
+    cr_assert(cba_json_get_u64(o, "nz", 5, &v));
+    cr_assert_eq(v, 0);
+    json_object_put(o);
+}
+
+Test(json, get_hex_exact_length)
+{
+    json_object *o = parse_ok("{\"h\":\"00A0fF\",\"odd\":\"0a0\",\"bad\":\"0g\",\"empty\":\"\","
+                              "\"num\":10,\"sp\":\" 00a0ff\"}");
+    uint8_t out[3] = { 9, 9, 9 };
+    cr_assert(cba_json_get_hex(o, "h", out, 3));
+    cr_assert_eq(out[0], 0x00);
+    cr_assert_eq(out[1], 0xa0);
+    cr_assert_eq(out[2], 0xff);
+    memset(out, 9, sizeof out);
+    cr_assert_not(cba_json_get_hex(o, "h", out, 2));
+    cr_assert_not(cba_json_get_hex(o, "h", out, 1));
+    cr_assert_not(cba_json_get_hex(o, "odd", out, 2));
+    cr_assert_not(cba_json_get_hex(o, "odd", out, 1));
+    cr_assert_not(cba_json_get_hex(o, "bad", out, 1));
+    cr_assert_not(cba_json_get_hex(o, "num", out, 1));
+    cr_assert_not(cba_json_get_hex(o, "sp", out, 3));
+    cr_assert_not(cba_json_get_hex(o, "missing", out, 1));
+    cr_assert_eq(out[0], 9, "out untouched on failure");
+    cr_assert(cba_json_get_hex(o, "empty", out, 0));
+    json_object_put(o);
+}
+
+Test(json, get_string_object_array_has)
+{
+    json_object *o = parse_ok("{\"s\":\"h\\u00e9\",\"o\":{\"x\":1},\"a\":[1,2],\"n\":null}");
+    json_object *sub = NULL;
+    cbs v;
+    cr_assert(cba_json_get_string(o, "s", &v));
+    cr_assert(cbs_eq_mem(v, "h\xc3\xa9", 3));
+    cr_assert_not(cba_json_get_string(o, "o", &v));
+    cr_assert(cba_json_get_object(o, "o", &sub));
+    cr_assert(cba_json_has(sub, "x"));
+    cr_assert_not(cba_json_get_object(o, "a", &sub));
+    cr_assert(cba_json_get_array(o, "a", &sub));
+    cr_assert_eq(json_object_array_length(sub), 2);
+    cr_assert_not(cba_json_get_array(o, "o", &sub));
+    cr_assert(cba_json_has(o, "n"));
+    cr_assert_not(cba_json_has(o, "x"));
+    cr_assert_not(cba_json_get_string(sub, "s", &v), "an array is not an object");
+    cr_assert_not(cba_json_has(NULL, "s"));
+    cr_assert_not(cba_json_string_view(NULL, &v));
+    json_object_put(o);
+}
+
+Test(json, top_level_scalars_and_trailing_whitespace)
+{
+    json_object *o = parse_ok("  12345 \r\n");
+    cr_assert(json_object_is_type(o, json_type_int));
+    cr_assert_eq(json_object_get_int64(o), 12345);
+    json_object_put(o);
+    o = parse_ok("false");
+    cr_assert(json_object_is_type(o, json_type_boolean));
+    json_object_put(o);
+    o = parse_ok(" null ");
+    cr_assert_null(o, "json-c represents null as NULL");
+    cr_assert(json_object_is_type(o, json_type_null));
+    cr_assert_not(cba_json_has(o, "x"));
+    o = parse_ok("\"x\"  ");
+    cr_assert(json_object_is_type(o, json_type_string));
+    json_object_put(o);
+}
+
+Test(json, json_inside_a_json_string)
+{
+    /* A realistic shape: the outer collateral object with an embedded JSON string. */
+    json_object *o = parse_ok("{\"tcb_info\":\"{\\\"id\\\":\\\"TDX\\\",\\\"version\\\":3}\","
+                              "\"tcb_info_signature\":\"ab\",\"qe_identity_issuer_chain\":\"\"}");
+    cbs inner;
+    json_object *t = NULL;
+    cba_error e;
+    uint64_t ver = 0;
+    cr_assert(cba_json_get_string(o, "tcb_info", &inner));
+    cba_error_clear(&e);
+    cr_assert_eq(cba_json_parse(&e, &t, inner, CBA_JSON_MAX_DEPTH, CBA_E_TCB_INFO_FORMAT, "x"),
+                 CBA_OK);
+    cr_assert(cba_json_get_u64(t, "version", 3, &ver));
+    cr_assert_eq(ver, 3);
+    json_object_put(t);
+    json_object_put(o);
+}
+
+static bool iso(const char *s, int64_t *t)
+{
+    return cba_parse_iso8601_z(txt(s), t);
+}
+
+Test(json, iso8601_valid)
+{
+    int64_t t = 0;
+    cr_assert(iso("1970-01-01T00:00:00Z", &t));
+    cr_assert_eq(t, 0);
+    cr_assert(iso("2049-12-31T23:59:59Z", &t));
+    cr_assert_eq(t, 2524607999);
+    cr_assert(iso("2000-02-29T12:00:00Z", &t));
+    cr_assert_eq(t, 951825600);
+    cr_assert(iso("2024-02-29T00:00:00Z", &t));
+    cr_assert_eq(t, 1709164800);
+    cr_assert(iso("2038-01-19T03:14:08Z", &t));
+    cr_assert_eq(t, 2147483648);
+    cr_assert(iso("1969-12-31T23:59:59Z", &t));
+    cr_assert_eq(t, -1);
+    cr_assert(iso("2025-12-31T23:59:59Z", &t));
+    cr_assert_eq(t, 1767225599);
+}
+
+Test(json, iso8601_invalid)
+{
+    static const char *const bad[] = {
+        "", "2024-01-01T00:00:00", "2024-01-01T00:00:00z", "2024-01-01 00:00:00Z",
+        "2024-01-01t00:00:00Z", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00+00:00",
+        "2024-1-01T00:00:00Z", "2024-00-01T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-00T00:00:00Z",
+        "2024-01-32T00:00:00Z", "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
+        "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z", "+024-01-01T00:00:00Z",
+        "2024-01-01T00:00:0xZ", "2024/01/01T00:00:00Z", "2024-01-01T00:00:00ZZ", " 2024-01-01T00:00:00Z",
+        "2024-01-01T-1:00:00Z",
+    };
+    for (size_t i = 0; i < CBA_ARRAY_LEN(bad); i++) {
+        int64_t t = 77;
+        cr_assert_not(iso(bad[i], &t), "should reject '%s'", bad[i]);
+        cr_assert_eq(t, 77);
+    }
+}

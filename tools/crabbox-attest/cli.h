@@ -1,0 +1,44 @@
+/* cli.h — shared pieces of the crabbox-attest command. */
+#ifndef CRABBOX_ATTEST_CLI_H
+#define CRABBOX_ATTEST_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (stable; documented in --help and docs/). */
+enum {
+    EXIT_VERIFIED = 0,
+    EXIT_REJECTED = 1,
+    EXIT_USAGE = 2,
+    EXIT_NEED_COLLATERAL = 3,
+};
+
+#define CLI_MAX_INPUT (8u << 20) /* no evidence file is anywhere near 8 MiB */
+
+typedef struct cli_buf {
+    uint8_t *data;
+    size_t len;
+} cli_buf;
+
+/* cli_read_file reads a regular file (at most `cap` bytes) into *out; on failure prints a clear
+ * error naming the file and returns false. "-" reads standard input. */
+bool cli_read_file(const char *path, size_t cap, cli_buf *out);
+void cli_buf_free(cli_buf *b);
+
+/* cli_parse_hex decodes exactly n bytes from hex text (optional 0x, either case). */
+bool cli_parse_hex(uint8_t *out, size_t n, const char *text);
+
+/* cli_parse_time accepts Unix seconds or RFC 3339 "YYYY-MM-DDThh:mm:ssZ" (or +00:00). */
+bool cli_parse_time(const char *text, int64_t *out);
+
+/* cli_hex writes 2n lowercase hex digits and a NUL. */
+void cli_hex(char *out, const uint8_t *in, size_t n);
+
+/* cli_decode_quote_file turns a quote file (raw bytes or hex text) into raw bytes in place. */
+bool cli_decode_quote_file(cli_buf *b, const char *path);
+
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

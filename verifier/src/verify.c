@@ -1,0 +1,994 @@
+/* verify.c — the ordered checks (dcap-spec §4.1, §6) and the public entry points.
+ *
+ * Collateral is authenticated once (cba_collateral_verify) and then used read-only by any number
+ * of quote verifications (cba_verify_with). Every step records its result in the report; the
+ * first failure stops the pipeline and names its check; there is one exit path. Nothing from the
+ * quote is interpreted before the signature that covers it has verified. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "collateral.h"
+#include "crypto.h"
+#include "dstack.h"
+#include "internal.h"
+#include "json.h"
+#include "quote.h"
+#include "tcb.h"
+#include "x509.h"
+
+#define TD_ATTR_DEBUG (1ull << 0)
+#define TD_ATTR_SEPT_VE_DISABLE (1ull << 28)
+#define TD_ATTR_PKS (1ull << 30)
+#define TD_ATTR_PERFMON (1ull << 63)
+
+#define CN_ROOT "Intel SGX Root CA"
+#define CN_PLATFORM_CA "Intel SGX PCK Platform CA"
+#define CN_PROCESSOR_CA "Intel SGX PCK Processor CA"
+#define CN_PCK_LEAF "Intel SGX PCK Certificate"
+#define CN_TCB_SIGNING "Intel SGX TCB Signing"
+
+/* Decoded DER of a PEM chain never exceeds 3/4 of its text; chains we accept are capped. */
+#define CHAIN_DER_CAP 24576u
+
+const char *cba_version(void)
+{
+    return "0.1.0";
+}
+
+bool cba_compose_hash(uint8_t out[32], const uint8_t *app_compose, size_t len)
+{
+    cbs part = cbs_make(app_compose, len);
+    return cba_sha256(out, &part, 1);
+}
+
+void cba_policy_init(cba_policy *policy)
+{
+    memset(policy, 0, sizeof *policy);
+    policy->accepted_statuses = 1u << CBA_TCB_UP_TO_DATE;
+    policy->td_attributes_allowed = TD_ATTR_SEPT_VE_DISABLE | TD_ATTR_PKS | TD_ATTR_PERFMON;
+    policy->td_attributes_required = TD_ATTR_SEPT_VE_DISABLE;
+}
+
+/* ---- Trust anchor ------------------------------------------------------------------------ */
+
+typedef struct anchor {
+    cbs der;
+    cba_cert cert;
+} anchor;
+
+static cba_err anchor_load(cba_error *err, anchor *out, const cba_policy *policy, int64_t now)
+{
+    if (policy->trust_root_der != NULL) {
+        cbs_init(&out->der, policy->trust_root_der, policy->trust_root_der_len);
+    } else {
+        cbs_init(&out->der, cba_intel_root_ca_der, cba_intel_root_ca_der_len);
+    }
+    if (cba_cert_parse(err, &out->cert, out->der) != CBA_OK) {
+        err->code = CBA_OK; /* replace the parse error with the anchor's own */
+        return cba_fail(err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root does not parse");
+    }
+    /* The anchor is trusted by its bytes (RFC 5280 §6: anchors are inputs, not checked by
+     * signature); its profile and validity still apply. */
+    CBA_ENSURE(out->cert.has_p256_key && out->cert.is_ca && cbs_eq(out->cert.issuer, out->cert.subject),
+               err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is not a self-issued P-256 CA");
+    CBA_ENSURE(out->cert.not_before <= now && now <= out->cert.not_after, err, CBA_E_CERT_EXPIRED,
+               "trust_root", "trust root is not valid at the verification time");
+    return CBA_OK;
+}
+
+/* ---- Certificate profile checks ------------------------------------------------------------ */
+
+static bool cert_valid_at(const cba_cert *c, int64_t now)
+{
+    return c->not_before <= now && now <= c->not_after;
+}
+
+/* check_issued_by: DN chaining, signature, validity. `what` names the cert in errors. */
+static cba_err check_issued_by(cba_error *err, const cba_cert *c, const cba_cert *issuer,
+                               int64_t now, const char *what)
+{
+    CBA_ENSURE(c->has_p256_key, err, CBA_E_CERT_INVALID, what, "%s has no P-256 key", what);
+    CBA_ENSURE(cbs_eq(c->issuer, issuer->subject), err, CBA_E_CHAIN_UNTRUSTED, what,
+               "%s issuer does not name its issuer's subject", what);
+    CBA_ENSURE(cba_cert_verify_signature(c, issuer->pub_xy), err, CBA_E_CERT_SIGNATURE, what,
+               "%s signature does not verify with its issuer's key", what);
+    CBA_ENSURE(cert_valid_at(c, now), err, CBA_E_CERT_EXPIRED, what,
+               "%s is not valid at the verification time", what);
+    return CBA_OK;
+}
+
+static cba_err check_ca_profile(cba_error *err, const cba_cert *c, int max_path_len, const char *what)
+{
+    CBA_ENSURE(c->has_basic_constraints && c->is_ca, err, CBA_E_CERT_INVALID, what,
+               "%s is not a CA certificate", what);
+    CBA_ENSURE(c->path_len < 0 || c->path_len <= max_path_len || max_path_len < 0, err,
+               CBA_E_CERT_INVALID, what, "%s has an unexpected path length", what);
+    CBA_ENSURE(c->has_key_usage && (c->key_usage & CBA_KU_KEY_CERT_SIGN) &&
+                   (c->key_usage & CBA_KU_CRL_SIGN),
+               err, CBA_E_CERT_INVALID, what, "%s may not sign certificates and CRLs", what);
+    return CBA_OK;
+}
+
+static cba_err check_leaf_profile(cba_error *err, const cba_cert *c, const char *cn, const char *what)
+{
+    CBA_ENSURE(cbs_eq_str(c->subject_cn, cn), err, CBA_E_CERT_INVALID, what,
+               "%s subject CN is not \"%s\"", what, cn);
+    CBA_ENSURE(c->has_basic_constraints && !c->is_ca, err, CBA_E_CERT_INVALID, what,
+               "%s is a CA used as an end entity", what);
+    CBA_ENSURE(c->has_key_usage && (c->key_usage & CBA_KU_DIGITAL_SIGNATURE), err, CBA_E_CERT_INVALID,
+               what, "%s may not make digital signatures", what);
+    return CBA_OK;
+}
+
+/* ---- Collateral, verified once -------------------------------------------------------------- */
+
+typedef struct signing_chain {
+    cba_pem_chain pem;
+    cba_cert leaf;
+} signing_chain;
+
+struct cba_collateral {
+    uint8_t root_der[2048]; /* the anchor this collateral was verified against */
+    size_t root_der_len;
+    cba_collateral_raw raw;
+    uint8_t der_buf[3][CHAIN_DER_CAP];
+    signing_chain tcb_chain, qe_chain;
+    cba_pem_chain pck_crl_chain;
+    cba_cert pck_crl_ca;      /* pck_crl_issuer_chain[0], verified by the root */
+    cba_crl root_crl, pck_crl; /* both signatures verified */
+    cba_tcb_info tcb_info;
+    cba_qe_identity qe_identity;
+    int64_t expires;          /* earliest end of any validity window */
+};
+
+void cba_collateral_free(cba_collateral *c)
+{
+    if (c == NULL) { return; }
+    cba_collateral_raw_cleanup(&c->raw);
+    cba_tcb_info_cleanup(&c->tcb_info);
+    cba_qe_identity_cleanup(&c->qe_identity);
+    memset(c, 0, sizeof *c);
+    free(c);
+}
+
+static void note_expiry(int64_t *expires, int64_t t)
+{
+    if (*expires == 0 || t < *expires) { *expires = t; }
+}
+
+static cba_err crl_check_time(cba_error *err, const cba_crl *crl, int64_t now, const char *what)
+{
+    CBA_ENSURE(crl->this_update <= now, err, CBA_E_CRL_EXPIRED, what,
+               "%s is not yet valid (thisUpdate after the verification time)", what);
+    CBA_ENSURE(now <= crl->next_update, err, CBA_E_CRL_EXPIRED, what,
+               "%s has expired (nextUpdate before the verification time)", what);
+    return CBA_OK;
+}
+
+/* verify_signing_chain: [TCB Signing leaf, root] exactly, root byte-identical to the anchor. */
+static cba_err verify_signing_chain(cba_error *err, signing_chain *sc, uint8_t *buf,
+                                    const uint8_t *pem, size_t pem_len, const anchor *root,
+                                    const cba_crl *root_crl, int64_t now, const char *what)
+{
+    CBA_TRY(cba_pem_chain_decode(err, &sc->pem, cbs_make(pem, pem_len), buf, CHAIN_DER_CAP));
+    CBA_ENSURE(sc->pem.num_certs == 2, err, CBA_E_CERT_INVALID, what,
+               "%s has %zu certificates; expected the TCB signing certificate and the root", what,
+               sc->pem.num_certs);
+    CBA_ENSURE(cbs_eq(sc->pem.certs[1], root->der), err, CBA_E_CHAIN_UNTRUSTED, what,
+               "%s does not end at the trusted root", what);
+    CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
+    CBA_TRY(check_leaf_profile(err, &sc->leaf, CN_TCB_SIGNING, what));
+    CBA_TRY(check_issued_by(err, &sc->leaf, &root->cert, now, what));
+    CBA_ENSURE(!cba_crl_lists_serial(root_crl, sc->leaf.serial), err, CBA_E_CERT_REVOKED, what,
+               "%s: TCB signing certificate is revoked by the root CA CRL", what);
+    return CBA_OK;
+}
+
+static cba_err check_tcb_info_time(cba_error *err, const cba_tcb_info *t, const cba_policy *policy,
+                                   int64_t now)
+{
+    CBA_ENSURE(t->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.issueDate",
+               "TCB info issue date is after the verification time");
+    CBA_ENSURE(now <= t->next_update, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.nextUpdate",
+               "TCB info has expired (nextUpdate before the verification time)");
+    CBA_ENSURE(t->tcb_evaluation_data_number >= policy->min_tcb_evaluation_data_number, err,
+               CBA_E_COLLATERAL_EXPIRED, "tcb_info.tcbEvaluationDataNumber",
+               "tcbEvaluationDataNumber %u is below the policy minimum %u",
+               t->tcb_evaluation_data_number, policy->min_tcb_evaluation_data_number);
+    CBA_ENSURE(policy->max_collateral_age <= 0 || now - t->issue_date <= policy->max_collateral_age,
+               err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.issueDate",
+               "TCB info is older than the policy's maximum collateral age");
+    return CBA_OK;
+}
+
+static cba_err check_qe_identity_time(cba_error *err, const cba_qe_identity *q, int64_t now)
+{
+    CBA_ENSURE(q->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.issueDate",
+               "QE identity issue date is after the verification time");
+    CBA_ENSURE(now <= q->next_update, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.nextUpdate",
+               "QE identity has expired (nextUpdate before the verification time)");
+    return CBA_OK;
+}
+
+/* Each collateral stage names the report check it belongs to. */
+typedef struct collateral_ctx {
+    cba_collateral *c;
+    const anchor *root;
+    const cba_policy *policy;
+    int64_t now;
+} collateral_ctx;
+
+static cba_err stage_root_crl(cba_error *err, collateral_ctx *x)
+{
+    cba_collateral *c = x->c;
+    CBA_TRY(cba_crl_parse(err, &c->root_crl, cbs_make(c->raw.root_ca_crl, c->raw.root_ca_crl_len)));
+    CBA_ENSURE(cbs_eq(c->root_crl.issuer, x->root->cert.subject), err, CBA_E_CRL_INVALID,
+               "collateral.root_ca_crl", "root CA CRL is not issued by the trusted root");
+    CBA_ENSURE(c->root_crl.has_crl_number && c->root_crl.has_aki, err, CBA_E_CRL_INVALID,
+               "collateral.root_ca_crl", "root CA CRL lacks cRLNumber or authorityKeyIdentifier");
+    CBA_ENSURE(cba_crl_verify_signature(&c->root_crl, x->root->cert.pub_xy), err, CBA_E_CRL_INVALID,
+               "collateral.root_ca_crl", "root CA CRL signature does not verify");
+    CBA_TRY(crl_check_time(err, &c->root_crl, x->now, "collateral.root_ca_crl"));
+    CBA_ENSURE(!cba_crl_lists_serial(&c->root_crl, x->root->cert.serial), err, CBA_E_CERT_REVOKED,
+               "collateral.root_ca_crl", "the root CA is listed in its own CRL");
+    note_expiry(&c->expires, c->root_crl.next_update);
+    return CBA_OK;
+}
+
+static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
+{
+    cba_collateral *c = x->c;
+    const char *w = "collateral.pck_crl_issuer_chain";
+    CBA_TRY(cba_pem_chain_decode(err, &c->pck_crl_chain,
+                                 cbs_make(c->raw.pck_crl_issuer_chain, c->raw.pck_crl_issuer_chain_len),
+                                 c->der_buf[2], CHAIN_DER_CAP));
+    CBA_ENSURE(c->pck_crl_chain.num_certs == 2, err, CBA_E_CERT_INVALID, w,
+               "PCK CRL issuer chain must be [PCK CA, root]");
+    CBA_ENSURE(cbs_eq(c->pck_crl_chain.certs[1], x->root->der), err, CBA_E_CHAIN_UNTRUSTED, w,
+               "PCK CRL issuer chain does not end at the trusted root");
+    CBA_TRY(cba_cert_parse(err, &c->pck_crl_ca, c->pck_crl_chain.certs[0]));
+    CBA_ENSURE(cbs_eq_str(c->pck_crl_ca.subject_cn, CN_PLATFORM_CA) ||
+                   cbs_eq_str(c->pck_crl_ca.subject_cn, CN_PROCESSOR_CA),
+               err, CBA_E_CERT_INVALID, w, "PCK CRL issuer is not a PCK Platform/Processor CA");
+    CBA_TRY(check_ca_profile(err, &c->pck_crl_ca, 0, w));
+    CBA_TRY(check_issued_by(err, &c->pck_crl_ca, &x->root->cert, x->now, w));
+    CBA_ENSURE(!cba_crl_lists_serial(&c->root_crl, c->pck_crl_ca.serial), err, CBA_E_CERT_REVOKED, w,
+               "PCK CA is revoked by the root CA CRL");
+
+    CBA_TRY(cba_crl_parse(err, &c->pck_crl, cbs_make(c->raw.pck_crl, c->raw.pck_crl_len)));
+    CBA_ENSURE(cbs_eq(c->pck_crl.issuer, c->pck_crl_ca.subject), err, CBA_E_CRL_INVALID,
+               "collateral.pck_crl", "PCK CRL issuer differs from its issuer chain");
+    CBA_ENSURE(c->pck_crl.has_crl_number && c->pck_crl.has_aki, err, CBA_E_CRL_INVALID,
+               "collateral.pck_crl", "PCK CRL lacks cRLNumber or authorityKeyIdentifier");
+    CBA_ENSURE(cba_crl_verify_signature(&c->pck_crl, c->pck_crl_ca.pub_xy), err, CBA_E_CRL_INVALID,
+               "collateral.pck_crl", "PCK CRL signature does not verify");
+    CBA_TRY(crl_check_time(err, &c->pck_crl, x->now, "collateral.pck_crl"));
+    note_expiry(&c->expires, c->pck_crl.next_update);
+    note_expiry(&c->expires, c->pck_crl_ca.not_after);
+    return CBA_OK;
+}
+
+static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
+{
+    cba_collateral *c = x->c;
+    CBA_TRY(verify_signing_chain(err, &c->tcb_chain, c->der_buf[0], c->raw.tcb_info_issuer_chain,
+                                 c->raw.tcb_info_issuer_chain_len, x->root, &c->root_crl, x->now,
+                                 "collateral.tcb_info_issuer_chain"));
+    {
+        cbs msg = cbs_make(c->raw.tcb_info, c->raw.tcb_info_len);
+        CBA_ENSURE(cba_ecdsa_p256_verify_msg(c->tcb_chain.leaf.pub_xy, &msg, 1,
+                                             c->raw.tcb_info_signature),
+                   err, CBA_E_TCB_INFO_SIGNATURE, "collateral.tcb_info_signature",
+                   "TCB info signature does not verify with the TCB signing key");
+    }
+    /* Only now, authenticated, is the TCB info interpreted. */
+    CBA_TRY(cba_tcb_info_parse(err, &c->tcb_info, cbs_make(c->raw.tcb_info, c->raw.tcb_info_len)));
+    CBA_TRY(check_tcb_info_time(err, &c->tcb_info, x->policy, x->now));
+    note_expiry(&c->expires, c->tcb_info.next_update);
+    note_expiry(&c->expires, c->tcb_chain.leaf.not_after);
+    return CBA_OK;
+}
+
+static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
+{
+    cba_collateral *c = x->c;
+    CBA_TRY(verify_signing_chain(err, &c->qe_chain, c->der_buf[1], c->raw.qe_identity_issuer_chain,
+                                 c->raw.qe_identity_issuer_chain_len, x->root, &c->root_crl, x->now,
+                                 "collateral.qe_identity_issuer_chain"));
+    {
+        cbs msg = cbs_make(c->raw.qe_identity, c->raw.qe_identity_len);
+        CBA_ENSURE(cba_ecdsa_p256_verify_msg(c->qe_chain.leaf.pub_xy, &msg, 1,
+                                             c->raw.qe_identity_signature),
+                   err, CBA_E_QE_IDENTITY_SIGNATURE, "collateral.qe_identity_signature",
+                   "QE identity signature does not verify with the TCB signing key");
+    }
+    CBA_TRY(cba_qe_identity_parse(err, &c->qe_identity,
+                                  cbs_make(c->raw.qe_identity, c->raw.qe_identity_len)));
+    CBA_TRY(check_qe_identity_time(err, &c->qe_identity, x->now));
+    note_expiry(&c->expires, c->qe_identity.next_update);
+    note_expiry(&c->expires, c->qe_chain.leaf.not_after);
+    return CBA_OK;
+}
+
+/* ---- The report ----------------------------------------------------------------------------- */
+
+static void report_reset(cba_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->verdict = CBA_VERDICT_REJECTED;
+    r->failed_check = CBA_CHECK_COUNT;
+    r->error.code = CBA_OK;
+}
+
+static void check_set(cba_report *r, cba_check check, cba_check_status st, const char *detail)
+{
+    r->checks[check].status = st;
+    snprintf(r->checks[check].detail, sizeof r->checks[check].detail, "%s", detail ? detail : "");
+}
+
+/* check_result records one check's outcome; a failure becomes the report's failure. */
+static cba_err check_result(cba_report *r, cba_check check, cba_err rc, const cba_error *e,
+                            const char *pass_detail)
+{
+    if (rc == CBA_OK) {
+        check_set(r, check, CBA_CHECK_PASS, pass_detail);
+        return CBA_OK;
+    }
+    check_set(r, check, CBA_CHECK_FAIL, e->detail[0] ? e->detail : cba_err_message(rc));
+    if (r->failed_check == CBA_CHECK_COUNT) {
+        r->failed_check = check;
+        r->error = *e;
+        r->error.code = rc;
+    }
+    return rc;
+}
+
+cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cba_policy *policy,
+                              const uint8_t *json, size_t json_len, int64_t now)
+{
+    cba_collateral *c = NULL;
+    anchor root;
+    cba_error e;
+    cba_err rc;
+    collateral_ctx x;
+
+    *out = NULL;
+    report_reset(report);
+    report->test_root = policy->trust_root_der != NULL;
+    cba_error_clear(&e);
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        rc = cba_fail(&e, CBA_E_NOMEM, "collateral", "out of memory");
+        return check_result(report, CBA_CHECK_CRL, rc, &e, NULL);
+    }
+    x = (collateral_ctx){ c, &root, policy, now };
+
+    rc = anchor_load(&e, &root, policy, now);
+    if (rc == CBA_OK) {
+        if (root.der.len > sizeof c->root_der) {
+            rc = cba_fail(&e, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is too large");
+        } else {
+            memcpy(c->root_der, root.der.data, root.der.len);
+            c->root_der_len = root.der.len;
+            note_expiry(&c->expires, root.cert.not_after);
+        }
+    }
+    if (rc == CBA_OK) {
+        rc = cba_collateral_raw_parse(&e, &c->raw, cbs_make(json, json_len));
+        if (rc != CBA_OK) {
+            (void)check_result(report, CBA_CHECK_CRL, rc, &e, NULL);
+        }
+    } else {
+        (void)check_result(report, CBA_CHECK_PCK_CHAIN, rc, &e, NULL);
+    }
+    if (rc == CBA_OK) {
+        rc = stage_root_crl(&e, &x);
+        if (rc == CBA_OK) { rc = stage_pck_crl(&e, &x); }
+        (void)check_result(report, CBA_CHECK_CRL, rc, &e, "root CA CRL and PCK CRL signed and current");
+    }
+    if (rc == CBA_OK) {
+        rc = check_result(report, CBA_CHECK_TCB_INFO, stage_tcb_info(&e, &x), &e,
+                          "TCB info signed by Intel SGX TCB Signing and current");
+    }
+    if (rc == CBA_OK) {
+        rc = check_result(report, CBA_CHECK_QE_IDENTITY, stage_qe_identity(&e, &x), &e,
+                          "QE identity signed by Intel SGX TCB Signing and current");
+    }
+    if (rc != CBA_OK) {
+        cba_collateral_free(c);
+        return rc;
+    }
+    report->collateral_expires = c->expires;
+    *out = c;
+    return CBA_OK;
+}
+
+/* ---- Quote verification --------------------------------------------------------------------- */
+
+typedef struct verify_ctx {
+    cba_report *r;
+    const cba_policy *policy;
+    const cba_collateral *coll;
+    const cba_evidence *ev;
+    int64_t now;
+    cba_error e;
+    anchor root;
+    cba_info *info;
+    cbs quote_bytes;
+    cba_quote quote;
+    cba_pem_chain pck_pem;
+    uint8_t pck_der[CHAIN_DER_CAP];
+    cba_cert leaf, inter;
+    cba_sgx_ext sgx;
+    const cba_qe_level *qe_level;
+    cba_dstack_ids ids;
+    uint8_t (*digests)[48];
+    bool dcap_missing;
+} verify_ctx;
+
+static cba_err step_quote_parse(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_evidence *ev = v->ev;
+    if (ev->info_json != NULL) {
+        cba_err rc = cba_info_parse(err, &v->info, cbs_make(ev->info_json, ev->info_json_len));
+        if (rc != CBA_OK) {
+            /* The response itself is malformed: that is the event_log check's failure. */
+            (void)check_result(v->r, CBA_CHECK_EVENT_LOG, rc, err, NULL);
+            return rc;
+        }
+    }
+    if (ev->quote != NULL) {
+        cbs_init(&v->quote_bytes, ev->quote, ev->quote_len);
+        CBA_ENSURE(v->info == NULL || v->info->quote.len == 0 || cbs_eq(v->info->quote, v->quote_bytes),
+                   err, CBA_E_QUOTE_FORMAT, "quote",
+                   "the given quote differs from the quote in the guest agent response");
+    } else if (v->info != NULL && v->info->quote.len != 0) {
+        v->quote_bytes = v->info->quote;
+    } else {
+        return cba_fail(err, CBA_E_QUOTE_MISSING, "quote",
+                        "no quote given and the guest agent response carries none");
+    }
+    CBA_TRY(cba_quote_parse(err, &v->quote, v->quote_bytes));
+    /* Facts from an unauthenticated quote are not published until the signatures pass. */
+    return CBA_OK;
+}
+
+static cba_err step_pck_chain(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const char *w = "quote.pck_chain";
+    CBA_TRY(anchor_load(err, &v->root, v->policy, v->now));
+    if (v->coll != NULL) {
+        CBA_ENSURE(cbs_eq_mem(v->root.der, v->coll->root_der, v->coll->root_der_len), err,
+                   CBA_E_CHAIN_UNTRUSTED, "collateral",
+                   "collateral was verified against a different trust root");
+    }
+    CBA_TRY(cba_pem_chain_decode(err, &v->pck_pem, v->quote.pck_chain_pem, v->pck_der,
+                                 sizeof v->pck_der));
+    CBA_ENSURE(v->pck_pem.num_certs == 3, err, CBA_E_CERT_INVALID, w,
+               "PCK chain has %zu certificates; expected leaf, PCK CA and root",
+               v->pck_pem.num_certs);
+    CBA_ENSURE(cbs_eq(v->pck_pem.certs[2], v->root.der), err, CBA_E_CHAIN_UNTRUSTED, w,
+               "PCK chain does not end at the trusted root (Intel SGX Root CA)");
+    CBA_TRY(cba_cert_parse(err, &v->inter, v->pck_pem.certs[1]));
+    CBA_TRY(cba_cert_parse(err, &v->leaf, v->pck_pem.certs[0]));
+    CBA_ENSURE(cbs_eq_str(v->inter.subject_cn, CN_PLATFORM_CA) ||
+                   cbs_eq_str(v->inter.subject_cn, CN_PROCESSOR_CA),
+               err, CBA_E_CERT_INVALID, "quote.pck_chain[1]",
+               "intermediate is not an Intel SGX PCK Platform/Processor CA");
+    CBA_TRY(check_ca_profile(err, &v->inter, 0, "quote.pck_chain[1]"));
+    if (v->coll != NULL && cbs_eq(v->inter.der, v->coll->pck_crl_ca.der)) {
+        /* Byte-identical to the PCK CA verified with the collateral: same signature, same
+         * issuer; only its validity depends on `now`. */
+        CBA_ENSURE(cert_valid_at(&v->inter, v->now), err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]",
+                   "PCK CA certificate is not valid at the verification time");
+    } else {
+        CBA_TRY(check_issued_by(err, &v->inter, &v->root.cert, v->now, "quote.pck_chain[1]"));
+    }
+    CBA_TRY(check_leaf_profile(err, &v->leaf, CN_PCK_LEAF, "quote.pck_chain[0]"));
+    CBA_TRY(check_issued_by(err, &v->leaf, &v->inter, v->now, "quote.pck_chain[0]"));
+    CBA_ENSURE(v->leaf.has_sgx_ext, err, CBA_E_PCK_EXTENSION, "quote.pck_chain[0]",
+               "PCK certificate has no Intel SGX extension");
+    CBA_TRY(cba_sgx_ext_parse(err, &v->sgx, v->leaf.sgx_ext));
+    v->r->has_pck = true;
+    memcpy(v->r->fmspc, v->sgx.fmspc, sizeof v->r->fmspc);
+    memcpy(v->r->pce_id, v->sgx.pce_id, sizeof v->r->pce_id);
+    memcpy(v->r->ppid, v->sgx.ppid, sizeof v->r->ppid);
+    return CBA_OK;
+}
+
+/* DCAP steps return CBA_E_COLLATERAL_MISSING (deferred) when collateral is absent. */
+static cba_err dcap_missing(verify_ctx *v, const char *what)
+{
+    v->dcap_missing = true;
+    return cba_fail(&v->e, CBA_E_COLLATERAL_MISSING, what,
+                    "collateral needed (give --collateral or --pccs, or --no-dcap)");
+}
+
+static cba_err step_crl(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_collateral *c = v->coll;
+    if (c == NULL) { return dcap_missing(v, "collateral.pck_crl"); }
+    CBA_TRY(crl_check_time(err, &c->root_crl, v->now, "collateral.root_ca_crl"));
+    CBA_TRY(crl_check_time(err, &c->pck_crl, v->now, "collateral.pck_crl"));
+    CBA_ENSURE(!cba_crl_lists_serial(&c->root_crl, v->inter.serial), err, CBA_E_CERT_REVOKED,
+               "quote.pck_chain[1]", "PCK CA certificate is revoked by the root CA CRL");
+    /* The PCK CRL must come from the leaf's own CA (Platform vs Processor), and be signed by the
+     * intermediate of this quote: byte-identical to the verified CRL issuer, or verified now. */
+    CBA_ENSURE(cbs_eq(c->pck_crl.issuer, v->leaf.issuer), err, CBA_E_CRL_INVALID, "collateral.pck_crl",
+               "PCK CRL is issued by another CA than the PCK certificate's");
+    if (!cbs_eq(v->inter.der, c->pck_crl_ca.der)) {
+        CBA_ENSURE(cba_crl_verify_signature(&c->pck_crl, v->inter.pub_xy), err, CBA_E_CRL_INVALID,
+                   "collateral.pck_crl", "PCK CRL is not signed by the quote's PCK CA");
+    }
+    CBA_ENSURE(!cba_crl_lists_serial(&c->pck_crl, v->leaf.serial), err, CBA_E_CERT_REVOKED,
+               "quote.pck_chain[0]", "PCK certificate is revoked");
+    return CBA_OK;
+}
+
+static cba_err step_tcb_info(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_collateral *c = v->coll;
+    if (c == NULL) { return dcap_missing(v, "collateral.tcb_info"); }
+    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, v->now), err, CBA_E_CERT_EXPIRED,
+               "collateral.tcb_info_issuer_chain", "TCB signing certificate is not valid now");
+    CBA_TRY(check_tcb_info_time(err, &c->tcb_info, v->policy, v->now));
+    CBA_ENSURE(cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6), err, CBA_E_TCB_INFO_MISMATCH,
+               "tcb_info.fmspc", "TCB info FMSPC differs from the PCK certificate's");
+    CBA_ENSURE(cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2), err, CBA_E_TCB_INFO_MISMATCH,
+               "tcb_info.pceId", "TCB info PCE-ID differs from the PCK certificate's");
+    v->r->tcb_evaluation_data_number = c->tcb_info.tcb_evaluation_data_number;
+    return CBA_OK;
+}
+
+static cba_err step_qe_report_signature(verify_ctx *v)
+{
+    CBA_ENSURE(cba_ecdsa_p256_verify_msg(v->leaf.pub_xy, &v->quote.qe_report_raw, 1,
+                                         v->quote.qe_report_sig),
+               &v->e, CBA_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
+               "QE report signature does not verify with the PCK certificate key");
+    return CBA_OK;
+}
+
+static cba_err step_qe_report_data(verify_ctx *v)
+{
+    uint8_t want[32];
+    const uint8_t *rd = v->quote.qe_report.report_data;
+    cbs parts[2] = { cbs_make(v->quote.attest_key, 64), v->quote.qe_auth_data };
+    static const uint8_t zeros[32];
+    CBA_ENSURE(cba_sha256(want, parts, 2), &v->e, CBA_E_INTERNAL, "crypto", "SHA-256 failed");
+    CBA_ENSURE(cba_ct_eq(rd, want, 32), &v->e, CBA_E_QE_REPORT_DATA, "quote.qe_report.report_data",
+               "QE report data is not SHA-256(attestation key || QE auth data)");
+    CBA_ENSURE(cba_ct_eq(rd + 32, zeros, 32), &v->e, CBA_E_QE_REPORT_DATA,
+               "quote.qe_report.report_data", "upper 32 bytes of the QE report data are not zero");
+    return CBA_OK;
+}
+
+static cba_err step_qe_identity(verify_ctx *v)
+{
+    const cba_collateral *c = v->coll;
+    if (c == NULL) { return dcap_missing(v, "collateral.qe_identity"); }
+    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, v->now), &v->e, CBA_E_CERT_EXPIRED,
+               "collateral.qe_identity_issuer_chain", "TCB signing certificate is not valid now");
+    CBA_TRY(check_qe_identity_time(&v->e, &c->qe_identity, v->now));
+    return cba_qe_identity_match(&v->e, &v->qe_level, &c->qe_identity, &v->quote.qe_report);
+}
+
+static cba_err step_quote_signature(verify_ctx *v)
+{
+    CBA_ENSURE(cba_p256_point_valid(v->quote.attest_key), &v->e, CBA_E_QUOTE_SIGNATURE,
+               "quote.attestation_key", "attestation key is not a point on P-256");
+    CBA_ENSURE(cba_ecdsa_p256_verify_msg(v->quote.attest_key, &v->quote.signed_region, 1,
+                                         v->quote.quote_sig),
+               &v->e, CBA_E_QUOTE_SIGNATURE, "quote.signature",
+               "quote signature does not verify with the attestation key");
+    return CBA_OK;
+}
+
+static bool advisory_allowed(const cba_policy *p, const char *id)
+{
+    for (const char *const *a = p->allowed_advisories; a != NULL && *a != NULL; a++) {
+        if (strcmp(*a, id) == 0) { return true; }
+    }
+    return false;
+}
+
+static cba_err step_tcb_status(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    cba_report *r = v->r;
+    cba_tcb_result res;
+    if (v->coll == NULL) { return dcap_missing(v, "tcb_status"); }
+    CBA_TRY(cba_tcb_evaluate(err, &res, &v->coll->tcb_info, &v->sgx, &v->quote.td,
+                             v->quote.body_type, v->qe_level));
+    r->has_tcb = true;
+    r->tcb_status = res.status;
+    r->platform_tcb_status = res.platform_status;
+    r->module_tcb_status = res.module_status;
+    r->qe_tcb_status = res.qe_status;
+    r->num_advisory_ids = 0;
+    for (size_t i = 0; i < res.advisories.num && i < CBA_MAX_ADVISORIES; i++) {
+        memcpy(r->advisory_ids[i], res.advisories.ids[i], CBA_ADVISORY_ID_MAX);
+        r->num_advisory_ids++;
+    }
+    CBA_ENSURE(res.status != CBA_TCB_REVOKED, err, CBA_E_TCB_REVOKED, "tcb_status",
+               "TCB level is Revoked (platform %s, module %s, QE %s)",
+               cba_tcb_status_name(res.platform_status), cba_tcb_status_name(res.module_status),
+               cba_tcb_status_name(res.qe_status));
+    CBA_ENSURE(v->policy->accepted_statuses & (1u << res.status), err, CBA_E_TCB_STATUS_REJECTED,
+               "tcb_status", "TCB status %s is not accepted by the policy (see --accept)",
+               cba_tcb_status_name(res.status));
+    for (size_t i = 0; i < r->num_advisory_ids; i++) {
+        CBA_ENSURE(advisory_allowed(v->policy, r->advisory_ids[i]), err, CBA_E_TCB_STATUS_REJECTED,
+                   "tcb_status", "advisory %s is not allowed by the policy (see --allow-advisory)",
+                   r->advisory_ids[i]);
+    }
+    return CBA_OK;
+}
+
+static cba_err step_td_attributes(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_td_report *td = &v->quote.td;
+    const cba_policy *p = v->policy;
+    uint64_t allowed = p->td_attributes_allowed | (p->allow_debug ? TD_ATTR_DEBUG : 0);
+    static const uint8_t zeros[48];
+    CBA_ENSURE(!(td->td_attributes & TD_ATTR_DEBUG) || p->allow_debug, err, CBA_E_TD_DEBUG,
+               "quote.td_attributes", "TD is in debug mode: its memory and state are not private");
+    CBA_ENSURE((td->td_attributes & ~allowed) == 0, err, CBA_E_TD_ATTRIBUTES, "quote.td_attributes",
+               "TD attributes 0x%016llx set bits outside the allowed 0x%016llx",
+               (unsigned long long)td->td_attributes, (unsigned long long)allowed);
+    CBA_ENSURE((td->td_attributes & p->td_attributes_required) == p->td_attributes_required, err,
+               CBA_E_TD_ATTRIBUTES, "quote.td_attributes",
+               "TD attributes 0x%016llx lack required bits 0x%016llx (SEPT_VE_DISABLE)",
+               (unsigned long long)td->td_attributes,
+               (unsigned long long)p->td_attributes_required);
+    CBA_ENSURE(td->seam_attributes == 0, err, CBA_E_TD_ATTRIBUTES, "quote.seam_attributes",
+               "SEAM attributes are not zero");
+    CBA_ENSURE(cba_ct_eq(td->mrsignerseam, zeros, 48), err, CBA_E_TD_ATTRIBUTES,
+               "quote.mrsignerseam", "TDX module is not signed by Intel (MRSIGNERSEAM not zero)");
+    CBA_ENSURE(p->allow_service_td || cba_ct_eq(td->mrservicetd, zeros, 48), err, CBA_E_TD_ATTRIBUTES,
+               "quote.mrservicetd", "TD is bound to a service TD (MRSERVICETD not zero)");
+    return CBA_OK;
+}
+
+/* ---- dstack checks ------------------------------------------------------------------------- */
+
+static cba_err step_event_log(verify_ctx *v)
+{
+    return cba_eventlog_identity(&v->e, &v->ids, v->info);
+}
+
+static cba_err step_event_digests(verify_ctx *v)
+{
+    if (v->info->num_events != 0) {
+        v->digests = calloc(v->info->num_events, sizeof *v->digests);
+        CBA_ENSURE(v->digests != NULL, &v->e, CBA_E_NOMEM, "event_log", "out of memory");
+    }
+    return cba_eventlog_check_digests(&v->e, v->digests, v->info);
+}
+
+static cba_err step_rtmr_replay(verify_ctx *v)
+{
+    uint8_t rtmr[4][48];
+    CBA_ENSURE(cba_eventlog_replay(rtmr, v->info, (const uint8_t(*)[48])v->digests), &v->e,
+               CBA_E_INTERNAL, "crypto", "SHA-384 failed");
+    for (int i = 0; i < 4; i++) {
+        char where[16];
+        snprintf(where, sizeof where, "rtmr%d", i);
+        CBA_ENSURE(cba_ct_eq(rtmr[i], v->quote.td.rtmr[i], 48), &v->e, CBA_E_RTMR_MISMATCH, where,
+                   "event log replays to a different RTMR%d than the quote's", i);
+    }
+    return CBA_OK;
+}
+
+static cba_err check_pins(verify_ctx *v)
+{
+    const cba_policy *p = v->policy;
+    CBA_ENSURE(!p->has_mrtd || cba_ct_eq(p->mrtd, v->quote.td.mrtd, 48), &v->e,
+               CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD differs from the pinned value");
+    for (int i = 0; i < 3; i++) {
+        CBA_ENSURE(!p->has_rtmr[i] || cba_ct_eq(p->rtmr[i], v->quote.td.rtmr[i], 48), &v->e,
+                   CBA_E_MEASUREMENT_POLICY, "rtmr", "RTMR%d differs from the pinned value", i);
+    }
+    return CBA_OK;
+}
+
+static cba_err step_quote_measurements(verify_ctx *v)
+{
+    const cba_info *in = v->info;
+    CBA_TRY(check_pins(v));
+    if (in == NULL) { return CBA_OK; }
+    CBA_ENSURE(!in->has_mrtd_claim || cba_ct_eq(in->mrtd_claim, v->quote.td.mrtd, 48), &v->e,
+               CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.mrtd", "tcb_info.mrtd differs from the quote");
+    for (int i = 0; i < 4; i++) {
+        CBA_ENSURE(!in->has_rtmr_claim[i] || cba_ct_eq(in->rtmr_claim[i], v->quote.td.rtmr[i], 48),
+                   &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.rtmr",
+                   "tcb_info.rtmr%d differs from the quote", i);
+    }
+    return CBA_OK;
+}
+
+static cba_err step_compose_binding(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_info *in = v->info;
+    const cba_policy *p = v->policy;
+    if (in == NULL) {
+        CBA_ENSURE(!p->has_compose_hash, err, CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
+                   "an expected compose hash was given but no guest agent response");
+        return CBA_OK;
+    }
+    CBA_ENSURE(v->ids.has_compose_hash, err, CBA_E_COMPOSE_HASH_MISMATCH, "event_log.compose-hash",
+               "the event log has no compose-hash event before system-ready");
+    if (in->has_app_compose) {
+        uint8_t h[32];
+        CBA_ENSURE(cba_sha256(h, &in->app_compose, 1), err, CBA_E_INTERNAL, "crypto", "SHA-256 failed");
+        CBA_ENSURE(cba_ct_eq(h, v->ids.compose_hash, 32), err, CBA_E_COMPOSE_HASH_MISMATCH,
+                   "tcb_info.app_compose", "SHA-256 of app_compose differs from the compose-hash event");
+    }
+    CBA_ENSURE(!in->has_compose_hash || cba_ct_eq(in->compose_hash, v->ids.compose_hash, 32), err,
+               CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash", "claimed compose_hash differs from the event");
+    CBA_ENSURE(!in->has_tcb_compose_hash || cba_ct_eq(in->tcb_compose_hash, v->ids.compose_hash, 32),
+               err, CBA_E_COMPOSE_HASH_MISMATCH, "tcb_info.compose_hash",
+               "tcb_info.compose_hash differs from the event");
+    CBA_ENSURE(!p->has_compose_hash || cba_ct_eq(p->compose_hash, v->ids.compose_hash, 32), err,
+               CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
+               "the CVM runs another compose than the expected one");
+    CBA_TRY(cba_mrconfigid_check(err, &v->r->mrconfigid_version, v->quote.td.mrconfigid, &v->ids));
+    v->r->has_compose_hash = true;
+    memcpy(v->r->compose_hash, v->ids.compose_hash, 32);
+    return CBA_OK;
+}
+
+static cba_err step_app_id(verify_ctx *v)
+{
+    cba_error *err = &v->e;
+    const cba_info *in = v->info;
+    const cba_policy *p = v->policy;
+    if (in == NULL) {
+        CBA_ENSURE(!p->has_app_id, err, CBA_E_APP_ID_MISMATCH, "app_id",
+                   "an expected app id was given but no guest agent response");
+        return CBA_OK;
+    }
+    CBA_ENSURE(v->ids.has_app_id, err, CBA_E_APP_ID_MISMATCH, "event_log.app-id",
+               "the event log has no app-id event before system-ready");
+    CBA_ENSURE(!in->has_app_id || cba_ct_eq(in->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
+               "app_id", "claimed app_id differs from the app-id event");
+    CBA_ENSURE(!p->has_app_id || cba_ct_eq(p->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
+               "app_id", "the CVM's app id differs from the expected one");
+    v->r->has_app_id = true;
+    memcpy(v->r->app_id, v->ids.app_id, 20);
+    if (v->ids.has_instance_id && v->ids.instance_id.len == 20) {
+        v->r->has_instance_id = true;
+        memcpy(v->r->instance_id, v->ids.instance_id.data, 20);
+    }
+    return CBA_OK;
+}
+
+static cba_err step_report_data(verify_ctx *v)
+{
+    const cba_policy *p = v->policy;
+    const uint8_t *rd = v->quote.td.report_data;
+    if (p->has_report_data) {
+        CBA_ENSURE(cba_ct_eq(p->report_data, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
+                   "quote report data differs from the expected value");
+    }
+    if (v->info != NULL && v->info->quote_from_cert) {
+        uint8_t want[64];
+        CBA_ENSURE(cba_ratls_report_data(want, v->info->cert_spki), &v->e, CBA_E_INTERNAL, "crypto",
+                   "SHA-512 failed");
+        CBA_ENSURE(cba_ct_eq(want, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
+                   "quote report data is not SHA-512(\"ratls-cert:\" || app certificate key)");
+        v->r->ratls_bound = true;
+    }
+    return CBA_OK;
+}
+
+typedef struct step {
+    cba_check check;
+    cba_err (*run)(verify_ctx *v);
+    bool dcap;   /* skipped by policy->skip_dcap */
+    bool dstack; /* needs a guest agent response */
+    const char *pass_detail;
+} step;
+
+static const step k_steps[] = {
+    { CBA_CHECK_QUOTE_PARSE, step_quote_parse, false, false, "TDX quote well-formed" },
+    { CBA_CHECK_PCK_CHAIN, step_pck_chain, false, false, "PCK chain leads to the trusted root" },
+    { CBA_CHECK_CRL, step_crl, true, false, "PCK certificate and CA not revoked" },
+    { CBA_CHECK_TCB_INFO, step_tcb_info, true, false, "TCB info matches FMSPC and PCE-ID" },
+    { CBA_CHECK_QE_REPORT_SIGNATURE, step_qe_report_signature, false, false,
+      "QE report signed by the PCK key" },
+    { CBA_CHECK_QE_REPORT_DATA, step_qe_report_data, false, false,
+      "QE report binds the attestation key" },
+    { CBA_CHECK_QE_IDENTITY, step_qe_identity, true, false, "quoting enclave is Intel's TD QE" },
+    { CBA_CHECK_QUOTE_SIGNATURE, step_quote_signature, false, false,
+      "quote signed by the attestation key" },
+    { CBA_CHECK_TCB_STATUS, step_tcb_status, true, false, NULL },
+    { CBA_CHECK_TD_ATTRIBUTES, step_td_attributes, false, false, "not debug; attributes allowed" },
+    { CBA_CHECK_EVENT_LOG, step_event_log, false, true, NULL },
+    { CBA_CHECK_EVENT_DIGESTS, step_event_digests, false, true, "runtime event digests recomputed" },
+    { CBA_CHECK_RTMR_REPLAY, step_rtmr_replay, false, true, "RTMR0-3 replay to the quote" },
+    { CBA_CHECK_QUOTE_MEASUREMENTS, step_quote_measurements, false, false,
+      "claimed measurements equal the quote's" },
+    { CBA_CHECK_COMPOSE_BINDING, step_compose_binding, false, false, NULL },
+    { CBA_CHECK_APP_ID, step_app_id, false, false, NULL },
+    { CBA_CHECK_REPORT_DATA, step_report_data, false, false, NULL },
+};
+_Static_assert(sizeof k_steps / sizeof k_steps[0] == CBA_CHECK_COUNT, "one step per check");
+
+static void publish_quote(cba_report *r, const cba_quote *q)
+{
+    const cba_td_report *td = &q->td;
+    r->has_quote = true;
+    r->quote_version = q->version;
+    r->body_type = q->body_type;
+    memcpy(r->tee_tcb_svn, td->tee_tcb_svn, 16);
+    memcpy(r->mrseam, td->mrseam, 48);
+    memcpy(r->mrsignerseam, td->mrsignerseam, 48);
+    r->td_attributes = td->td_attributes;
+    r->xfam = td->xfam;
+    memcpy(r->mrtd, td->mrtd, 48);
+    memcpy(r->mrconfigid, td->mrconfigid, 48);
+    memcpy(r->mrowner, td->mrowner, 48);
+    memcpy(r->mrownerconfig, td->mrownerconfig, 48);
+    memcpy(r->rtmr, td->rtmr, sizeof r->rtmr);
+    memcpy(r->report_data, td->report_data, 64);
+    r->trailing_zero_bytes = q->trailing_len;
+}
+
+/* pass_detail_for fills details that depend on the result. */
+static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, size_t n)
+{
+    const cba_report *r = v->r;
+    switch (check) {
+    case CBA_CHECK_TCB_STATUS:
+        snprintf(buf, n, "%s (%zu advisories)", cba_tcb_status_name(r->tcb_status), r->num_advisory_ids);
+        break;
+    case CBA_CHECK_EVENT_LOG:
+        snprintf(buf, n, "%zu events; identity events before system-ready", v->info->num_events);
+        break;
+    case CBA_CHECK_COMPOSE_BINDING:
+        if (v->info == NULL) {
+            snprintf(buf, n, "no guest agent response: nothing to bind");
+        } else {
+            snprintf(buf, n, "app_compose, compose-hash event%s%s agree",
+                     v->policy->has_compose_hash ? ", expected hash" : "",
+                     r->mrconfigid_version ? " and MRCONFIGID" : "");
+        }
+        break;
+    case CBA_CHECK_APP_ID:
+        snprintf(buf, n, v->info == NULL ? "no guest agent response: nothing to bind"
+                         : v->policy->has_app_id ? "app-id event equals the expected app id"
+                                                 : "app-id event equals the claim (no expected app id given)");
+        break;
+    case CBA_CHECK_REPORT_DATA:
+        snprintf(buf, n, "%s%s%s", v->policy->has_report_data ? "equals the expected value" : "",
+                 v->policy->has_report_data && r->ratls_bound ? "; " : "",
+                 r->ratls_bound ? "binds the app certificate key (RA-TLS)"
+                 : v->policy->has_report_data ? "" : "no binding requested");
+        break;
+    default:
+        buf[0] = '\0';
+        break;
+    }
+}
+
+static cba_err run_pipeline(verify_ctx *v)
+{
+    cba_report *r = v->r;
+    cba_err first_deferred = CBA_OK;
+    cba_error deferred;
+    cba_check deferred_check = CBA_CHECK_COUNT;
+
+    cba_error_clear(&deferred);
+    for (size_t i = 0; i < CBA_ARRAY_LEN(k_steps); i++) {
+        const step *s = &k_steps[i];
+        char detail[160];
+        cba_err rc;
+        if (s->dcap && v->policy->skip_dcap) {
+            check_set(r, s->check, CBA_CHECK_SKIP, "skipped by --no-dcap (no collateral checks)");
+            continue;
+        }
+        if (s->dstack && v->info == NULL) {
+            check_set(r, s->check, CBA_CHECK_SKIP, "no guest agent response given");
+            continue;
+        }
+        cba_error_clear(&v->e);
+        rc = s->run(v);
+        if (rc == CBA_E_COLLATERAL_MISSING) {
+            /* Keep going so every other check reports; the verdict stays "not verified". */
+            check_set(r, s->check, CBA_CHECK_FAIL, v->e.detail);
+            if (first_deferred == CBA_OK) {
+                first_deferred = rc;
+                deferred = v->e;
+                deferred_check = s->check;
+            }
+            continue;
+        }
+        if (rc != CBA_OK) {
+            if (r->failed_check == CBA_CHECK_COUNT) { /* else the step named another check */
+                (void)check_result(r, s->check, rc, &v->e, NULL);
+            }
+            return rc;
+        }
+        pass_detail_for(v, s->check, detail, sizeof detail);
+        check_set(r, s->check, CBA_CHECK_PASS, detail[0] ? detail : s->pass_detail);
+        if (s->check == CBA_CHECK_QUOTE_SIGNATURE) {
+            publish_quote(r, &v->quote); /* authenticated from here on */
+        }
+    }
+    if (first_deferred != CBA_OK) {
+        r->collateral_missing = true;
+        (void)check_result(r, deferred_check, first_deferred, &deferred, NULL);
+        return first_deferred;
+    }
+    if (v->info != NULL) {
+        r->has_dstack = true;
+        r->num_events = v->info->num_events;
+    }
+    return CBA_OK;
+}
+
+cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
+                        const cba_evidence *evidence, int64_t now)
+{
+    verify_ctx *v;
+    cba_err rc;
+
+    report_reset(out);
+    out->test_root = policy->trust_root_der != NULL;
+    if (collateral != NULL) { out->collateral_expires = collateral->expires; }
+    v = calloc(1, sizeof *v);
+    if (v == NULL) {
+        out->error.code = CBA_E_NOMEM;
+        snprintf(out->error.detail, sizeof out->error.detail, "out of memory");
+        out->failed_check = CBA_CHECK_QUOTE_PARSE;
+        return CBA_E_NOMEM;
+    }
+    v->r = out;
+    v->policy = policy;
+    v->coll = collateral;
+    v->ev = evidence;
+    v->now = now;
+    rc = run_pipeline(v);
+    if (rc == CBA_OK) {
+        out->verdict = CBA_VERDICT_VERIFIED;
+        out->failed_check = CBA_CHECK_COUNT;
+        cba_error_clear(&out->error);
+    } else {
+        out->verdict = CBA_VERDICT_REJECTED;
+    }
+    cba_info_free(v->info);
+    free(v->digests);
+    memset(v, 0, sizeof *v);
+    free(v);
+    return rc;
+}
+
+cba_err cba_verify(cba_report *out, const cba_policy *policy, const cba_evidence *evidence, int64_t now)
+{
+    cba_collateral *c = NULL;
+    cba_err rc;
+    if (evidence->collateral_json != NULL && !policy->skip_dcap) {
+        cba_report coll_report;
+        rc = cba_collateral_verify(&c, &coll_report, policy, evidence->collateral_json,
+                                   evidence->collateral_json_len, now);
+        if (rc != CBA_OK) {
+            /* Report the collateral failure, with the quote's own parse result for context. */
+            *out = coll_report;
+            out->verdict = CBA_VERDICT_REJECTED;
+            return rc;
+        }
+    }
+    rc = cba_verify_with(out, policy, c, evidence, now);
+    cba_collateral_free(c);
+    return rc;
+}
