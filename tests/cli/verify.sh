@@ -93,7 +93,7 @@ else
     echo "FAIL inspect_quote"; cat "$tmp/err"; fail=$((fail + 1))
 fi
 if "$tool" inspect --json "$crab_info" >"$tmp/out" 2>"$tmp/err" &&
-   python3 -c "import json,sys; o=json.load(open('$tmp/out')); sys.exit(0 if o['type']=='tappd-info' and len(o['events'])==30 else 1)"; then
+   python3 -c "import json,sys; o=json.load(open('$tmp/out')); sys.exit(0 if o['type'] in ('tappd-info','dstack-info') and len(o['events'])==30 else 1)"; then
     pass=$((pass + 1))
 else
     echo "FAIL inspect_info"; cat "$tmp/err"; fail=$((fail + 1))

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "crabbox/verifier.h"
+#include "fetch.h"
 
 static const char k_usage[] =
     "usage: crabbox-attest COMMAND [OPTIONS]\n"
@@ -11,6 +12,7 @@ static const char k_usage[] =
     "Commands:\n"
     "  verify    verify a TDX quote, DCAP collateral and a dstack guest agent response\n"
     "  inspect   show what a quote, certificate chain, guest agent response or collateral holds\n"
+    "  collateral fetch  download DCAP collateral for a quote from Intel PCS or a PCCS (verified, cached)\n"
     "\n"
     "Run 'crabbox-attest COMMAND --help' for a command's options. --version prints the version.\n";
 
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "verify") == 0) { return cmd_verify(argc - 1, argv + 1); }
     if (strcmp(argv[1], "inspect") == 0) { return cmd_inspect(argc - 1, argv + 1); }
+    if (strcmp(argv[1], "collateral") == 0) { return cmd_collateral(argc - 1, argv + 1); }
     fprintf(stderr, "crabbox-attest: unknown command '%s'\n%s", argv[1], k_usage);
     return EXIT_USAGE;
 }

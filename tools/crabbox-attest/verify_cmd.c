@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "crabbox/verifier.h"
+#include "fetch.h"
 #include "x509.h" /* internal: strict PEM decoding for --trust-root */
 
 static const char k_verify_usage[] =
@@ -23,6 +24,9 @@ static const char k_verify_usage[] =
     "  --info FILE          Tappd.Info, Info or GetQuote response (JSON) from the dstack guest agent\n"
     "  --quote FILE         TDX quote, binary or hex text; checked against the response's quote\n"
     "  --collateral FILE    DCAP collateral (dcap-qvl QuoteCollateralV3 JSON)\n"
+    "  --pccs URL           or fetch it from this Intel PCS / PCCS base URL (verified, cached;\n"
+    "                       see 'crabbox-attest collateral fetch --help'); with --no-cache,\n"
+    "                       --cache-dir DIR\n"
     "Expectations (each mismatch fails its check):\n"
     "  --app-id HEX         expected dstack app id (20 bytes)\n"
     "  --compose FILE       expected app-compose.json (its SHA-256 is the compose hash)\n"
@@ -52,7 +56,7 @@ enum {
     OPT_INFO = 256, OPT_QUOTE, OPT_COLLATERAL, OPT_APP_ID, OPT_COMPOSE, OPT_COMPOSE_HASH,
     OPT_REPORT_DATA, OPT_AT, OPT_NO_DCAP, OPT_ACCEPT, OPT_ALLOW_ADVISORY, OPT_JSON, OPT_TRUST_ROOT,
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
-    OPT_MAX_COLLATERAL_AGE, OPT_HELP,
+    OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR,
 };
 
 static const struct option k_options[] = {
@@ -77,6 +81,9 @@ static const struct option k_options[] = {
     { "min-tcb-eval", required_argument, NULL, OPT_MIN_TCB_EVAL },
     { "max-collateral-age", required_argument, NULL, OPT_MAX_COLLATERAL_AGE },
     { "help", no_argument, NULL, OPT_HELP },
+    { "pccs", required_argument, NULL, OPT_PCCS },
+    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
     { NULL, 0, NULL, 0 },
 };
 
@@ -84,6 +91,8 @@ static const struct option k_options[] = {
 
 typedef struct verify_args {
     const char *info_path, *quote_path, *collateral_path, *compose_path, *trust_root_path;
+    const char *pccs_url, *cache_dir;
+    bool no_cache;
     bool json, have_at;
     int64_t at;
     cba_policy policy;
@@ -101,7 +110,7 @@ static int usage_error(const verify_args *a, const char *msg)
         json_object_object_add(o, "verdict", json_object_new_string("error"));
         json_object_object_add(o, "failed_check", NULL);
         json_object_object_add(o, "reason", json_object_new_string(msg));
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     }
     fprintf(stderr, "crabbox-attest verify: %s\n", msg);
@@ -175,6 +184,9 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_COLLATERAL: a->collateral_path = optarg; break;
         case OPT_COMPOSE: a->compose_path = optarg; break;
         case OPT_TRUST_ROOT: a->trust_root_path = optarg; break;
+        case OPT_PCCS: a->pccs_url = optarg; break;
+        case OPT_NO_CACHE: a->no_cache = true; break;
+        case OPT_CACHE_DIR: a->cache_dir = optarg; break;
         case OPT_JSON: a->json = true; break;
         case OPT_NO_DCAP: p->skip_dcap = true; break;
         case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
@@ -251,6 +263,12 @@ static int parse_args(verify_args *a, int argc, char **argv)
     }
     if (a->compose_path != NULL && a->policy.has_compose_hash) {
         return usage_error(a, "give either --compose or --compose-hash, not both");
+    }
+    if (a->pccs_url != NULL && a->collateral_path != NULL) {
+        return usage_error(a, "give either --collateral or --pccs, not both");
+    }
+    if (a->pccs_url != NULL && a->policy.skip_dcap) {
+        return usage_error(a, "--pccs and --no-dcap contradict each other");
     }
     if (a->collateral_path != NULL && a->policy.skip_dcap) {
         return usage_error(a, "--collateral and --no-dcap contradict each other");
@@ -403,6 +421,31 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "%s\n", k_test_root_warning);
         a.policy.trust_root_der = root.data;
         a.policy.trust_root_der_len = root.len;
+    }
+    if (a.pccs_url != NULL) {
+        fetch_opts fo;
+        fetch_result fr;
+        cba_evidence fev = { .quote = quote.data, .quote_len = quote.len,
+                             .info_json = info.data, .info_json_len = info.len };
+        int frc;
+        fetch_opts_init(&fo);
+        fo.base_url = a.pccs_url;
+        fo.cache_dir = a.cache_dir;
+        fo.no_cache = a.no_cache;
+        fo.quiet = a.json;
+        fo.trust_root_der = a.policy.trust_root_der;
+        fo.trust_root_der_len = a.policy.trust_root_der_len;
+        frc = fetch_collateral(&fo, &fev, a.at, &fr);
+        if (frc == EXIT_USAGE) {
+            rc = usage_error(&a, fr.error);
+            fetch_result_free(&fr);
+            goto out;
+        }
+        /* Verified collateral; or collateral that does not verify (the verifier then names the
+         * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
+        coll = fr.json;
+        fr.json = (cli_buf){ 0 };
+        fetch_result_free(&fr);
     }
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */

@@ -514,7 +514,9 @@ CBA_MUST_USE static cba_err parse_components(const jctx *j, const json_object *t
 {
     json_object *arr;
     size_t n;
-    if (!cba_json_get_array(tcb, key, &arr)) { return j_fail_missing_or_type(j, tcb, key, "an array"); }
+    if (!cba_json_get_array(tcb, key, &arr)) {
+        return j_fail_missing_or_type(j, tcb, key, "an array");
+    }
     n = json_object_array_length(arr);
     CBA_ENSURE(n == CBA_TCB_COMPONENTS, j->err, j->code, j->where,
                "%s has %zu components (exactly %d required)", key, n, CBA_TCB_COMPONENTS);

@@ -29,7 +29,7 @@ typedef struct cba_collateral_raw {
     uint8_t *qe_identity_issuer_chain; size_t qe_identity_issuer_chain_len; /* PEM text */
     uint8_t *qe_identity; size_t qe_identity_len;                           /* exact JSON text */
     uint8_t qe_identity_signature[64];
-    uint8_t *pck_certificate_chain; size_t pck_certificate_chain_len;       /* optional PEM, 0 if absent */
+    uint8_t *pck_certificate_chain; size_t pck_certificate_chain_len; /* optional PEM; 0: absent */
 } cba_collateral_raw;
 
 /* cba_collateral_raw_parse parses the QuoteCollateralV3 JSON strictly (json.h rules): the nine
@@ -88,9 +88,13 @@ typedef struct cba_tcb_info {
 } cba_tcb_info;
 
 /* cba_tcb_info_parse parses the (already authenticated) tcbInfo text per §3.2: id "TDX",
- * version 3, tcbType 0, strict dates, exact hex lengths, exactly 16+16 components, SVN ranges,
- * statuses from the closed set, levels sorted (Intel comparator) and duplicates rejected.
- * Error: CBA_E_TCB_INFO_FORMAT. On failure out is cleaned up. */
+ * version 3, tcbType 0, strict dates (issueDate <= nextUpdate), exact hex lengths (either case),
+ * integers only as JSON integers, exactly 16+16 components, SVN ranges, statuses from the closed
+ * set (the seven TCB info statuses; module levels UpToDate/OutOfDate/Revoked), advisoryIDs of
+ * 1..CBA_ADVISORY_ID_MAX-1 printable non-space ASCII characters (at most
+ * CBA_ADVISORIES_PER_LEVEL), module ids "TDX_xx" case-insensitive and unique, module isvsvns
+ * unique per identity, levels sorted (Intel comparator) and duplicates rejected. Unknown members
+ * are ignored. Error: CBA_E_TCB_INFO_FORMAT (CBA_E_NOMEM). On failure out is cleaned up. */
 CBA_MUST_USE cba_err cba_tcb_info_parse(cba_error *err, cba_tcb_info *out, cbs json);
 void cba_tcb_info_cleanup(cba_tcb_info *info); /* NULL-safe */
 
@@ -114,8 +118,9 @@ typedef struct cba_qe_identity {
 } cba_qe_identity;
 
 /* cba_qe_identity_parse parses the (authenticated) enclaveIdentity text per §3.3: id "TD_QE",
- * version 2, hex lengths 8/8/32/32/64, isvprodid u16, tcbLevels non-empty.
- * Error: CBA_E_QE_IDENTITY_FORMAT. On failure out is cleaned up. */
+ * version 2, strict dates, hex lengths 8/8/32/32/64, isvprodid u16, tcbLevels non-empty with
+ * distinct isvsvn (u16) and statuses UpToDate/OutOfDate/Revoked, advisoryIDs as for TCB info.
+ * Error: CBA_E_QE_IDENTITY_FORMAT (CBA_E_NOMEM). On failure out is cleaned up. */
 CBA_MUST_USE cba_err cba_qe_identity_parse(cba_error *err, cba_qe_identity *out, cbs json);
 void cba_qe_identity_cleanup(cba_qe_identity *id); /* NULL-safe */
 

@@ -8,7 +8,7 @@
 /* der_get_int_contents reads an INTEGER (or ENUMERATED, by tag) and returns its raw two's
  * complement contents, checked non-empty and minimal (X.690 8.3.2: the first nine bits are not
  * all zero or all one). */
-static bool der_get_int_contents(cbs *c, uint8_t tag, cbs *out)
+CBA_MUST_USE static bool der_get_int_contents(cbs *c, uint8_t tag, cbs *out)
 {
     cbs copy = *c, body;
     if (!cbs_get_asn1(&copy, &body, tag) || body.len == 0) { return false; }
@@ -37,7 +37,7 @@ bool der_get_integer(cbs *c, cbs *out_mag)
     return true;
 }
 
-static bool der_get_uint_tagged(cbs *c, uint8_t tag, uint64_t max, uint64_t *out)
+CBA_MUST_USE static bool der_get_uint_tagged(cbs *c, uint8_t tag, uint64_t max, uint64_t *out)
 {
     cbs copy = *c, body;
     uint64_t v = 0;
@@ -157,7 +157,7 @@ static unsigned days_in_month(unsigned y, unsigned m)
 }
 
 /* digits reads n ASCII decimal digits from t (no sign, no spaces). */
-static bool digits(cbs *t, size_t n, unsigned *out)
+CBA_MUST_USE static bool digits(cbs *t, size_t n, unsigned *out)
 {
     cbs d;
     unsigned v = 0;
@@ -200,7 +200,7 @@ bool der_get_time(cbs *c, int64_t *out)
 }
 
 /* put_scalar writes a 1..32-byte positive magnitude right-aligned into out[32]. */
-static bool put_scalar(cbs *seq, uint8_t out[32])
+CBA_MUST_USE static bool put_scalar(cbs *seq, uint8_t out[32])
 {
     cbs mag;
     if (!der_get_integer(seq, &mag) || mag.len > 32 || cbs_all_zero(mag)) {

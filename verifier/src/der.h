@@ -27,7 +27,9 @@ CBA_MUST_USE bool der_get_oid(cbs *c, cbs *out);
 CBA_MUST_USE bool der_get_bit_string(cbs *c, cbs *out);
 
 /* der_get_bit_string_flags reads a (possibly short, named-bit) BIT STRING such as KeyUsage into
- * *out as bits 0..15 (bit 0 = first bit = 0x80 of the first byte). Padding bits must be zero. */
+ * *out as bits 0..15 (bit 0 = first bit = 0x80 of the first byte). Padding bits must be zero.
+ * Trailing zero named bits are tolerated (rcgen, which signs dstack's RA-TLS certificates,
+ * writes KeyUsage as 9 bits: 03 03 07 80 00). */
 CBA_MUST_USE bool der_get_bit_string_flags(cbs *c, uint16_t *out);
 
 /* der_get_time reads a UTCTime (YYMMDDHHMMSSZ, YY < 50 => 20YY) or a GeneralizedTime

@@ -14,7 +14,8 @@
 #include "json.h"
 
 /* OID content bytes of 1.3.6.1.4.1.62397.1.1 (raw TDX quote) and .1.2 (event log), §6.7. */
-static const uint8_t k_oid_app_quote[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xe7, 0x3d, 0x01, 0x01 };
+static const uint8_t k_oid_app_quote[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
+                                           0x83, 0xe7, 0x3d, 0x01, 0x01 };
 static const uint8_t k_oid_app_eventlog[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
                                               0x83, 0xe7, 0x3d, 0x01, 0x02 };
 
@@ -584,8 +585,9 @@ cba_err cba_eventlog_check_digests(cba_error *err, uint8_t (*out_digests)[48],
                                    const cba_info *info)
 {
     char w[48];
-    CBA_ENSURE(info != NULL && out_digests != NULL, err, CBA_E_ARGUMENT, "event_log",
-               "missing argument");
+    /* out_digests may be NULL for an empty log (nothing to hand to the replay). */
+    CBA_ENSURE(info != NULL && (out_digests != NULL || info->num_events == 0), err,
+               CBA_E_ARGUMENT, "event_log", "missing argument");
     for (size_t i = 0; i < info->num_events; i++) {
         const cba_event *ev = &info->events[i];
         bool runtime = ev->event_type == CBA_DSTACK_RUNTIME_EVENT_TYPE;

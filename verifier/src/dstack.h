@@ -53,8 +53,8 @@ typedef struct cba_info {
 
 /* cba_info_parse parses a guest-agent response (format detected from its members) with the strict
  * JSON rules, the inner tcb_info JSON string, the event log (from tcb_info.event_log, GetQuote's
- * event_log string, or — when neither — the app cert's event-log extension), hex fields with exact
- * lengths, and finds the quote (GetQuote "quote", else the app cert leaf's extension
+ * event_log string, or — when neither — the app cert's event-log extension), hex fields with
+ * exact lengths, and finds the quote (GetQuote "quote", else the app cert leaf's extension
  * 1.3.6.1.4.1.62397.1.1 found by parsing the certificate). A present-but-empty (or absent)
  * tcb_info in an Info response is an error (hidden tcb_info must fail, not skip). Format: "quote"
  * => GETQUOTE; otherwise any of vm_config / mr_aggregated / cloud_vendor => DSTACK, else TAPPD.
@@ -69,7 +69,8 @@ void cba_info_free(cba_info *info); /* NULL-safe */
  * supplied preimage) and compares it with a supplied digest; a runtime event must be on imr 3 and
  * every imr-3 event must be a runtime event; boot events need a 48-byte digest; unknown versions
  * are rejected. Errors: CBA_E_EVENT_DIGEST_MISMATCH, CBA_E_EVENTLOG_FORMAT. On success
- * out_digests[i] holds the digest to replay for event i (recomputed for runtime events). */
+ * out_digests[i] holds the digest to replay for event i (recomputed for runtime events);
+ * out_digests may be NULL when the log is empty. */
 CBA_MUST_USE cba_err cba_eventlog_check_digests(cba_error *err, uint8_t (*out_digests)[48],
                                                 const cba_info *info);
 

@@ -43,9 +43,15 @@ typedef struct cba_quote {
     uint16_t version;       /* 4 or 5 */
     uint16_t body_type;     /* 2 = TD 1.0, 3 = TD 1.5 (v4 is always 2) */
     uint32_t body_size;     /* 584 or 648 */
+    uint16_t att_key_type;  /* always 2 after a successful parse */
+    uint32_t tee_type;      /* always 0x81 after a successful parse */
+    uint16_t qe_svn;        /* header bytes 8..9 (informational, not verified) */
+    uint16_t pce_svn;       /* header bytes 10..11 (informational, not verified) */
     uint8_t qe_vendor_id[16];
     uint8_t user_data[20];
+    uint32_t sig_data_len;  /* the u32 at sig_off */
     cbs signed_region;      /* quote[0 .. sig_off): the bytes the attestation key signs */
+    cbs td_report_raw;      /* body_size bytes */
     cba_td_report td;
     uint8_t quote_sig[64];  /* r||s */
     uint8_t attest_key[64]; /* X||Y */
@@ -63,12 +69,15 @@ typedef struct cba_quote {
  * m == S - 456 - n), caps (quote <= 64 KiB, PEM <= 16 KiB, auth data <= 1 KiB), trailing bytes
  * zeros only. A v3 / SGX quote fails with CBA_E_QUOTE_UNSUPPORTED ("SGX quote: unsupported quote
  * type"). Errors: CBA_E_QUOTE_FORMAT, CBA_E_QUOTE_UNSUPPORTED, CBA_E_QE_VENDOR,
- * CBA_E_QUOTE_TRAILING_DATA. `where` is "quote.<field>". */
+ * CBA_E_QUOTE_TRAILING_DATA, CBA_E_ARGUMENT (out NULL). `where` is "quote.<field>". *out is
+ * written only on success; its views borrow `in`, which must outlive it. */
 CBA_MUST_USE cba_err cba_quote_parse(cba_error *err, cba_quote *out, cbs in);
 
-/* cba_quote_from_text accepts a raw quote or its hex text (optional "0x", surrounding
- * whitespace) and decodes it into out (capacity out_cap); *out_len is set. Returns false when
- * the input is neither. Raw binary is copied as is. */
+/* cba_quote_from_text accepts a raw quote or its hex text (optional "0x"/"0X", surrounding
+ * whitespace " \t\r\n") and decodes it into out (capacity out_cap); *out_len is set. Returns
+ * false when the input is neither or does not fit (out and *out_len untouched then). Raw binary
+ * (first bytes 03 00, 04 00 or 05 00: v3 is let through so that the parser can name it) is
+ * copied as is. */
 CBA_MUST_USE bool cba_quote_from_text(uint8_t *out, size_t out_cap, size_t *out_len, cbs in);
 
 #endif

@@ -162,7 +162,8 @@ CBA_MUST_USE static cba_err relaunch(cba_error *err, cba_tcb_status *io_tdx,
 
     if (qe == CBA_TCB_OUT_OF_DATE || qe == CBA_TCB_REVOKED) { return CBA_OK; }
     if (sgx != CBA_TCB_UP_TO_DATE && sgx != CBA_TCB_SW_HARDENING_NEEDED &&
-        sgx != CBA_TCB_CONFIGURATION_NEEDED && sgx != CBA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED) {
+        sgx != CBA_TCB_CONFIGURATION_NEEDED &&
+        sgx != CBA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED) {
         return CBA_OK;
     }
     if (*io_tdx != CBA_TCB_OUT_OF_DATE && *io_tdx != CBA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED) {
@@ -268,7 +269,9 @@ static cba_err evaluate(cba_error *err, cba_tcb_result *out, const cba_tcb_info 
     status = cba_tcb_converge(status, qe_level->status);
 
     CBA_TRY(advisories_add(err, &out->advisories, &tdx_level->advisories));
-    if (module_level != NULL) { CBA_TRY(advisories_add(err, &out->advisories, &module_level->advisories)); }
+    if (module_level != NULL) {
+        CBA_TRY(advisories_add(err, &out->advisories, &module_level->advisories));
+    }
     CBA_TRY(advisories_add(err, &out->advisories, &qe_level->advisories));
 
     out->status = status;

@@ -427,6 +427,8 @@ typedef struct verify_ctx {
     cba_dstack_ids ids;
     uint8_t (*digests)[48];
     bool dcap_missing;
+    bool load_collateral;      /* authenticate evidence->collateral_json after quote_parse */
+    cba_collateral *owned_coll;
 } verify_ctx;
 
 static cba_err step_quote_parse(verify_ctx *v)
@@ -881,6 +883,35 @@ static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, siz
     }
 }
 
+/* load_collateral authenticates the evidence's collateral once for this verification; its checks'
+ * results (crl, tcb_info, qe_identity) are carried into the report on failure. */
+static cba_err load_collateral(verify_ctx *v)
+{
+    cba_report *tmp = malloc(sizeof *tmp);
+    cba_err rc;
+    if (tmp == NULL) {
+        cba_error_clear(&v->e);
+        return check_result(v->r, CBA_CHECK_CRL, cba_fail(&v->e, CBA_E_NOMEM, "collateral", "out of memory"),
+                            &v->e, NULL);
+    }
+    rc = cba_collateral_verify(&v->owned_coll, tmp, v->policy, v->ev->collateral_json,
+                               v->ev->collateral_json_len, v->now);
+    if (rc != CBA_OK) {
+        static const cba_check carried[] = { CBA_CHECK_PCK_CHAIN, CBA_CHECK_CRL, CBA_CHECK_TCB_INFO,
+                                             CBA_CHECK_QE_IDENTITY };
+        for (size_t i = 0; i < CBA_ARRAY_LEN(carried); i++) {
+            v->r->checks[carried[i]] = tmp->checks[carried[i]];
+        }
+        v->r->failed_check = tmp->failed_check;
+        v->r->error = tmp->error;
+    } else {
+        v->coll = v->owned_coll;
+        v->r->collateral_expires = v->coll->expires;
+    }
+    free(tmp);
+    return rc;
+}
+
 static cba_err run_pipeline(verify_ctx *v)
 {
     cba_report *r = v->r;
@@ -919,6 +950,13 @@ static cba_err run_pipeline(verify_ctx *v)
             }
             return rc;
         }
+        if (s->check == CBA_CHECK_QUOTE_PARSE && v->load_collateral) {
+            rc = load_collateral(v);
+            if (rc != CBA_OK) {
+                check_set(r, s->check, CBA_CHECK_PASS, s->pass_detail);
+                return rc;
+            }
+        }
         pass_detail_for(v, s->check, detail, sizeof detail);
         check_set(r, s->check, CBA_CHECK_PASS, detail[0] ? detail : s->pass_detail);
         if (s->check == CBA_CHECK_QUOTE_SIGNATURE) {
@@ -937,8 +975,10 @@ static cba_err run_pipeline(verify_ctx *v)
     return CBA_OK;
 }
 
-cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
-                        const cba_evidence *evidence, int64_t now)
+/* verify_impl runs the pipeline; with use_evidence_collateral, the evidence's collateral JSON is
+ * authenticated right after the quote parses (so a wrong kind of quote is named as such first). */
+static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
+                           const cba_evidence *evidence, bool use_evidence_collateral, int64_t now)
 {
     verify_ctx *v;
     cba_err rc;
@@ -958,6 +998,7 @@ cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_col
     v->coll = collateral;
     v->ev = evidence;
     v->now = now;
+    v->load_collateral = use_evidence_collateral && evidence->collateral_json != NULL && !policy->skip_dcap;
     rc = run_pipeline(v);
     if (rc == CBA_OK) {
         out->verdict = CBA_VERDICT_VERIFIED;
@@ -967,28 +1008,20 @@ cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_col
         out->verdict = CBA_VERDICT_REJECTED;
     }
     cba_info_free(v->info);
+    cba_collateral_free(v->owned_coll);
     free(v->digests);
     memset(v, 0, sizeof *v);
     free(v);
     return rc;
 }
 
+cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
+                        const cba_evidence *evidence, int64_t now)
+{
+    return verify_impl(out, policy, collateral, evidence, false, now);
+}
+
 cba_err cba_verify(cba_report *out, const cba_policy *policy, const cba_evidence *evidence, int64_t now)
 {
-    cba_collateral *c = NULL;
-    cba_err rc;
-    if (evidence->collateral_json != NULL && !policy->skip_dcap) {
-        cba_report coll_report;
-        rc = cba_collateral_verify(&c, &coll_report, policy, evidence->collateral_json,
-                                   evidence->collateral_json_len, now);
-        if (rc != CBA_OK) {
-            /* Report the collateral failure, with the quote's own parse result for context. */
-            *out = coll_report;
-            out->verdict = CBA_VERDICT_REJECTED;
-            return rc;
-        }
-    }
-    rc = cba_verify_with(out, policy, c, evidence, now);
-    cba_collateral_free(c);
-    return rc;
+    return verify_impl(out, policy, NULL, evidence, true, now);
 }

@@ -86,7 +86,8 @@ static bool framed(cbs in, uint8_t tag)
 
 /* fail_value reports a failed value read at `in`: a bad value when the element itself is well
  * framed with the expected tag, else a framing error. */
-static cba_err fail_value(const pctx *x, cbs in, uint8_t tag, const char *where, const char *what)
+CBA_MUST_USE static cba_err fail_value(const pctx *x, cbs in, uint8_t tag, const char *where,
+                                       const char *what)
 {
     if (framed(in, tag)) { return cba_fail(x->err, x->bad, where, "%s", what); }
     return cba_fail(x->err, x->der, where, "malformed DER");
@@ -117,7 +118,7 @@ CBA_MUST_USE static bool get_time_5280(cbs *in, int64_t *out)
     return true;
 }
 
-static cba_err parse_time(const pctx *x, cbs *in, int64_t *out, const char *where)
+CBA_MUST_USE static cba_err parse_time(const pctx *x, cbs *in, int64_t *out, const char *where)
 {
     if (get_time_5280(in, out)) { return CBA_OK; }
     if (framed(*in, CBS_ASN1_UTCTIME) || framed(*in, CBS_ASN1_GENERALIZEDTIME)) {
@@ -144,8 +145,8 @@ static bool cn_value_ok(uint8_t tag, cbs v)
 
 /* parse_name reads a Name ::= SEQUENCE OF RelativeDistinguishedName, each a non-empty
  * SET OF SEQUENCE { type OID, value ANY }, and records the one CN (empty when absent). */
-static cba_err parse_name(const pctx *x, cbs *in, cbs *out_elem, cbs *out_cn, bool need_nonempty,
-                          const char *where)
+CBA_MUST_USE static cba_err parse_name(const pctx *x, cbs *in, cbs *out_elem, cbs *out_cn,
+                                       bool need_nonempty, const char *where)
 {
     cbs elem, rdns, cn = { NULL, 0 };
     bool have_cn = false;
@@ -188,7 +189,7 @@ typedef struct ext {
 } ext;
 
 /* next_ext reads Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue }. */
-static cba_err next_ext(const pctx *x, cbs *exts, ext *out, const char *where)
+CBA_MUST_USE static cba_err next_ext(const pctx *x, cbs *exts, ext *out, const char *where)
 {
     cbs seq;
     out->critical = false;
@@ -204,8 +205,8 @@ static cba_err next_ext(const pctx *x, cbs *exts, ext *out, const char *where)
 }
 
 /* note_unique adds oid to seen[] (capacity cap), failing on a repeat or on too many. */
-static cba_err note_unique(const pctx *x, cbs *seen, size_t *num_seen, size_t cap, cbs oid,
-                           const char *where)
+CBA_MUST_USE static cba_err note_unique(const pctx *x, cbs *seen, size_t *num_seen, size_t cap,
+                                        cbs oid, const char *where)
 {
     ENSURE_BAD(x, *num_seen < cap, where, "more than %zu extensions", cap);
     for (size_t i = 0; i < *num_seen; i++) {
@@ -218,7 +219,7 @@ static cba_err note_unique(const pctx *x, cbs *seen, size_t *num_seen, size_t ca
 /* parse_aki reads AuthorityKeyIdentifier ::= SEQUENCE { [0] keyIdentifier OPTIONAL,
  * [1] authorityCertIssuer OPTIONAL, [2] authorityCertSerialNumber OPTIONAL } ([1] and [2] come
  * together, RFC 5280 4.2.1.1) and returns the key identifier (empty when absent). */
-static bool parse_aki(cbs value, cbs *out_key_id)
+CBA_MUST_USE static bool parse_aki(cbs value, cbs *out_key_id)
 {
     cbs seq, key_id = { NULL, 0 }, issuer, serial;
     bool has_issuer, has_serial;
@@ -241,7 +242,7 @@ static bool parse_aki(cbs value, cbs *out_key_id)
 }
 
 /* parse_basic_constraints: SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLen INTEGER OPTIONAL }. */
-static bool parse_basic_constraints(cbs value, bool *out_ca, int *out_path_len)
+CBA_MUST_USE static bool parse_basic_constraints(cbs value, bool *out_ca, int *out_path_len)
 {
     cbs seq;
     bool ca = false;
@@ -262,7 +263,7 @@ static bool parse_basic_constraints(cbs value, bool *out_ca, int *out_path_len)
     return true;
 }
 
-static bool parse_key_usage(cbs value, uint16_t *out)
+CBA_MUST_USE static bool parse_key_usage(cbs value, uint16_t *out)
 {
     uint16_t ku;
     /* Named bits 0..8 exist (decipherOnly is 8); at least one must be set (RFC 5280 4.2.1.3). */
@@ -274,7 +275,7 @@ static bool parse_key_usage(cbs value, uint16_t *out)
 }
 
 /* parse_seq_of_oid: ExtendedKeyUsage ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId. */
-static bool parse_seq_of_oid(cbs value)
+CBA_MUST_USE static bool parse_seq_of_oid(cbs value)
 {
     cbs seq, oid;
     if (!cbs_get_asn1(&value, &seq, CBS_ASN1_SEQUENCE) || value.len != 0 || seq.len == 0) {
@@ -288,7 +289,7 @@ static bool parse_seq_of_oid(cbs value)
 
 /* parse_general_names: SEQUENCE SIZE (1..MAX) OF GeneralName, each a context-tagged [0]..[8]
  * element (not interpreted further: we never match names). */
-static bool parse_general_names(cbs value)
+CBA_MUST_USE static bool parse_general_names(cbs value)
 {
     cbs seq, name;
     uint8_t tag;
@@ -308,7 +309,7 @@ static bool parse_general_names(cbs value)
 /* parse_crl_dp: CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint, each
  * SEQUENCE { [0] distributionPoint OPTIONAL, [1] reasons OPTIONAL, [2] cRLIssuer OPTIONAL } with
  * [0] or [2] present (RFC 5280 4.2.1.13). The URLs are not used: CRLs come with the collateral. */
-static bool parse_crl_dp(cbs value)
+CBA_MUST_USE static bool parse_crl_dp(cbs value)
 {
     cbs seq, dp, part;
     if (!cbs_get_asn1(&value, &seq, CBS_ASN1_SEQUENCE) || value.len != 0 || seq.len == 0) {
@@ -335,7 +336,7 @@ static bool parse_crl_dp(cbs value)
 }
 
 /* cert_extension interprets one certificate extension into out. */
-static cba_err cert_extension(const pctx *x, const ext *e, cba_cert *out)
+CBA_MUST_USE static cba_err cert_extension(const pctx *x, const ext *e, cba_cert *out)
 {
     const char *w = "cert.tbs.extensions";
     unsigned ce = id_ce_child(e->oid);
@@ -389,7 +390,7 @@ static cba_err cert_extension(const pctx *x, const ext *e, cba_cert *out)
     return CBA_OK;
 }
 
-static cba_err parse_cert_extensions(const pctx *x, cbs *tbs, cba_cert *out)
+CBA_MUST_USE static cba_err parse_cert_extensions(const pctx *x, cbs *tbs, cba_cert *out)
 {
     const char *w = "cert.tbs.extensions";
     cbs wrapper, exts, seen[CBA_CERT_MAX_EXTENSIONS];
@@ -410,7 +411,7 @@ static cba_err parse_cert_extensions(const pctx *x, cbs *tbs, cba_cert *out)
 
 /* ---- SubjectPublicKeyInfo --------------------------------------------------------------- */
 
-static cba_err parse_spki(const pctx *x, cbs *tbs, cba_cert *out)
+CBA_MUST_USE static cba_err parse_spki(const pctx *x, cbs *tbs, cba_cert *out)
 {
     const char *w = "cert.tbs.spki";
     cbs elem, spki, alg, alg_oid, key;
@@ -447,30 +448,33 @@ static cba_err parse_spki(const pctx *x, cbs *tbs, cba_cert *out)
 
 /* parse_signature reads signatureAlgorithm (== the TBS one == ecdsa-with-SHA256) and the
  * signatureValue BIT STRING into r||s, then requires the outer SEQUENCE to be consumed. */
-static cba_err parse_signature(const pctx *x, cbs *outer, uint8_t out_rs[64], const char *where)
+CBA_MUST_USE static cba_err parse_signature(const pctx *x, cbs *outer, uint8_t out_rs[64],
+                                            const char *where)
 {
     cbs alg, bits;
     ENSURE_DER(x, cbs_get_asn1_element(outer, &alg, CBS_ASN1_SEQUENCE), where);
     ENSURE_BAD(x, cbs_eq_mem(alg, k_alg_ecdsa_sha256, sizeof k_alg_ecdsa_sha256), where,
                "signature algorithm is not ecdsa-with-SHA256");
     if (!der_get_bit_string(outer, &bits)) {
-        return fail_value(x, *outer, CBS_ASN1_BITSTRING, where, "signature BIT STRING has unused bits");
+        return fail_value(x, *outer, CBS_ASN1_BITSTRING, where,
+                          "signature BIT STRING has unused bits");
     }
     ENSURE_DER(x, outer->len == 0, where);
     ENSURE_BAD(x, der_ecdsa_sig_to_raw(bits, out_rs), where, "malformed ECDSA-Sig-Value");
     return CBA_OK;
 }
 
-static cba_err parse_tbs_certificate(const pctx *x, cbs tbs, cba_cert *c)
+CBA_MUST_USE static cba_err parse_tbs_certificate(const pctx *x, cbs tbs, cba_cert *c)
 {
-    cbs ver_wrap, alg, validity;
+    cbs ver_wrap, ver_int, alg, validity;
     uint64_t version;
     /* version [0] EXPLICIT: DEFAULT v1 would be absent, and we take v3 only. */
     ENSURE_BAD(x, cbs_peek_asn1_tag(tbs, CBS_ASN1_CONTEXT(0)), "cert.tbs.version",
                "version absent (v1)");
     ENSURE_DER(x, cbs_get_asn1(&tbs, &ver_wrap, CBS_ASN1_CONTEXT(0)), "cert.tbs.version");
+    ver_int = ver_wrap;
     if (!der_get_integer_u64(&ver_wrap, 2, &version) || version != 2) {
-        return fail_value(x, ver_wrap, CBS_ASN1_INTEGER, "cert.tbs.version", "version is not v3");
+        return fail_value(x, ver_int, CBS_ASN1_INTEGER, "cert.tbs.version", "version is not v3");
     }
     ENSURE_DER(x, ver_wrap.len == 0, "cert.tbs.version");
 
@@ -584,7 +588,7 @@ static unsigned sgx_child(cbs oid, unsigned sub)
 }
 
 /* get_octets reads an OCTET STRING of exactly n bytes into out. */
-static bool get_octets(cbs *in, uint8_t *out, size_t n)
+CBA_MUST_USE static bool get_octets(cbs *in, uint8_t *out, size_t n)
 {
     cbs copy = *in, body;
     if (!cbs_get_asn1(&copy, &body, CBS_ASN1_OCTETSTRING) || body.len != n ||
@@ -596,7 +600,7 @@ static bool get_octets(cbs *in, uint8_t *out, size_t n)
 }
 
 /* sgx_tcb reads TCB ::= SEQUENCE OF SEQUENCE { OID .2.N, value }: exactly the 18 members. */
-static cba_err sgx_tcb(cba_error *err, cbs value, cba_sgx_ext *out)
+CBA_MUST_USE static cba_err sgx_tcb(cba_error *err, cbs value, cba_sgx_ext *out)
 {
     const char *w = k_sgx_where[SGX_TCB];
     cbs list;
@@ -638,7 +642,7 @@ static cba_err sgx_tcb(cba_error *err, cbs value, cba_sgx_ext *out)
 
 /* sgx_configuration reads SEQUENCE OF SEQUENCE { OID .7.N, BOOLEAN } for N in 1..3, each at most
  * once. Unknown members are refused: their value type would be unknown. */
-static cba_err sgx_configuration(cba_error *err, cbs value, cba_sgx_ext *out)
+CBA_MUST_USE static cba_err sgx_configuration(cba_error *err, cbs value, cba_sgx_ext *out)
 {
     const char *w = k_sgx_where[SGX_CONFIGURATION];
     cbs list;
@@ -668,7 +672,7 @@ static cba_err sgx_configuration(cba_error *err, cbs value, cba_sgx_ext *out)
     return CBA_OK;
 }
 
-static cba_err sgx_member(cba_error *err, unsigned n, cbs value, cba_sgx_ext *out)
+CBA_MUST_USE static cba_err sgx_member(cba_error *err, unsigned n, cbs value, cba_sgx_ext *out)
 {
     const char *w = k_sgx_where[n];
     uint64_t v;
@@ -747,7 +751,7 @@ cba_err cba_sgx_ext_parse(cba_error *err, cba_sgx_ext *out, cbs ext_value)
  * a positive value's sign octet stripped. A negative encoding (an issuer that forgot the sign
  * octet) is kept as its unsigned bytes rather than refused: refusing would disable revocation
  * checking, reading it as unsigned can only list more certificates (fail closed). */
-static bool crl_serial(cbs *in, cbs *out)
+CBA_MUST_USE static bool crl_serial(cbs *in, cbs *out)
 {
     cbs copy = *in, body;
     uint8_t b0, b1;
@@ -775,7 +779,7 @@ static cbs canonical_serial(cbs s)
     return s;
 }
 
-static cba_err crl_entry(const pctx *x, cbs entry)
+CBA_MUST_USE static cba_err crl_entry(const pctx *x, cbs entry)
 {
     const char *w = "crl.revoked";
     cbs serial, exts, seen[CRL_ENTRY_MAX_EXTENSIONS];
@@ -814,7 +818,7 @@ static cba_err crl_entry(const pctx *x, cbs entry)
     return CBA_OK;
 }
 
-static cba_err crl_extensions(const pctx *x, cbs *tbs, cba_crl *c)
+CBA_MUST_USE static cba_err crl_extensions(const pctx *x, cbs *tbs, cba_crl *c)
 {
     const char *w = "crl.tbs.extensions";
     cbs wrapper, exts, seen[CRL_MAX_EXTENSIONS];
@@ -852,7 +856,7 @@ static cba_err crl_extensions(const pctx *x, cbs *tbs, cba_crl *c)
     return CBA_OK;
 }
 
-static cba_err parse_tbs_cert_list(const pctx *x, cbs tbs, cba_crl *c)
+CBA_MUST_USE static cba_err parse_tbs_cert_list(const pctx *x, cbs tbs, cba_crl *c)
 {
     cbs alg, name_cn;
     uint64_t version;
@@ -967,7 +971,7 @@ typedef struct b64 {
 } b64;
 
 /* b64_line decodes one line's characters into buf at *pos (capacity cap). */
-static bool b64_line(b64 *st, cbs line, uint8_t *buf, size_t cap, size_t *pos)
+CBA_MUST_USE static bool b64_line(b64 *st, cbs line, uint8_t *buf, size_t cap, size_t *pos)
 {
     for (size_t i = 0; i < line.len; i++) {
         uint8_t ch = cbs_byte(line, i);
