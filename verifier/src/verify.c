@@ -427,6 +427,7 @@ typedef struct verify_ctx {
     cba_dstack_ids ids;
     uint8_t (*digests)[48];
     bool dcap_missing;
+    const char *skip_reason;   /* a step that found nothing to check sets this and returns OK */
     bool load_collateral;      /* authenticate evidence->collateral_json after quote_parse */
     cba_collateral *owned_coll;
 } verify_ctx;
@@ -705,8 +706,14 @@ static cba_err check_pins(verify_ctx *v)
 static cba_err step_quote_measurements(verify_ctx *v)
 {
     const cba_info *in = v->info;
+    const cba_policy *p = v->policy;
     CBA_TRY(check_pins(v));
-    if (in == NULL) { return CBA_OK; }
+    if (in == NULL) {
+        if (!p->has_mrtd && !p->has_rtmr[0] && !p->has_rtmr[1] && !p->has_rtmr[2]) {
+            v->skip_reason = "no guest agent response and no pinned measurement";
+        }
+        return CBA_OK;
+    }
     CBA_ENSURE(!in->has_mrtd_claim || cba_ct_eq(in->mrtd_claim, v->quote.td.mrtd, 48), &v->e,
                CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.mrtd", "tcb_info.mrtd differs from the quote");
     for (int i = 0; i < 4; i++) {
@@ -725,6 +732,7 @@ static cba_err step_compose_binding(verify_ctx *v)
     if (in == NULL) {
         CBA_ENSURE(!p->has_compose_hash, err, CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
                    "an expected compose hash was given but no guest agent response");
+        v->skip_reason = "no guest agent response given";
         return CBA_OK;
     }
     CBA_ENSURE(v->ids.has_compose_hash, err, CBA_E_COMPOSE_HASH_MISMATCH, "event_log.compose-hash",
@@ -757,6 +765,7 @@ static cba_err step_app_id(verify_ctx *v)
     if (in == NULL) {
         CBA_ENSURE(!p->has_app_id, err, CBA_E_APP_ID_MISMATCH, "app_id",
                    "an expected app id was given but no guest agent response");
+        v->skip_reason = "no guest agent response given";
         return CBA_OK;
     }
     CBA_ENSURE(v->ids.has_app_id, err, CBA_E_APP_ID_MISMATCH, "event_log.app-id",
@@ -789,6 +798,9 @@ static cba_err step_report_data(verify_ctx *v)
         CBA_ENSURE(cba_ct_eq(want, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
                    "quote report data is not SHA-512(\"ratls-cert:\" || app certificate key)");
         v->r->ratls_bound = true;
+    }
+    if (!p->has_report_data && !v->r->ratls_bound) {
+        v->skip_reason = "no binding requested (give --report-data)";
     }
     return CBA_OK;
 }
@@ -858,24 +870,18 @@ static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, siz
         snprintf(buf, n, "%zu events; identity events before system-ready", v->info->num_events);
         break;
     case CBA_CHECK_COMPOSE_BINDING:
-        if (v->info == NULL) {
-            snprintf(buf, n, "no guest agent response: nothing to bind");
-        } else {
-            snprintf(buf, n, "app_compose, compose-hash event%s%s agree",
-                     v->policy->has_compose_hash ? ", expected hash" : "",
-                     r->mrconfigid_version ? " and MRCONFIGID" : "");
-        }
+        snprintf(buf, n, "app_compose, compose-hash event%s%s agree",
+                 v->policy->has_compose_hash ? ", expected hash" : "",
+                 r->mrconfigid_version ? " and MRCONFIGID" : "");
         break;
     case CBA_CHECK_APP_ID:
-        snprintf(buf, n, v->info == NULL ? "no guest agent response: nothing to bind"
-                         : v->policy->has_app_id ? "app-id event equals the expected app id"
-                                                 : "app-id event equals the claim (no expected app id given)");
+        snprintf(buf, n, v->policy->has_app_id ? "app-id event equals the expected app id"
+                                               : "app-id event equals the claim (no expected app id given)");
         break;
     case CBA_CHECK_REPORT_DATA:
         snprintf(buf, n, "%s%s%s", v->policy->has_report_data ? "equals the expected value" : "",
                  v->policy->has_report_data && r->ratls_bound ? "; " : "",
-                 r->ratls_bound ? "binds the app certificate key (RA-TLS)"
-                 : v->policy->has_report_data ? "" : "no binding requested");
+                 r->ratls_bound ? "binds the app certificate key (RA-TLS)" : "");
         break;
     default:
         buf[0] = '\0';
@@ -933,6 +939,7 @@ static cba_err run_pipeline(verify_ctx *v)
             continue;
         }
         cba_error_clear(&v->e);
+        v->skip_reason = NULL;
         rc = s->run(v);
         if (rc == CBA_E_COLLATERAL_MISSING) {
             /* Keep going so every other check reports; the verdict stays "not verified". */
@@ -956,6 +963,10 @@ static cba_err run_pipeline(verify_ctx *v)
                 check_set(r, s->check, CBA_CHECK_PASS, s->pass_detail);
                 return rc;
             }
+        }
+        if (v->skip_reason != NULL) {
+            check_set(r, s->check, CBA_CHECK_SKIP, v->skip_reason);
+            continue;
         }
         pass_detail_for(v, s->check, detail, sizeof detail);
         check_set(r, s->check, CBA_CHECK_PASS, detail[0] ? detail : s->pass_detail);
