@@ -427,6 +427,7 @@ typedef struct verify_ctx {
     cba_dstack_ids ids;
     uint8_t (*digests)[48];
     bool dcap_missing;
+    bool info_quote_replaced;  /* the response's own quote (and its RA-TLS binding) is unused */
     const char *skip_reason;   /* a step that found nothing to check sets this and returns OK */
     bool load_collateral;      /* authenticate evidence->collateral_json after quote_parse */
     cba_collateral *owned_coll;
@@ -446,9 +447,11 @@ static cba_err step_quote_parse(verify_ctx *v)
     }
     if (ev->quote != NULL) {
         cbs_init(&v->quote_bytes, ev->quote, ev->quote_len);
-        CBA_ENSURE(v->info == NULL || v->info->quote.len == 0 || cbs_eq(v->info->quote, v->quote_bytes),
-                   err, CBA_E_QUOTE_FORMAT, "quote",
-                   "the given quote differs from the quote in the guest agent response");
+        if (v->info != NULL && v->info->quote.len != 0 && !cbs_eq(v->info->quote, v->quote_bytes)) {
+            CBA_ENSURE(ev->quote_replaces_info_quote, err, CBA_E_QUOTE_FORMAT, "quote",
+                       "the given quote differs from the quote in the guest agent response");
+            v->info_quote_replaced = true;
+        }
     } else if (v->info != NULL && v->info->quote.len != 0) {
         v->quote_bytes = v->info->quote;
     } else {
@@ -791,7 +794,7 @@ static cba_err step_report_data(verify_ctx *v)
         CBA_ENSURE(cba_ct_eq(p->report_data, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
                    "quote report data differs from the expected value");
     }
-    if (v->info != NULL && v->info->quote_from_cert) {
+    if (v->info != NULL && v->info->quote_from_cert && !v->info_quote_replaced) {
         uint8_t want[64];
         CBA_ENSURE(cba_ratls_report_data(want, v->info->cert_spki), &v->e, CBA_E_INTERNAL, "crypto",
                    "SHA-512 failed");

@@ -209,6 +209,10 @@ typedef struct cba_evidence {
     size_t info_json_len;
     const uint8_t *collateral_json; /* QuoteCollateralV3 JSON; optional (cba_verify only) */
     size_t collateral_json_len;
+    /* A fresh quote (e.g. GetQuote for a host nonce) from the same TD as an Info response: the
+     * quote is verified and the response serves only as event log and claims (its own quote,
+     * and so its RA-TLS binding, are not used). Otherwise the two quotes must be identical. */
+    bool quote_replaces_info_quote;
 } cba_evidence;
 
 /* ---- Report ----------------------------------------------------------------------------- */
