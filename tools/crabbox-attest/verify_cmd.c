@@ -7,13 +7,14 @@
 
 #include <json-c/json.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "crabbox/verifier.h"
 #include "fetch.h"
 #include "x509.h" /* internal: strict PEM decoding for --trust-root */
 
 static const char k_verify_usage[] =
-    "usage: crabbox-attest verify [--info FILE] [--quote FILE] [--collateral FILE]\n"
+    "usage: crabbox-attest verify [--info FILE] [--quote FILE] [--collateral FILE] [--bundle FILE]\n"
     "                             [--app-id HEX] [--compose FILE | --compose-hash HEX]\n"
     "                             [--report-data HEX] [--at UNIX|RFC3339] [--no-dcap]\n"
     "                             [--accept STATUS,...] [--allow-advisory ID,...] [--json]\n"
@@ -24,6 +25,9 @@ static const char k_verify_usage[] =
     "  --info FILE          Tappd.Info, Info or GetQuote response (JSON) from the dstack guest agent\n"
     "  --quote FILE         TDX quote, binary or hex text; checked against the response's quote\n"
     "  --collateral FILE    DCAP collateral (dcap-qvl QuoteCollateralV3 JSON)\n"
+    "  --bundle FILE        a crabbox evidence bundle: its evidence, collateral (unless given), app id,\n"
+    "                       compose, and report data from its nonce and SSH host key; --at defaults\n"
+    "                       to the bundle's time\n"
     "  --pccs URL           or fetch it from this Intel PCS / PCCS base URL (verified, cached;\n"
     "                       see 'crabbox-attest collateral fetch --help'); with --no-cache,\n"
     "                       --cache-dir DIR\n"
@@ -56,7 +60,7 @@ enum {
     OPT_INFO = 256, OPT_QUOTE, OPT_COLLATERAL, OPT_APP_ID, OPT_COMPOSE, OPT_COMPOSE_HASH,
     OPT_REPORT_DATA, OPT_AT, OPT_NO_DCAP, OPT_ACCEPT, OPT_ALLOW_ADVISORY, OPT_JSON, OPT_TRUST_ROOT,
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
-    OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR,
+    OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
 };
 
 static const struct option k_options[] = {
@@ -84,6 +88,7 @@ static const struct option k_options[] = {
     { "pccs", required_argument, NULL, OPT_PCCS },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+    { "bundle", required_argument, NULL, OPT_BUNDLE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -91,7 +96,7 @@ static const struct option k_options[] = {
 
 typedef struct verify_args {
     const char *info_path, *quote_path, *collateral_path, *compose_path, *trust_root_path;
-    const char *pccs_url, *cache_dir;
+    const char *pccs_url, *cache_dir, *bundle_path;
     bool no_cache;
     bool json, have_at;
     int64_t at;
@@ -187,6 +192,7 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_PCCS: a->pccs_url = optarg; break;
         case OPT_NO_CACHE: a->no_cache = true; break;
         case OPT_CACHE_DIR: a->cache_dir = optarg; break;
+        case OPT_BUNDLE: a->bundle_path = optarg; break;
         case OPT_JSON: a->json = true; break;
         case OPT_NO_DCAP: p->skip_dcap = true; break;
         case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
@@ -258,8 +264,8 @@ static int parse_args(verify_args *a, int argc, char **argv)
         snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
         return usage_error(a, msg);
     }
-    if (a->info_path == NULL && a->quote_path == NULL) {
-        return usage_error(a, "give --quote FILE, --info FILE or both");
+    if ((a->info_path == NULL && a->quote_path == NULL) == (a->bundle_path == NULL)) {
+        return usage_error(a, "give --quote FILE, --info FILE or both, or --bundle FILE");
     }
     if (a->compose_path != NULL && a->policy.has_compose_hash) {
         return usage_error(a, "give either --compose or --compose-hash, not both");
@@ -416,6 +422,11 @@ int cmd_verify(int argc, char **argv)
         goto out_usage;
     }
     if (a.collateral_path && !cli_read_file(a.collateral_path, CLI_MAX_INPUT, &coll)) { goto out_usage; }
+    if (a.bundle_path && !bundle_fill(a.bundle_path, a.collateral_path == NULL && a.pccs_url == NULL, &info.data,
+                                      &info.len, &quote.data, &quote.len, &coll.data, &coll.len, &a.policy,
+                                      &ev.quote_replaces_info_quote, a.have_at ? NULL : &a.at)) {
+        goto out_usage;
+    }
     if (a.trust_root_path) {
         if (!load_trust_root(a.trust_root_path, &root)) { goto out_usage; }
         fprintf(stderr, "%s\n", k_test_root_warning);

@@ -23,6 +23,9 @@ static const uint8_t k_oid_bc[] = { 0x55, 0x1d, 0x13 };
 static const uint8_t k_oid_crldp[] = { 0x55, 0x1d, 0x1f };
 static const uint8_t k_oid_crl_number[] = { 0x55, 0x1d, 0x14 };
 static const uint8_t k_oid_crl_reason[] = { 0x55, 0x1d, 0x15 };
+/* 1.3.6.1.4.1.62397.99.1: under crabbox's arc, known to no verifier (the unknown_critical_ext
+ * knobs). */
+static const uint8_t k_oid_unknown[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xe7, 0x3d, 0x63, 0x01 };
 /* 1.2.840.113741.1.13.1 and its members .1 ... (§2.2). */
 static const uint8_t k_oid_sgx[] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
 
@@ -133,6 +136,12 @@ static void ext_std(mke_buf *ext, const mke_cert_opts *c, const uint8_t issuer_x
         if (c->path_len >= 0) { mke_der_int(&v, c->path_len); }
         mke_der_close(&v, m, 0x30);
         mke_ext(ext, k_oid_bc, sizeof k_oid_bc, true, &v);
+    }
+    if (c->unknown_critical_ext) {
+        v.len = 0;
+        m = mke_der_open(&v);
+        mke_der_close(&v, m, 0x30);
+        mke_ext(ext, k_oid_unknown, sizeof k_oid_unknown, true, &v);
     }
     if (v.failed) { ext->failed = true; }
     mke_buf_free(&v);
@@ -352,7 +361,7 @@ static bool make_crl(mke_ctx *x, mke_blob *out, const mke_crl_opts *c, const mke
         }
         mke_der_close(&tbs, list, 0x30);
     }
-    if (!c->omit_crl_number || !c->omit_aki) {
+    if (!c->omit_crl_number || !c->omit_aki || c->unknown_critical_ext) {
         exts = mke_der_open(&tbs);
         seq = mke_der_open(&tbs);
         if (!c->omit_crl_number) {
@@ -366,6 +375,12 @@ static bool make_crl(mke_ctx *x, mke_blob *out, const mke_crl_opts *c, const mke
             mke_der_tlv(&v, 0x80, kid, sizeof kid);
             mke_der_close(&v, a, 0x30);
             mke_ext(&tbs, k_oid_aki, sizeof k_oid_aki, false, &v);
+        }
+        if (c->unknown_critical_ext) {
+            v.len = 0;
+            size_t u = mke_der_open(&v);
+            mke_der_close(&v, u, 0x30);
+            mke_ext(&tbs, k_oid_unknown, sizeof k_oid_unknown, true, &v);
         }
         mke_der_close(&tbs, seq, 0x30);
         mke_der_close(&tbs, exts, 0xa0);

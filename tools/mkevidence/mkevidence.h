@@ -91,6 +91,8 @@ typedef struct mke_cert_opts {
     uint16_t key_usage;   /* MKE_KU_* */
     bool omit_key_usage;
     bool bad_signature;   /* issuer signs another digest */
+    bool unknown_critical_ext; /* adds a critical extension no verifier knows
+                                  (1.3.6.1.4.1.62397.99.1, empty SEQUENCE): must be rejected */
 } mke_cert_opts;
 
 typedef struct mke_pck_opts {
@@ -124,6 +126,7 @@ typedef struct mke_crl_opts {
     bool omit_crl_number;
     bool omit_aki;
     size_t num_filler;      /* unrelated revoked serials (real PCK CRLs list ~50) */
+    bool unknown_critical_ext; /* adds a critical CRL extension no verifier knows */
 } mke_crl_opts;
 
 /* ---- TCB info / QE identity ----------------------------------------------------------------- */

@@ -238,7 +238,10 @@ static cba_err stage_root_crl(cba_error *err, collateral_ctx *x)
     return CBA_OK;
 }
 
-static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
+/* stage_pck_crl_chain decodes pck_crl_issuer_chain and pins its root (§4.1 step 3) before the
+ * root CA CRL is looked at, so that collateral from another PKI is named as untrusted rather
+ * than as a CRL "not issued by the trusted root". */
+static cba_err stage_pck_crl_chain(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
     const char *w = "collateral.pck_crl_issuer_chain";
@@ -249,6 +252,13 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
                "PCK CRL issuer chain must be [PCK CA, root]");
     CBA_ENSURE(cbs_eq(c->pck_crl_chain.certs[1], x->root->der), err, CBA_E_CHAIN_UNTRUSTED, w,
                "PCK CRL issuer chain does not end at the trusted root");
+    return CBA_OK;
+}
+
+static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
+{
+    cba_collateral *c = x->c;
+    const char *w = "collateral.pck_crl_issuer_chain";
     CBA_TRY(cba_cert_parse(err, &c->pck_crl_ca, c->pck_crl_chain.certs[0]));
     CBA_ENSURE(cbs_eq_str(c->pck_crl_ca.subject_cn, CN_PLATFORM_CA) ||
                    cbs_eq_str(c->pck_crl_ca.subject_cn, CN_PROCESSOR_CA),
@@ -385,7 +395,8 @@ cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cb
         (void)check_result(report, CBA_CHECK_PCK_CHAIN, rc, &e, NULL);
     }
     if (rc == CBA_OK) {
-        rc = stage_root_crl(&e, &x);
+        rc = stage_pck_crl_chain(&e, &x);
+        if (rc == CBA_OK) { rc = stage_root_crl(&e, &x); }
         if (rc == CBA_OK) { rc = stage_pck_crl(&e, &x); }
         (void)check_result(report, CBA_CHECK_CRL, rc, &e, "root CA CRL and PCK CRL signed and current");
     }
@@ -430,6 +441,7 @@ typedef struct verify_ctx {
     bool info_quote_replaced;  /* the response's own quote (and its RA-TLS binding) is unused */
     const char *skip_reason;   /* a step that found nothing to check sets this and returns OK */
     bool load_collateral;      /* authenticate evidence->collateral_json after quote_parse */
+    bool recheck_collateral;   /* re-apply the given collateral's time bounds after quote_parse */
     cba_collateral *owned_coll;
 } verify_ctx;
 
@@ -921,6 +933,57 @@ static cba_err load_collateral(verify_ctx *v)
     return rc;
 }
 
+/* recheck_* re-apply, at this verification's `now` and policy, the time bounds and policy limits
+ * that cba_collateral_verify checked when the collateral was authenticated (maybe at another
+ * time), in its order and under its check names. */
+static cba_err recheck_crl(cba_error *err, const cba_collateral *c, int64_t now)
+{
+    CBA_TRY(crl_check_time(err, &c->root_crl, now, "collateral.root_ca_crl"));
+    CBA_ENSURE(cert_valid_at(&c->pck_crl_ca, now), err, CBA_E_CERT_EXPIRED,
+               "collateral.pck_crl_issuer_chain",
+               "collateral.pck_crl_issuer_chain is not valid at the verification time");
+    return crl_check_time(err, &c->pck_crl, now, "collateral.pck_crl");
+}
+
+static cba_err recheck_tcb_info(cba_error *err, const cba_collateral *c, const cba_policy *policy,
+                                int64_t now)
+{
+    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
+               "collateral.tcb_info_issuer_chain",
+               "collateral.tcb_info_issuer_chain is not valid at the verification time");
+    return check_tcb_info_time(err, &c->tcb_info, policy, now);
+}
+
+static cba_err recheck_qe_identity(cba_error *err, const cba_collateral *c, int64_t now)
+{
+    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
+               "collateral.qe_identity_issuer_chain",
+               "collateral.qe_identity_issuer_chain is not valid at the verification time");
+    return check_qe_identity_time(err, &c->qe_identity, now);
+}
+
+/* collateral_recheck runs where the one-shot cba_verify authenticates its collateral (right
+ * after quote_parse), so that collateral verified earlier and reused by cba_verify_with fails
+ * exactly as the one-shot verification of the same evidence at the same time would: e.g. an
+ * expired PCK CA is the CRL issuer's failure in both, not a PCK chain failure in one of them. */
+static cba_err collateral_recheck(verify_ctx *v)
+{
+    const cba_collateral *c = v->coll;
+    anchor root;
+    cba_err rc;
+
+    cba_error_clear(&v->e);
+    rc = anchor_load(&v->e, &root, v->policy, v->now);
+    if (rc != CBA_OK) { return check_result(v->r, CBA_CHECK_PCK_CHAIN, rc, &v->e, NULL); }
+    rc = recheck_crl(&v->e, c, v->now);
+    if (rc != CBA_OK) { return check_result(v->r, CBA_CHECK_CRL, rc, &v->e, NULL); }
+    rc = recheck_tcb_info(&v->e, c, v->policy, v->now);
+    if (rc != CBA_OK) { return check_result(v->r, CBA_CHECK_TCB_INFO, rc, &v->e, NULL); }
+    rc = recheck_qe_identity(&v->e, c, v->now);
+    if (rc != CBA_OK) { return check_result(v->r, CBA_CHECK_QE_IDENTITY, rc, &v->e, NULL); }
+    return CBA_OK;
+}
+
 static cba_err run_pipeline(verify_ctx *v)
 {
     cba_report *r = v->r;
@@ -960,8 +1023,8 @@ static cba_err run_pipeline(verify_ctx *v)
             }
             return rc;
         }
-        if (s->check == CBA_CHECK_QUOTE_PARSE && v->load_collateral) {
-            rc = load_collateral(v);
+        if (s->check == CBA_CHECK_QUOTE_PARSE && (v->load_collateral || v->recheck_collateral)) {
+            rc = v->load_collateral ? load_collateral(v) : collateral_recheck(v);
             if (rc != CBA_OK) {
                 check_set(r, s->check, CBA_CHECK_PASS, s->pass_detail);
                 return rc;
@@ -1013,6 +1076,7 @@ static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_
     v->ev = evidence;
     v->now = now;
     v->load_collateral = use_evidence_collateral && evidence->collateral_json != NULL && !policy->skip_dcap;
+    v->recheck_collateral = collateral != NULL && !policy->skip_dcap;
     rc = run_pipeline(v);
     if (rc == CBA_OK) {
         out->verdict = CBA_VERDICT_VERIFIED;

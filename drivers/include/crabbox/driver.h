@@ -9,7 +9,15 @@
  *
  * The gate: open_session needs a crabbox_attest_token that only the host's verifier mints, for
  * this lease, after the driver's evidence verified. A driver validates the token through the
- * host's token_check service before it exposes anything (ssh target, exec, proxy). */
+ * host's token_check service before it exposes anything (ssh target, exec, proxy).
+ *
+ * Files: a driver named N is the file crabbox-driver-N.so in ${libdir}/crabbox/drivers or in a
+ * directory of CRABBOX_DRIVER_PATH. Leases: the host may hand back a lease it rebuilt from its
+ * claim (driver_data NULL): a driver re-resolves it by cloud_id and, before destroying, checks
+ * that the CVM's name still belongs to lease_id. Host key: after verification the host writes
+ * <lease_dir>/known_hosts with the attested key under the name <lease_id>; ssh_argv pins it with
+ * -o HostKeyAlias=<lease_id> -o UserKnownHostsFile=<lease_dir>/known_hosts
+ * -o StrictHostKeyChecking=yes. docs/driver-abi.md is the guide. */
 #ifndef CRABBOX_DRIVER_H
 #define CRABBOX_DRIVER_H
 
@@ -140,6 +148,18 @@ typedef struct crabbox_lease_list {
     crabbox_lease *items;
 } crabbox_lease_list;
 
+/* A key of the driver's YAML block (`<driver name>:`), also settable as the flag
+ * --<name>-<kebab-key> and the environment variable CRABBOX_<NAME>_<UPPER_SNAKE_KEY>
+ * (instanceType: --phala-instance-type, CRABBOX_PHALA_INSTANCE_TYPE). The host owns the keys
+ * `attest` and `compose` of every block; a driver does not declare them. */
+typedef struct crabbox_config_key {
+    const char *name;  /* camelCase YAML key */
+    uint32_t flags;    /* CRABBOX_KEY_* */
+} crabbox_config_key;
+#define CRABBOX_KEY_TRUSTED_ONLY 0x1u /* ignored (with a warning) in repository config files: it
+                                         chooses what runs locally or what gets deployed */
+#define CRABBOX_KEY_BOOL 0x2u         /* true | false (the effective value is "true"/"false") */
+
 typedef struct crabbox_driver { /* driver -> host vtable */
     uint32_t abi_version, struct_size;
     const char *name;                 /* "phala" */
@@ -161,24 +181,12 @@ typedef struct crabbox_driver { /* driver -> host vtable */
     void (*evidence_free)(void *drv, crabbox_evidence *ev);       /* NULL-safe, wipes */
     void (*session_free)(void *drv, crabbox_session *s);          /* NULL-safe */
     /* ---- appended in ABI 1 (optional: check with CRABBOX_HAS_MEMBER; NULL = none) ---- */
-    const struct crabbox_config_key *config_keys; /* this driver's config block schema, ended by
-                                                     an entry with name NULL */
+    const crabbox_config_key *config_keys; /* this driver's config block schema, ended by an
+                                              entry with name NULL */
     const char *const *env_passthrough; /* NULL-terminated names of environment variables the
                                            host passes through to programs it spawns for the
                                            driver (e.g. "PHALA_CLOUD_API_KEY") */
 } crabbox_driver;
-
-/* A key of the driver's YAML block (`<driver name>:`), also settable as the flag
- * --<name>-<kebab-key> and the environment variable CRABBOX_<NAME>_<UPPER_SNAKE_KEY>
- * (instanceType: --phala-instance-type, CRABBOX_PHALA_INSTANCE_TYPE). The host owns the keys
- * `attest` and `compose` of every block; a driver does not declare them. */
-typedef struct crabbox_config_key {
-    const char *name;  /* camelCase YAML key */
-    uint32_t flags;    /* CRABBOX_KEY_* */
-} crabbox_config_key;
-#define CRABBOX_KEY_TRUSTED_ONLY 0x1u /* ignored (with a warning) in repository config files: it
-                                         chooses what runs locally or what gets deployed */
-#define CRABBOX_KEY_BOOL 0x2u         /* true | false (the effective value is "true"/"false") */
 
 /* The report data a fresh quote must carry (CRABBOX_CAP_FRESH_QUOTE):
  *     report_data = SHA-512("crabbox-attest-v1:" || nonce[32] || SHA-256(host_key))
@@ -194,6 +202,9 @@ typedef struct crabbox_config_key {
  * driver cannot serve a host of that ABI version. */
 typedef const crabbox_driver *crabbox_driver_entry_fn(uint32_t host_abi_version);
 #define CRABBOX_DRIVER_ENTRY "crabbox_driver_entry"
+/* Drivers build with -fvisibility=hidden and mark only the entry point:
+ *     CRABBOX_DRIVER_EXPORT const crabbox_driver *crabbox_driver_entry(uint32_t v) { ... } */
+#define CRABBOX_DRIVER_EXPORT __attribute__((visibility("default")))
 
 /* CRABBOX_HAS_MEMBER: does a struct of the other side's struct_size contain member m? */
 #define CRABBOX_HAS_MEMBER(type, p, m) \

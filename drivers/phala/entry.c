@@ -1,0 +1,195 @@
+/* entry.c — the phala driver's descriptor, open/close and the frees (drivers/include/crabbox/
+ * driver.h). The only exported symbol of the plugin is crabbox_driver_entry (phala.map). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phala.h"
+
+static const char *config_value(const crabbox_host *h, const char *key)
+{
+    const char *v = h->config != NULL ? h->config(h->ctx, key) : NULL;
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
+{
+    phala_drv *d;
+    char type[32];
+    *out_drv = NULL;
+    if (host == NULL || host->abi_version != CRABBOX_DRIVER_ABI_VERSION ||
+        !CRABBOX_HAS_MEMBER(crabbox_host, host, token_check)) {
+        return phala_fail(err, CRABBOX_E_ABI,
+                          "phala: host ABI version %u / struct size %u not supported (want %u)",
+                          host != NULL ? host->abi_version : 0u, host != NULL ? host->struct_size : 0u,
+                          CRABBOX_DRIVER_ABI_VERSION);
+    }
+    if (host->spawn == NULL || host->output_free == NULL || host->now_ms == NULL ||
+        host->state_dir == NULL || host->config == NULL) {
+        return phala_fail(err, CRABBOX_E_ABI, "phala: the host lacks spawn, output_free, now_ms, "
+                                              "state_dir or config");
+    }
+    d = calloc(1, sizeof *d);
+    if (d == NULL) { return phala_fail(err, CRABBOX_E_FAILED, "phala: out of memory"); }
+    d->px.host = host;
+    d->px.cli = config_value(host, "cli");
+    if (d->px.cli == NULL) { d->px.cli = "phala"; }
+    d->instance_type = config_value(host, "instanceType");
+    d->node_id = config_value(host, "nodeId");
+    d->work_root = config_value(host, "workRoot");
+    if (d->work_root == NULL) { d->work_root = "/var/volatile/crabbox"; }
+    d->adopt_window_ms = 30000;
+    d->adopt_step_ms = 250;
+    if (d->instance_type != NULL && !phala_instance_type_normalize(type, sizeof type,
+                                                                   d->instance_type)) {
+        free(d);
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid instanceType in the configuration");
+    }
+    if (d->node_id != NULL && !phala_node_id_valid(d->node_id)) {
+        free(d);
+        return phala_fail(err, CRABBOX_E_USAGE,
+                          "phala: nodeId must be a number (the CLI's --node-id is numeric)");
+    }
+    if (!phala_work_root_valid(d->work_root)) {
+        free(d);
+        return phala_fail(err, CRABBOX_E_USAGE,
+                          "phala: workRoot must be an absolute normalised path below a system "
+                          "directory (default /var/volatile/crabbox)");
+    }
+    *out_drv = d;
+    return CRABBOX_OK;
+}
+
+static void drv_close(void *drv)
+{
+    free(drv);
+}
+
+static int drv_warmup(void *drv, const crabbox_lease_spec *spec, crabbox_lease **out,
+                      crabbox_err *err)
+{
+    return phala_warmup(drv, spec, out, err);
+}
+
+/* The data plane (TLS gateway, SSH, fresh quotes) is the driver's next landing. Until then both
+ * calls refuse plainly: no evidence is better than evidence that pretends. */
+static int drv_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_t nonce[32],
+                              crabbox_evidence **out, crabbox_err *err)
+{
+    *out = NULL;
+    return phala_fail(err, CRABBOX_E_UNSUPPORTED,
+                      "phala data plane not implemented yet: cannot fetch evidence");
+}
+
+static int drv_open_session(void *drv, const crabbox_lease *lease,
+                            const crabbox_attest_token *token, crabbox_session **out,
+                            crabbox_err *err)
+{
+    *out = NULL;
+    return phala_fail(err, CRABBOX_E_UNSUPPORTED,
+                      "phala data plane not implemented yet: cannot open a session");
+}
+
+static int drv_list(void *drv, crabbox_lease_list **out, crabbox_err *err)
+{
+    return phala_list(drv, out, err);
+}
+
+static int drv_destroy(void *drv, const crabbox_lease *lease, crabbox_err *err)
+{
+    return phala_destroy(drv, lease, err);
+}
+
+static int drv_doctor(void *drv, char *summary, size_t summary_len, crabbox_err *err)
+{
+    return phala_doctor(drv, summary, summary_len, err);
+}
+
+static int drv_cleanup(void *drv, bool dry_run, crabbox_err *err)
+{
+    return phala_cleanup(drv, dry_run, err);
+}
+
+static void drv_lease_free(void *drv, crabbox_lease *lease)
+{
+    free(lease); /* driver_data is never set by this driver */
+}
+
+static void drv_lease_list_free(void *drv, crabbox_lease_list *list)
+{
+    if (list == NULL) { return; }
+    free(list->items);
+    free(list);
+}
+
+static void drv_evidence_free(void *drv, crabbox_evidence *ev)
+{
+    if (ev == NULL) { return; }
+    if (ev->info_json != NULL) { explicit_bzero(ev->info_json, ev->info_json_len); }
+    if (ev->quote != NULL) { explicit_bzero(ev->quote, ev->quote_len); }
+    free(ev->info_json);
+    free(ev->quote);
+    free(ev->host_key);
+    explicit_bzero(ev, sizeof *ev);
+    free(ev);
+}
+
+static void drv_session_free(void *drv, crabbox_session *s)
+{
+    if (s == NULL) { return; }
+    for (int k = 0; k < 2; k++) {
+        char *const *v = k == 0 ? s->ssh_argv : s->proxy_argv;
+        for (size_t i = 0; v != NULL && v[i] != NULL; i++) { free(v[i]); }
+        free((void *)v);
+    }
+    free(s);
+}
+
+static const char *const k_aliases[] = { "phala-cloud", "dstack", NULL };
+
+/* phala-provider.md §3: `cli` and `nodeId` choose what runs locally and where a CVM lands, so a
+ * repository config file cannot set them. `attest` and `compose` belong to the host. */
+static const crabbox_config_key k_config_keys[] = {
+    { "cli", CRABBOX_KEY_TRUSTED_ONLY },
+    { "instanceType", 0 },
+    { "workRoot", 0 },
+    { "nodeId", CRABBOX_KEY_TRUSTED_ONLY },
+    { NULL, 0 },
+};
+
+/* What the phala CLI reads from its environment (§9): the API key travels only this way, never
+ * on argv. HOME locates the default profile (~/.phala-cloud). */
+static const char *const k_env_passthrough[] = {
+    "PHALA_CLOUD_API_KEY", "PHALA_CLOUD_DIR",     "PHALA_CLOUD_API_PREFIX",
+    "PHALA_DISABLE_UPDATE_CHECK", "HOME",       "NODE_EXTRA_CA_CERTS",
+    NULL,
+};
+
+static const crabbox_driver k_driver = {
+    .abi_version = CRABBOX_DRIVER_ABI_VERSION,
+    .struct_size = sizeof(crabbox_driver),
+    .name = "phala",
+    .aliases = k_aliases,
+    .capabilities = 0, /* CRABBOX_CAP_FRESH_QUOTE | CRABBOX_CAP_PROXY arrive with the data plane */
+    .open = drv_open,
+    .close = drv_close,
+    .warmup = drv_warmup,
+    .fetch_evidence = drv_fetch_evidence,
+    .open_session = drv_open_session,
+    .list = drv_list,
+    .destroy = drv_destroy,
+    .doctor = drv_doctor,
+    .cleanup = drv_cleanup,
+    .lease_free = drv_lease_free,
+    .lease_list_free = drv_lease_list_free,
+    .evidence_free = drv_evidence_free,
+    .session_free = drv_session_free,
+    .config_keys = k_config_keys,
+    .env_passthrough = k_env_passthrough,
+};
+
+CRABBOX_DRIVER_EXPORT const crabbox_driver *crabbox_driver_entry(uint32_t host_abi_version);
+
+CRABBOX_DRIVER_EXPORT const crabbox_driver *crabbox_driver_entry(uint32_t host_abi_version)
+{
+    return host_abi_version == CRABBOX_DRIVER_ABI_VERSION ? &k_driver : NULL;
+}

@@ -1,0 +1,113 @@
+/* drivers/phala/fuzz/phala_output.c. Targets: phala_locate_json, phala_interpret,
+ * phala_inventory_add_page, phala_parse_get, phala_record_parse — everything the driver reads
+ * from the phala CLI or its state dir. Seeds: drivers/phala/fuzz/corpus/phala_output/.
+ *
+ * Input: byte 0 = exit status (low 2 bits: 0, 1, 137, 0 with PHALA_EMPTY_OK; bit 2: deploy's
+ * failure document on stderr); then stdout, a 0x00 byte, then stderr (all stdout when there is no
+ * 0x00). Properties: a located object is a sub-view that starts with '{' and ends with '}';
+ * interpret returns OK only with a "success": true object (or NULL for an accepted blank answer)
+ * and otherwise a known code with a NUL-terminated message of printable bytes starting "phala ";
+ * parsed inventories hold 40 lowercase hex app ids, pairwise distinct. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "phala.h"
+
+static void check_message(const crabbox_err *err)
+{
+    size_t n = strnlen(err->message, sizeof err->message);
+    if (n == sizeof err->message || strncmp(err->message, "phala ", 6) != 0) { abort(); }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)err->message[i] < 0x20 || err->message[i] == 0x7f) { abort(); }
+    }
+}
+
+static void check_inventory(const phala_inventory *inv)
+{
+    for (size_t i = 0; i < inv->num; i++) {
+        const char *a = inv->items[i].app_id;
+        if (strlen(a) != PHALA_APP_ID_HEX || strspn(a, "0123456789abcdef") != PHALA_APP_ID_HEX) {
+            abort();
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(inv->items[k].app_id, a) == 0) { abort(); }
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const int k_status[] = { 0, 1, 137, 0 };
+    cbs in = cbs_make(data, size), so, se = cbs_make(NULL, 0), found;
+    uint8_t mode;
+    size_t cut = 0;
+    crabbox_output out;
+    crabbox_err err;
+    json_object *doc = NULL;
+    unsigned flags;
+    int rc;
+    if (!cbs_get_u8(&in, &mode)) { return 0; }
+    while (cut < in.len && cbs_byte(in, cut) != 0) { cut++; }
+    so = in;
+    if (cut < in.len) {
+        cbs rest = in;
+        if (!cbs_get_bytes(&rest, &so, cut) || !cbs_skip(&rest, 1)) { abort(); }
+        se = rest;
+    }
+    for (int strict = 0; strict < 2; strict++) {
+        if (phala_locate_json(so, strict != 0, &found)) {
+            size_t off = cbs_offset_of(so, found);
+            if (found.len < 2 || off > so.len || found.len > so.len - off ||
+                cbs_byte(found, 0) != '{' || cbs_byte(found, found.len - 1) != '}') {
+                abort();
+            }
+        }
+    }
+    memset(&out, 0, sizeof out);
+    out.out = (uint8_t *)(uintptr_t)so.data;
+    out.out_len = so.len;
+    out.err = (uint8_t *)(uintptr_t)se.data;
+    out.err_len = se.len;
+    out.exit_status = k_status[mode & 3];
+    flags = ((mode & 3) == 3 ? PHALA_EMPTY_OK : 0u) | ((mode & 4) ? PHALA_DOC_ON_STDERR : 0u);
+    memset(&err, 0, sizeof err);
+    rc = phala_interpret("fuzz", &out, flags, &doc, &err);
+    if (rc == CRABBOX_OK) {
+        if (doc == NULL ? (flags & PHALA_EMPTY_OK) == 0 : !phala_doc_success(doc)) { abort(); }
+    } else {
+        if (doc != NULL || err.code != rc || rc < CRABBOX_E_FAILED || rc > CRABBOX_E_ABI) {
+            abort();
+        }
+        check_message(&err);
+    }
+    if (doc != NULL) {
+        phala_inventory inv = { NULL, 0, 0 };
+        phala_page_info info;
+        phala_cvm_detail det;
+        crabbox_err e2;
+        if (phala_inventory_add_page(&inv, doc, 1, &info, &e2) == CRABBOX_OK) {
+            check_inventory(&inv);
+            /* the same page again is a pagination inconsistency unless it is empty */
+            if (phala_inventory_add_page(&inv, doc, 1, &info, &e2) == CRABBOX_OK && info.num_items) {
+                abort();
+            }
+        }
+        phala_inventory_cleanup(&inv);
+        if (phala_parse_get(doc, &det, &e2) == CRABBOX_OK &&
+            strspn(det.app_id, "0123456789abcdef") != PHALA_APP_ID_HEX) {
+            abort();
+        }
+        json_object_put(doc);
+    }
+    {
+        phala_record r;
+        crabbox_err e3;
+        if (phala_record_parse(so, &r, &e3) == CRABBOX_OK && !phala_lease_id_valid(r.lease_id)) {
+            abort();
+        }
+    }
+    return 0;
+}

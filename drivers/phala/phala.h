@@ -1,0 +1,310 @@
+/* phala.h — internals of the phala lease driver (control plane).
+ *
+ * The driver talks to Phala Cloud only through the user's `phala` CLI, run by the host's spawn
+ * service (argv vector, deadline, capped output). Everything the CLI prints is untrusted: it is
+ * located and parsed strictly (verifier/src/json.h) and failures are classified from the exit
+ * status plus the CLI's structured {"success":false,"error":...} document. The pure helpers here
+ * (names, JSON location, classification, inventory parsing) are built into the static library
+ * phala_core so the unit tests reach them without dlopen. */
+#ifndef CRABBOX_PHALA_H
+#define CRABBOX_PHALA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "cbs.h"
+#include "crabbox/driver.h"
+
+#define PHALA_LEASE_ID_LEN 16u /* "cbx_" + 12 lowercase hex */
+#define PHALA_APP_ID_HEX 40u   /* app id: 20 bytes, lowercase hex, no "app_" prefix */
+#define PHALA_NAME_MAX 63u     /* Phala CVM names are 5..63 characters */
+#define PHALA_NAME_PREFIX "crabbox-"
+#define PHALA_DEFAULT_INSTANCE_TYPE "tdx.small"
+#define PHALA_PAGE_SIZE 100u
+/* Compose plus pre-launch script are limited to 200 KiB together by the platform. */
+#define PHALA_COMPOSE_MAX (200u * 1024u)
+
+#if defined(__GNUC__)
+#define PHALA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define PHALA_MUST_USE __attribute__((warn_unused_result))
+#else
+#define PHALA_PRINTF(a, b)
+#define PHALA_MUST_USE
+#endif
+
+/* ---- util.c ------------------------------------------------------------------------------- */
+
+/* phala_fail stores code and a formatted message in err (which may be NULL) and returns code.
+ * Unlike cba_fail it overwrites: callers add context by formatting the previous message in. */
+PHALA_PRINTF(3, 4) int phala_fail(crabbox_err *err, int code, const char *fmt, ...);
+
+/* phala_excerpt writes a one-line, printable, bounded copy of untrusted CLI text into out: control
+ * bytes become spaces, runs of spaces collapse, invalid UTF-8 becomes '?', API keys (`phak_...`
+ * and the value of PHALA_CLOUD_API_KEY) are redacted, and text beyond out_len is cut with "...".
+ * out_len must be at least 8. */
+void phala_excerpt(char *out, size_t out_len, cbs text);
+
+/* phala_write_file_atomic writes data to path through a temp file in the same directory (fsync,
+ * rename, directory fsync), with `mode`. Returns 0 or an errno value. */
+PHALA_MUST_USE int phala_write_file_atomic(const char *path, const uint8_t *data, size_t len,
+                                           unsigned mode);
+
+/* phala_private_dir checks that path is a real directory (not a symlink) owned by us with no
+ * group/other access; with `create` a missing one is made 0700. Returns 0 or an errno value
+ * (EPERM for wrong owner or mode, ELOOP for a symlink). */
+PHALA_MUST_USE int phala_private_dir(const char *path, bool create);
+
+/* phala_sleep_ms sleeps for ms milliseconds (EINTR resumes). */
+void phala_sleep_ms(int64_t ms);
+
+/* phala_wall_seconds returns the wall clock in Unix seconds (record timestamps only; deadlines
+ * use the host's monotonic now_ms). */
+int64_t phala_wall_seconds(void);
+
+/* ---- names.c ------------------------------------------------------------------------------ */
+
+/* phala_lease_id_valid: exactly "cbx_" followed by 12 lowercase hex digits. */
+bool phala_lease_id_valid(const char *s);
+
+/* phala_name_for_lease writes "crabbox-" + lease id with '_' turned into '-' (NUL-terminated,
+ * out_len >= 64). False for an invalid lease id. */
+PHALA_MUST_USE bool phala_name_for_lease(char *out, size_t out_len, const char *lease_id);
+
+/* phala_lease_for_name decodes a CVM name back to its lease id (strip the prefix, turn the first
+ * '-' back into '_', then the lease id must be valid); out_len >= PHALA_LEASE_ID_LEN + 1. */
+PHALA_MUST_USE bool phala_lease_for_name(char *out, size_t out_len, cbs name);
+
+/* phala_name_valid applies Phala's naming rule: 5..63 characters, a letter first, then letters,
+ * digits and single hyphens (no trailing hyphen). */
+bool phala_name_valid(cbs name);
+
+/* phala_class_type maps a lease class to an instance type (tiny/small/standard -> tdx.small,
+ * fast -> tdx.medium, large -> tdx.large, beast -> tdx.xlarge); NULL for an unknown class, which
+ * callers use verbatim as an instance type. */
+const char *phala_class_type(const char *class_name);
+
+/* phala_instance_type_normalize validates an instance type and writes the shape the CLI takes:
+ * "tdx.small" stays, "linux/<arch>:tdx.small" becomes "tdx.small", any other "os/..." form is
+ * refused. Shapes are [a-z0-9][a-z0-9._-]{0,30}: never an option-looking word. */
+PHALA_MUST_USE bool phala_instance_type_normalize(char *out, size_t out_len, const char *in);
+
+/* phala_work_root_valid (§3): absolute, already normalised (no empty, "." or ".." parts, no
+ * trailing '/'), no blanks, quotes or backslashes (it ends up in remote commands), and not "/",
+ * "/var/volatile" or one of the top-level system directories (bin, dev, etc, home, lib, lib64,
+ * opt, proc, root, sbin, sys, tmp, usr, var, work) themselves. */
+bool phala_work_root_valid(const char *p);
+
+/* phala_node_id_valid: 1..10 decimal digits (the CLI's --node-id is numeric). */
+bool phala_node_id_valid(const char *s);
+
+/* phala_app_id_normalize accepts 40 hex digits with an optional "app_" prefix and writes the
+ * lowercase form without the prefix (out_len >= 41). */
+PHALA_MUST_USE bool phala_app_id_normalize(char *out, size_t out_len, cbs in);
+
+/* phala_status_normalize maps a provider status word to running | provisioning | stopped, or
+ * copies an unknown word (sanitised, lowercased, at most out_len - 1 bytes; "unknown" if
+ * empty). */
+void phala_status_normalize(char *out, size_t out_len, cbs raw);
+
+/* ---- cli.c -------------------------------------------------------------------------------- */
+
+typedef struct phala_ctx {
+    const crabbox_host *host;
+    const char *cli; /* argv[0]: configured `cli` or "phala"; the host resolves it */
+} phala_ctx;
+
+/* phala_locate_json finds the JSON object in CLI output: the first line whose first non-blank
+ * byte is '{', up to its matching '}' found by a string-aware scan (braces inside strings and
+ * escapes do not count). Lines before it are ignored (the `Provisioning CVM <name>...` line).
+ * With strict_trailer, what follows may only be whitespace and lines mentioning libuv's
+ * `Assertion failed`; otherwise anything may follow. False when no complete object is found. */
+PHALA_MUST_USE bool phala_locate_json(cbs text, bool strict_trailer, cbs *out);
+
+/* phala_classify_message maps the CLI's structured error message to a crabbox_code:
+ * CRABBOX_E_NOT_FOUND ("CVM not found"), _AUTH, _QUOTA, _TRANSIENT, _USAGE, else _FAILED. */
+int phala_classify_message(cbs msg);
+
+/* phala_reason names a crabbox_code in failure messages ("not logged in", "quota or balance"). */
+const char *phala_reason(int code);
+
+enum {
+    PHALA_DOC_ON_STDERR = 0x1u, /* deploy writes its failure document to stderr */
+    PHALA_EMPTY_OK = 0x2u,      /* exit 0 with empty stdout is a valid (NULL) answer */
+    PHALA_NO_CANCEL = 0x4u,     /* run even after the host was cancelled (rollback deletes) */
+};
+
+/* phala_interpret decides the outcome of one CLI run from its captured output. On success
+ * (exit 0, a JSON object with "success": true) *out_doc is a new reference the caller puts; it
+ * stays NULL for an accepted empty answer (PHALA_EMPTY_OK). Otherwise it returns the
+ * classified code with `phala <what> failed: <reason>: <excerpt>` in err: TIMEOUT for a killed
+ * run, MALFORMED for truncated or unparsable output, the message class for a structured
+ * failure, FAILED for a non-zero exit without one. */
+PHALA_MUST_USE int phala_interpret(const char *what, const crabbox_output *out, unsigned flags,
+                                   json_object **out_doc, crabbox_err *err);
+
+typedef struct phala_call {
+    const char *what;         /* "cvms list": names the subcommand in messages */
+    const char *const *args;  /* argv after argv[0], NULL-terminated */
+    int64_t timeout_ms;       /* relative; turned into the host's absolute deadline */
+    size_t max_output;        /* per stream */
+    bool stderr_to_user;
+    unsigned flags;           /* PHALA_DOC_ON_STDERR | PHALA_EMPTY_OK */
+} phala_call;
+
+/* phala_run runs the CLI once through host->spawn and interprets the result (see above).
+ * CANCELLED when the host asked to stop before the run. */
+PHALA_MUST_USE int phala_run(const phala_ctx *px, const phala_call *call, json_object **out_doc,
+                             crabbox_err *err);
+
+/* phala_doc_success: the document's "success" member is the boolean true. */
+bool phala_doc_success(const json_object *doc);
+
+/* phala_parse_version takes the first word of `phala --version` output ("v1.1.18+d27a321"):
+ * an optional 'v', a digit, then [A-Za-z0-9.+-]. MALFORMED otherwise. */
+PHALA_MUST_USE int phala_parse_version(cbs text, char *out, size_t out_len);
+
+/* phala_cli_version runs `phala --version` and returns the version word. */
+PHALA_MUST_USE int phala_cli_version(const phala_ctx *px, char *out, size_t out_len,
+                                     crabbox_err *err);
+
+/* ---- inventory.c -------------------------------------------------------------------------- */
+
+typedef struct phala_cvm {
+    char app_id[PHALA_APP_ID_HEX + 1];
+    char name[PHALA_NAME_MAX + 1];
+    char status[32];
+} phala_cvm;
+
+typedef struct phala_inventory { /* caller storage; phala_inventory_cleanup frees */
+    phala_cvm *items;
+    size_t num, cap;
+} phala_inventory;
+
+void phala_inventory_cleanup(phala_inventory *inv); /* NULL-safe */
+
+typedef struct phala_page_info {
+    size_t num_items;
+    uint64_t total;        /* apps, including apps without a current CVM */
+    uint64_t total_pages;  /* 0 when absent */
+} phala_page_info;
+
+/* phala_inventory_add_page appends the items of one `cvms list --json` page. Each item needs an
+ * app id (40 hex, "app_" tolerated) and a cvmName; an app id already in inv is a pagination
+ * inconsistency (MALFORMED); `total` may exceed the items (apps without a current CVM). */
+PHALA_MUST_USE int phala_inventory_add_page(phala_inventory *inv, const json_object *doc,
+                                            uint64_t page, phala_page_info *out,
+                                            crabbox_err *err);
+
+/* phala_inventory_more: should the walk fetch the page after `page`? With totalPages, while
+ * page < totalPages (a page may be short because apps without a CVM are left out); without it,
+ * while the page was full. */
+bool phala_inventory_more(const phala_page_info *info, uint64_t page, size_t page_size);
+
+/* phala_inventory_fetch walks every page of `cvms list` (bounded to PHALA_MAX_PAGES). */
+#define PHALA_MAX_PAGES 1000u
+PHALA_MUST_USE int phala_inventory_fetch(const phala_ctx *px, phala_inventory *out,
+                                         crabbox_err *err);
+
+typedef struct phala_cvm_detail {
+    char app_id[PHALA_APP_ID_HEX + 1];
+    char name[PHALA_NAME_MAX + 1];
+    char status[32];
+    char instance_type[32];
+    char gateway_host[256]; /* "<app_id>-22.<domain>", empty when the CLI gave no domain */
+} phala_cvm_detail;
+
+/* phala_parse_get reads a `cvms get --json` document: app_id required (40 hex), name, status,
+ * resource.instance_type, and the gateway domain (first non-empty of gateway.gateway_domain,
+ * gateway.base_domain, gateway.domain, gateway_domain) which must be a plausible host name. */
+PHALA_MUST_USE int phala_parse_get(const json_object *doc, phala_cvm_detail *out,
+                                   crabbox_err *err);
+
+/* phala_gateway_host builds "<app_id>-22.<domain>" after checking the domain is a DNS name
+ * (labels of [A-Za-z0-9-], no leading/trailing hyphen, total under out_len). */
+PHALA_MUST_USE bool phala_gateway_host(char *out, size_t out_len, const char *app_id, cbs domain);
+
+/* phala_cvm_get runs `cvms get --cvm-id <id> --json`; NOT_FOUND when the CVM is gone. flags:
+ * PHALA_NO_CANCEL for rollback paths. */
+PHALA_MUST_USE int phala_cvm_get(const phala_ctx *px, const char *id, unsigned flags,
+                                 phala_cvm_detail *out, crabbox_err *err);
+
+/* ---- record.c: the driver's own per-lease records ----------------------------------------- */
+
+/* Phala has no labels, so before `deploy` runs the driver writes an intent record naming the
+ * lease and the CVM name it is about to create; a crash can then never leave an unowned, billed
+ * CVM. The record is updated with the CVM id and a state, held under a lock while a warmup is in
+ * progress, and removed once the CVM is deleted or proved absent. */
+typedef enum phala_rec_state {
+    PHALA_REC_DEPLOYING,        /* deploy about to run or running */
+    PHALA_REC_READY,            /* warmup returned the lease */
+    PHALA_REC_AMBIGUOUS,        /* deploy failed ambiguously and no CVM was found */
+    PHALA_REC_ROLLBACK,         /* a rollback delete failed: cleanup retries */
+    PHALA_REC_KEPT,             /* kept after a failure (--keep): cleanup never deletes */
+} phala_rec_state;
+
+typedef struct phala_record {
+    char lease_id[PHALA_LEASE_ID_LEN + 1];
+    char name[PHALA_NAME_MAX + 1];
+    char app_id[PHALA_APP_ID_HEX + 1]; /* empty until known */
+    phala_rec_state state;
+    int64_t created_at; /* Unix seconds */
+} phala_record;
+
+const char *phala_rec_state_name(phala_rec_state s);
+
+/* phala_record_dir writes "<state_dir>/phala" into out, creating it 0700. */
+PHALA_MUST_USE int phala_record_dir(const phala_ctx *px, char *out, size_t out_len,
+                                    crabbox_err *err);
+PHALA_MUST_USE int phala_record_write(const char *dir, const phala_record *rec, crabbox_err *err);
+/* phala_record_read: NOT_FOUND when there is no record for the lease. */
+PHALA_MUST_USE int phala_record_read(const char *dir, const char *lease_id, phala_record *out,
+                                     crabbox_err *err);
+PHALA_MUST_USE int phala_record_parse(cbs text, phala_record *out, crabbox_err *err);
+void phala_record_remove(const char *dir, const char *lease_id);
+/* phala_record_lock takes the lease's lock without waiting; returns the fd, or -1 when another
+ * process holds it (errno EWOULDBLOCK) or it cannot be opened. */
+int phala_record_lock(const char *dir, const char *lease_id);
+void phala_record_unlock(int fd); /* -1 is fine */
+/* phala_record_list returns the lease ids with a record in dir (malloc'd array of
+ * PHALA_LEASE_ID_LEN + 1 strings). */
+PHALA_MUST_USE int phala_record_list(const char *dir, char (**out)[PHALA_LEASE_ID_LEN + 1],
+                                     size_t *out_num, crabbox_err *err);
+
+/* ---- lease.c / ops.c ---------------------------------------------------------------------- */
+
+typedef struct phala_drv {
+    phala_ctx px;
+    const char *instance_type; /* configured default, or NULL */
+    const char *node_id;       /* configured node, or NULL */
+    const char *work_root;     /* where sessions sync and run (data plane) */
+    int64_t adopt_window_ms;   /* how long to look for a CVM after an ambiguous deploy */
+    int64_t adopt_step_ms;
+} phala_drv;
+
+/* Timeouts of single CLI runs. */
+#define PHALA_T_VERSION_MS 15000
+#define PHALA_T_STATUS_MS 30000
+#define PHALA_T_LIST_MS 60000
+#define PHALA_T_GET_MS 30000
+#define PHALA_T_DELETE_MS 30000
+#define PHALA_T_DEPLOY_MS (15 * 60 * 1000)
+
+PHALA_MUST_USE int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
+                                crabbox_err *err);
+PHALA_MUST_USE int phala_destroy(phala_drv *d, const crabbox_lease *lease, crabbox_err *err);
+/* phala_destroy_for_cleanup: the ownership-checked delete of one CVM of lease_id (gone = OK,
+ * someone else's = NOT_FOUND), without touching records. */
+PHALA_MUST_USE int phala_destroy_for_cleanup(phala_drv *d, const char *lease_id,
+                                             const char *app_id, crabbox_err *err);
+PHALA_MUST_USE int phala_list(phala_drv *d, crabbox_lease_list **out, crabbox_err *err);
+PHALA_MUST_USE int phala_doctor(phala_drv *d, char *summary, size_t summary_len,
+                                crabbox_err *err);
+PHALA_MUST_USE int phala_cleanup(phala_drv *d, bool dry_run, crabbox_err *err);
+
+/* phala_log formats one line to the host's log. */
+PHALA_PRINTF(3, 4) void phala_log(const phala_ctx *px, int level, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,227 @@
+/* util.c — errors, sanitised excerpts of CLI text, atomic files, private directories. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "phala.h"
+
+int phala_fail(crabbox_err *err, int code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        char tmp[sizeof err->message];
+        va_list ap;
+        va_start(ap, fmt);
+        /* Through a temp buffer: callers may pass err->message itself as an argument. */
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
+        va_end(ap);
+        memcpy(err->message, tmp, sizeof tmp);
+        err->code = code;
+    }
+    return code;
+}
+
+void phala_log(const phala_ctx *px, int level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    if (px == NULL || px->host == NULL || px->host->log == NULL) { return; }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    px->host->log(px->host->ctx, level, line);
+}
+
+/* utf8_seq_len returns the length of the valid UTF-8 sequence at the start of c, or 0. Overlong
+ * forms, surrogates and code points above U+10FFFF are invalid (RFC 3629). */
+static size_t utf8_seq_len(cbs c)
+{
+    uint8_t b0, b1;
+    size_t n;
+    if (c.len == 0) { return 0; }
+    b0 = cbs_byte(c, 0);
+    if (b0 < 0x80) { return 1; }
+    if (b0 >= 0xc2 && b0 <= 0xdf) { n = 2; }
+    else if (b0 >= 0xe0 && b0 <= 0xef) { n = 3; }
+    else if (b0 >= 0xf0 && b0 <= 0xf4) { n = 4; }
+    else { return 0; }
+    if (c.len < n) { return 0; }
+    b1 = cbs_byte(c, 1);
+    if ((b0 == 0xe0 && b1 < 0xa0) || (b0 == 0xed && b1 > 0x9f) || (b0 == 0xf0 && b1 < 0x90) ||
+        (b0 == 0xf4 && b1 > 0x8f)) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((cbs_byte(c, i) & 0xc0) != 0x80) { return 0; }
+    }
+    return n;
+}
+
+static bool is_key_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-';
+}
+
+/* redact replaces secrets in the NUL-terminated buf in place: every "phak_" API key (the
+ * token after the prefix) and every occurrence of the caller's PHALA_CLOUD_API_KEY. The
+ * replacement is never longer than what it replaces. */
+static void redact(char *buf)
+{
+    static const char mark[] = "[redacted]";
+    const char *key = getenv("PHALA_CLOUD_API_KEY");
+    size_t key_len = key != NULL ? strlen(key) : 0;
+    char *p;
+    /* Short values would redact ordinary words; real keys are long. */
+    if (key_len >= 8) {
+        while ((p = strstr(buf, key)) != NULL) {
+            size_t rest = strlen(p + key_len);
+            size_t put = key_len < sizeof mark - 1 ? key_len : sizeof mark - 1;
+            memcpy(p, mark, put);
+            memmove(p + put, p + key_len, rest + 1);
+        }
+    }
+    p = buf;
+    while ((p = strstr(p, "phak_")) != NULL) {
+        char *tok = p + 5;
+        size_t n = 0;
+        while (is_key_char(tok[n])) { n++; }
+        if (n >= sizeof mark - 1) {
+            memcpy(tok, mark, sizeof mark - 1);
+            memmove(tok + sizeof mark - 1, tok + n, strlen(tok + n) + 1);
+            p = tok + sizeof mark - 1;
+        } else {
+            memset(tok, '*', n); /* a short tail: mask it without shifting */
+            p = tok + n;
+        }
+    }
+}
+
+void phala_excerpt(char *out, size_t out_len, cbs text)
+{
+    /* Sanitise into a scratch buffer first, then redact (a key split by a cut would escape
+     * redaction), then cut to out_len. */
+    char scratch[1024];
+    size_t n = 0, cut;
+    bool space = true; /* drop leading blanks */
+    cbs c = text;
+    if (out == NULL || out_len < 8) { return; }
+    while (c.len > 0 && n + 4 < sizeof scratch) {
+        uint8_t b = cbs_byte(c, 0);
+        size_t k = utf8_seq_len(c);
+        cbs seq;
+        if (k == 0) {
+            scratch[n++] = '?';
+            space = false;
+            if (!cbs_skip(&c, 1)) { break; }
+            continue;
+        }
+        if (!cbs_get_bytes(&c, &seq, k)) { break; }
+        if (k == 1 && (b < 0x20 || b == 0x7f || b == ' ')) {
+            if (!space) { scratch[n++] = ' '; }
+            space = true;
+            continue;
+        }
+        memcpy(scratch + n, seq.data, k);
+        n += k;
+        space = false;
+    }
+    while (n > 0 && scratch[n - 1] == ' ') { n--; }
+    scratch[n] = '\0';
+    redact(scratch);
+    n = strlen(scratch);
+    if (n < out_len) {
+        memcpy(out, scratch, n + 1);
+        return;
+    }
+    /* Cut on a UTF-8 boundary, leaving room for "...". */
+    cut = out_len - 4;
+    while (cut > 0 && ((uint8_t)scratch[cut] & 0xc0) == 0x80) { cut--; }
+    memcpy(out, scratch, cut);
+    memcpy(out + cut, "...", 4);
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR) { continue; }
+            return errno;
+        }
+        data += (size_t)w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void fsync_parent(const char *path)
+{
+    char copy[PATH_MAX];
+    int fd;
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) { return; }
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd); /* best effort: the rename itself already happened */
+        close(fd);
+    }
+}
+
+int phala_write_file_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode)
+{
+    char tmp[PATH_MAX];
+    int fd, rc = 0;
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
+    fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, 0600 */
+    if (fd == -1) { return errno; }
+    if (fchmod(fd, (mode_t)mode) != 0) { rc = errno; }
+    if (rc == 0) { rc = write_all(fd, data, len); }
+    if (rc == 0 && fsync(fd) != 0) { rc = errno; }
+    if (close(fd) != 0 && rc == 0) { rc = errno; }
+    if (rc == 0 && rename(tmp, path) != 0) { rc = errno; }
+    if (rc != 0) {
+        unlink(tmp); /* never leave a partial file behind */
+        return rc;
+    }
+    fsync_parent(path);
+    return 0;
+}
+
+int phala_private_dir(const char *path, bool create)
+{
+    struct stat st;
+    if (path == NULL || path[0] != '/') { return EINVAL; }
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT || !create) { return errno; }
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) { return errno; }
+        if (lstat(path, &st) != 0) { return errno; }
+    }
+    if (S_ISLNK(st.st_mode)) { return ELOOP; }
+    if (!S_ISDIR(st.st_mode)) { return ENOTDIR; }
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) { return EPERM; }
+    return 0;
+}
+
+void phala_sleep_ms(int64_t ms)
+{
+    struct timespec ts, rem;
+    if (ms <= 0) { return; }
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR) { ts = rem; }
+}
+
+int64_t phala_wall_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) { return 0; }
+    return (int64_t)ts.tv_sec;
+}

@@ -1,0 +1,230 @@
+/* helper.c — crabbox-testdriver-helper: the TEST-ONLY "remote side" of the test driver.
+ *
+ *   evidence --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR [--tamper WHAT]
+ *       writes DIR/info.json (a dstack Info response whose app_compose carries the compose as
+ *       docker_compose_file), DIR/quote.bin (a fresh quote whose report data is
+ *       SHA-512("crabbox-attest-v1:" || nonce || SHA-256(host key)), absent with not-fresh) and
+ *       DIR/report_data.bin (the report data asked for), all under the mkevidence test root.
+ *       WHAT: tamper-quote (bad quote signature), tamper-compose (another docker_compose_file),
+ *       tamper-app-id (another app id), wrong-nonce (report data for another nonce), not-fresh,
+ *       garbage (info.json is not JSON).
+ *   root FILE         writes the test root certificate (DER) that trusts this evidence
+ *   collateral FILE   writes collateral for this evidence, valid now
+ *   ssh --dir DIR -- [COMMAND...]  runs the command line with /bin/sh -c in DIR, as sshd would
+ *                                  (no command: /bin/sh reading standard input)
+ *
+ * Collateral and CRL dates are moved to "now" so that evidence verifies against the real clock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "crabbox/driver.h"
+#include "crypto.h"
+#include "internal.h"
+#include "mkevidence.h"
+
+#define DAY INT64_C(86400)
+
+static int die(const char *msg)
+{
+    fprintf(stderr, "crabbox-testdriver-helper: %s\n", msg);
+    return 1;
+}
+
+static bool write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    FILE *f;
+    bool ok;
+    if (dir != NULL) {
+        int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (n < 0 || (size_t)n >= sizeof path) { return false; }
+    } else {
+        snprintf(path, sizeof path, "%s", name);
+    }
+    f = fopen(path, "wb");
+    if (f == NULL) { return false; }
+    ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
+static bool read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = malloc((1u << 20) + 1);
+    size_t n;
+    if (f == NULL || buf == NULL) {
+        if (f != NULL) { fclose(f); }
+        free(buf);
+        return false;
+    }
+    n = fread(buf, 1, 1u << 20, f);
+    fclose(f);
+    buf[n] = 0;
+    *out = buf;
+    *out_len = n;
+    return true;
+}
+
+/* now_options returns valid options whose collateral dates surround the current time. */
+static void now_options(mke_options *o)
+{
+    int64_t now = (int64_t)time(NULL);
+    mke_options_init(o);
+    o->root_crl.this_update = now - 10 * DAY;
+    o->root_crl.next_update = now + 300 * DAY;
+    o->pck_crl.this_update = now - 10 * DAY;
+    o->pck_crl.next_update = now + 20 * DAY;
+    o->tcb_info.issue_date = now - 5 * DAY;
+    o->tcb_info.next_update = now + 25 * DAY;
+    o->qe_identity.issue_date = now - 4 * DAY;
+    o->qe_identity.next_update = now + 26 * DAY;
+}
+
+static int cmd_root_or_collateral(bool root, const char *path)
+{
+    mke_options o;
+    mke_evidence ev;
+    bool ok;
+    now_options(&o);
+    if (!mke_generate(&ev, &o)) { return die(ev.error); }
+    ok = root ? write_file(NULL, path, ev.root_der.data, ev.root_der.len)
+              : write_file(NULL, path, ev.collateral_json.data, ev.collateral_json.len);
+    mke_evidence_free(&ev);
+    return ok ? 0 : die("cannot write the output file");
+}
+
+static int cmd_evidence(int argc, char **argv)
+{
+    const char *nonce_hex = NULL, *hk_path = NULL, *app_hex = NULL, *compose_path = NULL, *out = NULL;
+    const char *tamper = "";
+    uint8_t nonce[32], hk_hash[32], rd[64];
+    uint8_t *hk = NULL, *compose = NULL;
+    size_t hk_len = 0, compose_len = 0;
+    mke_options o;
+    mke_evidence info_ev, quote_ev;
+    json_object *app;
+    char *app_compose = NULL;
+    bool ok;
+    static const char k_domain[] = CRABBOX_REPORT_DATA_DOMAIN;
+
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--nonce") == 0) { nonce_hex = argv[i + 1]; }
+        else if (strcmp(argv[i], "--host-key") == 0) { hk_path = argv[i + 1]; }
+        else if (strcmp(argv[i], "--app-id") == 0) { app_hex = argv[i + 1]; }
+        else if (strcmp(argv[i], "--compose") == 0) { compose_path = argv[i + 1]; }
+        else if (strcmp(argv[i], "--out") == 0) { out = argv[i + 1]; }
+        else if (strcmp(argv[i], "--tamper") == 0) { tamper = argv[i + 1]; }
+        else { return die("evidence: unknown option"); }
+    }
+    now_options(&o);
+    if (nonce_hex == NULL || hk_path == NULL || app_hex == NULL || compose_path == NULL || out == NULL ||
+        !cba_hex_decode(nonce, 32, nonce_hex, strlen(nonce_hex)) ||
+        !cba_hex_decode(o.info.app_id, 20, app_hex, strlen(app_hex)) || !read_file(hk_path, &hk, &hk_len) ||
+        !read_file(compose_path, &compose, &compose_len)) {
+        free(hk);
+        free(compose);
+        return die("evidence: needs --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR");
+    }
+    if (strcmp(tamper, "wrong-nonce") == 0) { nonce[0] ^= 1; }
+    {
+        const cbs hk_part = cbs_make(hk, hk_len);
+        cbs parts[3];
+        if (!cba_sha256(hk_hash, &hk_part, 1)) { return die("SHA-256 failed"); }
+        parts[0] = cbs_make((const uint8_t *)k_domain, sizeof k_domain - 1);
+        parts[1] = cbs_make(nonce, 32);
+        parts[2] = cbs_make(hk_hash, 32);
+        if (!cba_sha512(rd, parts, 3)) { return die("SHA-512 failed"); }
+    }
+    if (strcmp(tamper, "tamper-app-id") == 0) { o.info.app_id[19] ^= 1; }
+    /* The app-compose.json the platform would make from the deployed compose file. */
+    app = json_object_new_object();
+    json_object_object_add(app, "docker_compose_file",
+                           json_object_new_string_len(strcmp(tamper, "tamper-compose") == 0 ? "services: {}\n"
+                                                                                             : (const char *)compose,
+                                                      strcmp(tamper, "tamper-compose") == 0 ? 13 : (int)compose_len));
+    json_object_object_add(app, "manifest_version", json_object_new_int(2));
+    json_object_object_add(app, "name", json_object_new_string("crabbox-test"));
+    json_object_object_add(app, "runner", json_object_new_string("docker-compose"));
+    app_compose = strdup(json_object_to_json_string_ext(app, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(app);
+    free(compose);
+    free(hk);
+    if (app_compose == NULL) { return die("out of memory"); }
+    o.info.app_compose = app_compose;
+
+    /* Info: the guest agent's response, its quote bound to the RA-TLS cert as dstack does. */
+    if (!mke_generate(&info_ev, &o)) {
+        free(app_compose);
+        return die(info_ev.error);
+    }
+    /* The fresh quote: same TD (same event log, so same RTMRs), report data for our nonce. */
+    o.quote.has_report_data = true;
+    memcpy(o.quote.report_data, rd, 64);
+    if (strcmp(tamper, "tamper-quote") == 0) { o.quote.corrupt_quote_signature = true; }
+    if (!mke_generate(&quote_ev, &o)) {
+        mke_evidence_free(&info_ev);
+        free(app_compose);
+        return die(quote_ev.error);
+    }
+    free(app_compose);
+    (void)mkdir(out, 0700);
+    if (strcmp(tamper, "garbage") == 0) {
+        ok = write_file(out, "info.json", "{\"tcb_info\": [1, 2", 18);
+    } else {
+        ok = write_file(out, "info.json", info_ev.info_json.data, info_ev.info_json.len);
+    }
+    if (strcmp(tamper, "not-fresh") == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/quote.bin", out);
+        (void)unlink(path);
+    } else {
+        ok = ok && write_file(out, "quote.bin", quote_ev.quote.data, quote_ev.quote.len);
+    }
+    ok = ok && write_file(out, "report_data.bin", rd, 64);
+    mke_evidence_free(&info_ev);
+    mke_evidence_free(&quote_ev);
+    return ok ? 0 : die("cannot write the evidence files");
+}
+
+static int cmd_ssh(int argc, char **argv)
+{
+    char cmd[65536];
+    size_t len = 0;
+    int i = 0;
+    if (argc < 3 || strcmp(argv[0], "--dir") != 0 || strcmp(argv[2], "--") != 0) {
+        return die("ssh: usage: ssh --dir DIR -- COMMAND...");
+    }
+    if (chdir(argv[1]) != 0) { return die("ssh: cannot enter the work directory"); }
+    /* Like sshd: the words are joined with spaces and handed to the login shell. */
+    for (i = 3; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + n + 2 > sizeof cmd) { return die("ssh: command too long"); }
+        if (len > 0) { cmd[len++] = ' '; }
+        memcpy(cmd + len, argv[i], n);
+        len += n;
+    }
+    cmd[len] = '\0';
+    if (len == 0) {
+        execl("/bin/sh", "sh", (char *)NULL); /* a "login shell" reading its standard input */
+        return die("ssh: cannot run /bin/sh");
+    }
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    return die("ssh: cannot run /bin/sh");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "evidence") == 0) { return cmd_evidence(argc - 2, argv + 2); }
+    if (argc == 3 && strcmp(argv[1], "root") == 0) { return cmd_root_or_collateral(true, argv[2]); }
+    if (argc == 3 && strcmp(argv[1], "collateral") == 0) { return cmd_root_or_collateral(false, argv[2]); }
+    if (argc >= 2 && strcmp(argv[1], "ssh") == 0) { return cmd_ssh(argc - 2, argv + 2); }
+    return die("usage: evidence ... | root FILE | collateral FILE | ssh --dir DIR -- COMMAND...");
+}

@@ -1,0 +1,459 @@
+/* bundle.c — see bundle.h. Shared by crabbox-attest (verify --bundle) and the crabbox host
+ * (which writes bundles), so that both sides compute the bindings with the same code. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "crypto.h"
+#include "internal.h"
+
+static const char k_domain[] = "crabbox-attest-v1:"; /* CRABBOX_REPORT_DATA_DOMAIN (driver.h) */
+
+void bundle_init(bundle *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+static void free_buf(uint8_t **p, size_t *len)
+{
+    if (*p != NULL) {
+        explicit_bzero(*p, *len);
+        free(*p);
+    }
+    *p = NULL;
+    *len = 0;
+}
+
+void bundle_free(bundle *b)
+{
+    if (b == NULL) { return; }
+    free_buf(&b->info, &b->info_len);
+    free_buf(&b->quote, &b->quote_len);
+    free_buf(&b->collateral, &b->collateral_len);
+    free_buf(&b->compose, &b->compose_len);
+    free_buf(&b->host_key, &b->host_key_len);
+}
+
+bool bundle_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len)
+{
+    uint8_t hk[32];
+    const cbs key = cbs_make(host_key, host_key_len);
+    if (!cba_sha256(hk, &key, 1)) { return false; }
+    const cbs parts[3] = { cbs_make((const uint8_t *)k_domain, sizeof k_domain - 1), cbs_make(nonce, 32),
+                           cbs_make(hk, 32) };
+    return cba_sha512(out, parts, 3);
+}
+
+/* app_compose_of returns the tcb_info.app_compose string of an Info response (borrowed from
+ * *owner, which the caller puts), or NULL. */
+static const char *app_compose_of(const uint8_t *info, size_t info_len, json_object **owner, size_t *out_len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *root, *tcb, *tcb_obj = NULL, *app;
+    *owner = NULL;
+    if (tok == NULL || info_len > INT32_MAX) {
+        json_tokener_free(tok);
+        return NULL;
+    }
+    root = json_tokener_parse_ex(tok, (const char *)info, (int)info_len);
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_object_get_ex(root, "tcb_info", &tcb)) {
+        json_tokener_free(tok);
+        json_object_put(root);
+        return NULL;
+    }
+    json_tokener_free(tok);
+    /* tcb_info is a JSON document inside a string (Tappd/dstack Info), or an object. */
+    if (json_object_is_type(tcb, json_type_string)) {
+        tcb_obj = json_tokener_parse(json_object_get_string(tcb));
+        if (tcb_obj == NULL) {
+            json_object_put(root);
+            return NULL;
+        }
+        json_object_object_add(root, "crabbox-parsed-tcb-info", tcb_obj); /* root owns it now */
+        tcb = tcb_obj;
+    }
+    if (!json_object_object_get_ex(tcb, "app_compose", &app) || !json_object_is_type(app, json_type_string)) {
+        json_object_put(root);
+        return NULL;
+    }
+    *owner = root;
+    *out_len = (size_t)json_object_get_string_len(app);
+    return json_object_get_string(app);
+}
+
+bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *info, size_t info_len, const uint8_t *compose,
+                                  size_t compose_len)
+{
+    json_object *owner = NULL, *app = NULL, *file;
+    size_t app_len = 0;
+    const char *text = info != NULL ? app_compose_of(info, info_len, &owner, &app_len) : NULL;
+    bool ok;
+    if (text != NULL) {
+        app = json_tokener_parse(text);
+        if (app != NULL && json_object_object_get_ex(app, "docker_compose_file", &file) &&
+            json_object_is_type(file, json_type_string) && (size_t)json_object_get_string_len(file) == compose_len &&
+            memcmp(json_object_get_string(file), compose, compose_len) == 0) {
+            /* The platform wrapped exactly our compose: the app-compose it measured is the expected
+             * one, and the verifier checks that RTMR3 and the claims carry its hash. */
+            const cbs part = cbs_make((const uint8_t *)text, app_len);
+            ok = cba_sha256(out, &part, 1);
+            json_object_put(app);
+            json_object_put(owner);
+            return ok;
+        }
+        json_object_put(app);
+    }
+    json_object_put(owner);
+    /* Not wrapped (or not ours): only an app-compose identical to what we deployed can match. */
+    return cba_compose_hash(out, compose, compose_len);
+}
+
+/* ---- base64 ------------------------------------------------------------------------------------ */
+
+static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static json_object *b64_json(const uint8_t *in, size_t n)
+{
+    char *out, *p;
+    json_object *o;
+    if (in == NULL) { return NULL; }
+    out = malloc((n + 2) / 3 * 4 + 1);
+    if (out == NULL) { return NULL; }
+    p = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) { v |= (uint32_t)in[i + 1] << 8; }
+        if (i + 2 < n) { v |= in[i + 2]; }
+        *p++ = k_b64[v >> 18 & 63];
+        *p++ = k_b64[v >> 12 & 63];
+        *p++ = i + 1 < n ? k_b64[v >> 6 & 63] : '=';
+        *p++ = i + 2 < n ? k_b64[v & 63] : '=';
+    }
+    *p = '\0';
+    o = json_object_new_string_len(out, (int)(p - out));
+    free(out);
+    return o;
+}
+
+static int b64val(char c)
+{
+    const char *p = c != '\0' ? strchr(k_b64, c) : NULL;
+    return p != NULL ? (int)(p - k_b64) : -1;
+}
+
+/* b64_decode: strict standard base64 with padding; canonical (unused bits zero). */
+static bool b64_decode(const char *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+    uint8_t *buf;
+    size_t len = 0;
+    if (in_len % 4 != 0) { return false; }
+    buf = malloc(in_len / 4 * 3 + 1);
+    if (buf == NULL) { return false; }
+    for (size_t i = 0; i < in_len; i += 4) {
+        int v[4];
+        bool last = i + 4 == in_len;
+        for (size_t j = 0; j < 4; j++) { v[j] = b64val(in[i + j]); }
+        bool pad2 = last && in[i + 2] == '=' && in[i + 3] == '=', pad1 = last && !pad2 && in[i + 3] == '=';
+        if (v[0] < 0 || v[1] < 0 || (v[2] < 0 && !pad2) || (v[3] < 0 && !pad2 && !pad1) ||
+            (pad2 && (v[1] & 15) != 0) || (pad1 && (v[2] & 3) != 0)) {
+            free(buf);
+            return false;
+        }
+        buf[len++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
+        if (!pad2) { buf[len++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2); }
+        if (!pad2 && !pad1) { buf[len++] = (uint8_t)((v[2] & 3) << 6 | v[3]); }
+    }
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return true;
+}
+
+static json_object *hex_json(const uint8_t *in, size_t n)
+{
+    char buf[129];
+    if (n > 64) { return NULL; }
+    cba_hex_encode(buf, in, n);
+    return json_object_new_string(buf);
+}
+
+static json_object *str_or_null(const char *s)
+{
+    return s[0] != '\0' ? json_object_new_string(s) : NULL;
+}
+
+json_object *bundle_to_json(const bundle *b)
+{
+    json_object *o = json_object_new_object();
+    if (o == NULL) { return NULL; }
+    json_object_object_add(o, "format", json_object_new_string(BUNDLE_FORMAT));
+    json_object_object_add(o, "lease", json_object_new_string(b->lease));
+    json_object_object_add(o, "provider", json_object_new_string(b->provider));
+    json_object_object_add(o, "cloud_id", json_object_new_string(b->cloud_id));
+    json_object_object_add(o, "time", json_object_new_int64(b->time));
+    json_object_object_add(o, "verdict", json_object_new_string(b->verdict));
+    json_object_object_add(o, "failed_check", str_or_null(b->failed_check));
+    json_object_object_add(o, "error", str_or_null(b->error));
+    json_object_object_add(o, "detail", json_object_new_string(b->detail));
+    json_object_object_add(o, "nonce", b->has_nonce ? hex_json(b->nonce, 32) : NULL);
+    json_object_object_add(o, "fresh", json_object_new_boolean(b->fresh));
+    json_object_object_add(o, "host_key", b64_json(b->host_key, b->host_key_len));
+    json_object_object_add(o, "expected_app_id", b->has_app_id ? hex_json(b->app_id, 20) : NULL);
+    json_object_object_add(o, "compose", b64_json(b->compose, b->compose_len));
+    json_object_object_add(o, "info", b64_json(b->info, b->info_len));
+    json_object_object_add(o, "quote", b64_json(b->quote, b->quote_len));
+    json_object_object_add(o, "collateral", b64_json(b->collateral, b->collateral_len));
+    json_object_object_add(o, "collateral_source", str_or_null(b->collateral_source));
+    json_object_object_add(o, "dcap", json_object_new_string(b->dcap_skipped ? "skipped" : "checked"));
+    json_object_object_add(o, "test_root", json_object_new_boolean(b->test_root));
+    json_object_object_add(o, "verifier_version", json_object_new_string(cba_version()));
+    return o;
+}
+
+/* ---- reading ------------------------------------------------------------------------------------ */
+
+typedef struct rd {
+    json_object *o;
+    const char *path;
+    char *errbuf;
+    size_t errlen;
+} rd;
+
+__attribute__((format(printf, 2, 3))) static int rd_fail(rd *r, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(r->errbuf, r->errlen, "bundle %s: %s", r->path, msg);
+    return -1;
+}
+
+/* rd_get returns the member (NULL for JSON null or absent with optional) and checks its type. */
+static bool rd_get(rd *r, const char *key, json_type type, bool optional, json_object **out)
+{
+    json_object *v = NULL;
+    bool present = json_object_object_get_ex(r->o, key, &v);
+    *out = NULL;
+    if (!present || v == NULL) {
+        if (!optional) { rd_fail(r, "missing \"%s\"", key); }
+        return optional;
+    }
+    if (!json_object_is_type(v, type)) {
+        rd_fail(r, "\"%s\" has the wrong type", key);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool rd_str(rd *r, const char *key, bool optional, char *out, size_t out_len)
+{
+    json_object *v;
+    out[0] = '\0';
+    if (!rd_get(r, key, json_type_string, optional, &v)) { return false; }
+    if (v == NULL) { return true; }
+    if ((size_t)json_object_get_string_len(v) >= out_len) {
+        rd_fail(r, "\"%s\" is too long", key);
+        return false;
+    }
+    memcpy(out, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+    return true;
+}
+
+static bool rd_b64(rd *r, const char *key, uint8_t **out, size_t *out_len)
+{
+    json_object *v;
+    if (!rd_get(r, key, json_type_string, true, &v)) { return false; }
+    if (v == NULL) { return true; }
+    if (!b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v), out, out_len)) {
+        rd_fail(r, "\"%s\" is not valid base64", key);
+        return false;
+    }
+    return true;
+}
+
+static bool rd_hex(rd *r, const char *key, uint8_t *out, size_t n, bool *present)
+{
+    json_object *v;
+    *present = false;
+    if (!rd_get(r, key, json_type_string, true, &v)) { return false; }
+    if (v == NULL) { return true; }
+    if (!cba_hex_decode(out, n, json_object_get_string(v), (size_t)json_object_get_string_len(v))) {
+        rd_fail(r, "\"%s\" must be %zu hex digits", key, 2 * n);
+        return false;
+    }
+    *present = true;
+    return true;
+}
+
+static int read_all(const char *path, uint8_t **out, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    uint8_t *buf;
+    size_t len = 0;
+    if (fd < 0) { return errno; }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return EINVAL;
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > BUNDLE_MAX_FILE) {
+        close(fd);
+        return EFBIG;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL) {
+        close(fd);
+        return ENOMEM;
+    }
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR) { continue; }
+        if (n <= 0) { break; }
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
+{
+    uint8_t *text = NULL;
+    size_t text_len = 0;
+    json_tokener *tok;
+    json_object *v;
+    char format[64], dcap[16];
+    rd r = { .path = path, .errbuf = errbuf, .errlen = errlen };
+    bool ok;
+    int e;
+
+    bundle_init(out);
+    e = read_all(path, &text, &text_len);
+    if (e != 0) {
+        snprintf(errbuf, errlen, "bundle %s: %s", path,
+                 e == EFBIG ? "too large" : e == EINVAL ? "not a regular file" : strerror(e));
+        return -1;
+    }
+    tok = json_tokener_new();
+    if (tok == NULL || text_len > INT32_MAX) {
+        json_tokener_free(tok);
+        free(text);
+        snprintf(errbuf, errlen, "bundle %s: out of memory", path);
+        return -1;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    r.o = json_tokener_parse_ex(tok, (const char *)text, (int)text_len);
+    ok = r.o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+         json_object_is_type(r.o, json_type_object);
+    json_tokener_free(tok);
+    free(text);
+    if (!ok) {
+        json_object_put(r.o);
+        snprintf(errbuf, errlen, "bundle %s: not a JSON object", path);
+        return -1;
+    }
+    ok = rd_str(&r, "format", false, format, sizeof format);
+    if (ok && strcmp(format, BUNDLE_FORMAT) != 0) { ok = rd_fail(&r, "unknown format \"%s\"", format) == 0; }
+    ok = ok && rd_str(&r, "lease", false, out->lease, sizeof out->lease) &&
+         rd_str(&r, "provider", true, out->provider, sizeof out->provider) &&
+         rd_str(&r, "cloud_id", true, out->cloud_id, sizeof out->cloud_id) &&
+         rd_get(&r, "time", json_type_int, false, &v);
+    if (ok) { out->time = json_object_get_int64(v); }
+    ok = ok && rd_str(&r, "verdict", false, out->verdict, sizeof out->verdict) &&
+         rd_str(&r, "failed_check", true, out->failed_check, sizeof out->failed_check) &&
+         rd_str(&r, "error", true, out->error, sizeof out->error) &&
+         rd_str(&r, "detail", true, out->detail, sizeof out->detail) &&
+         rd_hex(&r, "nonce", out->nonce, 32, &out->has_nonce) && rd_get(&r, "fresh", json_type_boolean, false, &v);
+    if (ok) { out->fresh = json_object_get_boolean(v); }
+    ok = ok && rd_b64(&r, "host_key", &out->host_key, &out->host_key_len) &&
+         rd_hex(&r, "expected_app_id", out->app_id, 20, &out->has_app_id) &&
+         rd_b64(&r, "compose", &out->compose, &out->compose_len) && rd_b64(&r, "info", &out->info, &out->info_len) &&
+         rd_b64(&r, "quote", &out->quote, &out->quote_len) &&
+         rd_b64(&r, "collateral", &out->collateral, &out->collateral_len) &&
+         rd_str(&r, "collateral_source", true, out->collateral_source, sizeof out->collateral_source) &&
+         rd_str(&r, "dcap", false, dcap, sizeof dcap) && rd_get(&r, "test_root", json_type_boolean, false, &v);
+    if (ok) { out->test_root = json_object_get_boolean(v); }
+    if (ok && strcmp(dcap, "checked") != 0 && strcmp(dcap, "skipped") != 0) {
+        ok = rd_fail(&r, "\"dcap\" must be checked or skipped") == 0;
+    }
+    out->dcap_skipped = ok && strcmp(dcap, "skipped") == 0;
+    if (ok && out->fresh && (!out->has_nonce || out->host_key == NULL)) {
+        ok = rd_fail(&r, "a fresh quote needs \"nonce\" and \"host_key\"") == 0;
+    }
+    json_object_put(r.o);
+    if (!ok) {
+        bundle_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len, uint8_t **quote,
+                 size_t *quote_len, uint8_t **collateral, size_t *collateral_len, cba_policy *policy,
+                 bool *quote_replaces_info_quote, int64_t *at)
+{
+    bundle b;
+    char msg[400];
+    if (bundle_load(path, &b, msg, sizeof msg) != 0) {
+        fprintf(stderr, "crabbox-attest: %s\n", msg);
+        return false;
+    }
+    if (b.info == NULL && b.quote == NULL) {
+        fprintf(stderr, "crabbox-attest: bundle %s holds no evidence (verdict %s)\n", path, b.verdict);
+        bundle_free(&b);
+        return false;
+    }
+    if (!policy->has_app_id && b.has_app_id) {
+        memcpy(policy->app_id, b.app_id, 20);
+        policy->has_app_id = true;
+    }
+    if (!policy->has_report_data && b.fresh) {
+        /* Recomputed from the nonce and the host key, never taken from a stored value. */
+        if (!bundle_report_data(policy->report_data, b.nonce, b.host_key, b.host_key_len)) {
+            bundle_free(&b);
+            return false;
+        }
+        policy->has_report_data = true;
+    }
+    if (!policy->has_compose_hash && b.compose != NULL) {
+        if (!bundle_expected_compose_hash(policy->compose_hash, b.info, b.info_len, b.compose, b.compose_len)) {
+            bundle_free(&b);
+            return false;
+        }
+        policy->has_compose_hash = true;
+    }
+    *quote_replaces_info_quote = b.fresh && b.quote != NULL && b.info != NULL;
+    if (at != NULL) { *at = b.time; }
+    if (want_collateral) {
+        if (b.collateral != NULL) {
+            *collateral = b.collateral;
+            *collateral_len = b.collateral_len;
+            b.collateral = NULL;
+            b.collateral_len = 0;
+        } else if (b.dcap_skipped) {
+            policy->skip_dcap = true;
+            fprintf(stderr, "crabbox-attest: note: bundle %s was verified without collateral (DCAP skipped); "
+                            "give --collateral or --pccs to check it now\n", path);
+        }
+    }
+    *info = b.info;
+    *info_len = b.info_len;
+    *quote = b.quote;
+    *quote_len = b.quote_len;
+    b.info = b.quote = NULL;
+    b.info_len = b.quote_len = 0;
+    bundle_free(&b);
+    return true;
+}

@@ -1,0 +1,86 @@
+/* bundle.h — crabbox evidence bundles (docs/driver-abi.md §Evidence bundle).
+ *
+ * The crabbox host saves one bundle per attestation of a lease, whatever the verdict: the guest
+ * agent response, the fresh quote, the collateral used (or null), the host's nonce, the SSH host
+ * key, the compose bytes the host deployed, the expected app id, the time and the verdict.
+ * `crabbox-attest verify --bundle FILE` re-verifies it offline. This file defines the format
+ * (writer and reader) and the two bindings host and re-verification must compute alike:
+ *
+ *   report data   = SHA-512("crabbox-attest-v1:" || nonce || SHA-256(host key))  (driver.h)
+ *   compose hash  = SHA-256(tcb_info.app_compose) when that app-compose's docker_compose_file is
+ *                   byte-identical to the deployed compose (how dstack/Phala wrap a compose
+ *                   file), else SHA-256(deployed compose) (a driver that deploys an app-compose
+ *                   itself); the verifier then requires the RTMR3 compose-hash event, the
+ *                   app_compose and the claims to agree with it (check compose_binding). */
+#ifndef CRABBOX_ATTEST_BUNDLE_H
+#define CRABBOX_ATTEST_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "crabbox/verifier.h"
+
+#define BUNDLE_FORMAT "crabbox-evidence-bundle-v1"
+#define BUNDLE_MAX_FILE (16u << 20)
+
+typedef struct bundle {
+    char lease[32];
+    char provider[32];
+    char cloud_id[128];
+    int64_t time;           /* Unix seconds of the verification */
+    uint8_t *info;          /* owned byte buffers; NULL = absent */
+    size_t info_len;
+    uint8_t *quote;
+    size_t quote_len;
+    uint8_t *collateral;
+    size_t collateral_len;
+    char collateral_source[256]; /* "file:PATH", or "" when none was used */
+    uint8_t *compose;
+    size_t compose_len;
+    uint8_t *host_key;
+    size_t host_key_len;
+    bool has_nonce;
+    uint8_t nonce[32];
+    bool fresh;             /* the quote was made for the nonce (report data checked) */
+    bool has_app_id;
+    uint8_t app_id[20];     /* the lease's app id the evidence had to match */
+    bool dcap_skipped;      /* no collateral could be had: DCAP checks were skipped */
+    bool test_root;         /* verified against a TEST trust root */
+    char verdict[16];       /* verified | rejected | skipped (attestation turned off) */
+    char failed_check[32];  /* cba_check_name, or "" */
+    char error[48];         /* cba_err_name, or "" */
+    char detail[256];
+} bundle;
+
+void bundle_init(bundle *b);
+void bundle_free(bundle *b); /* NULL-safe; frees and wipes the buffers */
+
+/* bundle_report_data computes the report data binding (see above). */
+CBA_MUST_USE bool bundle_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key,
+                                     size_t host_key_len);
+
+/* bundle_expected_compose_hash derives the expected compose hash (see above). */
+CBA_MUST_USE bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *info, size_t info_len,
+                                               const uint8_t *compose, size_t compose_len);
+
+/* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */
+json_object *bundle_to_json(const bundle *b);
+
+/* bundle_load reads and strictly parses a bundle file into *out (owned; bundle_free). Returns 0,
+ * or -1 with a message naming the file and the problem in errbuf. */
+int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen);
+
+/* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs:
+ * the info/quote buffers (malloc'ed), the collateral (only when want_collateral; else the caller
+ * brings its own), the policy's app id, report data (fresh quotes only) and compose hash unless
+ * the caller already set them, *quote_replaces_info_quote, and *at (the bundle's time) when at is
+ * not NULL. With want_collateral and a bundle that skipped DCAP, policy->skip_dcap is set, as the
+ * host did. Prints a message naming the file and returns false on failure. */
+CBA_MUST_USE bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len,
+                              uint8_t **quote, size_t *quote_len, uint8_t **collateral, size_t *collateral_len,
+                              cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at);
+
+#endif

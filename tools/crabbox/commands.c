@@ -1,0 +1,1126 @@
+/* commands.c — warmup, run, ssh, list, stop, doctor, cleanup, attest. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "crypto.h"
+#include "host.h"
+#include "spawnsvc.h"
+
+#define COMPOSE_MAX (200u << 10) /* compose + pre-launch script limit (phala-provider.md §9) */
+#define AMBIGUOUS_GRACE_SECS 300 /* an intent claim may still get its CVM for this long */
+
+/* The bundled compose (phala-provider.md §5 step 3) when none is configured. */
+static const char k_default_compose[] =
+    "services:\n"
+    "  crabbox:\n"
+    "    image: debian:stable-slim@sha256:f35eebaec00d2be9d1d3144156ce24c4b98d84d12376666a5c45e059b4a8d363\n"
+    "    restart: unless-stopped\n"
+    "    command: [\"sleep\", \"infinity\"]\n";
+
+static const char *const k_adjectives[] = { "amber", "brisk", "calm", "dusty", "eager", "fuzzy", "gentle", "hazy",
+                                            "icy", "jolly", "keen", "lucky", "mellow", "nimble", "odd", "plucky",
+                                            "quiet", "rusty", "sunny", "tidy", "urban", "vivid", "witty", "zesty" };
+static const char *const k_nouns[] = { "anchor", "barnacle", "claw", "dune", "eel", "fjord", "gull", "harbor",
+                                       "inlet", "jetty", "kelp", "lagoon", "mussel", "nautilus", "oyster", "pebble",
+                                       "quay", "reef", "shell", "tide", "urchin", "wave", "wharf", "yawl" };
+
+static void print_json(json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    fflush(stdout);
+}
+
+static int fail(app *a, const crabbox_err *err)
+{
+    return report_error(a, err->code != CRABBOX_OK ? err->code : CRABBOX_E_FAILED, err->message, NULL);
+}
+
+/* ---- claims and leases ------------------------------------------------------------------------- */
+
+static void lease_from_claim(const claim *c, crabbox_lease *l)
+{
+    memset(l, 0, sizeof *l);
+    l->struct_size = sizeof *l;
+    snprintf(l->lease_id, sizeof l->lease_id, "%s", c->lease);
+    snprintf(l->cloud_id, sizeof l->cloud_id, "%s", c->cloud_id);
+    snprintf(l->name, sizeof l->name, "%s", c->name);
+    snprintf(l->status, sizeof l->status, "%s", c->status);
+    snprintf(l->app_id, sizeof l->app_id, "%s", c->app_id);
+    snprintf(l->gateway_host, sizeof l->gateway_host, "%s", c->gateway_host);
+}
+
+/* resolve finds the claim for a lease id or slug in our scope: CRABBOX_E_NOT_FOUND otherwise. */
+static int resolve(app *a, const char *id, claim *out, crabbox_err *err)
+{
+    claim *list;
+    size_t n;
+    int rc;
+    if (id == NULL || id[0] == '\0') { return cbx_set_err(err, CRABBOX_E_NOT_FOUND, "a lease id or slug is needed"); }
+    rc = claim_list(&a->st, &list, &n, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    for (size_t i = 0; i < n; i++) {
+        if ((strcmp(list[i].lease, id) == 0 || strcmp(list[i].slug, id) == 0) && strcmp(list[i].scope, a->scope) == 0 &&
+            strcmp(list[i].provider, a->d->name) == 0) {
+            *out = list[i];
+            free(list);
+            return CRABBOX_OK;
+        }
+    }
+    free(list);
+    return cbx_set_err(err, CRABBOX_E_NOT_FOUND, "%s lease not found: %.64s (no local claim in this scope)", a->display,
+                       id);
+}
+
+/* unlock_lease releases a lease lock, removing the lock file when the claim is gone (safe at any
+ * time for the holder: lockers check that the file they locked is still the one on disk). */
+static void unlock_lease(app *a, const char *lease, int fd)
+{
+    char path[PATH_MAX];
+    if (fd < 0) { return; } /* not held (lease may be unset then) */
+    bool gone = snprintf(path, sizeof path, "%s/%s.json", a->st.claims, lease) < (int)sizeof path &&
+                access(path, F_OK) != 0;
+    lease_unlock(&a->st, lease, fd, gone);
+}
+
+/* Best-effort claim updates on error paths: a failure is reported, the command goes on failing. */
+static void save_claim(app *a, const claim *c)
+{
+    crabbox_err e;
+    if (claim_write(&a->st, c, &e) != CRABBOX_OK) { fprintf(stderr, "warning: %s\n", e.message); }
+}
+
+static void drop_claim(app *a, const char *lease)
+{
+    crabbox_err e;
+    if (claim_remove(&a->st, lease, &e) != CRABBOX_OK) { fprintf(stderr, "warning: %s\n", e.message); }
+}
+
+static void remove_lease_files(app *a, const claim *c)
+{
+    char dir[PATH_MAX];
+    if (lease_dir_path(&a->st, c->lease, dir, sizeof dir)) { (void)cbx_remove_tree(dir); }
+}
+
+/* touch records activity on a lease (idle timeout) under its lock. */
+static void touch(app *a, claim *c)
+{
+    crabbox_err err;
+    claim fresh;
+    if (claim_read(&a->st, c->lease, &fresh, &err) != CRABBOX_OK) { return; }
+    fresh.last_touched_at = cbx_now_unix();
+    claim_set_expiry(&fresh);
+    if (claim_write(&a->st, &fresh, &err) == CRABBOX_OK) { *c = fresh; }
+}
+
+static bool read_compose(app *a, cbx_buf *out, crabbox_err *err)
+{
+    const char *where;
+    const char *path = config_get(&a->cfg, a->d->name, "compose", &where);
+    int e;
+    if (path == NULL) {
+        out->data = (uint8_t *)strdup(k_default_compose);
+        out->len = strlen(k_default_compose);
+        if (out->data == NULL) {
+            cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
+            return false;
+        }
+        return true;
+    }
+    if (strstr(path, "://") != NULL) {
+        cbx_set_err(err, CRABBOX_E_USAGE, "%s: compose must be a local file, not a URL", where);
+        return false;
+    }
+    /* Read once: these exact bytes are deployed and later checked by attestation (no TOCTOU). */
+    e = cbx_read_file(path, COMPOSE_MAX, false, out);
+    if (e != 0) {
+        cbx_set_err(err, CRABBOX_E_USAGE, "compose %s (%s): %s", path, where,
+                    e == EFBIG ? "larger than 200 KiB" : e == EINVAL ? "not a regular file" : strerror(e));
+        return false;
+    }
+    return true;
+}
+
+static bool slug_taken(const claim *list, size_t n, const char *slug)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].slug, slug) == 0) { return true; }
+    }
+    return false;
+}
+
+/* make_slug normalises --slug (lowercase, runs of other characters -> '-') or makes adjective-noun,
+ * adding a 4-hex suffix on collision. */
+static bool make_slug(app *a, const claim *list, size_t n, char *out, size_t out_len)
+{
+    char base[48];
+    uint8_t r[4];
+    size_t o = 0;
+    if (!cbx_random(r, sizeof r)) { return false; }
+    if (a->slug_opt != NULL) {
+        bool dash = false;
+        for (const char *p = a->slug_opt; *p != '\0' && o + 1 < sizeof base; p++) {
+            char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+            if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+                if (dash && o > 0) { base[o++] = '-'; }
+                dash = false;
+                if (o + 1 < sizeof base) { base[o++] = ch; }
+            } else {
+                dash = true;
+            }
+        }
+        base[o] = '\0';
+        if (o == 0) { return false; }
+    } else {
+        snprintf(base, sizeof base, "%s-%s", k_adjectives[r[0] % (sizeof k_adjectives / sizeof *k_adjectives)],
+                 k_nouns[r[1] % (sizeof k_nouns / sizeof *k_nouns)]);
+    }
+    snprintf(out, out_len, "%s", base);
+    for (int attempt = 0; slug_taken(list, n, out); attempt++) {
+        if (attempt > 16 || !cbx_random(r, 2)) { return false; }
+        snprintf(out, out_len, "%.40s-%02x%02x", base, r[0], r[1]);
+    }
+    return true;
+}
+
+/* ---- the gate ----------------------------------------------------------------------------------- */
+
+static bool attest_enabled(app *a, bool print_warning)
+{
+    const char *where;
+    bool on = true;
+    const char *v = config_get(&a->cfg, a->d->name, "attest", &where);
+    if (v != NULL) { on = strcmp(v, "true") == 0; }
+    if (!on && print_warning) {
+        fprintf(stderr, "WARNING: attestation is turned off (%s): this lease is NOT verified and is labelled "
+                        "attested=false\n", where);
+    }
+    return on;
+}
+
+static bool save_bundle(app *a, const bundle *b, char *out_path, size_t out_len)
+{
+    uint8_t r[2];
+    json_object *o;
+    const char *text;
+    int e;
+    if (!cbx_random(r, 2) ||
+        snprintf(out_path, out_len, "%s/%s-%lld-%02x%02x.json", a->st.evidence, b->lease, (long long)b->time, r[0],
+                 r[1]) >= (int)out_len) {
+        return false;
+    }
+    o = bundle_to_json(b);
+    if (o == NULL) { return false; }
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    e = text != NULL ? cbx_write_file_atomic(out_path, text, strlen(text), 0600) : ENOMEM;
+    json_object_put(o);
+    if (e != 0) {
+        fprintf(stderr, "crabbox: cannot save the evidence bundle %s: %s\n", out_path, strerror(e));
+        return false;
+    }
+    return true;
+}
+
+/* pin_host_key writes the lease's known_hosts with the attested SSH host key (driver.h). */
+static void pin_host_key(app *a, const claim *c, const bundle *b)
+{
+    char line[20000], path[PATH_MAX];
+    int e;
+    if (b->host_key == NULL) { return; }
+    if (!gate_known_hosts_line(line, sizeof line, c->lease, b->host_key, b->host_key_len) ||
+        !cbx_path_join(path, sizeof path, c->lease_dir, "known_hosts")) {
+        fprintf(stderr, "warning: the attested host key is not an SSH public key blob: not pinned\n");
+        return;
+    }
+    e = cbx_write_file_atomic(path, line, strlen(line), 0600);
+    if (e != 0) { fprintf(stderr, "warning: cannot write %s: %s\n", path, strerror(e)); }
+}
+
+/* verify_lease runs the gate on a lease (or, unless force, mints an opt-out token when the user
+ * turned attestation off), labels the claim and saves the bundle. CRABBOX_OK with *tok minted, CRABBOX_E_ATTESTATION (rejected: failed_check set) or
+ * a fetch error. The caller decides what happens to a rejected lease. */
+static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force, crabbox_attest_token *tok,
+                        const char **failed_check, crabbox_err *err)
+{
+    cbx_buf compose = { 0 };
+    char path[PATH_MAX];
+    gate_result *g;
+    int rc, e;
+    static const uint8_t k_zero[32] = { 0 };
+
+    *failed_check = NULL;
+    if (!force && !attest_enabled(a, true)) {
+        bundle b;
+        const char *where;
+        /* The record says so too: a bundle without evidence, verdict "skipped". */
+        bundle_init(&b);
+        snprintf(b.lease, sizeof b.lease, "%s", c->lease);
+        snprintf(b.provider, sizeof b.provider, "%s", a->d->name);
+        snprintf(b.cloud_id, sizeof b.cloud_id, "%s", lease->cloud_id);
+        b.time = cbx_now_unix();
+        b.dcap_skipped = true;
+        snprintf(b.verdict, sizeof b.verdict, "skipped");
+        (void)config_get(&a->cfg, a->d->name, "attest", &where);
+        snprintf(b.detail, sizeof b.detail, "attestation turned off by %.200s", where);
+        if (save_bundle(a, &b, c->bundle, sizeof c->bundle)) { fprintf(stderr, "evidence bundle saved: %s\n", c->bundle); }
+        c->attested = 0;
+        if (!gate_token_mint(&a->keys, lease->lease_id, NULL, 0, k_zero, tok)) {
+            return cbx_set_err(err, CRABBOX_E_FAILED, "cannot mint the session token");
+        }
+        return CRABBOX_OK;
+    }
+    if (!cbx_path_join(path, sizeof path, c->lease_dir, "compose.yml") ||
+        (e = cbx_read_file(path, COMPOSE_MAX, true, &compose)) != 0) {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the deployed compose of lease %s", c->lease);
+    }
+    if (a->collateral.data == NULL) {
+        fprintf(stderr, "WARNING: no collateral (give --collateral FILE or `collateral:` in the config): the DCAP "
+                        "checks (CRLs, TCB info, QE identity, TCB status) are SKIPPED; quote signatures and the chain "
+                        "to the root are still checked\n");
+    }
+    g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        cbx_buf_free(&compose);
+        return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    gate_policy pol = {
+        .collateral = a->collateral.data,
+        .collateral_len = a->collateral.len,
+        .collateral_source = a->collateral_source,
+        .require_collateral = a->require_collateral,
+        .trust_root_der = a->trust_root.data,
+        .trust_root_der_len = a->trust_root.len,
+        .provider = a->d->name,
+    };
+    fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
+    rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
+    cbx_buf_free(&compose);
+    if (save_bundle(a, &g->bundle, c->bundle, sizeof c->bundle)) {
+        fprintf(stderr, "evidence bundle saved: %s\n", c->bundle);
+    }
+    if (rc == CRABBOX_OK) {
+        char rtmr3[97], ch[65], app_id[41];
+        const cba_report *r = &g->report;
+        cbx_hex(rtmr3, r->rtmr[3], 48);
+        cbx_hex(ch, r->compose_hash, 32);
+        cbx_hex(app_id, r->app_id, 20);
+        c->attested = 1;
+        snprintf(c->tdx_app_id, sizeof c->tdx_app_id, "%s", app_id);
+        snprintf(c->tdx_compose_hash, sizeof c->tdx_compose_hash, "%s", ch);
+        snprintf(c->tdx_rtmr3, sizeof c->tdx_rtmr3, "%s", rtmr3);
+        cbx_hex(c->tdx_mrtd, r->mrtd, 48);
+        pin_host_key(a, c, &g->bundle);
+        *tok = g->token;
+        fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s%s\n", a->cvm_key, lease->cloud_id, app_id,
+                ch, rtmr3, g->dcap_skipped ? " dcap=skipped" : "");
+    } else if (rc == CRABBOX_E_ATTESTATION) {
+        *failed_check = g->failed_check;
+        cbx_set_err(err, CRABBOX_E_ATTESTATION,
+                    "refusing %s lease: TDX attestation verification failed for %s=%s: %s: %s", a->display,
+                    a->cvm_key, lease->cloud_id, g->failed_check, g->detail);
+    } else {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        *failed_check = "evidence";
+        cbx_set_err(err, rc, "refusing %s lease: TDX attestation fetch failed for %s=%s: %s", a->display, a->cvm_key,
+                    lease->cloud_id, msg);
+    }
+    gate_result_free(g);
+    free(g);
+    return rc;
+}
+
+/* refuse_lease is what happens after a failed gate: destroy (or keep with --keep), record the
+ * outcome, and report the failing check. Returns the exit status. */
+static int refuse_lease(app *a, claim *c, const crabbox_lease *lease, int gate_rc, const crabbox_err *gate_err,
+                        const char *failed_check)
+{
+    crabbox_err derr = { 0 };
+    int status = exit_code(gate_rc == CRABBOX_E_ATTESTATION ? CRABBOX_E_ATTESTATION : gate_rc);
+    /* A fetch failure is an attestation failure too: no session without verified evidence. */
+    if (gate_rc != CRABBOX_E_ATTESTATION && gate_rc != CRABBOX_E_CANCELLED) { status = CBX_EXIT_ATTESTATION; }
+    c->attested = 0;
+    if (c->keep) {
+        snprintf(c->state, sizeof c->state, CLAIM_FAILED);
+        snprintf(c->recovery, sizeof c->recovery, "kept-after-failure");
+        save_claim(a, c);
+        fprintf(stderr, "keeping %s=%s after the failure (--keep): stop it with `crabbox stop %s`\n", a->cvm_key,
+                c->cloud_id, c->lease);
+    } else if (a->d->destroy(a->drv, lease, &derr) == CRABBOX_OK) {
+        drop_claim(a, c->lease);
+        remove_lease_files(a, c);
+        fprintf(stderr, "destroyed %s=%s lease=%s\n", a->cvm_key, c->cloud_id, c->lease);
+    } else {
+        char msg[sizeof derr.message];
+        snprintf(msg, sizeof msg, "%s", derr.message);
+        snprintf(c->state, sizeof c->state, CLAIM_FAILED);
+        snprintf(c->recovery, sizeof c->recovery, "rollback-cleanup");
+        save_claim(a, c);
+        fprintf(stderr, "crabbox: also failed to delete %s=%s: %s (recorded recovery=rollback-cleanup; `crabbox "
+                        "cleanup` retries)\n", a->cvm_key, c->cloud_id, msg);
+    }
+    return report_error(a, status == CBX_EXIT_ATTESTATION ? CRABBOX_E_ATTESTATION : gate_rc, gate_err->message,
+                        failed_check);
+}
+
+/* ---- acquire (warmup, run without --id) ---------------------------------------------------------- */
+
+static int keygen(app *a, const claim *c, crabbox_err *err)
+{
+    char key[PATH_MAX], comment[64];
+    crabbox_output out;
+    crabbox_spawn_opts so = { .struct_size = sizeof so, .deadline_ms = cbx_now_ms() + 30000 };
+    int rc;
+    if (!cbx_path_join(key, sizeof key, c->lease_dir, "id_ed25519")) {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "path too long");
+    }
+    snprintf(comment, sizeof comment, "crabbox %s", c->lease);
+    const char *argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "", "-q", "-f", key, "-C", comment, NULL };
+    rc = host_spawn(a, argv, &so, &out, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    if (out.exit_status != 0) {
+        cbx_set_err(err, CRABBOX_E_FAILED, "ssh-keygen failed (status %d): %.200s", out.exit_status,
+                    out.err != NULL ? (const char *)out.err : "");
+        spawn_output_free(&out);
+        return CRABBOX_E_FAILED;
+    }
+    spawn_output_free(&out);
+    if (chmod(key, 0600) != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "chmod %s: %s", key, strerror(errno)); }
+    return CRABBOX_OK;
+}
+
+
+/* release destroys the lease's CVM and, only after that (or proof that it is gone), drops the
+ * claim and the key (phala-provider.md §6). The caller holds the lease lock. */
+static int release(app *a, claim *c, const crabbox_lease *known, crabbox_err *err)
+{
+    char old_state[sizeof c->state];
+    crabbox_lease built;
+    const crabbox_lease *target = known;
+    crabbox_lease_list *list = NULL;
+    int rc;
+
+    snprintf(old_state, sizeof old_state, "%s", c->state);
+    snprintf(c->state, sizeof c->state, CLAIM_RELEASING);
+    rc = claim_write(&a->st, c, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    if (target == NULL && c->cloud_id[0] != '\0') {
+        lease_from_claim(c, &built);
+        target = &built;
+    }
+    if (target == NULL) {
+        /* An intent claim without a CVM id: look for a CVM named for the lease. */
+        rc = a->d->list(a->drv, &list, err);
+        if (rc != CRABBOX_OK) { goto restore; }
+        for (size_t i = 0; i < list->num; i++) {
+            if (strcmp(list->items[i].lease_id, c->lease) == 0) {
+                built = list->items[i];
+                target = &built;
+                break;
+            }
+        }
+    }
+    rc = target != NULL ? a->d->destroy(a->drv, target, err) : CRABBOX_OK;
+    a->d->lease_list_free(a->drv, list);
+    if (rc != CRABBOX_OK) { goto restore; }
+    rc = claim_remove(&a->st, c->lease, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    remove_lease_files(a, c);
+    fprintf(a->json ? stderr : stdout, "released lease=%s %s=%s\n", c->lease, a->cvm_key,
+            target != NULL ? target->cloud_id : "none");
+    return CRABBOX_OK;
+restore:
+    /* Keep the claim and the key so that stop can be retried. */
+    snprintf(c->state, sizeof c->state, "%s", old_state);
+    save_claim(a, c);
+    return rc;
+}
+
+/* acquire creates, verifies and claims a lease. On success (0) *c is the ready claim, *out_lease
+ * the driver's lease (driver->lease_free), *tok the session token and *lock_fd the held lease
+ * lock. On failure it has reported the error and returns the exit status. */
+static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_token *tok, int *lock_fd)
+{
+    crabbox_err err = { 0 };
+    cbx_buf compose = { 0 };
+    claim *list = NULL, probe;
+    size_t n = 0;
+    uint8_t id[6], digest[32];
+    char hex[13], path[PATH_MAX];
+    const char *failed_check = NULL, *cls, *it;
+    crabbox_lease *lease = NULL;
+    int rc, e, status;
+
+    *out_lease = NULL;
+    *lock_fd = -1;
+    if (!read_compose(a, &compose, &err)) { return fail(a, &err); }
+
+    /* 1. The intent claim, before anything exists remotely: a crash never leaves an unowned CVM. */
+    rc = state_lock(&a->st, true, &err);
+    if (rc == CRABBOX_OK) { rc = claim_list(&a->st, &list, &n, &err); }
+    claim_init(c);
+    for (int attempt = 0; rc == CRABBOX_OK; attempt++) {
+        crabbox_err ignored;
+        if (attempt == 8 || !cbx_random(id, sizeof id)) {
+            rc = cbx_set_err(&err, CRABBOX_E_FAILED, "cannot allocate a lease id");
+            break;
+        }
+        cbx_hex(hex, id, sizeof id);
+        snprintf(c->lease, sizeof c->lease, "cbx_%s", hex);
+        if (claim_read(&a->st, c->lease, &probe, &ignored) == CRABBOX_E_NOT_FOUND) { break; }
+    }
+    if (rc == CRABBOX_OK && !make_slug(a, list, n, c->slug, sizeof c->slug)) {
+        rc = cbx_set_err(&err, CRABBOX_E_USAGE, "invalid --slug");
+    }
+    if (rc == CRABBOX_OK) {
+        const cbs part = cbs_make(compose.data, compose.len);
+        snprintf(c->provider, sizeof c->provider, "%s", a->d->name);
+        cls = config_get(&a->cfg, NULL, "class", NULL);
+        snprintf(c->class_name, sizeof c->class_name, "%s", cls != NULL ? cls : "");
+        it = a->type_opt != NULL ? a->type_opt : config_get(&a->cfg, a->d->name, "instanceType", NULL);
+        snprintf(c->server_type, sizeof c->server_type, "%s", it != NULL ? it : "");
+        c->keep = a->keep;
+        snprintf(c->state, sizeof c->state, CLAIM_LEASED);
+        c->created_at = c->last_touched_at = cbx_now_unix();
+        c->idle_timeout_secs = a->idle;
+        c->ttl_secs = a->ttl;
+        claim_set_expiry(c);
+        snprintf(c->scope, sizeof c->scope, "%s", a->scope);
+        if (!cba_sha256(digest, &part, 1)) { rc = cbx_set_err(&err, CRABBOX_E_FAILED, "SHA-256 failed"); }
+        cbx_hex(c->compose_sha256, digest, 32);
+        if (rc == CRABBOX_OK && !lease_dir_path(&a->st, c->lease, c->lease_dir, sizeof c->lease_dir)) {
+            rc = cbx_set_err(&err, CRABBOX_E_FAILED, "path too long");
+        }
+    }
+    if (rc == CRABBOX_OK && (e = cbx_mkdir_private(c->lease_dir)) != 0) {
+        rc = cbx_set_err(&err, CRABBOX_E_FAILED, "lease directory %s: %s", c->lease_dir, strerror(e));
+    }
+    if (rc == CRABBOX_OK) { rc = claim_write(&a->st, c, &err); }
+    if (rc == CRABBOX_OK) { rc = lease_lock(&a->st, c->lease, true, false, lock_fd, &err); }
+    state_unlock(&a->st);
+    free(list);
+    if (rc != CRABBOX_OK) {
+        cbx_buf_free(&compose);
+        return fail(a, &err);
+    }
+
+    /* 2. The lease key and the exact compose bytes. */
+    rc = keygen(a, c, &err);
+    if (rc == CRABBOX_OK) {
+        if (!cbx_path_join(path, sizeof path, c->lease_dir, "compose.yml")) {
+            rc = cbx_set_err(&err, CRABBOX_E_FAILED, "path too long");
+        } else if ((e = cbx_write_file_atomic(path, compose.data, compose.len, 0600)) != 0) {
+            rc = cbx_set_err(&err, CRABBOX_E_FAILED, "cannot write %s: %s", path, strerror(e));
+        }
+    }
+    if (rc != CRABBOX_OK) {
+        drop_claim(a, c->lease); /* nothing exists remotely yet */
+        remove_lease_files(a, c);
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        cbx_buf_free(&compose);
+        return fail(a, &err);
+    }
+
+    /* 3. Create. An instance type flag after --class beats the class (phala-provider.md §3). */
+    cls = config_get(&a->cfg, NULL, "class", NULL);
+    if (cls != NULL && config_flag_pos(&a->cfg, a->d->name, "instanceType") > a->class_pos) { cls = NULL; }
+    crabbox_lease_spec spec = {
+        .struct_size = sizeof spec,
+        .lease_id = c->lease,
+        .slug = c->slug,
+        .class_name = cls,
+        .instance_type = a->type_opt,
+        .lease_dir = c->lease_dir,
+        .compose = compose.data,
+        .compose_len = compose.len,
+        .keep = c->keep,
+    };
+    fprintf(stderr, "provisioning provider=%s lease=%s slug=%s class=%s instance_type=%s keep=%s\n", a->d->name,
+            c->lease, c->slug, cls != NULL ? cls : "-", c->server_type[0] != '\0' ? c->server_type : "-",
+            c->keep ? "true" : "false");
+    fprintf(stderr, "... waiting for %s to create the lease\n", a->display);
+    memset(&err, 0, sizeof err);
+    rc = a->d->warmup(a->drv, &spec, &lease, &err);
+    cbx_buf_free(&compose);
+    if (rc == CRABBOX_OK && lease == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no lease"); }
+    if (rc != CRABBOX_OK) {
+        /* Only answers that prove nothing was created let us forget the lease at once. */
+        bool maybe_exists = rc != CRABBOX_E_USAGE && rc != CRABBOX_E_AUTH && rc != CRABBOX_E_QUOTA &&
+                            rc != CRABBOX_E_UNSUPPORTED && rc != CRABBOX_E_ABI;
+        if (maybe_exists) {
+            snprintf(c->state, sizeof c->state, CLAIM_FAILED);
+            snprintf(c->recovery, sizeof c->recovery, "ambiguous-create");
+            save_claim(a, c);
+            fprintf(stderr, "the lease may exist anyway: recorded recovery=ambiguous-create for lease %s "
+                            "(`crabbox cleanup` looks for it)\n", c->lease);
+        } else {
+            drop_claim(a, c->lease);
+            remove_lease_files(a, c);
+        }
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        return fail(a, &err);
+    }
+    snprintf(c->cloud_id, sizeof c->cloud_id, "%s", lease->cloud_id);
+    snprintf(c->name, sizeof c->name, "%s", lease->name);
+    snprintf(c->app_id, sizeof c->app_id, "%s", lease->app_id);
+    snprintf(c->gateway_host, sizeof c->gateway_host, "%s", lease->gateway_host);
+    snprintf(c->status, sizeof c->status, "%s", lease->status);
+    snprintf(c->state, sizeof c->state, CLAIM_PROVISIONING);
+    rc = claim_write(&a->st, c, &err);
+
+    /* 4. The gate. */
+    if (rc == CRABBOX_OK && strcmp(lease->lease_id, c->lease) != 0) {
+        rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned a lease for %.40s, not %s", lease->lease_id,
+                         c->lease);
+        failed_check = "evidence";
+    } else if (rc == CRABBOX_OK) {
+        rc = verify_lease(a, c, lease, false, tok, &failed_check, &err);
+    }
+    if (rc != CRABBOX_OK) {
+        crabbox_err ignored;
+        status = refuse_lease(a, c, lease, rc, &err, failed_check);
+        a->d->lease_free(a->drv, lease);
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        return status;
+    }
+
+    /* 5. Ready. */
+    snprintf(c->state, sizeof c->state, CLAIM_READY);
+    rc = claim_write(&a->st, c, &err);
+    if (rc != CRABBOX_OK) {
+        a->d->lease_free(a->drv, lease);
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        return fail(a, &err);
+    }
+    *out_lease = lease;
+    return 0;
+}
+
+int cmd_warmup(app *a)
+{
+    claim c;
+    crabbox_lease *lease;
+    crabbox_attest_token tok;
+    int lock_fd, status = acquire(a, &c, &lease, &tok, &lock_fd);
+    cbx_wipe(&tok, sizeof tok);
+    if (status != 0) { return status; }
+    if (a->json) {
+        json_object *o = claim_to_json(&c);
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        print_json(o);
+        json_object_put(o);
+    } else {
+        printf("provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
+        printf("slug=%s attested=%s\n", c.slug, c.attested == 1 ? "true" : "false");
+    }
+    a->d->lease_free(a->drv, lease);
+    unlock_lease(a, c.lease, lock_fd);
+    return CBX_EXIT_OK;
+}
+
+/* ---- sessions ------------------------------------------------------------------------------------- */
+
+/* shell_quote appends word to out as one POSIX shell word ('...' with '\'' for quotes). */
+static bool shell_quote(char *out, size_t out_len, size_t *pos, const char *word)
+{
+    if (*pos + 3 > out_len) { return false; }
+    out[(*pos)++] = '\'';
+    for (const char *p = word; *p != '\0'; p++) {
+        if (*p == '\'') {
+            if (*pos + 5 > out_len) { return false; }
+            memcpy(out + *pos, "'\\''", 4);
+            *pos += 4;
+        } else {
+            if (*pos + 2 > out_len) { return false; }
+            out[(*pos)++] = *p;
+        }
+    }
+    out[(*pos)++] = '\'';
+    out[*pos] = '\0';
+    return true;
+}
+
+static bool append(char *out, size_t out_len, size_t *pos, const char *text)
+{
+    size_t n = strlen(text);
+    if (*pos + n + 1 > out_len) { return false; }
+    memcpy(out + *pos, text, n + 1);
+    *pos += n;
+    return true;
+}
+
+/* session_exec opens a session with the token and runs the command (or an interactive shell).
+ * Returns the program's exit status, or an exit status after reporting an error. */
+static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest_token *tok, char **cmd, int num_cmd)
+{
+    crabbox_session *s = NULL;
+    crabbox_err err = { 0 };
+    char remote[65536];
+    const char **argv;
+    size_t pos = 0, n = 0;
+    int rc, status;
+
+    rc = a->d->open_session(a->drv, lease, tok, &s, &err);
+    if (rc != CRABBOX_OK || s == NULL) {
+        if (rc == CRABBOX_OK) { cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no session"); }
+        return fail(a, &err);
+    }
+    if (!CRABBOX_HAS_MEMBER(crabbox_session, s, work_root) || s->ssh_argv == NULL || s->ssh_argv[0] == NULL) {
+        a->d->session_free(a->drv, s);
+        cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver's session has no ssh command");
+        return fail(a, &err);
+    }
+    remote[0] = '\0';
+    if (num_cmd > 0) {
+        bool ok = true;
+        /* ssh hands one string to the remote shell: every word is quoted for it. */
+        if (s->work_root[0] != '\0') {
+            ok = append(remote, sizeof remote, &pos, "mkdir -p -- ") &&
+                 shell_quote(remote, sizeof remote, &pos, s->work_root) &&
+                 append(remote, sizeof remote, &pos, " && cd -- ") &&
+                 shell_quote(remote, sizeof remote, &pos, s->work_root) && append(remote, sizeof remote, &pos, " && ");
+        }
+        ok = ok && append(remote, sizeof remote, &pos, "exec");
+        for (int i = 0; ok && i < num_cmd; i++) {
+            ok = append(remote, sizeof remote, &pos, " ") && shell_quote(remote, sizeof remote, &pos, cmd[i]);
+        }
+        if (!ok) {
+            a->d->session_free(a->drv, s);
+            return report_error(a, CRABBOX_E_USAGE, "the command is too long", NULL);
+        }
+    }
+    while (s->ssh_argv[n] != NULL) { n++; }
+    argv = calloc(n + 2, sizeof *argv);
+    if (argv == NULL) {
+        a->d->session_free(a->drv, s);
+        return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL);
+    }
+    for (size_t i = 0; i < n; i++) { argv[i] = s->ssh_argv[i]; }
+    if (num_cmd > 0) { argv[n] = remote; }
+    status = host_run_interactive(a, argv, &err);
+    free(argv);
+    a->d->session_free(a->drv, s);
+    if (status < 0) { return fail(a, &err); }
+    return status;
+}
+
+/* open_existing resolves a ready lease, takes its lock (shared) and re-verifies it with fresh
+ * evidence. On success returns 0 with *tok minted; else the exit status (reported). */
+static int open_existing(app *a, const char *id, bool force, claim *c, crabbox_lease *lease,
+                         crabbox_attest_token *tok, int *lock_fd)
+{
+    crabbox_err err = { 0 };
+    const char *failed_check = NULL;
+    int rc;
+    *lock_fd = -1;
+    rc = resolve(a, id, c, &err);
+    if (rc == CRABBOX_OK) { rc = lease_lock(&a->st, c->lease, false, false, lock_fd, &err); }
+    if (rc == CRABBOX_OK) { rc = claim_read(&a->st, c->lease, c, &err); } /* the current claim, under the lock */
+    if (rc == CRABBOX_OK && strcmp(c->state, CLAIM_READY) != 0) {
+        rc = cbx_set_err(&err, CRABBOX_E_FAILED, "lease %s is %s, not ready", c->lease, c->state);
+    }
+    if (rc != CRABBOX_OK) {
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        return fail(a, &err);
+    }
+    lease_from_claim(c, lease);
+    rc = verify_lease(a, c, lease, force, tok, &failed_check, &err);
+    if (rc != CRABBOX_OK) {
+        crabbox_err ignored;
+        int status;
+        /* Re-verification runs on a lease another command may share: take it over exclusively. */
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        if (lease_lock(&a->st, c->lease, true, false, lock_fd, &ignored) != CRABBOX_OK) {
+            return report_error(a, rc, err.message, failed_check);
+        }
+        status = refuse_lease(a, c, lease, rc, &err, failed_check);
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        return status;
+    }
+    save_claim(a, c); /* labels and the bundle path */
+    return 0;
+}
+
+int cmd_run(app *a)
+{
+    claim c;
+    crabbox_lease *acquired = NULL, existing;
+    const crabbox_lease *lease;
+    crabbox_attest_token tok;
+    crabbox_err err = { 0 };
+    int lock_fd, status;
+
+    if (a->id_opt != NULL) {
+        status = open_existing(a, a->id_opt, false, &c, &existing, &tok, &lock_fd);
+        if (status != 0) { return status; }
+        lease = &existing;
+    } else {
+        status = acquire(a, &c, &acquired, &tok, &lock_fd);
+        if (status != 0) { return status; }
+        lease = acquired;
+        fprintf(stderr, "provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
+    }
+    touch(a, &c);
+    status = session_exec(a, lease, &tok, a->cmd, a->num_cmd);
+    cbx_wipe(&tok, sizeof tok);
+    touch(a, &c);
+    if (a->id_opt == NULL && !a->keep) {
+        if (release(a, &c, lease, &err) != CRABBOX_OK) {
+            int rs = fail(a, &err);
+            status = status == 0 ? rs : status;
+            unlock_lease(a, c.lease, lock_fd);
+        } else {
+            unlock_lease(a, c.lease, lock_fd);
+        }
+    } else {
+        if (a->id_opt == NULL) { fprintf(stderr, "kept lease=%s slug=%s (--keep)\n", c.lease, c.slug); }
+        unlock_lease(a, c.lease, lock_fd);
+    }
+    if (acquired != NULL) { a->d->lease_free(a->drv, acquired); }
+    return status;
+}
+
+int cmd_ssh(app *a)
+{
+    claim c;
+    crabbox_lease lease;
+    crabbox_attest_token tok;
+    int lock_fd, status = open_existing(a, a->positional[0], false, &c, &lease, &tok, &lock_fd);
+    if (status != 0) { return status; }
+    touch(a, &c);
+    status = session_exec(a, &lease, &tok, NULL, 0);
+    cbx_wipe(&tok, sizeof tok);
+    touch(a, &c);
+    unlock_lease(a, c.lease, lock_fd);
+    return status;
+}
+
+int cmd_attest(app *a)
+{
+    claim c;
+    crabbox_lease lease;
+    crabbox_attest_token tok;
+    int lock_fd, status = open_existing(a, a->positional[0], true, &c, &lease, &tok, &lock_fd);
+    cbx_wipe(&tok, sizeof tok);
+    if (status != 0) { return status; }
+    if (a->json) {
+        json_object *o = claim_to_json(&c);
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "verdict", json_object_new_string("verified"));
+        print_json(o);
+        json_object_put(o);
+    } else {
+        printf("verified lease=%s %s=%s bundle=%s\n", c.lease, a->cvm_key, c.cloud_id, c.bundle);
+    }
+    unlock_lease(a, c.lease, lock_fd);
+    return CBX_EXIT_OK;
+}
+
+int cmd_stop(app *a)
+{
+    claim c;
+    crabbox_err err = { 0 };
+    int lock_fd = -1, rc;
+    rc = resolve(a, a->positional[0], &c, &err);
+    if (rc == CRABBOX_OK) { rc = lease_lock(&a->st, c.lease, true, true, &lock_fd, &err); }
+    if (rc == CRABBOX_OK) { rc = claim_read(&a->st, c.lease, &c, &err); } /* it may be gone meanwhile */
+    if (rc == CRABBOX_OK) {
+        if (c.cloud_id[0] == '\0' && strcmp(c.recovery, "ambiguous-create") != 0) {
+            rc = cbx_set_err(&err, CRABBOX_E_NOT_FOUND, "lease %s has no %s CVM id", c.lease, a->display);
+        } else {
+            rc = release(a, &c, NULL, &err);
+        }
+    }
+    unlock_lease(a, c.lease, lock_fd);
+    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "released", json_object_new_string(c.lease));
+        json_object_object_add(o, "cloud_id", json_object_new_string(c.cloud_id));
+        print_json(o);
+        json_object_put(o);
+    }
+    return CBX_EXIT_OK;
+}
+
+/* ---- list, cleanup, doctor ------------------------------------------------------------------------- */
+
+static const crabbox_lease *find_listed(const crabbox_lease_list *list, const claim *c)
+{
+    for (size_t i = 0; list != NULL && i < list->num; i++) {
+        const crabbox_lease *l = &list->items[i];
+        if (strcmp(l->lease_id, c->lease) != 0) { continue; }
+        /* Ours only if the claim names this CVM too (or has no id yet). */
+        if (c->cloud_id[0] == '\0' || strcmp(l->cloud_id, c->cloud_id) == 0) { return l; }
+    }
+    return NULL;
+}
+
+int cmd_list(app *a)
+{
+    crabbox_lease_list *list = NULL;
+    crabbox_err err = { 0 };
+    claim *claims = NULL;
+    size_t n = 0;
+    json_object *arr = a->json ? json_object_new_array() : NULL;
+    int rc = a->d->list(a->drv, &list, &err);
+    if (rc == CRABBOX_OK && (list == NULL || !CRABBOX_HAS_MEMBER(crabbox_lease_list, list, items))) {
+        rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no list");
+    }
+    if (rc == CRABBOX_OK) { rc = claim_list(&a->st, &claims, &n, &err); }
+    if (rc != CRABBOX_OK) {
+        a->d->lease_list_free(a->drv, list);
+        json_object_put(arr);
+        return fail(a, &err);
+    }
+    if (!a->json) { printf("%-16s  %-22s  %-40s  %-12s  %-12s  %-8s  %s\n", "LEASE", "SLUG", a->cvm_key, "STATUS", "STATE", "ATTESTED", "EXPIRES"); }
+    for (size_t i = 0; i < n; i++) {
+        const claim *c = &claims[i];
+        const crabbox_lease *l;
+        if (strcmp(c->scope, a->scope) != 0 || strcmp(c->provider, a->d->name) != 0) { continue; }
+        l = find_listed(list, c);
+        if (l == NULL) { continue; } /* both a CVM and a claim, or it is not ours to show */
+        if (a->json) {
+            json_object *o = claim_to_json(c);
+            json_object_object_add(o, "status", json_object_new_string(l->status));
+            json_object_array_add(arr, o);
+        } else {
+            char exp[21];
+            cbx_rfc3339(exp, c->expires_at);
+            printf("%-16s  %-22s  %-40s  %-12s  %-12s  %-8s  %s\n", c->lease, c->slug, l->cloud_id, l->status, c->state,
+                   c->attested == 1 ? "true" : c->attested == 0 ? "false" : "-", exp);
+        }
+    }
+    if (a->json) { print_json(arr); }
+    json_object_put(arr);
+    free(claims);
+    a->d->lease_list_free(a->drv, list);
+    return CBX_EXIT_OK;
+}
+
+static void cleanup_action(app *a, json_object *arr, const char *action, const claim *c, const char *cloud_id,
+                           const char *reason)
+{
+    if (arr != NULL) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "action", json_object_new_string(action));
+        json_object_object_add(o, "lease", json_object_new_string(c->lease));
+        json_object_object_add(o, "cloud_id", json_object_new_string(cloud_id));
+        json_object_object_add(o, "reason", json_object_new_string(reason));
+        json_object_array_add(arr, o);
+    }
+    if (strcmp(action, "skip") == 0) {
+        fprintf(stderr, "skip %s=%s lease=%s reason=%s\n", a->cvm_key, cloud_id[0] ? cloud_id : "none", c->lease, reason);
+    } else if (strcmp(action, "remove-claim") == 0 || strcmp(action, "would-remove-claim") == 0) {
+        fprintf(arr != NULL ? stderr : stdout, "%sremove claim lease=%s reason=%s\n",
+                action[0] == 'w' ? "would " : "", c->lease, reason);
+    } else {
+        fprintf(arr != NULL ? stderr : stdout, "%sdestroy %s=%s lease=%s reason=%s\n", action[0] == 'w' ? "would " : "",
+                a->cvm_key, cloud_id, c->lease, reason);
+    }
+}
+
+/* cleanup_reason decides whether a claimed CVM is swept (docs/driver-abi.md §Cleanup). */
+static const char *cleanup_reason(const claim *c, bool owner_alive, int64_t now, const char **skip)
+{
+    *skip = NULL;
+    if (strcmp(c->recovery, "kept-after-failure") == 0) { *skip = "kept-after-failure"; return NULL; }
+    if (strcmp(c->recovery, "rollback-cleanup") == 0) { return "rollback-cleanup"; }
+    if (c->keep) { *skip = "keep"; return NULL; }
+    if (owner_alive) { *skip = "in-use"; return NULL; }
+    if (strcmp(c->recovery, "ambiguous-create") == 0) {
+        if (now < c->created_at + AMBIGUOUS_GRACE_SECS) { *skip = "recent"; return NULL; }
+        return "ambiguous-create";
+    }
+    if (strcmp(c->state, CLAIM_FAILED) == 0) { return "failed"; }
+    if (strcmp(c->state, CLAIM_LEASED) == 0 || strcmp(c->state, CLAIM_PROVISIONING) == 0 ||
+        strcmp(c->state, CLAIM_RELEASING) == 0) {
+        return "abandoned"; /* its command died mid-way: nobody holds the lease lock */
+    }
+    if (now >= c->expires_at) { return "expired"; }
+    *skip = "not-expired";
+    return NULL;
+}
+
+int cmd_cleanup(app *a)
+{
+    crabbox_lease_list *list = NULL;
+    crabbox_err err = { 0 };
+    claim *claims = NULL;
+    size_t n = 0, destroyed = 0, removed = 0;
+    json_object *arr = a->json ? json_object_new_array() : NULL;
+    int64_t now = cbx_now_unix();
+    int rc = a->d->list(a->drv, &list, &err), status = CBX_EXIT_OK;
+
+    if (rc == CRABBOX_OK && list == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no list"); }
+    if (rc == CRABBOX_OK) { rc = claim_list(&a->st, &claims, &n, &err); }
+    if (rc != CRABBOX_OK) {
+        a->d->lease_list_free(a->drv, list);
+        json_object_put(arr);
+        return fail(a, &err);
+    }
+    for (size_t i = 0; i < n && status == CBX_EXIT_OK; i++) {
+        claim *c = &claims[i];
+        const crabbox_lease *l;
+        const char *reason, *skip;
+        int lock_fd = -1;
+        crabbox_err lerr;
+        if (strcmp(c->scope, a->scope) != 0 || strcmp(c->provider, a->d->name) != 0) { continue; }
+        /* A live command holds the lease lock; a free lock on an unfinished lease means it died.
+         * Under the state lock: warmup writes its intent claim and takes the lease lock in one go,
+         * so a claim seen here either has its owner's lock or has no owner. */
+        if (state_lock(&a->st, true, &lerr) != CRABBOX_OK) {
+            status = fail(a, &lerr);
+            break;
+        }
+        bool alive = lease_lock(&a->st, c->lease, true, true, &lock_fd, &lerr) != CRABBOX_OK;
+        int read_rc = alive ? CRABBOX_OK : claim_read(&a->st, c->lease, c, &lerr);
+        state_unlock(&a->st);
+        if (read_rc != CRABBOX_OK) {
+            unlock_lease(a, c->lease, lock_fd);
+            continue; /* released meanwhile */
+        }
+        l = find_listed(list, c);
+        if (l == NULL) {
+            if (alive) {
+                cleanup_action(a, arr, "skip", c, c->cloud_id, "in-use");
+            } else if (c->cloud_id[0] == '\0' && now < c->created_at + AMBIGUOUS_GRACE_SECS) {
+                cleanup_action(a, arr, "skip", c, "", "recent"); /* its CVM may still appear */
+            } else {
+                char reason_text[64];
+                snprintf(reason_text, sizeof reason_text, "missing %s CVM", a->display);
+                cleanup_action(a, arr, a->dry_run ? "would-remove-claim" : "remove-claim", c, c->cloud_id, reason_text);
+                if (!a->dry_run && claim_remove(&a->st, c->lease, &lerr) == CRABBOX_OK) {
+                    remove_lease_files(a, c);
+                    removed++;
+                    unlock_lease(a, c->lease, lock_fd);
+                    continue;
+                }
+            }
+            unlock_lease(a, c->lease, lock_fd);
+            continue;
+        }
+        reason = cleanup_reason(c, alive, now, &skip);
+        if (reason == NULL) {
+            cleanup_action(a, arr, "skip", c, l->cloud_id, skip);
+        } else if (a->dry_run) {
+            cleanup_action(a, arr, "would-destroy", c, l->cloud_id, reason);
+        } else {
+            rc = a->d->destroy(a->drv, l, &err);
+            if (rc == CRABBOX_OK) {
+                cleanup_action(a, arr, "destroy", c, l->cloud_id, reason);
+                drop_claim(a, c->lease);
+                remove_lease_files(a, c);
+                destroyed++;
+                unlock_lease(a, c->lease, lock_fd);
+                continue;
+            }
+            if (rc == CRABBOX_E_NOT_FOUND) {
+                cleanup_action(a, arr, "skip", c, l->cloud_id, "ownership"); /* skips one CVM */
+                fprintf(stderr, "crabbox: %s\n", err.message);
+            } else {
+                status = fail(a, &err); /* other errors stop the sweep */
+            }
+        }
+        unlock_lease(a, c->lease, lock_fd);
+    }
+    free(claims);
+    a->d->lease_list_free(a->drv, list);
+    if (status == CBX_EXIT_OK) {
+        rc = a->d->cleanup(a->drv, a->dry_run, &err);
+        if (rc != CRABBOX_OK) { status = fail(a, &err); }
+    }
+    if (status == CBX_EXIT_OK && a->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
+        json_object_object_add(o, "destroyed", json_object_new_int64((int64_t)destroyed));
+        json_object_object_add(o, "claims_removed", json_object_new_int64((int64_t)removed));
+        json_object_object_add(o, "actions", arr);
+        arr = NULL;
+        print_json(o);
+        json_object_put(o);
+    }
+    json_object_put(arr);
+    return status;
+}
+
+static json_object *config_json(app *a, const crabbox_config_key *keys)
+{
+    static const char *const host_keys[] = { "provider", "class", "ttl", "idleTimeout", "collateral",
+                                             "requireCollateral", NULL };
+    static const char *const block_keys[] = { "attest", "compose", NULL };
+    json_object *o = json_object_new_object(), *blk = json_object_new_object();
+    for (size_t i = 0; host_keys[i] != NULL; i++) {
+        const char *where, *v = config_get(&a->cfg, NULL, host_keys[i], &where);
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "value", v != NULL ? json_object_new_string(v) : NULL);
+        json_object_object_add(e, "source", json_object_new_string(where));
+        json_object_object_add(o, host_keys[i], e);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0;; i++) {
+            const char *name = pass == 0 ? block_keys[i] : (keys != NULL ? keys[i].name : NULL);
+            const char *where, *v;
+            json_object *e;
+            if (name == NULL) { break; }
+            v = config_get(&a->cfg, a->d->name, name, &where);
+            e = json_object_new_object();
+            json_object_object_add(e, "value", v != NULL ? json_object_new_string(v) : NULL);
+            json_object_object_add(e, "source", json_object_new_string(where));
+            json_object_object_add(blk, name, e);
+        }
+    }
+    json_object_object_add(o, a->d->name, blk);
+    return o;
+}
+
+int cmd_doctor(app *a)
+{
+    char summary[512] = "", keygen_path[PATH_MAX];
+    crabbox_err err = { 0 };
+    const crabbox_config_key *keys = NULL;
+    bool have_keygen = spawn_resolve("ssh-keygen", getenv("PATH"), keygen_path, sizeof keygen_path);
+    int rc = a->d->doctor(a->drv, summary, sizeof summary, &err);
+    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    summary[sizeof summary - 1] = '\0';
+    if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
+    if (keys == NULL) { keys = config_builtin_keys(a->d->name); }
+    if (a->json) {
+        json_object *o = json_object_new_object(), *drv = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(have_keygen));
+        json_object_object_add(drv, "name", json_object_new_string(a->d->name));
+        json_object_object_add(drv, "path", json_object_new_string(a->ld.path));
+        json_object_object_add(drv, "abi_version", json_object_new_int((int32_t)a->d->abi_version));
+        json_object_object_add(o, "driver", drv);
+        json_object_object_add(o, "summary", json_object_new_string(summary));
+        json_object_object_add(o, "state_dir", json_object_new_string(a->st.root));
+        json_object_object_add(o, "ssh_keygen", have_keygen ? json_object_new_string(keygen_path) : NULL);
+        json_object_object_add(o, "attest", json_object_new_boolean(attest_enabled(a, false)));
+        json_object_object_add(o, "collateral", json_object_new_boolean(a->collateral.data != NULL));
+        json_object_object_add(o, "config", config_json(a, keys));
+        print_json(o);
+        json_object_put(o);
+    } else {
+        printf("driver=%s path=%s abi=%u state_dir=%s ssh_keygen=%s attest=%s collateral=%s\n", a->d->name,
+               a->ld.path, a->d->abi_version, a->st.root, have_keygen ? "ready" : "missing",
+               attest_enabled(a, false) ? "on" : "OFF", a->collateral.data != NULL ? "given" : "none (DCAP skipped)");
+        printf("%s runtime=%s\n", summary, a->d->name);
+    }
+    if (!have_keygen) { return report_error(a->json ? NULL : a, CRABBOX_E_FAILED, "ssh-keygen not found in PATH", NULL); }
+    return CBX_EXIT_OK;
+}

@@ -1,0 +1,305 @@
+/* main.c — `crabbox`: lease attested boxes through a lease-driver plugin. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crabbox/verifier.h"
+#include "host.h"
+#include "spawnsvc.h"
+
+static const char k_usage[] =
+    "usage: crabbox [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Leases a confidential VM through a lease-driver plugin and hands it out only after its TDX\n"
+    "attestation evidence verified (on this machine, with a fresh nonce bound to the SSH host key).\n"
+    "\n"
+    "Commands:\n"
+    "  warmup                     acquire a lease and leave it running\n"
+    "  run [--id X] [--keep] -- CMD...   run a command on a new lease (released afterwards unless\n"
+    "                             --keep) or on lease X (verified again first)\n"
+    "  ssh ID                     an interactive shell on a lease (verified again first)\n"
+    "  list [--json]              leases that have both a local claim and a CVM\n"
+    "  stop ID                    destroy a lease (id or slug), then drop its claim and key\n"
+    "  attest ID                  verify a running lease again with fresh evidence\n"
+    "  cleanup [--dry-run]        sweep expired, failed and abandoned leases; drop stale claims\n"
+    "  doctor                     check the driver, the provider and the local setup\n"
+    "\n"
+    "Options (every command):\n"
+    "  --provider NAME            lease driver: phala (aliases phala-cloud, dstack), ... (default phala)\n"
+    "  --class CLASS              standard | fast | large | beast (or an instance type)\n"
+    "  --type TYPE                explicit instance type (beats --class)\n"
+    "  --ttl DURATION             lease lifetime (default 90m); --idle-timeout DURATION (default 30m)\n"
+    "  --slug NAME                a memorable name for the lease\n"
+    "  --collateral FILE          Intel DCAP collateral (QuoteCollateralV3 JSON) for the DCAP checks;\n"
+    "                             without it they are SKIPPED with a warning (see docs/driver-abi.md)\n"
+    "  --require-collateral       refuse the lease when there is no collateral\n"
+    "  --<driver>-<key> VALUE     a driver setting, e.g. --phala-instance-type tdx.medium\n"
+    "  --<driver>-skip-attestation  turn attestation off (the lease is labelled attested=false)\n"
+    "  --trust-root FILE          TEST ONLY: trust this root (DER) instead of Intel's SGX Root CA\n"
+    "                             (also CRABBOX_TEST_TRUST_ROOT)\n"
+    "  --json                     machine-readable output on stdout\n"
+    "  -v, --verbose              debug messages; -h, --help: this text (COMMAND --help: the command's)\n"
+    "\n"
+    "Configuration: $XDG_CONFIG_HOME/crabbox/config.yaml and CRABBOX_CONFIG (trusted), crabbox.yaml and\n"
+    ".crabbox.yaml in the current directory (untrusted: cli, nodeId and compose are ignored, attest only\n"
+    "counts when true), CRABBOX_* variables, flags; later wins. Drivers: CRABBOX_DRIVER_PATH, then\n"
+    "the install directory. State: $XDG_STATE_HOME/crabbox (claims, locks, evidence bundles).\n"
+    "\n"
+    "Exit status: 0 success; 1 failure; 2 usage, configuration or unusable driver; 3 attestation\n"
+    "missing or rejected (the lease was destroyed unless --keep); 4 lease not found or not ours;\n"
+    "5 malformed provider output or provider timeout; 130 interrupted. `run` and `ssh` exit with the\n"
+    "remote command's status once it ran.\n";
+
+static const struct {
+    const char *name, *usage, *opts; /* opts: the command-specific options it accepts */
+    int positional;                  /* required positional arguments */
+} k_commands[] = {
+    { "warmup", "crabbox warmup [--keep] [--slug NAME] [--class C] [OPTIONS]\n"
+                "Acquires a lease: intent claim, key, create, verify attestation, ready. Prints\n"
+                "`provisioned lease=ID <driver>_cvm=ID state=ready` (or the claim as JSON).\n", "keep,slug", 0 },
+    { "run", "crabbox run [--id ID] [--keep] [OPTIONS] -- COMMAND [ARGS...]\n"
+             "Without --id: acquire a lease, run the command over ssh, release it unless --keep.\n"
+             "With --id: verify lease ID again (fresh evidence), then run the command on it.\n"
+             "Exits with the command's status.\n", "keep,slug,id", 0 },
+    { "ssh", "crabbox ssh ID [OPTIONS]\n"
+             "Verifies lease ID again (fresh evidence), then opens an interactive ssh session.\n", "", 1 },
+    { "list", "crabbox list [--json] [OPTIONS]\n"
+              "Lists the leases that are both claimed locally (in this scope) and present at the provider.\n", "", 0 },
+    { "stop", "crabbox stop ID [OPTIONS]\n"
+              "Destroys lease ID (lease id or slug; the claim must exist and name the CVM), then removes\n"
+              "the claim and the lease key. Prints `released lease=ID <driver>_cvm=ID`.\n", "", 1 },
+    { "attest", "crabbox attest ID [OPTIONS]\n"
+                "Fetches fresh evidence for lease ID and verifies it (even with attestation turned off).\n"
+                "Saves an evidence bundle (crabbox-attest verify --bundle FILE re-verifies it). A failure\n"
+                "destroys the lease unless it was kept.\n", "", 1 },
+    { "cleanup", "crabbox cleanup [--dry-run] [OPTIONS]\n"
+                 "Destroys leases that expired (idle timeout or TTL), failed, were abandoned by a command\n"
+                 "that died, or need a rollback; removes claims whose CVM is gone. Kept leases and leases in\n"
+                 "use are skipped. --dry-run only prints what it would do.\n", "dry-run", 0 },
+    { "doctor", "crabbox doctor [--json] [OPTIONS]\n"
+                "Checks the driver (path, ABI), the provider (the driver's own checks), ssh-keygen and the\n"
+                "state directory; prints the effective configuration with --json.\n", "", 0 },
+};
+
+static bool opt_allowed(const char *opts, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = opts; *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) { return true; }
+        p += len + (comma != NULL ? 1 : 0);
+    }
+    return false;
+}
+
+__attribute__((format(printf, 2, 3))) static int usage_error(app *a, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    report_error(a, CRABBOX_E_USAGE, msg, NULL);
+    if (!a->json) { fprintf(stderr, "Try 'crabbox --help'.\n"); }
+    return CBX_EXIT_USAGE;
+}
+
+/* Host options that take a value. */
+static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", "idle-timeout", "slug",
+                                            "collateral", "trust-root", "id", NULL };
+
+static bool takes_value(const char *name)
+{
+    for (size_t i = 0; k_value_opts[i] != NULL; i++) {
+        if (strcmp(k_value_opts[i], name) == 0) { return true; }
+    }
+    return false;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* parse splits argv into the command, host options, driver flags, positionals and the command
+ * after "--". Returns -1 to go on, else an exit status. */
+static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *num_used)
+{
+    crabbox_err err;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) { a->json = true; } /* errors as JSON from the start */
+        if (strcmp(argv[i], "--") == 0) { break; }
+    }
+    for (int i = 1; i < argc; i++) {
+        char name[128];
+        const char *arg = argv[i], *value = NULL, *eq;
+        const int at = i; /* the option's own index (a separate value may follow) */
+        if (strcmp(arg, "--") == 0) {
+            a->cmd = argv + i + 1;
+            a->num_cmd = argc - i - 1;
+            break;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            a->help = true;
+            continue;
+        }
+        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+            a->verbose = true;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            if (arg[0] == '-' && arg[1] != '\0') { return usage_error(a, "unknown option '%s'", arg); }
+            if (a->command == NULL) {
+                a->command = arg;
+            } else if (a->num_positional < HOST_MAX_POSITIONAL) {
+                a->positional[a->num_positional++] = arg;
+            } else {
+                return usage_error(a, "unexpected argument '%s'", arg);
+            }
+            continue;
+        }
+        eq = strchr(arg + 2, '=');
+        snprintf(name, sizeof name, "%.*s", eq != NULL ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
+        if (eq != NULL) { value = eq + 1; }
+        if (strcmp(name, "json") == 0 || strcmp(name, "keep") == 0 || strcmp(name, "dry-run") == 0 ||
+            strcmp(name, "require-collateral") == 0) {
+            if (value != NULL) { return usage_error(a, "--%s takes no value", name); }
+            if (name[0] == 'k') { a->keep = true; }
+            if (name[0] == 'd') { a->dry_run = true; }
+            if (name[0] == 'r') { a->require_collateral_flag = true; }
+            if (*num_used < 16) { used_opts[(*num_used)++] = argv[i] + 2; }
+            continue;
+        }
+        if (takes_value(name)) {
+            if (value == NULL) {
+                if (i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
+                value = argv[++i];
+            }
+            if (*num_used < 16) { used_opts[(*num_used)++] = argv[at] + 2; }
+            if (strcmp(name, "id") == 0) { a->id_opt = value; }
+            else if (strcmp(name, "slug") == 0) { a->slug_opt = value; }
+            else if (strcmp(name, "type") == 0) { a->type_opt = value; }
+            else if (strcmp(name, "trust-root") == 0) { a->trust_root_path = value; }
+            else {
+                static const struct { const char *flag, *key; } k_map[] = {
+                    { "provider", "provider" }, { "class", "class" }, { "ttl", "ttl" },
+                    { "idle-timeout", "idleTimeout" }, { "collateral", "collateral" } };
+                char where[160];
+                for (size_t k = 0; k < sizeof k_map / sizeof k_map[0]; k++) {
+                    if (strcmp(k_map[k].flag, name) != 0) { continue; }
+                    snprintf(where, sizeof where, "flag --%s", name);
+                    if (config_add(&a->cfg, NULL, k_map[k].key, value, CFG_LEVEL_FLAG, true, at, where, &err) != CRABBOX_OK) {
+                        return report_error(a, err.code, err.message, NULL);
+                    }
+                }
+                if (strcmp(name, "class") == 0) { a->class_pos = at; }
+            }
+            continue;
+        }
+        /* --<driver>-<key>: checked once the driver is known. */
+        if (strchr(name, '-') == NULL) { return usage_error(a, "unknown option '%s'", arg); }
+        if (a->num_flags == HOST_MAX_FLAGS) { return usage_error(a, "too many driver options"); }
+        if (value == NULL && !ends_with(name, "-attest") && !ends_with(name, "-skip-attestation")) {
+            if (i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
+            value = argv[++i];
+        }
+        a->flags[a->num_flags] = (cfg_flag){ .name = arg + 2, .value = value, .argpos = at };
+        if (eq != NULL) {
+            /* The name ends at '=': keep a copy without the value. */
+            char *copy = strndup(arg + 2, (size_t)(eq - arg - 2));
+            if (copy == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
+            a->flags[a->num_flags].name = copy;
+            a->flag_name_owned[a->num_flags] = true;
+        }
+        a->num_flags++;
+    }
+    if (a->require_collateral_flag &&
+        config_add(&a->cfg, NULL, "requireCollateral", "true", CFG_LEVEL_FLAG, true, -1, "flag --require-collateral",
+                   &err) != CRABBOX_OK) {
+        return report_error(a, err.code, err.message, NULL);
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    app a;
+    crabbox_err err = { 0 };
+    const char *used[16];
+    size_t num_used = 0, ci;
+    int status;
+
+    memset(&a, 0, sizeof a);
+    a.class_pos = -1;
+    config_init(&a.cfg);
+    status = parse(&a, argc, argv, used, &num_used);
+    if (status >= 0) { goto out; }
+    if (a.command == NULL) {
+        if (a.help) {
+            fputs(k_usage, stdout);
+            status = CBX_EXIT_OK;
+        } else {
+            status = usage_error(&a, "no command given");
+        }
+        goto out;
+    }
+    for (ci = 0; ci < sizeof k_commands / sizeof k_commands[0]; ci++) {
+        if (strcmp(k_commands[ci].name, a.command) == 0) { break; }
+    }
+    if (ci == sizeof k_commands / sizeof k_commands[0]) {
+        status = usage_error(&a, "unknown command '%s'", a.command);
+        goto out;
+    }
+    if (a.help) {
+        printf("usage: %s\nCommon options: see 'crabbox --help'.\n", k_commands[ci].usage);
+        status = CBX_EXIT_OK;
+        goto out;
+    }
+    for (size_t i = 0; i < num_used; i++) {
+        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", NULL };
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(used[i], "="), used[i]);
+        for (size_t k = 0; k_specific[k] != NULL; k++) {
+            if (strcmp(name, k_specific[k]) == 0 && !opt_allowed(k_commands[ci].opts, name)) {
+                status = usage_error(&a, "--%s does not apply to '%s'", name, a.command);
+                goto out;
+            }
+        }
+    }
+    if ((int)a.num_positional != k_commands[ci].positional) {
+        status = usage_error(&a, k_commands[ci].positional != 0 ? "'%s' needs exactly one lease id or slug"
+                                                                 : "'%s' takes no arguments",
+                             a.command);
+        goto out;
+    }
+    if (strcmp(a.command, "run") == 0 ? a.num_cmd == 0 : a.cmd != NULL) {
+        status = usage_error(&a, strcmp(a.command, "run") == 0 ? "'%s' needs a command after --"
+                                                                 : "'%s' takes no command after --",
+                             a.command);
+        goto out;
+    }
+    status = app_setup(&a, &err);
+    if (status != CRABBOX_OK) {
+        status = report_error(&a, err.code != CRABBOX_OK ? err.code : status, err.message, NULL);
+        goto out;
+    }
+    if (strcmp(a.command, "warmup") == 0) { status = cmd_warmup(&a); }
+    else if (strcmp(a.command, "run") == 0) { status = cmd_run(&a); }
+    else if (strcmp(a.command, "ssh") == 0) { status = cmd_ssh(&a); }
+    else if (strcmp(a.command, "list") == 0) { status = cmd_list(&a); }
+    else if (strcmp(a.command, "stop") == 0) { status = cmd_stop(&a); }
+    else if (strcmp(a.command, "attest") == 0) { status = cmd_attest(&a); }
+    else if (strcmp(a.command, "cleanup") == 0) { status = cmd_cleanup(&a); }
+    else { status = cmd_doctor(&a); }
+    if (status == CBX_EXIT_OK && spawn_cancel_pending(&a.cancel)) { status = CBX_EXIT_CANCELLED; }
+out:
+    app_teardown(&a);
+    for (size_t i = 0; i < a.num_flags; i++) {
+        if (a.flag_name_owned[i]) { free((void *)a.flags[i].name); }
+    }
+    return status;
+}
