@@ -25,6 +25,7 @@
 #include "collateral.h"
 #include "crabbox/verifier.h"
 #include "dstack.h"
+#include "curl_api.h"
 #include "fetch.h"
 #include "json.h"
 #include "quote.h"
@@ -120,24 +121,24 @@ static bool host_is_loopback(const char *host)
  * we append paths to) a query or fragment is refused too. *out_http says whether plain HTTP is
  * to be allowed for it, *out_loopback whether the host is loopback, *out_intel whether it is
  * Intel PCS itself. */
-static bool check_url(const char *url, bool base, bool *out_http, bool *out_loopback, bool *out_intel,
+static bool check_url(const curl_api *cu, const char *url, bool base, bool *out_http, bool *out_loopback, bool *out_intel,
                       char *err, size_t err_len)
 {
-    CURLU *u = curl_url();
+    CURLU *u = cu->url();
     char *scheme = NULL, *host = NULL, *extra = NULL;
     bool ok = false;
     if (u == NULL) {
         snprintf(err, err_len, "out of memory");
         return false;
     }
-    if (strlen(url) >= MAX_URL / 2 || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    if (strlen(url) >= MAX_URL / 2 || cu->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        cu->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        cu->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
         snprintf(err, err_len, "'%.200s' is not a valid URL (want https://HOST[:PORT][/PATH])", url);
         goto out;
     }
-    if (base && (curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
-                 curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK)) {
+    if (base && (cu->url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
+                 cu->url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK)) {
         snprintf(err, err_len, "'%.200s': a PCCS base URL takes no query or fragment", url);
         goto out;
     }
@@ -162,10 +163,10 @@ static bool check_url(const char *url, bool base, bool *out_http, bool *out_loop
         snprintf(err, err_len, "'%.200s': unsupported URL scheme '%.20s' (want https://)", url, scheme);
     }
 out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(extra);
-    curl_url_cleanup(u);
+    cu->free(scheme);
+    cu->free(host);
+    cu->free(extra);
+    cu->url_cleanup(u);
     return ok;
 }
 
@@ -325,6 +326,7 @@ static void sleep_ms(long ms)
 typedef struct fetch_ctx {
     const fetch_opts *o;
     fetch_result *res;
+    const curl_api *cu;
     CURL *curl;
     char base[MAX_URL / 2]; /* base URL without trailing '/' */
     bool intel_pcs;
@@ -342,7 +344,7 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
     long connect = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : FETCH_DEFAULT_CONNECT_MS;
     int tries = o->max_tries < 1 ? 1 : o->max_tries > FETCH_MAX_TRIES ? FETCH_MAX_TRIES : o->max_tries;
     if (connect > timeout) { connect = timeout; }
-    if (!check_url(url, false, &allow_http, &loopback, &intel, err, sizeof err)) {
+    if (!check_url(x->cu, url, false, &allow_http, &loopback, &intel, err, sizeof err)) {
         return fail(x->res, EXIT_USAGE, "%s: %s", what, err);
     }
     for (int attempt = 1;; attempt++) {
@@ -352,30 +354,30 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
         long delay;
         errbuf[0] = '\0';
         http_resp_clear(r);
-        curl_easy_reset(x->curl); /* options only; the connection cache survives */
-        curl_easy_setopt(x->curl, CURLOPT_URL, url);
-        curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, allow_http ? "http" : "https");
+        x->cu->easy_reset(x->curl); /* options only; the connection cache survives */
+        x->cu->easy_setopt(x->curl, CURLOPT_URL, url);
+        x->cu->easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, allow_http ? "http" : "https");
         /* Redirects only to https (a redirect must not downgrade the transport). */
-        curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(x->curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-        curl_easy_setopt(x->curl, CURLOPT_MAXREDIRS, 3L);
-        curl_easy_setopt(x->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(x->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (o->cacert != NULL) { curl_easy_setopt(x->curl, CURLOPT_CAINFO, o->cacert); }
-        curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
+        x->cu->easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 1L);
+        x->cu->easy_setopt(x->curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        x->cu->easy_setopt(x->curl, CURLOPT_MAXREDIRS, 3L);
+        x->cu->easy_setopt(x->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        x->cu->easy_setopt(x->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (o->cacert != NULL) { x->cu->easy_setopt(x->curl, CURLOPT_CAINFO, o->cacert); }
+        x->cu->easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
         /* A loopback server is never reached through a proxy (http_proxy in the environment). */
-        if (loopback) { curl_easy_setopt(x->curl, CURLOPT_PROXY, ""); }
-        curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, connect);
-        curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout);
-        curl_easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_RESPONSE);
-        curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "crabbox-attest/0.1");
-        curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, r);
-        cc = curl_easy_perform(x->curl);
-        if (cc == CURLE_OK) { curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &r->status); }
+        if (loopback) { x->cu->easy_setopt(x->curl, CURLOPT_PROXY, ""); }
+        x->cu->easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, connect);
+        x->cu->easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout);
+        x->cu->easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_RESPONSE);
+        x->cu->easy_setopt(x->curl, CURLOPT_USERAGENT, "crabbox-attest/0.1");
+        x->cu->easy_setopt(x->curl, CURLOPT_ERRORBUFFER, errbuf);
+        x->cu->easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
+        x->cu->easy_setopt(x->curl, CURLOPT_WRITEDATA, r);
+        x->cu->easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
+        x->cu->easy_setopt(x->curl, CURLOPT_HEADERDATA, r);
+        cc = x->cu->easy_perform(x->curl);
+        if (cc == CURLE_OK) { x->cu->easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &r->status); }
         if (cc == CURLE_OK && r->status == 200) {
             progress(o, "%s: %zu bytes from %s", what, r->body_len, url);
             return 0;
@@ -384,8 +386,8 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
             snprintf(why, sizeof why, "response larger than %u bytes", FETCH_MAX_RESPONSE);
             transient = false;
         } else if (cc != CURLE_OK) {
-            printable(clean, sizeof clean, errbuf[0] ? errbuf : curl_easy_strerror(cc),
-                      strlen(errbuf[0] ? errbuf : curl_easy_strerror(cc)));
+            printable(clean, sizeof clean, errbuf[0] ? errbuf : x->cu->easy_strerror(cc),
+                      strlen(errbuf[0] ? errbuf : x->cu->easy_strerror(cc)));
             snprintf(why, sizeof why, "%s (curl error %d)", clean, (int)cc);
             transient = curl_transient(cc);
         } else {
@@ -862,7 +864,7 @@ static json_object *cbs_string(cbs c)
     return c.len > INT32_MAX ? NULL : json_object_new_string_len((const char *)c.data, (int)c.len);
 }
 
-static int fetch_network(const fetch_opts *o, const fetch_target *t, fetch_result *res)
+static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_target *t, fetch_result *res)
 {
     fetch_ctx x;
     http_resp pck = { 0 }, tcb = { 0 }, qe = { 0 }, root = { 0 };
@@ -877,16 +879,17 @@ static int fetch_network(const fetch_opts *o, const fetch_target *t, fetch_resul
     int rc, tcb_hdr;
 
     memset(&x, 0, sizeof x);
+    x.cu = cu;
     x.o = o;
     x.res = res;
-    if (!check_url(base, true, &http_ok, &loopback, &x.intel_pcs, err, sizeof err)) {
+    if (!check_url(cu, base, true, &http_ok, &loopback, &x.intel_pcs, err, sizeof err)) {
         return fail(res, EXIT_USAGE, "--pccs: %s", err);
     }
     blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/') { blen--; }
     snprintf(x.base, sizeof x.base, "%.*s", (int)blen, base);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (x.curl = curl_easy_init()) == NULL) {
-        curl_global_cleanup();
+    if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (x.curl = cu->easy_init()) == NULL) {
+        cu->global_cleanup();
         return fail(res, EXIT_USAGE, "cannot initialise libcurl");
     }
 
@@ -988,12 +991,13 @@ out:
     cli_buf_free(&pck_chain);
     cli_buf_free(&tcb_chain);
     cli_buf_free(&qe_chain);
-    curl_easy_cleanup(x.curl);
-    curl_global_cleanup();
+    cu->easy_cleanup(x.curl);
+    cu->global_cleanup();
     return rc;
 }
 
-int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, fetch_result *out)
+static int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evidence *ev,
+                                 int64_t now, fetch_result *out)
 {
     fetch_target t;
     cache_dir cd = { .fd = -1, .path = "" };
@@ -1007,7 +1011,7 @@ int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, f
     {
         /* A bad URL is a usage error even when the cache would have answered. */
         bool http_ok, loopback, intel;
-        if (!check_url(o->base_url != NULL ? o->base_url : FETCH_DEFAULT_URL, true, &http_ok, &loopback, &intel,
+        if (!check_url(cu, o->base_url != NULL ? o->base_url : FETCH_DEFAULT_URL, true, &http_ok, &loopback, &intel,
                        why, sizeof why)) {
             return fail(out, EXIT_USAGE, "--pccs: %s", why);
         }
@@ -1067,7 +1071,7 @@ int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, f
         }
     }
 
-    rc = fetch_network(o, &t, out);
+    rc = fetch_network(cu, o, &t, out);
     if (rc == EXIT_NEED_COLLATERAL && cached_valid) {
         format_time(until, sizeof until, cached_expires);
         fprintf(stderr, PROG ": using cached collateral, valid until %s (%s/%s)\n", until, cd.path, name);
@@ -1102,6 +1106,18 @@ int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, f
 out:
     cache_close(&cd);
     cli_buf_free(&cached);
+    return rc;
+}
+
+int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, fetch_result *out)
+{
+    curl_api cu;
+    char why[300];
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!curl_api_open(&cu, why, sizeof why)) { return fail(out, EXIT_NEED_COLLATERAL, "%s", why); }
+    rc = fetch_collateral_with(&cu, o, ev, now, out);
+    curl_api_close(&cu);
     return rc;
 }
 

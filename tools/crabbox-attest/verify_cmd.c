@@ -412,6 +412,7 @@ int cmd_verify(int argc, char **argv)
 
     memset(&a, 0, sizeof a);
     cba_policy_init(&a.policy);
+    a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
     rc = parse_args(&a, argc, argv);
     if (rc >= 0) { goto out; }
     rc = EXIT_USAGE;

@@ -119,3 +119,8 @@ bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts, size_
     uint8_t digest[32];
     return cba_sha256(digest, parts, num_parts) && cba_ecdsa_p256_verify(pub_xy, digest, sig_rs);
 }
+
+void cba_crypto_release_tables(void)
+{
+    wc_ecc_fp_free();
+}

@@ -31,4 +31,10 @@ CBA_MUST_USE bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t 
 CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts,
                                             size_t num_parts, const uint8_t sig_rs[64]);
 
+/* cba_crypto_release_tables frees wolfCrypt's per-thread ECC fixed-point tables. wolfCrypt (as
+ * Debian builds it, FP_ECC) builds a table for a point on its second use: ~35M instructions and
+ * ~1 MiB each, repaid only over many verifications with the same key. A one-shot verification
+ * releases them after every signature so that none is ever built. */
+void cba_crypto_release_tables(void);
+
 #endif

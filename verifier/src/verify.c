@@ -4,6 +4,7 @@
  * of quote verifications (cba_verify_with). Every step records its result in the report; the
  * first failure stops the pipeline and names its check; there is one exit path. Nothing from the
  * quote is interpreted before the signature that covers it has verified. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,16 @@ void cba_policy_init(cba_policy *policy)
     policy->td_attributes_required = TD_ATTR_SEPT_VE_DISABLE;
 }
 
+/* sig_ok verifies an ECDSA-P256-SHA256 signature over the views. Every signature of the pipeline
+ * goes through here, so the one_shot policy applies to all of them. */
+static bool sig_ok(const cba_policy *policy, const uint8_t pub_xy[64], const cbs *parts,
+                   size_t num_parts, const uint8_t sig_rs[64])
+{
+    bool ok = cba_ecdsa_p256_verify_msg(pub_xy, parts, num_parts, sig_rs);
+    if (policy->one_shot) { cba_crypto_release_tables(); }
+    return ok;
+}
+
 /* ---- Trust anchor ------------------------------------------------------------------------ */
 
 typedef struct anchor {
@@ -87,13 +98,13 @@ static bool cert_valid_at(const cba_cert *c, int64_t now)
 }
 
 /* check_issued_by: DN chaining, signature, validity. `what` names the cert in errors. */
-static cba_err check_issued_by(cba_error *err, const cba_cert *c, const cba_cert *issuer,
-                               int64_t now, const char *what)
+static cba_err check_issued_by(cba_error *err, const cba_policy *policy, const cba_cert *c,
+                               const cba_cert *issuer, int64_t now, const char *what)
 {
     CBA_ENSURE(c->has_p256_key, err, CBA_E_CERT_INVALID, what, "%s has no P-256 key", what);
     CBA_ENSURE(cbs_eq(c->issuer, issuer->subject), err, CBA_E_CHAIN_UNTRUSTED, what,
                "%s issuer does not name its issuer's subject", what);
-    CBA_ENSURE(cba_cert_verify_signature(c, issuer->pub_xy), err, CBA_E_CERT_SIGNATURE, what,
+    CBA_ENSURE(sig_ok(policy, issuer->pub_xy, &c->tbs, 1, c->sig_rs), err, CBA_E_CERT_SIGNATURE, what,
                "%s signature does not verify with its issuer's key", what);
     CBA_ENSURE(cert_valid_at(c, now), err, CBA_E_CERT_EXPIRED, what,
                "%s is not valid at the verification time", what);
@@ -168,11 +179,22 @@ static cba_err crl_check_time(cba_error *err, const cba_crl *crl, int64_t now, c
     return CBA_OK;
 }
 
-/* verify_signing_chain: [TCB Signing leaf, root] exactly, root byte-identical to the anchor. */
-static cba_err verify_signing_chain(cba_error *err, signing_chain *sc, uint8_t *buf,
-                                    const uint8_t *pem, size_t pem_len, const anchor *root,
-                                    const cba_crl *root_crl, int64_t now, const char *what)
+/* Each collateral stage names the report check it belongs to. */
+typedef struct collateral_ctx {
+    cba_collateral *c;
+    const anchor *root;
+    const cba_policy *policy;
+    int64_t now;
+} collateral_ctx;
+
+/* verify_signing_chain: [TCB Signing leaf, root] exactly, root byte-identical to the anchor.
+ * `verified`, when not NULL, is a leaf already verified by the root: a byte-identical leaf (TCB
+ * info and QE identity share one signer) keeps that signature result; every other check repeats. */
+static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, signing_chain *sc,
+                                    uint8_t *buf, const uint8_t *pem, size_t pem_len,
+                                    const cba_cert *verified, const char *what)
 {
+    const anchor *root = x->root;
     CBA_TRY(cba_pem_chain_decode(err, &sc->pem, cbs_make(pem, pem_len), buf, CHAIN_DER_CAP));
     CBA_ENSURE(sc->pem.num_certs == 2, err, CBA_E_CERT_INVALID, what,
                "%s has %zu certificates; expected the TCB signing certificate and the root", what,
@@ -181,8 +203,13 @@ static cba_err verify_signing_chain(cba_error *err, signing_chain *sc, uint8_t *
                "%s does not end at the trusted root", what);
     CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
     CBA_TRY(check_leaf_profile(err, &sc->leaf, CN_TCB_SIGNING, what));
-    CBA_TRY(check_issued_by(err, &sc->leaf, &root->cert, now, what));
-    CBA_ENSURE(!cba_crl_lists_serial(root_crl, sc->leaf.serial), err, CBA_E_CERT_REVOKED, what,
+    if (verified != NULL && cbs_eq(verified->der, sc->leaf.der)) {
+        CBA_ENSURE(cert_valid_at(&sc->leaf, x->now), err, CBA_E_CERT_EXPIRED, what,
+                   "%s is not valid at the verification time", what);
+    } else {
+        CBA_TRY(check_issued_by(err, x->policy, &sc->leaf, &root->cert, x->now, what));
+    }
+    CBA_ENSURE(!cba_crl_lists_serial(&x->c->root_crl, sc->leaf.serial), err, CBA_E_CERT_REVOKED, what,
                "%s: TCB signing certificate is revoked by the root CA CRL", what);
     return CBA_OK;
 }
@@ -213,14 +240,6 @@ static cba_err check_qe_identity_time(cba_error *err, const cba_qe_identity *q, 
     return CBA_OK;
 }
 
-/* Each collateral stage names the report check it belongs to. */
-typedef struct collateral_ctx {
-    cba_collateral *c;
-    const anchor *root;
-    const cba_policy *policy;
-    int64_t now;
-} collateral_ctx;
-
 static cba_err stage_root_crl(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
@@ -229,7 +248,8 @@ static cba_err stage_root_crl(cba_error *err, collateral_ctx *x)
                "collateral.root_ca_crl", "root CA CRL is not issued by the trusted root");
     CBA_ENSURE(c->root_crl.has_crl_number && c->root_crl.has_aki, err, CBA_E_CRL_INVALID,
                "collateral.root_ca_crl", "root CA CRL lacks cRLNumber or authorityKeyIdentifier");
-    CBA_ENSURE(cba_crl_verify_signature(&c->root_crl, x->root->cert.pub_xy), err, CBA_E_CRL_INVALID,
+    CBA_ENSURE(sig_ok(x->policy, x->root->cert.pub_xy, &c->root_crl.tbs, 1, c->root_crl.sig_rs), err,
+               CBA_E_CRL_INVALID,
                "collateral.root_ca_crl", "root CA CRL signature does not verify");
     CBA_TRY(crl_check_time(err, &c->root_crl, x->now, "collateral.root_ca_crl"));
     CBA_ENSURE(!cba_crl_lists_serial(&c->root_crl, x->root->cert.serial), err, CBA_E_CERT_REVOKED,
@@ -264,7 +284,7 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
                    cbs_eq_str(c->pck_crl_ca.subject_cn, CN_PROCESSOR_CA),
                err, CBA_E_CERT_INVALID, w, "PCK CRL issuer is not a PCK Platform/Processor CA");
     CBA_TRY(check_ca_profile(err, &c->pck_crl_ca, 0, w));
-    CBA_TRY(check_issued_by(err, &c->pck_crl_ca, &x->root->cert, x->now, w));
+    CBA_TRY(check_issued_by(err, x->policy, &c->pck_crl_ca, &x->root->cert, x->now, w));
     CBA_ENSURE(!cba_crl_lists_serial(&c->root_crl, c->pck_crl_ca.serial), err, CBA_E_CERT_REVOKED, w,
                "PCK CA is revoked by the root CA CRL");
 
@@ -273,7 +293,8 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
                "collateral.pck_crl", "PCK CRL issuer differs from its issuer chain");
     CBA_ENSURE(c->pck_crl.has_crl_number && c->pck_crl.has_aki, err, CBA_E_CRL_INVALID,
                "collateral.pck_crl", "PCK CRL lacks cRLNumber or authorityKeyIdentifier");
-    CBA_ENSURE(cba_crl_verify_signature(&c->pck_crl, c->pck_crl_ca.pub_xy), err, CBA_E_CRL_INVALID,
+    CBA_ENSURE(sig_ok(x->policy, c->pck_crl_ca.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
+               CBA_E_CRL_INVALID,
                "collateral.pck_crl", "PCK CRL signature does not verify");
     CBA_TRY(crl_check_time(err, &c->pck_crl, x->now, "collateral.pck_crl"));
     note_expiry(&c->expires, c->pck_crl.next_update);
@@ -284,13 +305,12 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
 static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
-    CBA_TRY(verify_signing_chain(err, &c->tcb_chain, c->der_buf[0], c->raw.tcb_info_issuer_chain,
-                                 c->raw.tcb_info_issuer_chain_len, x->root, &c->root_crl, x->now,
+    CBA_TRY(verify_signing_chain(err, x, &c->tcb_chain, c->der_buf[0], c->raw.tcb_info_issuer_chain,
+                                 c->raw.tcb_info_issuer_chain_len, NULL,
                                  "collateral.tcb_info_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.tcb_info, c->raw.tcb_info_len);
-        CBA_ENSURE(cba_ecdsa_p256_verify_msg(c->tcb_chain.leaf.pub_xy, &msg, 1,
-                                             c->raw.tcb_info_signature),
+        CBA_ENSURE(sig_ok(x->policy, c->tcb_chain.leaf.pub_xy, &msg, 1, c->raw.tcb_info_signature),
                    err, CBA_E_TCB_INFO_SIGNATURE, "collateral.tcb_info_signature",
                    "TCB info signature does not verify with the TCB signing key");
     }
@@ -305,13 +325,12 @@ static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
 static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
-    CBA_TRY(verify_signing_chain(err, &c->qe_chain, c->der_buf[1], c->raw.qe_identity_issuer_chain,
-                                 c->raw.qe_identity_issuer_chain_len, x->root, &c->root_crl, x->now,
+    CBA_TRY(verify_signing_chain(err, x, &c->qe_chain, c->der_buf[1], c->raw.qe_identity_issuer_chain,
+                                 c->raw.qe_identity_issuer_chain_len, &c->tcb_chain.leaf,
                                  "collateral.qe_identity_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.qe_identity, c->raw.qe_identity_len);
-        CBA_ENSURE(cba_ecdsa_p256_verify_msg(c->qe_chain.leaf.pub_xy, &msg, 1,
-                                             c->raw.qe_identity_signature),
+        CBA_ENSURE(sig_ok(x->policy, c->qe_chain.leaf.pub_xy, &msg, 1, c->raw.qe_identity_signature),
                    err, CBA_E_QE_IDENTITY_SIGNATURE, "collateral.qe_identity_signature",
                    "QE identity signature does not verify with the TCB signing key");
     }
@@ -505,10 +524,10 @@ static cba_err step_pck_chain(verify_ctx *v)
         CBA_ENSURE(cert_valid_at(&v->inter, v->now), err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]",
                    "PCK CA certificate is not valid at the verification time");
     } else {
-        CBA_TRY(check_issued_by(err, &v->inter, &v->root.cert, v->now, "quote.pck_chain[1]"));
+        CBA_TRY(check_issued_by(err, v->policy, &v->inter, &v->root.cert, v->now, "quote.pck_chain[1]"));
     }
     CBA_TRY(check_leaf_profile(err, &v->leaf, CN_PCK_LEAF, "quote.pck_chain[0]"));
-    CBA_TRY(check_issued_by(err, &v->leaf, &v->inter, v->now, "quote.pck_chain[0]"));
+    CBA_TRY(check_issued_by(err, v->policy, &v->leaf, &v->inter, v->now, "quote.pck_chain[0]"));
     CBA_ENSURE(v->leaf.has_sgx_ext, err, CBA_E_PCK_EXTENSION, "quote.pck_chain[0]",
                "PCK certificate has no Intel SGX extension");
     CBA_TRY(cba_sgx_ext_parse(err, &v->sgx, v->leaf.sgx_ext));
@@ -541,7 +560,8 @@ static cba_err step_crl(verify_ctx *v)
     CBA_ENSURE(cbs_eq(c->pck_crl.issuer, v->leaf.issuer), err, CBA_E_CRL_INVALID, "collateral.pck_crl",
                "PCK CRL is issued by another CA than the PCK certificate's");
     if (!cbs_eq(v->inter.der, c->pck_crl_ca.der)) {
-        CBA_ENSURE(cba_crl_verify_signature(&c->pck_crl, v->inter.pub_xy), err, CBA_E_CRL_INVALID,
+        CBA_ENSURE(sig_ok(v->policy, v->inter.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
+                   CBA_E_CRL_INVALID,
                    "collateral.pck_crl", "PCK CRL is not signed by the quote's PCK CA");
     }
     CBA_ENSURE(!cba_crl_lists_serial(&c->pck_crl, v->leaf.serial), err, CBA_E_CERT_REVOKED,
@@ -567,8 +587,7 @@ static cba_err step_tcb_info(verify_ctx *v)
 
 static cba_err step_qe_report_signature(verify_ctx *v)
 {
-    CBA_ENSURE(cba_ecdsa_p256_verify_msg(v->leaf.pub_xy, &v->quote.qe_report_raw, 1,
-                                         v->quote.qe_report_sig),
+    CBA_ENSURE(sig_ok(v->policy, v->leaf.pub_xy, &v->quote.qe_report_raw, 1, v->quote.qe_report_sig),
                &v->e, CBA_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
                "QE report signature does not verify with the PCK certificate key");
     return CBA_OK;
@@ -602,8 +621,7 @@ static cba_err step_quote_signature(verify_ctx *v)
 {
     CBA_ENSURE(cba_p256_point_valid(v->quote.attest_key), &v->e, CBA_E_QUOTE_SIGNATURE,
                "quote.attestation_key", "attestation key is not a point on P-256");
-    CBA_ENSURE(cba_ecdsa_p256_verify_msg(v->quote.attest_key, &v->quote.signed_region, 1,
-                                         v->quote.quote_sig),
+    CBA_ENSURE(sig_ok(v->policy, v->quote.attest_key, &v->quote.signed_region, 1, v->quote.quote_sig),
                &v->e, CBA_E_QUOTE_SIGNATURE, "quote.signature",
                "quote signature does not verify with the attestation key");
     return CBA_OK;
@@ -1052,6 +1070,14 @@ static cba_err run_pipeline(verify_ctx *v)
     return CBA_OK;
 }
 
+/* withdraw_evidence_facts clears the quote block (has_quote .. before has_pck) and the dstack
+ * block (has_dstack .. end) of the report; cba_report keeps them contiguous for this. */
+static void withdraw_evidence_facts(cba_report *r)
+{
+    memset(&r->has_quote, 0, offsetof(cba_report, has_pck) - offsetof(cba_report, has_quote));
+    memset(&r->has_dstack, 0, sizeof *r - offsetof(cba_report, has_dstack));
+}
+
 /* verify_impl runs the pipeline; with use_evidence_collateral, the evidence's collateral JSON is
  * authenticated right after the quote parses (so a wrong kind of quote is named as such first). */
 static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
@@ -1083,7 +1109,11 @@ static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_
         out->failed_check = CBA_CHECK_COUNT;
         cba_error_clear(&out->error);
     } else {
+        /* Nothing from the quote or the response leaves a rejected verification (dcap-spec §4):
+         * a caller must not be able to mistake those values for attested ones. The PCK facts
+         * (from the certificate chain) and the TCB result stay: they explain the rejection. */
         out->verdict = CBA_VERDICT_REJECTED;
+        withdraw_evidence_facts(out);
     }
     cba_info_free(v->info);
     cba_collateral_free(v->owned_coll);

@@ -192,6 +192,11 @@ typedef struct cba_policy {
     uint32_t min_tcb_evaluation_data_number; /* 0 = no minimum */
     int64_t max_collateral_age;              /* seconds since issueDate; 0 = no limit */
 
+    /* one_shot: this process verifies once (a CLI). wolfCrypt's ECC acceleration tables, built
+     * on a key's second use and repaid only by many verifications, are not kept. A long-running
+     * verifier leaves it false. */
+    bool one_shot;
+
     /* Trust anchor (DER). NULL = the embedded Intel SGX Root CA. Anything else is TEST ONLY and
      * the report says so (report.test_root). */
     const uint8_t *trust_root_der;
@@ -231,7 +236,9 @@ typedef struct cba_report {
     bool test_root;          /* a non-Intel trust anchor was used */
     bool collateral_missing; /* DCAP checks could not run: no collateral and not skip_dcap */
 
-    /* Quote fields: set only when the quote parsed (has_quote). */
+    /* Quote fields (has_quote): set once the quote signature verified, and cleared again when the
+     * verification is rejected (nothing from rejected evidence is returned). Keep this block, and
+     * the dstack block at the end, contiguous. */
     bool has_quote;
     uint16_t quote_version;
     uint16_t body_type; /* 2 = TD 1.0, 3 = TD 1.5 */
@@ -263,7 +270,7 @@ typedef struct cba_report {
     size_t num_advisory_ids;
     char advisory_ids[CBA_MAX_ADVISORIES][CBA_ADVISORY_ID_MAX];
 
-    /* dstack facts (has_dstack). */
+    /* dstack facts (has_dstack): only in a verified report. Keep this block last. */
     bool has_dstack;
     bool has_app_id;
     uint8_t app_id[20];
