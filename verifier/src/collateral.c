@@ -239,18 +239,16 @@ static bool is_collateral_key(const char *key)
 
 /* member_string fetches a required (or optional) string member within the size cap. *present
  * tells an absent optional member apart. */
-CBA_MUST_USE static cba_err member_string(cba_error *err, const json_object *root, const char *key,
+CBA_MUST_USE static cba_err member_string(cba_error *err, const cba_json_flat *root, const char *key,
                                           bool required, cbs *out, bool *present)
 {
     char w[48];
     where_fmt(w, sizeof w, "collateral.%s", key);
     *present = false;
-    if (!cba_json_has(root, key)) {
+    if (!cba_json_flat_get(root, key, out)) {
         CBA_ENSURE(!required, err, CBA_E_COLLATERAL_FORMAT, w, "required member is missing");
         return CBA_OK;
     }
-    CBA_ENSURE(cba_json_get_string(root, key, out), err, CBA_E_COLLATERAL_FORMAT, w,
-               "member must be a string");
     CBA_ENSURE(out->len >= 1, err, CBA_E_COLLATERAL_FORMAT, w, "member is empty");
     CBA_ENSURE(out->len <= CBA_COLLATERAL_MEMBER_MAX, err, CBA_E_COLLATERAL_FORMAT, w,
                "member is %zu bytes (at most %u)", out->len, CBA_COLLATERAL_MEMBER_MAX);
@@ -259,7 +257,7 @@ CBA_MUST_USE static cba_err member_string(cba_error *err, const json_object *roo
 }
 
 /* copy_text keeps the exact bytes of a text member (the signed bytes, or PEM for x509.c). */
-CBA_MUST_USE static cba_err copy_text(cba_error *err, const json_object *root, const char *key,
+CBA_MUST_USE static cba_err copy_text(cba_error *err, const cba_json_flat *root, const char *key,
                                       bool required, uint8_t **out, size_t *out_len)
 {
     cbs s, c;
@@ -385,7 +383,7 @@ out:
 }
 
 /* decode_crl decodes a CRL member given as hex of DER (the real format) or PEM text. */
-CBA_MUST_USE static cba_err decode_crl(cba_error *err, const json_object *root, const char *key,
+CBA_MUST_USE static cba_err decode_crl(cba_error *err, const cba_json_flat *root, const char *key,
                                        uint8_t **out, size_t *out_len)
 {
     cbs s, c;
@@ -408,7 +406,7 @@ CBA_MUST_USE static cba_err decode_crl(cba_error *err, const json_object *root, 
     return CBA_OK;
 }
 
-CBA_MUST_USE static cba_err decode_sig(cba_error *err, const json_object *root, const char *key,
+CBA_MUST_USE static cba_err decode_sig(cba_error *err, const cba_json_flat *root, const char *key,
                                        uint8_t out[64])
 {
     cbs s;
@@ -437,30 +435,26 @@ void cba_collateral_raw_cleanup(cba_collateral_raw *raw)
 
 cba_err cba_collateral_raw_parse(cba_error *err, cba_collateral_raw *out, cbs json)
 {
-    json_object *root = NULL;
+    cba_json_flat flat;
+    const cba_json_flat *root = &flat;
     cba_err rc;
 
     memset(out, 0, sizeof *out);
     CBA_ENSURE(json.len <= CBA_COLLATERAL_MAX_LEN, err, CBA_E_COLLATERAL_FORMAT, "collateral",
                "collateral is %zu bytes (at most %u)", json.len, CBA_COLLATERAL_MAX_LEN);
-    rc = cba_json_parse(err, &root, json, CBA_JSON_MAX_DEPTH, CBA_E_COLLATERAL_FORMAT,
-                        "collateral");
+    /* The envelope is a flat object of strings: parsed strictly without a json-c tree. */
+    rc = cba_json_parse_flat(err, &flat, json, CBA_E_COLLATERAL_FORMAT, "collateral");
     if (rc != CBA_OK) { return rc; }
-    if (json_object_get_type(root) != json_type_object) {
-        rc = cba_fail(err, CBA_E_COLLATERAL_FORMAT, "collateral", "top level is not an object");
+    for (size_t i = 0; i < flat.num; i++) {
+        char key[64], name[40];
+        cbs k = flat.members[i].key;
+        size_t n = k.len < sizeof key - 1 ? k.len : sizeof key - 1;
+        memcpy(key, k.data, n); /* a key as written: validated text, no NUL */
+        key[n] = '\0';
+        if (n == k.len && is_collateral_key(key)) { continue; }
+        sanitize_key(name, key);
+        rc = cba_fail(err, CBA_E_COLLATERAL_FORMAT, "collateral", "unknown member \"%s\"", name);
         goto out;
-    }
-    {
-        json_object_object_foreach(root, key, val) {
-            char name[40];
-            (void)val;
-            if (!is_collateral_key(key)) {
-                sanitize_key(name, key);
-                rc = cba_fail(err, CBA_E_COLLATERAL_FORMAT, "collateral",
-                              "unknown member \"%s\"", name);
-                goto out;
-            }
-        }
     }
     if ((rc = copy_text(err, root, "pck_crl_issuer_chain", true, &out->pck_crl_issuer_chain,
                         &out->pck_crl_issuer_chain_len)) != CBA_OK ||
@@ -485,7 +479,7 @@ cba_err cba_collateral_raw_parse(cba_error *err, cba_collateral_raw *out, cbs js
     }
     rc = CBA_OK;
 out:
-    json_object_put(root);
+    cba_json_flat_cleanup(&flat);
     if (rc != CBA_OK) { cba_collateral_raw_cleanup(out); }
     return rc;
 }

@@ -194,12 +194,26 @@ static scan_result scan_string(scanner *s, key_entry *out_key)
     if (!accept(&s->in, '"')) { return SCAN_SYNTAX; }
     start = s->in;
     for (;;) {
-        str_step st = string_next(&s->in, &cp);
+        str_step st;
+        if (out_key == NULL) {
+            /* Values need validation only, not the key hash: skip runs of plain printable
+             * ASCII (the bulk of collateral: hex, PEM, base64) in one tight loop. */
+            size_t run = 0;
+            while (run < s->in.len) {
+                uint8_t b = cbs_byte(s->in, run);
+                if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') { break; }
+                run++;
+            }
+            if (!cbs_skip(&s->in, run)) { return SCAN_SYNTAX; }
+        }
+        st = string_next(&s->in, &cp);
         if (st == STR_BAD) { return SCAN_SYNTAX; }
         if (st == STR_QUOTE) { break; }
-        h = fnv1a_cp(h, cp);
-        num_cp++;
-        has_nul |= cp == 0;
+        if (out_key != NULL) {
+            h = fnv1a_cp(h, cp);
+            num_cp++;
+            has_nul |= cp == 0;
+        }
     }
     if (out_key != NULL) {
         /* body = start minus what is left minus the closing quote */
@@ -577,4 +591,155 @@ bool cba_parse_iso8601_z(cbs s, int64_t *out)
     if (day < 1 || day > dim) { return false; }
     *out = days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss;
     return true;
+}
+
+/* ---- flat objects of strings ---------------------------------------------------------------- */
+
+/* put_utf8 appends code point cp (validated by string_next) as UTF-8. */
+static size_t put_utf8(uint8_t *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xc0 | cp >> 6);
+        out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xe0 | cp >> 12);
+        out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xf0 | cp >> 18);
+    out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* flat_string reads a string of text the scanner already validated. *out_raw is its body as
+ * written; *out_escaped whether it holds a backslash. */
+static bool flat_string(cbs *c, cbs *out_raw, bool *out_escaped)
+{
+    size_t i = 0;
+    bool esc = false;
+    if (!accept(c, '"')) { return false; }
+    while (i < c->len && cbs_byte(*c, i) != '"') {
+        if (cbs_byte(*c, i) == '\\') {
+            esc = true;
+            i++; /* the escaped character, never the closing quote */
+        }
+        i++;
+    }
+    if (i >= c->len || !cbs_get_bytes(c, out_raw, i) || !accept(c, '"')) { return false; }
+    *out_escaped = esc;
+    return true;
+}
+
+/* unescape decodes a validated string body (escapes, UTF-8) into a new buffer. UTF-8 output is
+ * never longer than the escaped input. */
+static uint8_t *unescape(cbs raw, size_t *out_len)
+{
+    uint8_t *buf = malloc(raw.len ? raw.len : 1);
+    size_t n = 0;
+    uint32_t cp;
+    if (buf == NULL) { return NULL; }
+    for (;;) {
+        str_step st = raw.len == 0 ? STR_QUOTE : string_next(&raw, &cp);
+        if (st == STR_QUOTE) { break; }
+        if (st == STR_BAD) { /* cannot happen after scan_text; fail closed */
+            free(buf);
+            return NULL;
+        }
+        n += put_utf8(buf + n, cp);
+    }
+    *out_len = n;
+    return buf;
+}
+
+void cba_json_flat_cleanup(cba_json_flat *flat)
+{
+    if (flat == NULL) { return; }
+    for (size_t i = 0; i < flat->num; i++) { free(flat->members[i].owned); }
+    memset(flat, 0, sizeof *flat);
+}
+
+cba_err cba_json_parse_flat(cba_error *err, cba_json_flat *out, cbs in, cba_err code,
+                            const char *where)
+{
+    cbs c = in;
+    size_t off;
+    scan_result r;
+    CBA_ENSURE(out != NULL, err, CBA_E_ARGUMENT, where, "cba_json_parse_flat: bad arguments");
+    memset(out, 0, sizeof *out);
+    CBA_ENSURE(in.len > 0, err, code, where, "JSON text is empty");
+    /* Full strict validation first (syntax, UTF-8, duplicate keys); the walk below then only
+     * has to follow the structure. */
+    r = scan_text(in, 1, &off);
+    CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
+    CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);
+    skip_ws(&c);
+    CBA_ENSURE(accept(&c, '{'), err, code, where, "top level is not an object");
+    skip_ws(&c);
+    if (accept(&c, '}')) { return CBA_OK; }
+    for (;;) {
+        cbs key, raw;
+        bool key_esc, esc;
+        uint8_t b = 0;
+        if (out->num == CBA_JSON_FLAT_MAX) {
+            cba_json_flat_cleanup(out);
+            return cba_fail(err, code, where, "object has more than %d members", CBA_JSON_FLAT_MAX);
+        }
+        skip_ws(&c);
+        if (!flat_string(&c, &key, &key_esc)) { goto bad; }
+        skip_ws(&c);
+        if (!accept(&c, ':')) { goto bad; }
+        skip_ws(&c);
+        if (!peek(c, &b) || b != '"') {
+            char name[40];
+            size_t n = key.len < sizeof name - 1 ? key.len : sizeof name - 1;
+            for (size_t i = 0; i < n; i++) {
+                uint8_t k = cbs_byte(key, i);
+                name[i] = (char)(k >= 0x20 && k < 0x7f ? k : '?');
+            }
+            name[n] = '\0';
+            cba_json_flat_cleanup(out);
+            return cba_fail(err, code, where, "member \"%s\" must be a string", name);
+        }
+        if (!flat_string(&c, &raw, &esc)) { goto bad; }
+        out->members[out->num].key = key;
+        if (esc) {
+            size_t len;
+            uint8_t *dec = unescape(raw, &len);
+            if (dec == NULL) {
+                cba_json_flat_cleanup(out);
+                return cba_fail(err, CBA_E_NOMEM, where, "out of memory unescaping a string");
+            }
+            out->members[out->num].owned = dec;
+            out->members[out->num].value = cbs_make(dec, len);
+        } else {
+            out->members[out->num].value = raw;
+        }
+        out->num++;
+        skip_ws(&c);
+        if (accept(&c, '}')) { return CBA_OK; }
+        if (!accept(&c, ',')) { goto bad; }
+    }
+bad:
+    cba_json_flat_cleanup(out);
+    return cba_fail(err, code, where, "invalid JSON object");
+}
+
+bool cba_json_flat_get(const cba_json_flat *flat, const char *key, cbs *out)
+{
+    for (size_t i = 0; i < flat->num; i++) {
+        if (cbs_eq_str(flat->members[i].key, key)) {
+            *out = flat->members[i].value;
+            return true;
+        }
+    }
+    return false;
 }

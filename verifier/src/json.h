@@ -39,6 +39,30 @@ bool cba_json_has(const json_object *obj, const char *key);
 /* cba_json_string_view returns a view of a json string value (type must be string). */
 bool cba_json_string_view(const json_object *str, cbs *out);
 
+/* A flat object of string members, parsed without building a json-c tree (the collateral
+ * envelope: a dozen long strings, where json-c's tokenizer and allocations cost more than the
+ * rest of the parse). */
+#define CBA_JSON_FLAT_MAX 16
+
+typedef struct cba_json_flat {
+    size_t num;
+    struct {
+        cbs key;        /* as written (keys with escapes are kept escaped: they match no name) */
+        cbs value;      /* unescaped: a view of the input, or of `owned` when it had escapes */
+        uint8_t *owned;
+    } members[CBA_JSON_FLAT_MAX];
+} cba_json_flat;
+
+/* cba_json_parse_flat parses `in` as one JSON object (strict rules as cba_json_parse: the same
+ * validation, duplicate keys rejected, whitespace only after it) whose every member is a string,
+ * with at most CBA_JSON_FLAT_MAX members. Failures use `code` at `where`. On success out owns
+ * its buffers (release with cba_json_flat_cleanup); on failure nothing is held. */
+CBA_MUST_USE cba_err cba_json_parse_flat(cba_error *err, cba_json_flat *out, cbs in, cba_err code,
+                                         const char *where);
+void cba_json_flat_cleanup(cba_json_flat *flat); /* NULL-safe */
+/* cba_json_flat_get finds member `key`; false when absent. */
+bool cba_json_flat_get(const cba_json_flat *flat, const char *key, cbs *out);
+
 /* cba_parse_iso8601_z parses exactly "YYYY-MM-DDThh:mm:ssZ" into Unix seconds. */
 CBA_MUST_USE bool cba_parse_iso8601_z(cbs s, int64_t *out);
 
