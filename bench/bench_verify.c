@@ -39,12 +39,12 @@
 #endif
 #define DEFAULT_AT 1752919234
 #define REPS 5
-#define WARMUP_ITERS 5   /* wolfSSL's FP_ECC cache builds a point's table on its third use */
+#define WARMUP_ITERS 5 /* wolfSSL's FP_ECC cache builds a point's table on its second use */
 #define HASH_INPUT_LEN 5120
 #define FILE_CAP (1u << 20)
 
 /* TDX quote v4: 48-byte header + 584-byte TD 1.0 body are signed; then u32 sig_data_len, the
- * 64-byte r||s quote signature and the 64-byte X||Y attestation key (dcap-spec §2). */
+ * 64-byte r||s quote signature and the 64-byte X||Y attestation key (dcap-spec §1.4, §1.7). */
 #define QUOTE_SIGNED_LEN 632u
 #define QUOTE_SIG_OFF 636u
 #define QUOTE_KEY_OFF 700u

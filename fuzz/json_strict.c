@@ -4,7 +4,8 @@
  * stricter of the two, so json-c must never refuse what it accepts, and we must never accept what
  * it refuses); a failure leaves *out alone; depth acceptance is monotonic; an accepted tree
  * serialises to text that parses again to the same serialisation; an accepted timestamp formats
- * back to the identical 20 bytes. */
+ * back to the identical 20 bytes; cba_json_parse_flat accepts only what cba_json_parse accepts
+ * and then gives each member the same bytes json-c does (a differential of the two unescapers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,35 @@ static void check_time(const uint8_t *data, size_t size)
     if (size != 20 || memcmp(back, data, 20) != 0) { abort(); }
 }
 
+/* check_flat: when the flat parser accepts, the tree is an object of those strings exactly. */
+static void check_flat(cbs in, const json_object *obj)
+{
+    cba_json_flat flat;
+    cba_error err;
+    cba_error_clear(&err);
+    if (cba_json_parse_flat(&err, &flat, in, CBA_E_JSON, "flat") != CBA_OK) { return; }
+    if (!json_object_is_type(obj, json_type_object) ||
+        (size_t)json_object_object_length(obj) != flat.num) {
+        abort();
+    }
+    for (size_t i = 0; i < flat.num; i++) {
+        cbs k = flat.members[i].key, v = flat.members[i].value;
+        char key[256];
+        json_object *jv;
+        bool plain = k.len < sizeof key;
+        for (size_t j = 0; plain && j < k.len; j++) { plain = cbs_byte(k, j) != '\\'; }
+        if (!plain) { continue; } /* escaped keys are kept as written */
+        memcpy(key, k.data, k.len);
+        key[k.len] = '\0';
+        if (!json_object_object_get_ex(obj, key, &jv) || !json_object_is_type(jv, json_type_string) ||
+            (size_t)json_object_get_string_len(jv) != v.len ||
+            (v.len && memcmp(json_object_get_string(jv), v.data, v.len) != 0)) {
+            abort();
+        }
+    }
+    cba_json_flat_cleanup(&flat);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cbs in = cbs_make(data, size);
@@ -67,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (dup16 || nul) { abort(); }
+    check_flat(in, obj);
 
     /* round trip: json-c's serialisation is itself strict JSON and parses to the same tree */
     text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);

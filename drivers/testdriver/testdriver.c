@@ -213,6 +213,11 @@ static int td_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
         snprintf(t->helper, sizeof t->helper, "%.*s/crabbox-testdriver-helper",
                  (int)(slash - info.dli_fname), info.dli_fname);
     }
+    if (access(t->helper, X_OK) != 0) {
+        td_set_err(err, CRABBOX_E_USAGE, "test driver: helper %s is not an executable file", t->helper);
+        free(t);
+        return CRABBOX_E_USAGE;
+    }
     if (mkdir(t->cloud, 0700) != 0 && errno != EEXIST) {
         td_set_err(err, CRABBOX_E_FAILED, "test driver: cannot create %s: %s", t->cloud, strerror(errno));
         free(t);

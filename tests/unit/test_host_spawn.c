@@ -175,3 +175,24 @@ Test(host_spawn, resolve_uses_only_absolute_path_entries)
     cr_assert_not(spawn_resolve("", "/bin", out, sizeof out));
     cr_assert_not(spawn_resolve("/etc/passwd", NULL, out, sizeof out), "not executable");
 }
+
+static void count_progress(void *ctx, const char *msg)
+{
+    int *n = ctx;
+    cr_assert(strstr(msg, "still waiting for sleep") != NULL, "%s", msg);
+    (*n)++;
+}
+
+Test(host_spawn, long_waits_report_progress)
+{
+    const char *const argv[] = { "/bin/sleep", "0.5", NULL };
+    int calls = 0;
+    spawn_req req = { .progress = count_progress, .progress_ctx = &calls, .progress_every_ms = 100 };
+    crabbox_output out;
+    crabbox_err err = { 0 };
+    cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_OK);
+    cr_assert_eq(out.exit_status, 0);
+    cr_assert_geq(calls, 2, "%d progress lines", calls);
+    cr_assert_leq(calls, 6, "%d progress lines", calls);
+    spawn_output_free(&out);
+}

@@ -395,3 +395,66 @@ Test(json, iso8601_invalid)
         cr_assert_eq(t, 77);
     }
 }
+
+/* ---- cba_json_parse_flat ---------------------------------------------------------------------- */
+
+static cba_err flat(cba_json_flat *f, const char *text, cba_error *e)
+{
+    cba_error_clear(e);
+    return cba_json_parse_flat(e, f, cbs_make((const uint8_t *)text, strlen(text)), CBA_E_JSON, "t");
+}
+
+Test(json, flat_unescapes_like_json_c)
+{
+    cba_json_flat f;
+    cba_error e;
+    cbs v;
+    cr_assert_eq(flat(&f, " {\"a\":\"plain\", \"b\":\"q\\\"\\\\\\n\\u00e9\\ud83d\\ude00\"} ", &e), CBA_OK, "%s",
+                 e.detail);
+    cr_assert_eq(f.num, 2);
+    cr_assert(cba_json_flat_get(&f, "a", &v) && cbs_eq_str(v, "plain"));
+    cr_assert(cba_json_flat_get(&f, "b", &v));
+    cr_assert(cbs_eq_str(v, "q\"\\\n\xc3\xa9\xf0\x9f\x98\x80"), "unescaped bytes");
+    cr_assert_not(cba_json_flat_get(&f, "c", &v));
+    cba_json_flat_cleanup(&f);
+    cba_json_flat_cleanup(NULL);
+}
+
+Test(json, flat_rejects)
+{
+    static const char *const bad[] = {
+        "", "[]", "\"s\"", "{\"a\":1}", "{\"a\":{}}", "{\"a\":null}", "{\"a\":\"x\",\"a\":\"y\"}",
+        "{\"a\":\"x\"} x", "{\"a\":\"\\x\"}", "{\"a\":\"\x01\"}", "{\"a\" \"x\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cba_json_flat f;
+        cba_error e;
+        cr_assert_eq(flat(&f, bad[i], &e), CBA_E_JSON, "accepted: %s", bad[i]);
+        cr_assert_eq(f.num, 0, "nothing held after a failure");
+    }
+}
+
+Test(json, flat_names_the_member_of_wrong_type)
+{
+    cba_json_flat f;
+    cba_error e;
+    cr_assert_eq(flat(&f, "{\"ok\":\"x\",\"tcb_info\":{\"id\":\"TDX\"}}", &e), CBA_E_JSON);
+    cr_assert_str_eq(e.where, "t.tcb_info");
+}
+
+Test(json, flat_member_limit)
+{
+    char text[1024];
+    size_t n = 0;
+    cba_json_flat f;
+    cba_error e;
+    n += (size_t)snprintf(text + n, sizeof text - n, "{");
+    for (int i = 0; i <= CBA_JSON_FLAT_MAX; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    }
+    snprintf(text + n, sizeof text - n, "}");
+    cr_assert_eq(flat(&f, text, &e), CBA_E_JSON);
+    cr_assert(strstr(e.detail, "more than") != NULL, "%s", e.detail);
+    cr_assert_eq(flat(&f, "{}", &e), CBA_OK);
+    cr_assert_eq(f.num, 0);
+}

@@ -585,7 +585,6 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
         rc = verify_lease(a, c, lease, false, tok, &failed_check, &err);
     }
     if (rc != CRABBOX_OK) {
-        crabbox_err ignored;
         status = refuse_lease(a, c, lease, rc, &err, failed_check);
         a->d->lease_free(a->drv, lease);
         unlock_lease(a, c->lease, *lock_fd);

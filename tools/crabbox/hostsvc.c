@@ -156,6 +156,9 @@ int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *op
         req.stdin_data = opts->stdin_data;
         req.stdin_len = opts->stdin_len;
     }
+    req.progress = h_progress;
+    req.progress_ctx = a;
+    req.progress_every_ms = 15000; /* a progress line every 15 s of a long wait */
     if (a->verbose) { fprintf(stderr, "debug: spawn %s (%zu arguments)\n", prog, n - 1); }
     rc = spawn_run(&req, out, err);
     free(av);

@@ -207,6 +207,9 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
         }
     }
     deadline = req->deadline_ms != 0 ? req->deadline_ms : cbx_now_ms() + SPAWN_DEFAULT_TIMEOUT_MS;
+    const int64_t started = cbx_now_ms();
+    int64_t next_progress = req->progress != NULL && req->progress_every_ms > 0 ? started + req->progress_every_ms
+                                                                                 : INT64_MAX;
 
     while (so.fd >= 0 || se.fd >= 0 || in_pipe[1] >= 0 || !reaped) {
         struct pollfd pfd[3];
@@ -228,6 +231,14 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
             if (so.fd >= 0) { close(so.fd); }
             if (se.fd >= 0) { close(se.fd); }
             so.fd = se.fd = -1;
+        }
+        if (now >= next_progress) {
+            char msg[160];
+            const char *base = strrchr(req->argv[0], '/');
+            snprintf(msg, sizeof msg, "still waiting for %.60s (%llds)", base != NULL ? base + 1 : req->argv[0],
+                     (long long)((now - started) / 1000));
+            req->progress(req->progress_ctx, msg);
+            next_progress = now + req->progress_every_ms;
         }
         if (!reaped) {
             pid_t w = waitpid(pid, &status, WNOHANG);

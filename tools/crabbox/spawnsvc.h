@@ -28,6 +28,10 @@ typedef struct spawn_req {
     size_t max_output;        /* per stream; 0 = SPAWN_DEFAULT_MAX_OUTPUT */
     int64_t deadline_ms;      /* absolute cbx_now_ms(); 0 = none for interactive, else default */
     const sigset_t *cancel;   /* signals that cancel the wait when pending (blocked by the host) */
+    /* progress: called every progress_every_ms while the program runs (long waits say so). */
+    void (*progress)(void *ctx, const char *msg);
+    void *progress_ctx;
+    int64_t progress_every_ms;
 } spawn_req;
 
 /* spawn_run runs the program and waits for it. CRABBOX_OK means it ran (see out->exit_status,

@@ -9,6 +9,7 @@
 #include "json.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -678,7 +679,7 @@ cba_err cba_json_parse_flat(cba_error *err, cba_json_flat *out, cbs in, cba_err 
     CBA_ENSURE(in.len > 0, err, code, where, "JSON text is empty");
     /* Full strict validation first (syntax, UTF-8, duplicate keys); the walk below then only
      * has to follow the structure. */
-    r = scan_text(in, 1, &off);
+    r = scan_text(in, CBA_JSON_MAX_DEPTH, &off);
     CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
     CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);
     skip_ws(&c);
@@ -699,15 +700,16 @@ cba_err cba_json_parse_flat(cba_error *err, cba_json_flat *out, cbs in, cba_err 
         if (!accept(&c, ':')) { goto bad; }
         skip_ws(&c);
         if (!peek(c, &b) || b != '"') {
-            char name[40];
+            char name[40], member_where[48];
             size_t n = key.len < sizeof name - 1 ? key.len : sizeof name - 1;
             for (size_t i = 0; i < n; i++) {
                 uint8_t k = cbs_byte(key, i);
                 name[i] = (char)(k >= 0x20 && k < 0x7f ? k : '?');
             }
             name[n] = '\0';
+            snprintf(member_where, sizeof member_where, "%s.%s", where, name);
             cba_json_flat_cleanup(out);
-            return cba_fail(err, code, where, "member \"%s\" must be a string", name);
+            return cba_fail(err, code, member_where, "member must be a string");
         }
         if (!flat_string(&c, &raw, &esc)) { goto bad; }
         out->members[out->num].key = key;
