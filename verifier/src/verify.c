@@ -31,8 +31,15 @@
 #define CN_PCK_LEAF "Intel SGX PCK Certificate"
 #define CN_TCB_SIGNING "Intel SGX TCB Signing"
 
-/* Decoded DER of a PEM chain never exceeds 3/4 of its text; chains we accept are capped. */
-#define CHAIN_DER_CAP 24576u
+/* decode_chain decodes a PEM chain into a new buffer *out_buf sized by the text (DER is never
+ * longer than 3/4 of it), owned by the caller; sized per input rather than zeroed up front. */
+static cba_err decode_chain(cba_error *err, cba_pem_chain *chain, uint8_t **out_buf, cbs pem,
+                            const char *what)
+{
+    *out_buf = malloc(pem.len ? pem.len : 1);
+    CBA_ENSURE(*out_buf != NULL, err, CBA_E_NOMEM, what, "out of memory");
+    return cba_pem_chain_decode(err, chain, pem, *out_buf, pem.len);
+}
 
 const char *cba_version(void)
 {
@@ -145,7 +152,7 @@ struct cba_collateral {
     uint8_t root_der[2048]; /* the anchor this collateral was verified against */
     size_t root_der_len;
     cba_collateral_raw raw;
-    uint8_t der_buf[3][CHAIN_DER_CAP];
+    uint8_t *der_buf[3];      /* DER of the three chains (heap) */
     signing_chain tcb_chain, qe_chain;
     cba_pem_chain pck_crl_chain;
     cba_cert pck_crl_ca;      /* pck_crl_issuer_chain[0], verified by the root */
@@ -159,6 +166,7 @@ void cba_collateral_free(cba_collateral *c)
 {
     if (c == NULL) { return; }
     cba_collateral_raw_cleanup(&c->raw);
+    for (size_t i = 0; i < CBA_ARRAY_LEN(c->der_buf); i++) { free(c->der_buf[i]); }
     cba_tcb_info_cleanup(&c->tcb_info);
     cba_qe_identity_cleanup(&c->qe_identity);
     memset(c, 0, sizeof *c);
@@ -191,11 +199,11 @@ typedef struct collateral_ctx {
  * `verified`, when not NULL, is a leaf already verified by the root: a byte-identical leaf (TCB
  * info and QE identity share one signer) keeps that signature result; every other check repeats. */
 static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, signing_chain *sc,
-                                    uint8_t *buf, const uint8_t *pem, size_t pem_len,
+                                    uint8_t **buf, const uint8_t *pem, size_t pem_len,
                                     const cba_cert *verified, const char *what)
 {
     const anchor *root = x->root;
-    CBA_TRY(cba_pem_chain_decode(err, &sc->pem, cbs_make(pem, pem_len), buf, CHAIN_DER_CAP));
+    CBA_TRY(decode_chain(err, &sc->pem, buf, cbs_make(pem, pem_len), what));
     CBA_ENSURE(sc->pem.num_certs == 2, err, CBA_E_CERT_INVALID, what,
                "%s has %zu certificates; expected the TCB signing certificate and the root", what,
                sc->pem.num_certs);
@@ -265,9 +273,8 @@ static cba_err stage_pck_crl_chain(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
     const char *w = "collateral.pck_crl_issuer_chain";
-    CBA_TRY(cba_pem_chain_decode(err, &c->pck_crl_chain,
-                                 cbs_make(c->raw.pck_crl_issuer_chain, c->raw.pck_crl_issuer_chain_len),
-                                 c->der_buf[2], CHAIN_DER_CAP));
+    CBA_TRY(decode_chain(err, &c->pck_crl_chain, &c->der_buf[2],
+                         cbs_make(c->raw.pck_crl_issuer_chain, c->raw.pck_crl_issuer_chain_len), w));
     CBA_ENSURE(c->pck_crl_chain.num_certs == 2, err, CBA_E_CERT_INVALID, w,
                "PCK CRL issuer chain must be [PCK CA, root]");
     CBA_ENSURE(cbs_eq(c->pck_crl_chain.certs[1], x->root->der), err, CBA_E_CHAIN_UNTRUSTED, w,
@@ -305,7 +312,7 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
 static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
-    CBA_TRY(verify_signing_chain(err, x, &c->tcb_chain, c->der_buf[0], c->raw.tcb_info_issuer_chain,
+    CBA_TRY(verify_signing_chain(err, x, &c->tcb_chain, &c->der_buf[0], c->raw.tcb_info_issuer_chain,
                                  c->raw.tcb_info_issuer_chain_len, NULL,
                                  "collateral.tcb_info_issuer_chain"));
     {
@@ -325,7 +332,7 @@ static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
 static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
-    CBA_TRY(verify_signing_chain(err, x, &c->qe_chain, c->der_buf[1], c->raw.qe_identity_issuer_chain,
+    CBA_TRY(verify_signing_chain(err, x, &c->qe_chain, &c->der_buf[1], c->raw.qe_identity_issuer_chain,
                                  c->raw.qe_identity_issuer_chain_len, &c->tcb_chain.leaf,
                                  "collateral.qe_identity_issuer_chain"));
     {
@@ -450,7 +457,7 @@ typedef struct verify_ctx {
     cbs quote_bytes;
     cba_quote quote;
     cba_pem_chain pck_pem;
-    uint8_t pck_der[CHAIN_DER_CAP];
+    uint8_t *pck_der;          /* DER of the quote's PCK chain (heap) */
     cba_cert leaf, inter;
     cba_sgx_ext sgx;
     const cba_qe_level *qe_level;
@@ -504,8 +511,7 @@ static cba_err step_pck_chain(verify_ctx *v)
                    CBA_E_CHAIN_UNTRUSTED, "collateral",
                    "collateral was verified against a different trust root");
     }
-    CBA_TRY(cba_pem_chain_decode(err, &v->pck_pem, v->quote.pck_chain_pem, v->pck_der,
-                                 sizeof v->pck_der));
+    CBA_TRY(decode_chain(err, &v->pck_pem, &v->pck_der, v->quote.pck_chain_pem, w));
     CBA_ENSURE(v->pck_pem.num_certs == 3, err, CBA_E_CERT_INVALID, w,
                "PCK chain has %zu certificates; expected leaf, PCK CA and root",
                v->pck_pem.num_certs);
@@ -1118,6 +1124,7 @@ static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_
     cba_info_free(v->info);
     cba_collateral_free(v->owned_coll);
     free(v->digests);
+    free(v->pck_der);
     memset(v, 0, sizeof *v);
     free(v);
     return rc;
