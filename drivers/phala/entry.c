@@ -39,6 +39,30 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
     if (d->work_root == NULL) { d->work_root = "/var/volatile/crabbox"; }
     d->adopt_window_ms = 30000;
     d->adopt_step_ms = 250;
+    d->ca_bundle = config_value(host, "caBundle");
+    d->proxy = config_value(host, "proxy");
+    d->ssh_wait_ms = PHALA_SSH_WAIT_MS;
+    d->ssh_step_ms = PHALA_SSH_STEP_MS;
+    {
+        const char *w = config_value(host, "sshWaitSeconds");
+        if (w != NULL) {
+            char *end = NULL;
+            long v = strtol(w, &end, 10);
+            if (end == w || *end != '\0' || v < 0 || v > 86400) {
+                free(d);
+                return phala_fail(err, CRABBOX_E_USAGE, "phala: sshWaitSeconds must be 0..86400");
+            }
+            d->ssh_wait_ms = (int64_t)v * 1000;
+        }
+    }
+    if (d->ca_bundle != NULL && d->ca_bundle[0] != '/') {
+        free(d);
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: caBundle must be an absolute path");
+    }
+    if (d->proxy != NULL && d->proxy[0] != '/') {
+        free(d);
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: proxy must be an absolute path");
+    }
     if (d->instance_type != NULL && !phala_instance_type_normalize(type, sizeof type,
                                                                    d->instance_type)) {
         free(d);
@@ -70,23 +94,17 @@ static int drv_warmup(void *drv, const crabbox_lease_spec *spec, crabbox_lease *
     return phala_warmup(drv, spec, out, err);
 }
 
-/* The data plane (TLS gateway, SSH, fresh quotes) is the driver's next landing. Until then both
- * calls refuse plainly: no evidence is better than evidence that pretends. */
 static int drv_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_t nonce[32],
                               crabbox_evidence **out, crabbox_err *err)
 {
-    *out = NULL;
-    return phala_fail(err, CRABBOX_E_UNSUPPORTED,
-                      "phala data plane not implemented yet: cannot fetch evidence");
+    return phala_fetch_evidence(drv, lease, nonce, out, err);
 }
 
 static int drv_open_session(void *drv, const crabbox_lease *lease,
                             const crabbox_attest_token *token, crabbox_session **out,
                             crabbox_err *err)
 {
-    *out = NULL;
-    return phala_fail(err, CRABBOX_E_UNSUPPORTED,
-                      "phala data plane not implemented yet: cannot open a session");
+    return phala_open_session(drv, lease, token, out, err);
 }
 
 static int drv_list(void *drv, crabbox_lease_list **out, crabbox_err *err)
@@ -135,13 +153,7 @@ static void drv_evidence_free(void *drv, crabbox_evidence *ev)
 
 static void drv_session_free(void *drv, crabbox_session *s)
 {
-    if (s == NULL) { return; }
-    for (int k = 0; k < 2; k++) {
-        char *const *v = k == 0 ? s->ssh_argv : s->proxy_argv;
-        for (size_t i = 0; v != NULL && v[i] != NULL; i++) { free(v[i]); }
-        free((void *)v);
-    }
-    free(s);
+    phala_session_free(s);
 }
 
 static const char *const k_aliases[] = { "phala-cloud", "dstack", NULL };
@@ -153,6 +165,10 @@ static const crabbox_config_key k_config_keys[] = {
     { "instanceType", 0 },
     { "workRoot", 0 },
     { "nodeId", CRABBOX_KEY_TRUSTED_ONLY },
+    /* The data plane: what TLS trusts and what runs as the ProxyCommand are trusted-only. */
+    { "caBundle", CRABBOX_KEY_TRUSTED_ONLY },
+    { "proxy", CRABBOX_KEY_TRUSTED_ONLY },
+    { "sshWaitSeconds", 0 },
     { NULL, 0 },
 };
 
@@ -169,7 +185,9 @@ static const crabbox_driver k_driver = {
     .struct_size = sizeof(crabbox_driver),
     .name = "phala",
     .aliases = k_aliases,
-    .capabilities = 0, /* CRABBOX_CAP_FRESH_QUOTE | CRABBOX_CAP_PROXY arrive with the data plane */
+    /* FRESH_QUOTE: the host then refuses evidence without a fresh quote, so an endpoint that
+     * pretends to have no quote call cannot downgrade to a replayable Info quote. */
+    .capabilities = CRABBOX_CAP_FRESH_QUOTE | CRABBOX_CAP_PROXY,
     .open = drv_open,
     .close = drv_close,
     .warmup = drv_warmup,

@@ -260,6 +260,12 @@ int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **o
         return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", compose,
                           strerror(rc));
     }
+    /* The data plane needs the lease key later, when the host no longer passes lease_dir. */
+    if ((rc = phala_keydir_write(dir, rec.lease_id, spec->lease_dir, err)) != CRABBOX_OK) {
+        phala_record_remove(dir, rec.lease_id);
+        phala_record_unlock(lock);
+        return rc;
+    }
     /* DEBUG: the host prints the user-facing provisioning/released lines itself. */
     phala_log(&d->px, CRABBOX_LOG_DEBUG,
               "provisioning provider=phala lease=%s slug=%s instance_type=%s keep=%s", rec.lease_id,

@@ -282,6 +282,10 @@ typedef struct phala_drv {
     const char *work_root;     /* where sessions sync and run (data plane) */
     int64_t adopt_window_ms;   /* how long to look for a CVM after an ambiguous deploy */
     int64_t adopt_step_ms;
+    const char *ca_bundle;     /* trusted-only `caBundle`: PEM trusted instead of the system store */
+    const char *proxy;         /* trusted-only `proxy`: crabbox-phala-proxy path (default: beside the .so) */
+    int64_t ssh_wait_ms;       /* how long fetch_evidence waits for SSH (§5 step 7: 20 min) */
+    int64_t ssh_step_ms;       /* between attempts (10 s) */
 } phala_drv;
 
 /* Timeouts of single CLI runs. */
@@ -306,5 +310,79 @@ PHALA_MUST_USE int phala_cleanup(phala_drv *d, bool dry_run, crabbox_err *err);
 
 /* phala_log formats one line to the host's log. */
 PHALA_PRINTF(3, 4) void phala_log(const phala_ctx *px, int level, const char *fmt, ...);
+
+/* ---- tunnel.c: TLS to the SSH gateway ----------------------------------------------------- */
+
+#define PHALA_GATEWAY_PORT 443
+#define PHALA_T_TCP_CONNECT_MS 5000
+#define PHALA_T_TLS_HANDSHAKE_MS 10000
+/* Test only: "host:port" where the TCP connection goes instead of <gateway host>:443. SNI and
+ * the certificate name check still use the gateway host. */
+#define PHALA_CONNECT_TO_ENV "CRABBOX_PHALA_CONNECT_TO"
+
+typedef struct phala_tls phala_tls;
+
+typedef struct phala_tls_opts {
+    const char *host;        /* gateway host: SNI and the name the certificate must carry */
+    uint16_t port;           /* normally PHALA_GATEWAY_PORT */
+    const char *connect_to;  /* test-only "host:port" override, or NULL */
+    const char *ca_bundle;   /* PEM file trusted instead of the system store, or NULL */
+    int64_t connect_timeout_ms;
+    int64_t handshake_timeout_ms;
+} phala_tls_opts;
+
+/* phala_mono_ms: CLOCK_MONOTONIC in milliseconds (deadlines outside the host's spawn). */
+int64_t phala_mono_ms(void);
+
+/* phala_parse_host_port splits "host:port" / "[v6]:port" (port 1..65535). */
+PHALA_MUST_USE bool phala_parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port);
+
+/* phala_tls_connect: TCP (non-blocking connect, deadline) then a TLS 1.2+ handshake (deadline)
+ * with SNI and chain + host name verification. AUTH for an untrusted certificate or one for
+ * another name, TIMEOUT, TRANSIENT for network failures, USAGE for a bad bundle or override. */
+PHALA_MUST_USE int phala_tls_connect(const phala_tls_opts *o, phala_tls **out, crabbox_err *err);
+
+/* phala_tls_pump copies in_fd -> TLS and TLS -> out_fd until the server ends the stream (then
+ * out_fd is half-closed with shutdown(SHUT_WR) when it is a socket), an error, or stop_fd (>= 0)
+ * becomes readable. After in_fd reaches EOF the server gets 30 s to finish. */
+PHALA_MUST_USE int phala_tls_pump(phala_tls *t, int in_fd, int out_fd, int stop_fd, crabbox_err *err);
+
+void phala_tls_close(phala_tls *t); /* NULL-safe; sends close_notify best effort */
+
+/* ---- sshev.c: evidence over SSH and sessions ---------------------------------------------- */
+
+#define PHALA_T_SSH_OP_MS 30000     /* one blocking libssh2 operation */
+#define PHALA_T_EVIDENCE_MS 120000  /* the whole Info + quote exchange */
+#define PHALA_SSH_WAIT_MS (20 * 60 * 1000)
+#define PHALA_SSH_STEP_MS 10000
+
+/* phala_report_data: SHA-512(CRABBOX_REPORT_DATA_DOMAIN || nonce || SHA-256(host_key)). */
+void phala_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len);
+
+/* phala_fetch_evidence: TLS to the lease's gateway, SSH as root with the lease key, Info and a
+ * fresh quote for the report data above from the guest agent (dstack.sock, else tappd.sock). */
+PHALA_MUST_USE int phala_fetch_evidence(phala_drv *d, const crabbox_lease *lease, const uint8_t nonce[32],
+                                        crabbox_evidence **out, crabbox_err *err);
+/* phala_open_session: token_check against the host key pinned in <lease_dir>/known_hosts, then
+ * the ssh argv (ProxyCommand = crabbox-phala-proxy, pinned host key, lease key only). */
+PHALA_MUST_USE int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
+                                      crabbox_session **out, crabbox_err *err);
+void phala_session_free(crabbox_session *s); /* NULL-safe */
+
+/* phala_base64_decode: strict, padded, canonical RFC 4648 base64. */
+PHALA_MUST_USE bool phala_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
+                                        size_t *out_len);
+/* phala_known_hosts_key: the key blob of the first "<name> <type> <base64>" line of path. */
+PHALA_MUST_USE int phala_known_hosts_key(const char *path, const char *name, uint8_t **out, size_t *out_len,
+                                         crabbox_err *err);
+/* phala_self_dir: the directory of the loaded plugin (dladdr). */
+PHALA_MUST_USE bool phala_self_dir(char *out, size_t out_len);
+
+/* Lease key directories: the host passes lease_dir only to warmup, so the driver remembers it in
+ * <record dir>/<lease>.keydir (0600, one absolute path). phala_record_remove removes it. */
+PHALA_MUST_USE int phala_keydir_write(const char *dir, const char *lease_id, const char *lease_dir,
+                                      crabbox_err *err);
+PHALA_MUST_USE int phala_keydir_read(const char *dir, const char *lease_id, char *out, size_t out_len,
+                                     crabbox_err *err);
 
 #endif

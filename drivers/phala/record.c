@@ -169,7 +169,46 @@ void phala_record_remove(const char *dir, const char *lease_id)
 {
     char path[4096];
     if (record_path(path, sizeof path, dir, lease_id, "json")) { unlink(path); }
+    if (record_path(path, sizeof path, dir, lease_id, "keydir")) { unlink(path); }
     if (record_path(path, sizeof path, dir, lease_id, "lock")) { unlink(path); }
+}
+
+int phala_keydir_write(const char *dir, const char *lease_id, const char *lease_dir, crabbox_err *err)
+{
+    char path[4096];
+    size_t n = lease_dir != NULL ? strlen(lease_dir) : 0;
+    int rc;
+    if (!record_path(path, sizeof path, dir, lease_id, "keydir") || n == 0 || n >= 3000 ||
+        lease_dir[0] != '/' || strpbrk(lease_dir, "\n\r") != NULL) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: unusable lease directory path");
+    }
+    if ((rc = phala_write_file_atomic(path, (const uint8_t *)lease_dir, n, 0600)) != 0) {
+        return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", path, strerror(rc));
+    }
+    return CRABBOX_OK;
+}
+
+int phala_keydir_read(const char *dir, const char *lease_id, char *out, size_t out_len, crabbox_err *err)
+{
+    char path[4096];
+    ssize_t n;
+    int fd;
+    if (!record_path(path, sizeof path, dir, lease_id, "keydir") || out_len < 2) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease id");
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return phala_fail(err, errno == ENOENT ? CRABBOX_E_NOT_FOUND : CRABBOX_E_FAILED,
+                          "phala: lease %s has no key directory on record (%s)", lease_id, strerror(errno));
+    }
+    n = read(fd, out, out_len - 1);
+    close(fd);
+    if (n <= 0 || (size_t)n >= out_len - 1 || out[0] != '/' || memchr(out, '\0', (size_t)n) != NULL ||
+        memchr(out, '\n', (size_t)n) != NULL) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "phala: malformed key directory record for %s", lease_id);
+    }
+    out[n] = '\0';
+    return CRABBOX_OK;
 }
 
 int phala_record_lock(const char *dir, const char *lease_id)

@@ -549,7 +549,7 @@ static cba_err dcap_missing(verify_ctx *v, const char *what)
 {
     v->dcap_missing = true;
     return cba_fail(&v->e, CBA_E_COLLATERAL_MISSING, what,
-                    "collateral needed (give --collateral or --pccs, or --no-dcap)");
+                    "give --collateral FILE or --pccs URL, or --no-dcap to verify without it");
 }
 
 static cba_err step_crl(verify_ctx *v)
