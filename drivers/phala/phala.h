@@ -369,6 +369,10 @@ PHALA_MUST_USE int phala_open_session(phala_drv *d, const crabbox_lease *lease, 
                                       crabbox_session **out, crabbox_err *err);
 void phala_session_free(crabbox_session *s); /* NULL-safe */
 
+/* phala_quote_from_response: the hex "quote" member of a GetQuote / Tappd quote response (strict
+ * JSON), decoded (1..64 KiB). MALFORMED otherwise. */
+PHALA_MUST_USE int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, size_t *out_len,
+                                             crabbox_err *err);
 /* phala_base64_decode: strict, padded, canonical RFC 4648 base64. */
 PHALA_MUST_USE bool phala_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
                                         size_t *out_len);

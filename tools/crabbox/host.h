@@ -52,6 +52,7 @@ typedef struct app {
     crabbox_host host;
     gate_keys keys;
     sigset_t cancel;
+    bool cancel_seen; /* a cancel signal arrived and was consumed (host_cancel_poll) */
     char **env; /* the environment of spawned programs */
     char display[32]; /* "Phala" */
     char cvm_key[48]; /* "phala_cvm" */
@@ -65,6 +66,10 @@ typedef struct app {
 /* app_setup loads config, state and the driver and opens it. Returns a crabbox_code. */
 CBX_MUST_USE int app_setup(app *a, crabbox_err *err);
 void app_teardown(app *a);
+
+/* host_cancel_poll: true once SIGINT/SIGTERM arrived; consumes the pending signal so that later
+ * spawns (rollback deletes) run and only a new signal interrupts them (hostsvc.c). */
+bool host_cancel_poll(app *a);
 
 /* host_spawn is the host->spawn service (also used by the host itself). */
 int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,

@@ -99,10 +99,24 @@ static int64_t h_now_ms(void *ctx)
     return cbx_now_ms();
 }
 
+/* host_cancel_poll turns a pending SIGINT/SIGTERM into the sticky cancel_seen flag, consuming the
+ * signal. Why: a pending signal makes the spawn service kill every child at once, so a driver could
+ * not run the deletes of a rollback after an interrupt (its CVM would stay behind). Once consumed,
+ * the first signal cancels what is running and is reported by host->cancelled; programs spawned
+ * afterwards (rollback, destroy) run, and a second signal interrupts those too. */
+bool host_cancel_poll(app *a)
+{
+    if (spawn_cancel_pending(&a->cancel)) {
+        const struct timespec zero = { 0, 0 };
+        while (sigtimedwait(&a->cancel, NULL, &zero) > 0) {}
+        a->cancel_seen = true;
+    }
+    return a->cancel_seen;
+}
+
 static bool h_cancelled(void *ctx)
 {
-    app *a = ctx;
-    return spawn_cancel_pending(&a->cancel);
+    return host_cancel_poll(ctx);
 }
 
 static void h_output_free(void *ctx, crabbox_output *out)
@@ -139,6 +153,7 @@ int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *op
 
     memset(out, 0, sizeof *out);
     if (argv == NULL || argv[0] == NULL) { return cbx_set_err(err, CRABBOX_E_USAGE, "spawn: empty argv"); }
+    (void)host_cancel_poll(a); /* an earlier interrupt does not kill this program; a new one does */
     if (!spawn_resolve(argv[0], env_value(a, "PATH"), prog, sizeof prog)) {
         return cbx_set_err(err, CRABBOX_E_USAGE, "cannot find the program %.200s (an absolute path, or a name in PATH)",
                            argv[0]);

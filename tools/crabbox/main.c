@@ -295,7 +295,7 @@ int main(int argc, char **argv)
     else if (strcmp(a.command, "attest") == 0) { status = cmd_attest(&a); }
     else if (strcmp(a.command, "cleanup") == 0) { status = cmd_cleanup(&a); }
     else { status = cmd_doctor(&a); }
-    if (status == CBX_EXIT_OK && spawn_cancel_pending(&a.cancel)) { status = CBX_EXIT_CANCELLED; }
+    if (status == CBX_EXIT_OK && (a.cancel_seen || spawn_cancel_pending(&a.cancel))) { status = CBX_EXIT_CANCELLED; }
 out:
     app_teardown(&a);
     for (size_t i = 0; i < a.num_flags; i++) {

@@ -103,6 +103,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object_put(doc);
     }
     {
+        /* The data plane's parsers of what comes back from the CVM and the configuration. */
+        uint8_t *q = NULL, b64[256];
+        size_t qlen = 0, blen = 0;
+        char text[300], host[64];
+        uint16_t port = 0;
+        crabbox_err e4;
+        if (phala_quote_from_response(so.data, so.len, &q, &qlen, &e4) == CRABBOX_OK) {
+            if (q == NULL || qlen == 0 || qlen > (64u << 10)) { abort(); }
+        } else if (q != NULL || e4.code != CRABBOX_E_MALFORMED) {
+            abort();
+        }
+        free(q);
+        if (phala_base64_decode((const char *)so.data, so.len, b64, sizeof b64, &blen) &&
+            (so.len % 4 != 0 || blen > so.len / 4 * 3 || blen + 2 < so.len / 4 * 3)) {
+            abort();
+        }
+        if (so.len < sizeof text) {
+            memcpy(text, so.data, so.len);
+            text[so.len] = '\0';
+            if (phala_parse_host_port(text, host, sizeof host, &port) && (port == 0 || strlen(host) >= sizeof host)) {
+                abort();
+            }
+        }
+    }
+    {
         phala_record r;
         crabbox_err e3;
         if (phala_record_parse(so, &r, &e3) == CRABBOX_OK && !phala_lease_id_valid(r.lease_id)) {

@@ -942,7 +942,10 @@ Test(phala_double, open_checks_host_and_config)
     g_drv->close(NULL);
 }
 
-Test(phala_double, data_plane_is_refused_plainly)
+/* The data plane's failures without a gateway (the loopback harness tests/e2e covers the rest):
+ * an unreachable gateway is a TRANSIENT error naming it; no session without a pinned key and a
+ * token the host accepts. */
+Test(phala_double, data_plane_refuses_without_gateway_or_token)
 {
     crabbox_lease *l = warmup_ok(LEASE_A);
     crabbox_evidence *ev = (crabbox_evidence *)1;
@@ -950,14 +953,35 @@ Test(phala_double, data_plane_is_refused_plainly)
     crabbox_attest_token tok;
     uint8_t nonce[32] = { 0 };
     crabbox_err err;
+    th_host h2;
+    void *d2 = NULL;
+    char path[400];
+    FILE *f;
+    cr_assert_eq(g_drv->capabilities, CRABBOX_CAP_FRESH_QUOTE | CRABBOX_CAP_PROXY);
+    th_init(&h2, g_state);
+    th_config(&h2, "sshWaitSeconds", "0");
+    cr_assert_eq(g_drv->open(&h2.host, &d2, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert_eq(setenv("CRABBOX_PHALA_CONNECT_TO", "127.0.0.1:1", 1), 0);
+    cr_assert_eq(g_drv->fetch_evidence(d2, l, nonce, &ev, &err), CRABBOX_E_TRANSIENT, "%s", err.message);
+    cr_assert_null(ev);
+    cr_assert_not_null(strstr(err.message, "connect Phala SSH TLS gateway "), "%s", err.message);
+    cr_assert_not_null(strstr(err.message, l->gateway_host), "%s", err.message);
     memset(&tok, 0, sizeof tok);
     tok.struct_size = sizeof tok;
-    cr_assert_eq(g_drv->fetch_evidence(g_d, l, nonce, &ev, &err), CRABBOX_E_UNSUPPORTED);
-    cr_assert_null(ev);
-    cr_assert_not_null(strstr(err.message, "phala data plane not implemented yet"));
-    cr_assert_eq(g_drv->open_session(g_d, l, &tok, &s, &err), CRABBOX_E_UNSUPPORTED);
+    cr_assert_eq(g_drv->open_session(d2, l, &tok, &s, &err), CRABBOX_E_ATTESTATION);
     cr_assert_null(s);
+    cr_assert_not_null(strstr(err.message, "no pinned host key"), "%s", err.message);
+    snprintf(path, sizeof path, "%s/known_hosts", g_lease_dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%s ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", LEASE_A);
+    fclose(f);
+    cr_assert_eq(g_drv->open_session(d2, l, &tok, &s, &err), CRABBOX_E_ATTESTATION);
+    cr_assert_null(s);
+    cr_assert_not_null(strstr(err.message, "no valid attestation token"), "%s", err.message);
     g_drv->evidence_free(g_d, NULL);
     g_drv->session_free(g_d, NULL);
     g_drv->lease_free(g_d, l);
+    g_drv->close(d2);
+    th_cleanup(&h2);
 }

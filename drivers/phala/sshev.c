@@ -1,0 +1,671 @@
+/* sshev.c — the phala data plane: evidence over SSH (libssh2 over the TLS gateway) and the
+ * session the host runs ssh/rsync through.
+ *
+ * Design: libssh2 needs a socket, the gateway is a TLS stream. fetch_evidence makes a
+ * socketpair, hands one end to libssh2 and runs a pump thread (tunnel.c, phala_tls_pump) between
+ * the other end and the TLS session; the thread owns the TLS session exclusively, libssh2 owns its
+ * socket exclusively, and a stop pipe ends the pump when we are done. ssh sessions of the host go
+ * through crabbox-phala-proxy (proxy.c), the same TLS code as an OpenSSH ProxyCommand.
+ *
+ * Trust: the SSH host key is NOT trusted here (libssh2 has no known_hosts check on this path on
+ * purpose): its blob is returned as evidence.host_key, the fresh quote carries
+ * SHA-512(CRABBOX_REPORT_DATA_DOMAIN || nonce || SHA-256(blob)), and the host's verifier accepts
+ * the evidence only when that binding holds. A man-in-the-middle SSH endpoint therefore cannot
+ * present a quote for its own key, and a replayed quote carries another nonce. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh2.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "internal.h"
+#include "json.h"
+#include "phala.h"
+
+#define EV_INFO_MAX (4u << 20)     /* Info responses are a few KiB to ~100 KiB */
+#define EV_QUOTE_RESP_MAX (1u << 20)
+#define EV_QUOTE_MAX (64u << 10)   /* GATE_MAX_QUOTE */
+#define EV_STDERR_MAX (16u << 10)
+
+void phala_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len)
+{
+    uint8_t kh[32];
+    const cbs key = cbs_make(host_key, host_key_len);
+    cbs parts[3];
+    if (!cba_sha256(kh, &key, 1)) {
+        memset(out, 0, 64);
+        return;
+    }
+    parts[0] = cbs_make((const uint8_t *)CRABBOX_REPORT_DATA_DOMAIN, sizeof CRABBOX_REPORT_DATA_DOMAIN - 1);
+    parts[1] = cbs_make(nonce, 32);
+    parts[2] = cbs_make(kh, 32);
+    if (!cba_sha512(out, parts, 3)) { memset(out, 0, 64); }
+}
+
+/* ---- the SSH connection ------------------------------------------------------------------- */
+
+typedef struct ssh_conn {
+    phala_tls *tls;
+    int sv[2];       /* [0] libssh2, [1] pump */
+    int stop[2];     /* pipe: writing ends the pump */
+    pthread_t pump;
+    bool pump_running;
+    crabbox_err pump_err;
+    int pump_rc;
+    LIBSSH2_SESSION *ssh;
+    uint8_t *host_key;
+    size_t host_key_len;
+} ssh_conn;
+
+static void *pump_main(void *arg)
+{
+    ssh_conn *c = arg;
+    c->pump_rc = phala_tls_pump(c->tls, c->sv[1], c->sv[1], c->stop[0], &c->pump_err);
+    return NULL;
+}
+
+static void conn_close(ssh_conn *c)
+{
+    if (c->ssh != NULL) {
+        (void)libssh2_session_disconnect(c->ssh, "crabbox done");
+        libssh2_session_free(c->ssh);
+        c->ssh = NULL;
+    }
+    if (c->pump_running) {
+        ssize_t w;
+        do { w = write(c->stop[1], "x", 1); } while (w < 0 && errno == EINTR);
+        (void)pthread_join(c->pump, NULL);
+        c->pump_running = false;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (c->sv[i] >= 0) { close(c->sv[i]); }
+        if (c->stop[i] >= 0) { close(c->stop[i]); }
+        c->sv[i] = c->stop[i] = -1;
+    }
+    phala_tls_close(c->tls);
+    c->tls = NULL;
+    free(c->host_key);
+    c->host_key = NULL;
+    c->host_key_len = 0;
+}
+
+/* conn_open: TLS to the gateway, then SSH (handshake, host key, public key auth as root). */
+static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, ssh_conn *c, crabbox_err *err)
+{
+    phala_tls_opts o;
+    char pub[PATH_MAX], priv[PATH_MAX];
+    const char *hk;
+    size_t hk_len = 0;
+    int hk_type = 0, rc;
+
+    memset(c, 0, sizeof *c);
+    c->sv[0] = c->sv[1] = c->stop[0] = c->stop[1] = -1;
+    memset(&o, 0, sizeof o);
+    o.host = gateway;
+    o.port = PHALA_GATEWAY_PORT;
+    o.connect_to = getenv(PHALA_CONNECT_TO_ENV);
+    o.ca_bundle = d->ca_bundle;
+    o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS;
+    o.handshake_timeout_ms = PHALA_T_TLS_HANDSHAKE_MS;
+    rc = phala_tls_connect(&o, &c->tls, err);
+    if (rc != CRABBOX_OK) {
+        char m[sizeof err->message];
+        snprintf(m, sizeof m, "%s", err->message);
+        return phala_fail(err, rc, "connect Phala SSH TLS gateway %s: %s", gateway, m);
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c->sv) != 0 || pipe2(c->stop, O_CLOEXEC) != 0) {
+        conn_close(c);
+        return phala_fail(err, CRABBOX_E_FAILED, "socketpair: %s", strerror(errno));
+    }
+    if (pthread_create(&c->pump, NULL, pump_main, c) != 0) {
+        conn_close(c);
+        return phala_fail(err, CRABBOX_E_FAILED, "cannot start the gateway pump thread");
+    }
+    c->pump_running = true;
+    c->ssh = libssh2_session_init();
+    if (c->ssh == NULL) {
+        conn_close(c);
+        return phala_fail(err, CRABBOX_E_FAILED, "libssh2_session_init failed");
+    }
+    libssh2_session_set_blocking(c->ssh, 1);
+    libssh2_session_set_timeout(c->ssh, PHALA_T_SSH_OP_MS);
+    if (libssh2_session_handshake(c->ssh, c->sv[0]) != 0) {
+        char *msg = NULL;
+        (void)libssh2_session_last_error(c->ssh, &msg, NULL, 0);
+        rc = phala_fail(err, CRABBOX_E_TRANSIENT, "SSH handshake through %s failed: %.200s", gateway,
+                        msg != NULL ? msg : "?");
+        conn_close(c);
+        return rc;
+    }
+    /* The host key is evidence, not trust: it is checked only through the quote's binding. */
+    hk = libssh2_session_hostkey(c->ssh, &hk_len, &hk_type);
+    if (hk == NULL || hk_len == 0 || hk_len > (16u << 10) || (c->host_key = malloc(hk_len)) == NULL) {
+        conn_close(c);
+        return phala_fail(err, CRABBOX_E_FAILED, "no SSH host key from %s", gateway);
+    }
+    memcpy(c->host_key, hk, hk_len);
+    c->host_key_len = hk_len;
+    if (snprintf(pub, sizeof pub, "%s/id_ed25519.pub", lease_dir) >= (int)sizeof pub ||
+        snprintf(priv, sizeof priv, "%s/id_ed25519", lease_dir) >= (int)sizeof priv) {
+        conn_close(c);
+        return phala_fail(err, CRABBOX_E_USAGE, "lease directory path too long");
+    }
+    if (libssh2_userauth_publickey_fromfile(c->ssh, "root", pub, priv, "") != 0) {
+        char *msg = NULL;
+        (void)libssh2_session_last_error(c->ssh, &msg, NULL, 0);
+        rc = phala_fail(err, CRABBOX_E_AUTH, "SSH login as root with the lease key failed: %.200s",
+                        msg != NULL ? msg : "?");
+        conn_close(c);
+        return rc;
+    }
+    return CRABBOX_OK;
+}
+
+/* ssh_exec runs one fixed command; stdout (at most cap bytes, else MALFORMED) goes to *out
+ * (NUL-terminated), the exit status to *status. */
+static int ssh_exec(ssh_conn *c, const char *cmd, size_t cap, int64_t deadline, uint8_t **out,
+                    size_t *out_len, int *status, crabbox_err *err)
+{
+    LIBSSH2_CHANNEL *ch;
+    uint8_t *buf = NULL, scratch[4096];
+    size_t len = 0, alloc = 0, err_len = 0;
+    int rc = CRABBOX_OK;
+    *out = NULL;
+    *out_len = 0;
+    *status = -1;
+    ch = libssh2_channel_open_session(c->ssh);
+    if (ch == NULL) { return phala_fail(err, CRABBOX_E_TRANSIENT, "cannot open an SSH channel"); }
+    if (libssh2_channel_exec(ch, cmd) != 0) {
+        libssh2_channel_free(ch);
+        return phala_fail(err, CRABBOX_E_TRANSIENT, "cannot run a command over SSH");
+    }
+    for (;;) {
+        ssize_t n;
+        if (phala_mono_ms() > deadline) {
+            rc = phala_fail(err, CRABBOX_E_TIMEOUT, "a command on the CVM timed out");
+            break;
+        }
+        n = libssh2_channel_read(ch, (char *)scratch, sizeof scratch);
+        if (n > 0) {
+            if (len + (size_t)n > cap) {
+                rc = phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's answer is over %zu bytes", cap);
+                break;
+            }
+            if (len + (size_t)n + 1 > alloc) {
+                size_t na = alloc == 0 ? 65536 : alloc * 2;
+                uint8_t *nb;
+                while (na < len + (size_t)n + 1) { na *= 2; }
+                if ((nb = realloc(buf, na)) == NULL) {
+                    rc = phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+                    break;
+                }
+                buf = nb;
+                alloc = na;
+            }
+            memcpy(buf + len, scratch, (size_t)n);
+            len += (size_t)n;
+            continue;
+        }
+        if (n < 0) {
+            rc = phala_fail(err, n == LIBSSH2_ERROR_TIMEOUT ? CRABBOX_E_TIMEOUT : CRABBOX_E_TRANSIENT,
+                            "reading from the CVM over SSH failed (%zd)", n);
+            break;
+        }
+        /* Drain stderr (bounded, discarded) so the remote side never blocks on it. */
+        while ((n = libssh2_channel_read_stderr(ch, (char *)scratch, sizeof scratch)) > 0 &&
+               err_len < EV_STDERR_MAX) {
+            err_len += (size_t)n;
+        }
+        if (libssh2_channel_eof(ch)) { break; }
+    }
+    if (rc == CRABBOX_OK) {
+        (void)libssh2_channel_close(ch);
+        (void)libssh2_channel_wait_closed(ch);
+        *status = libssh2_channel_get_exit_status(ch);
+    }
+    libssh2_channel_free(ch);
+    if (rc != CRABBOX_OK) {
+        free(buf);
+        return rc;
+    }
+    if (buf == NULL && (buf = malloc(1)) == NULL) { return phala_fail(err, CRABBOX_E_FAILED, "out of memory"); }
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return CRABBOX_OK;
+}
+
+/* ---- the lease's key directory ------------------------------------------------------------ */
+
+static int lease_key_dir(phala_drv *d, const char *lease_id, char *out, size_t out_len, crabbox_err *err)
+{
+    char dir[4096];
+    int rc, e;
+    if ((rc = phala_record_dir(&d->px, dir, sizeof dir, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = phala_keydir_read(dir, lease_id, out, out_len, err)) != CRABBOX_OK) { return rc; }
+    if ((e = phala_private_dir(out, false)) != 0) {
+        return phala_fail(err, CRABBOX_E_USAGE, "lease directory %s is unusable: %s", out, strerror(e));
+    }
+    return CRABBOX_OK;
+}
+
+static int lease_gateway(phala_drv *d, const crabbox_lease *lease, char *out, size_t out_len, crabbox_err *err)
+{
+    phala_cvm_detail det;
+    int rc;
+    if (lease->gateway_host[0] != '\0') {
+        snprintf(out, out_len, "%s", lease->gateway_host);
+        return CRABBOX_OK;
+    }
+    if ((rc = phala_cvm_get(&d->px, lease->cloud_id, 0, &det, err)) != CRABBOX_OK) { return rc; }
+    if (det.gateway_host[0] == '\0') {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the CLI gave no gateway domain for %s", lease->cloud_id);
+    }
+    snprintf(out, out_len, "%s", det.gateway_host);
+    return CRABBOX_OK;
+}
+
+/* ---- evidence ----------------------------------------------------------------------------- */
+
+/* phala_quote_from_response takes the hex "quote" member of a GetQuote / Tappd quote response. */
+int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, size_t *out_len, crabbox_err *err)
+{
+    json_object *doc = NULL;
+    cba_error e;
+    cbs hex;
+    uint8_t *q;
+    cba_error_clear(&e);
+    if (cba_json_parse(&e, &doc, cbs_make(resp, len), 8, CBA_E_JSON, "quote response") != CBA_OK) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's quote response is not strict JSON: %.200s",
+                          e.detail);
+    }
+    if (!json_object_is_type(doc, json_type_object) || !cba_json_get_string(doc, "quote", &hex) ||
+        hex.len == 0 || hex.len % 2 != 0 || hex.len / 2 > EV_QUOTE_MAX) {
+        json_object_put(doc);
+        return phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's quote response has no usable quote");
+    }
+    if ((q = malloc(hex.len / 2)) == NULL) {
+        json_object_put(doc);
+        return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    if (!cba_hex_decode(q, hex.len / 2, (const char *)hex.data, hex.len)) {
+        free(q);
+        json_object_put(doc);
+        return phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's quote is not hex");
+    }
+    *out_len = hex.len / 2;
+    *out = q;
+    json_object_put(doc);
+    return CRABBOX_OK;
+}
+
+/* The remote commands are fixed strings; the only variable part is our own hex report data. */
+#define DSTACK_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/dstack.sock "
+#define TAPPD_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/tappd.sock "
+#define PROBE_CMD                                                                                  \
+    "if test -S /var/run/dstack.sock; then echo dstack; elif test -S /var/run/tappd.sock; then "   \
+    "echo tappd; else echo none; fi"
+
+/* exchange runs the Info and quote calls over one connection. */
+static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], crabbox_evidence *ev,
+                    crabbox_err *err)
+{
+    char rd_hex[129], cmd[512];
+    uint8_t *out = NULL, *qresp = NULL;
+    size_t out_len = 0, qlen = 0;
+    int status, rc;
+    bool dstack;
+    int64_t deadline = phala_mono_ms() + PHALA_T_EVIDENCE_MS;
+
+    cba_hex_encode(rd_hex, report_data, 64);
+    if ((rc = ssh_exec(c, PROBE_CMD, 64, deadline, &out, &out_len, &status, err)) != CRABBOX_OK) { return rc; }
+    if (status != 0 || (strcmp((char *)out, "dstack\n") != 0 && strcmp((char *)out, "tappd\n") != 0)) {
+        free(out);
+        return phala_fail(err, CRABBOX_E_ATTESTATION,
+                          "no guest agent socket on the CVM (/var/run/dstack.sock or /var/run/tappd.sock)");
+    }
+    dstack = out[0] == 'd';
+    free(out);
+    rc = ssh_exec(c, dstack ? DSTACK_CURL "http://dstack/Info" : TAPPD_CURL "http://localhost/prpc/Tappd.Info",
+                  EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    if (status != 0 || ev->info_json_len == 0) {
+        return phala_fail(err, CRABBOX_E_ATTESTATION, "the guest agent's Info call failed (curl status %d)", status);
+    }
+    /* dstack GetQuote takes the 64 raw bytes; tappd's RawQuote does too (TdxQuote would hash them
+     * again with an "app-data:" prefix, which the verifier's binding does not expect). */
+    snprintf(cmd, sizeof cmd, "%s-X POST -H 'Content-Type: application/json' -d '{\"report_data\":\"%s\"}' %s",
+             dstack ? DSTACK_CURL : TAPPD_CURL, rd_hex,
+             dstack ? "http://dstack/GetQuote" : "http://localhost/prpc/Tappd.RawQuote");
+    rc = ssh_exec(c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    if (status == 22) {
+        /* curl -f: an HTTP error, i.e. this agent has no quote call. Only the Info quote is left;
+         * it is not bound to our nonce or this session. */
+        free(qresp);
+        phala_log(&d->px, CRABBOX_LOG_WARN,
+                  "phala: the guest agent offers no quote call; only its Info quote is available "
+                  "(attestation_fresh=false)");
+        ev->fresh = false;
+        return CRABBOX_OK;
+    }
+    if (status != 0) {
+        free(qresp);
+        return phala_fail(err, CRABBOX_E_ATTESTATION, "the guest agent's quote call failed (curl status %d)", status);
+    }
+    rc = phala_quote_from_response(qresp, qlen, &ev->quote, &ev->quote_len, err);
+    free(qresp);
+    if (rc != CRABBOX_OK) { return rc; }
+    ev->fresh = true;
+    return CRABBOX_OK;
+}
+
+int phala_fetch_evidence(phala_drv *d, const crabbox_lease *lease, const uint8_t nonce[32], crabbox_evidence **out,
+                         crabbox_err *err)
+{
+    char gateway[256], keydir[PATH_MAX];
+    crabbox_evidence *ev;
+    ssh_conn c;
+    int64_t wait_deadline;
+    int rc, attempt = 0;
+
+    *out = NULL;
+    if (lease == NULL || !phala_lease_id_valid(lease->lease_id)) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease");
+    }
+    if ((rc = lease_key_dir(d, lease->lease_id, keydir, sizeof keydir, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = lease_gateway(d, lease, gateway, sizeof gateway, err)) != CRABBOX_OK) { return rc; }
+
+    /* §5 step 7: SSH may take a while to come up after deploy; network-level failures are
+     * retried every PHALA_SSH_STEP_MS until ssh_wait_ms. Certificate and login failures are not. */
+    wait_deadline = phala_mono_ms() + d->ssh_wait_ms;
+    for (;;) {
+        rc = conn_open(d, gateway, keydir, &c, err);
+        if (rc == CRABBOX_OK) { break; }
+        if ((rc != CRABBOX_E_TRANSIENT && rc != CRABBOX_E_TIMEOUT) || phala_mono_ms() + d->ssh_step_ms > wait_deadline) {
+            return rc;
+        }
+        if (d->px.host->cancelled != NULL && d->px.host->cancelled(d->px.host->ctx)) {
+            return phala_fail(err, CRABBOX_E_CANCELLED, "phala: cancelled while waiting for SSH");
+        }
+        attempt++;
+        if (d->px.host->progress != NULL) {
+            char line[1024];
+            snprintf(line, sizeof line, "waiting for SSH on %s (attempt %d): %.400s", gateway, attempt, err->message);
+            d->px.host->progress(d->px.host->ctx, line);
+        }
+        phala_sleep_ms(d->ssh_step_ms);
+    }
+    ev = calloc(1, sizeof *ev);
+    if (ev == NULL) {
+        conn_close(&c);
+        return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    ev->struct_size = sizeof *ev;
+    phala_report_data(ev->report_data, nonce, c.host_key, c.host_key_len);
+    rc = exchange(d, &c, ev->report_data, ev, err);
+    if (rc == CRABBOX_OK) {
+        ev->host_key = c.host_key;
+        ev->host_key_len = c.host_key_len;
+        c.host_key = NULL;
+        c.host_key_len = 0;
+    }
+    conn_close(&c);
+    if (rc != CRABBOX_OK) {
+        free(ev->info_json);
+        free(ev->quote);
+        free(ev);
+        return rc;
+    }
+    *out = ev;
+    return CRABBOX_OK;
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+/* proxy_path: crabbox-phala-proxy beside this plugin (or the configured `proxy`). */
+static int proxy_path(phala_drv *d, char *out, size_t out_len, crabbox_err *err)
+{
+    struct stat st;
+    if (d->proxy != NULL) {
+        snprintf(out, out_len, "%s", d->proxy);
+    } else if (!phala_self_dir(out, out_len) || strlen(out) + sizeof "/crabbox-phala-proxy" > out_len) {
+        return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot locate the driver's directory");
+    } else {
+        strcat(out, "/crabbox-phala-proxy");
+    }
+    if (out[0] != '/' || stat(out, &st) != 0 || !S_ISREG(st.st_mode) || access(out, X_OK) != 0) {
+        return phala_fail(err, CRABBOX_E_FAILED, "phala: the SSH proxy %s is missing or not executable", out);
+    }
+    return CRABBOX_OK;
+}
+
+/* proxy_word checks a word that goes into the ProxyCommand string (run by the user's shell):
+ * absolute paths and host names we produced ourselves, still refused when they hold anything
+ * a shell would interpret. */
+static bool proxy_word_safe(const char *s)
+{
+    if (s[0] == '\0') { return false; }
+    for (const char *p = s; *p != '\0'; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '/' ||
+              ch == '.' || ch == '_' || ch == '-' || ch == ':' || ch == '+' || ch == '[' || ch == ']')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static char *xstrdup(const char *s, bool *ok)
+{
+    char *r = strdup(s);
+    if (r == NULL) { *ok = false; }
+    return r;
+}
+
+int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
+                       crabbox_session **out, crabbox_err *err)
+{
+    char gateway[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
+    char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32];
+    const char *connect_to = getenv(PHALA_CONNECT_TO_ENV);
+    uint8_t *kh_blob = NULL;
+    size_t kh_len = 0;
+    crabbox_session *s;
+    char **sv, **pv;
+    bool ok = true;
+    int rc;
+    size_t i = 0, j = 0;
+
+    *out = NULL;
+    if (lease == NULL || token == NULL || !phala_lease_id_valid(lease->lease_id)) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease or token");
+    }
+    if ((rc = lease_key_dir(d, lease->lease_id, keydir, sizeof keydir, err)) != CRABBOX_OK) { return rc; }
+    /* The token names the attested host key; the host pinned that key in known_hosts. Check the
+     * token against the key we will pin ssh to, before anything is exposed. */
+    snprintf(known, sizeof known, "%s/known_hosts", keydir);
+    if ((rc = phala_known_hosts_key(known, lease->lease_id, &kh_blob, &kh_len, err)) != CRABBOX_OK) { return rc; }
+    if (d->px.host->token_check == NULL ||
+        !d->px.host->token_check(d->px.host->ctx, lease->lease_id, kh_blob, kh_len, token)) {
+        free(kh_blob);
+        return phala_fail(err, CRABBOX_E_ATTESTATION,
+                          "phala: no valid attestation token for lease %s and its pinned host key", lease->lease_id);
+    }
+    free(kh_blob);
+    if ((rc = lease_gateway(d, lease, gateway, sizeof gateway, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = proxy_path(d, proxy, sizeof proxy, err)) != CRABBOX_OK) { return rc; }
+    if (!proxy_word_safe(proxy) || !proxy_word_safe(gateway) || !proxy_word_safe(lease->cloud_id) ||
+        (d->ca_bundle != NULL && !proxy_word_safe(d->ca_bundle)) ||
+        (connect_to != NULL && connect_to[0] != '\0' && !proxy_word_safe(connect_to))) {
+        return phala_fail(err, CRABBOX_E_USAGE,
+                          "phala: the proxy path, CA bundle or gateway has characters unsafe in a ProxyCommand");
+    }
+    snprintf(pc, sizeof pc, "%s --gateway-host %s%s%s%s%s %s", proxy, gateway, d->ca_bundle != NULL ? " --ca-bundle " : "",
+             d->ca_bundle != NULL ? d->ca_bundle : "", connect_to != NULL && connect_to[0] != '\0' ? " --connect-to " : "",
+             connect_to != NULL && connect_to[0] != '\0' ? connect_to : "", lease->cloud_id);
+    snprintf(opt_pc, sizeof opt_pc, "ProxyCommand=%s", pc);
+    snprintf(opt_known, sizeof opt_known, "UserKnownHostsFile=%s", known);
+    snprintf(opt_alias, sizeof opt_alias, "HostKeyAlias=%s", lease->lease_id);
+    snprintf(key, sizeof key, "%s/id_ed25519", keydir);
+
+    s = calloc(1, sizeof *s);
+    sv = calloc(40, sizeof *sv);
+    pv = calloc(12, sizeof *pv);
+    if (s == NULL || sv == NULL || pv == NULL) {
+        free(s);
+        free(sv);
+        free(pv);
+        return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    s->struct_size = sizeof *s;
+    {
+        const char *words[] = { "ssh", "-i", key, "-l", "root", "-p", "22",
+                                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                                "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
+                                "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+                                "-o", "StrictHostKeyChecking=yes", "-o", opt_known, "-o", "GlobalKnownHostsFile=/dev/null",
+                                "-o", opt_alias, "-o", "ConnectTimeout=30", "-o", opt_pc, gateway, NULL };
+        for (; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], &ok); }
+    }
+    {
+        const char *pw[] = { proxy, "--gateway-host", gateway, NULL, NULL, NULL, NULL, NULL, NULL };
+        size_t k = 3;
+        if (d->ca_bundle != NULL) {
+            pw[k++] = "--ca-bundle";
+            pw[k++] = d->ca_bundle;
+        }
+        if (connect_to != NULL && connect_to[0] != '\0') {
+            pw[k++] = "--connect-to";
+            pw[k++] = connect_to;
+        }
+        pw[k++] = lease->cloud_id;
+        for (; pw[j] != NULL; j++) { pv[j] = xstrdup(pw[j], &ok); }
+    }
+    s->ssh_argv = sv;
+    s->proxy_argv = pv;
+    snprintf(s->user, sizeof s->user, "root");
+    snprintf(s->work_root, sizeof s->work_root, "%s", d->work_root);
+    if (!ok) {
+        /* A failed strdup left a NULL gap: free every slot, not up to the first NULL. */
+        for (size_t k = 0; k < 40; k++) { free(sv[k]); }
+        for (size_t k = 0; k < 12; k++) { free(pv[k]); }
+        free(sv);
+        free(pv);
+        free(s);
+        return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    *out = s;
+    return CRABBOX_OK;
+}
+
+void phala_session_free(crabbox_session *s)
+{
+    if (s == NULL) { return; }
+    for (int k = 0; k < 2; k++) {
+        char *const *v = k == 0 ? s->ssh_argv : s->proxy_argv;
+        for (size_t i = 0; v != NULL && v[i] != NULL; i++) { free(v[i]); }
+        free((void *)v);
+    }
+    free(s);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static int b64_value(char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') { return ch - 'A'; }
+    if (ch >= 'a' && ch <= 'z') { return ch - 'a' + 26; }
+    if (ch >= '0' && ch <= '9') { return ch - '0' + 52; }
+    if (ch == '+') { return 62; }
+    if (ch == '/') { return 63; }
+    return -1;
+}
+
+bool phala_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    size_t o = 0, pad = 0;
+    if (in_len == 0 || in_len % 4 != 0) { return false; }
+    if (in[in_len - 1] == '=') { pad++; }
+    if (in[in_len - 2] == '=') { pad++; }
+    for (size_t i = 0; i < in_len; i += 4) {
+        int v[4];
+        bool last = i + 4 == in_len;
+        for (int k = 0; k < 4; k++) {
+            bool is_pad = last && k >= 4 - (int)pad;
+            v[k] = is_pad ? 0 : b64_value(in[i + (size_t)k]);
+            if (v[k] < 0) { return false; }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        size_t n = last ? 3 - pad : 3;
+        if (o + n > out_cap) { return false; }
+        for (size_t k = 0; k < n; k++) { out[o++] = (uint8_t)(w >> (16 - 8 * k)); }
+        /* Canonical: unused bits of the last group are zero. */
+        if (last && ((pad == 1 && (w & 0xffu) != 0) || (pad == 2 && (w & 0xffffu) != 0))) { return false; }
+    }
+    *out_len = o;
+    return true;
+}
+
+int phala_known_hosts_key(const char *path, const char *name, uint8_t **out, size_t *out_len, crabbox_err *err)
+{
+    char line[24576];
+    FILE *f;
+    bool found = false;
+    *out = NULL;
+    *out_len = 0;
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return phala_fail(err, CRABBOX_E_ATTESTATION, "phala: no pinned host key (%s: %s): attest the lease first",
+                          path, strerror(errno));
+    }
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char *sp1 = strchr(line, ' '), *sp2, *end;
+        uint8_t *blob;
+        size_t blen = 0;
+        if (sp1 == NULL || (size_t)(sp1 - line) != strlen(name) || strncmp(line, name, strlen(name)) != 0) { continue; }
+        sp2 = strchr(sp1 + 1, ' ');
+        if (sp2 == NULL) { continue; }
+        end = sp2 + 1 + strcspn(sp2 + 1, " \r\n");
+        if ((blob = malloc(16384)) == NULL) {
+            fclose(f);
+            return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+        }
+        if (!phala_base64_decode(sp2 + 1, (size_t)(end - (sp2 + 1)), blob, 16384, &blen)) {
+            free(blob);
+            continue;
+        }
+        *out = blob;
+        *out_len = blen;
+        found = true;
+    }
+    fclose(f);
+    if (!found) { return phala_fail(err, CRABBOX_E_ATTESTATION, "phala: %s has no key for %s", path, name); }
+    return CRABBOX_OK;
+}
+
+/* phala_self_dir: the directory of the file this code was loaded from (the plugin). */
+static void self_anchor(void) {}
+
+bool phala_self_dir(char *out, size_t out_len)
+{
+    Dl_info info;
+    char *slash;
+    if (dladdr((void *)(uintptr_t)self_anchor, &info) == 0 || info.dli_fname == NULL ||
+        info.dli_fname[0] != '/' || strlen(info.dli_fname) >= out_len) {
+        return false;
+    }
+    snprintf(out, out_len, "%s", info.dli_fname);
+    slash = strrchr(out, '/');
+    if (slash == NULL) { return false; }
+    *slash = '\0';
+    return true;
+}

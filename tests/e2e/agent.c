@@ -1,0 +1,220 @@
+/* agent.c — crabbox-e2e-agent: a TEST-ONLY dstack guest agent for the loopback e2e harness.
+ *
+ *     crabbox-e2e-agent --socket PATH --cvm-dir DIR
+ *
+ * Serves HTTP/1.1 on a unix socket (one request per connection, as curl --unix-socket sends):
+ *   GET  /Info      a dstack Info response built by the evidence generator (tools/mkevidence,
+ *                   test PKI) for the app id in DIR/app_id and the compose in DIR/compose.yml
+ *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR);
+ *   POST /GetQuote  {"report_data":"<128 hex>"} -> {"quote":"<hex>","report_data":...}: a fresh
+ *                   quote of the same TD carrying exactly the requested report data.
+ * DIR/agent_mode (re-read per request) injects faults: ok (default), tamper-quote (bad quote
+ * signature), replay (ignores the requested report data: a quote recorded for another nonce),
+ * no-quote (GetQuote answers 404), tamper-compose (Info claims another compose). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "internal.h"
+#include "mkevidence.h"
+
+#define DAY INT64_C(86400)
+
+static char *read_small(const char *dir, const char *name, size_t *len)
+{
+    char path[4096], *buf;
+    FILE *f;
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (f == NULL) { return NULL; }
+    buf = malloc(256 * 1024 + 1);
+    if (buf == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, 256 * 1024, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (len != NULL) { *len = n; }
+    return buf;
+}
+
+static void options_for(mke_options *o, const char *dir, const char *mode, char **app_compose, bool *ok)
+{
+    int64_t now = (int64_t)time(NULL);
+    size_t compose_len = 0;
+    char *app_hex = read_small(dir, "app_id", NULL), *compose = read_small(dir, "compose.yml", &compose_len);
+    json_object *app;
+    mke_options_init(o);
+    o->root_crl.this_update = now - 10 * DAY;
+    o->root_crl.next_update = now + 300 * DAY;
+    o->pck_crl.this_update = now - 10 * DAY;
+    o->pck_crl.next_update = now + 20 * DAY;
+    o->tcb_info.issue_date = now - 5 * DAY;
+    o->tcb_info.next_update = now + 25 * DAY;
+    o->qe_identity.issue_date = now - 4 * DAY;
+    o->qe_identity.next_update = now + 26 * DAY;
+    *ok = app_hex != NULL && compose != NULL && strlen(app_hex) >= 40 &&
+          cba_hex_decode(o->info.app_id, 20, app_hex, 40);
+    if (*ok) {
+        bool tc = strcmp(mode, "tamper-compose") == 0;
+        app = json_object_new_object();
+        json_object_object_add(app, "docker_compose_file",
+                               json_object_new_string_len(tc ? "services: {}\n" : compose,
+                                                          tc ? 13 : (int)compose_len));
+        json_object_object_add(app, "manifest_version", json_object_new_int(2));
+        json_object_object_add(app, "name", json_object_new_string("crabbox-e2e"));
+        json_object_object_add(app, "runner", json_object_new_string("docker-compose"));
+        *app_compose = strdup(json_object_to_json_string_ext(app, JSON_C_TO_STRING_PLAIN |
+                                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(app);
+        o->info.app_compose = *app_compose;
+        *ok = *app_compose != NULL;
+    }
+    free(app_hex);
+    free(compose);
+}
+
+static void reply(int fd, int status, const char *body, size_t len)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Error", len);
+    if (write(fd, head, (size_t)n) != n) { return; }
+    while (len > 0) {
+        ssize_t w = write(fd, body, len);
+        if (w <= 0) { return; }
+        body += w;
+        len -= (size_t)w;
+    }
+}
+
+static void handle(int fd, const char *dir)
+{
+    char req[8192], mode[32] = "ok", *hdr_end, *body, *m;
+    size_t got = 0, want;
+    long clen = 0;
+    mke_options o;
+    mke_evidence ev;
+    char *app_compose = NULL;
+    bool ok;
+
+    for (;;) {
+        ssize_t n = read(fd, req + got, sizeof req - 1 - got);
+        if (n <= 0) { return; }
+        got += (size_t)n;
+        req[got] = '\0';
+        if ((hdr_end = strstr(req, "\r\n\r\n")) != NULL) { break; }
+        if (got == sizeof req - 1) { return; }
+    }
+    {
+        char *cl = strcasestr(req, "\r\nContent-Length:");
+        if (cl != NULL && cl < hdr_end) { clen = strtol(cl + 17, NULL, 10); }
+    }
+    body = hdr_end + 4;
+    want = (size_t)(body - req) + (size_t)(clen > 0 && clen < 4096 ? clen : 0);
+    while (got < want) {
+        ssize_t n = read(fd, req + got, sizeof req - 1 - got);
+        if (n <= 0) { return; }
+        got += (size_t)n;
+    }
+    req[got] = '\0';
+    if ((m = read_small(dir, "agent_mode", NULL)) != NULL) {
+        snprintf(mode, sizeof mode, "%.*s", (int)strcspn(m, "\r\n "), m);
+        free(m);
+    }
+    options_for(&o, dir, mode, &app_compose, &ok);
+    if (!ok) {
+        free(app_compose);
+        reply(fd, 500, "{\"error\":\"no CVM identity\"}", 27);
+        return;
+    }
+    if (strncmp(req, "GET /Info ", 10) == 0) {
+        if (mke_generate(&ev, &o)) {
+            reply(fd, 200, (const char *)ev.info_json.data, ev.info_json.len);
+            mke_evidence_free(&ev);
+        } else {
+            reply(fd, 500, "{}", 2);
+        }
+    } else if (strncmp(req, "POST /GetQuote ", 15) == 0 && strcmp(mode, "no-quote") != 0) {
+        json_object *doc = json_tokener_parse(body), *rd = NULL;
+        const char *hex = NULL;
+        if (doc != NULL && json_object_object_get_ex(doc, "report_data", &rd)) { hex = json_object_get_string(rd); }
+        o.quote.has_report_data = true;
+        if (hex == NULL || strlen(hex) != 128 || !cba_hex_decode(o.quote.report_data, 64, hex, 128)) {
+            json_object_put(doc);
+            free(app_compose);
+            reply(fd, 400, "{\"error\":\"bad report_data\"}", 27);
+            return;
+        }
+        json_object_put(doc);
+        if (strcmp(mode, "replay") == 0) { memset(o.quote.report_data, 0x42, 64); }
+        if (strcmp(mode, "tamper-quote") == 0) { o.quote.corrupt_quote_signature = true; }
+        if (mke_generate(&ev, &o)) {
+            size_t qh = ev.quote.len * 2;
+            char *out = malloc(qh + 300), rdh[129];
+            if (out != NULL) {
+                int n = snprintf(out, 40, "{\"quote\":\"");
+                cba_hex_encode(out + n, ev.quote.data, ev.quote.len);
+                cba_hex_encode(rdh, o.quote.report_data, 64);
+                n += (int)qh;
+                n += snprintf(out + n, 300, "\",\"event_log\":\"[]\",\"report_data\":\"%s\"}", rdh);
+                reply(fd, 200, out, (size_t)n);
+                free(out);
+            }
+            mke_evidence_free(&ev);
+        } else {
+            reply(fd, 500, "{}", 2);
+        }
+    } else {
+        reply(fd, 404, "{\"error\":\"not found\"}", 21);
+    }
+    free(app_compose);
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = NULL, *dir = NULL;
+    struct sockaddr_un a;
+    int lfd;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--socket") == 0) { sock = argv[i + 1]; }
+        else if (strcmp(argv[i], "--cvm-dir") == 0) { dir = argv[i + 1]; }
+    }
+    if (sock == NULL || dir == NULL || strlen(sock) >= sizeof a.sun_path) {
+        fprintf(stderr, "usage: crabbox-e2e-agent --socket PATH --cvm-dir DIR\n");
+        return 2;
+    }
+    (void)signal(SIGPIPE, SIG_IGN);
+    (void)unlink(sock);
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path, sock, strlen(sock));
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 16) != 0) {
+        fprintf(stderr, "crabbox-e2e-agent: cannot listen on %s: %s\n", sock, strerror(errno));
+        return 1;
+    }
+    (void)chmod(sock, 0666);
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR) { continue; }
+            return 1;
+        }
+        handle(fd, dir);
+        close(fd);
+    }
+}

@@ -1,0 +1,186 @@
+/* gateway.c — crabbox-e2e-gateway: a TEST-ONLY stand-in for the dstack TLS gateway.
+ *
+ *     crabbox-e2e-gateway --cert PEM --key PEM --routes FILE --port-file FILE
+ *
+ * Listens on 127.0.0.1 (ephemeral port written to --port-file), terminates TLS with the given
+ * certificate (issued by the harness's test CA), reads the SNI of each ClientHello and forwards
+ * the stream to the TCP address the routes file names for it. Routes file (re-read for every
+ * connection, so a test can re-point a name): lines "<sni> <host>:<port>"; "*" matches any name.
+ * No route: the connection is closed before the handshake. One forked child per connection. */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int die(const char *msg)
+{
+    fprintf(stderr, "crabbox-e2e-gateway: %s\n", msg);
+    return 1;
+}
+
+static int route_for(const char *routes, const char *sni, struct sockaddr_in *out)
+{
+    char line[512], name[300], addr[64];
+    int found = -1;
+    FILE *f = fopen(routes, "r");
+    if (f == NULL) { return -1; }
+    while (found != 0 && fgets(line, sizeof line, f) != NULL) {
+        char *colon;
+        unsigned port;
+        if (sscanf(line, "%299s %63s", name, addr) != 2) { continue; }
+        if (strcmp(name, sni) != 0 && strcmp(name, "*") != 0) { continue; }
+        colon = strrchr(addr, ':');
+        if (colon == NULL || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535) { continue; }
+        *colon = '\0';
+        memset(out, 0, sizeof *out);
+        out->sin_family = AF_INET;
+        out->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, addr, &out->sin_addr) != 1) { continue; }
+        found = 0;
+    }
+    fclose(f);
+    return found;
+}
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) { continue; }
+        if (w <= 0) { return false; }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
+{
+    unsigned char hello[16384], sni[300], buf[16384];
+    unsigned int sni_len = 0;
+    struct sockaddr_in dst;
+    struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
+    WOLFSSL *ssl;
+    int back, tries;
+    bool tls_open = true;
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    /* Peek at the ClientHello until its SNI can be read. */
+    for (tries = 0; tries < 100; tries++) {
+        ssize_t n = recv(fd, hello, sizeof hello, MSG_PEEK);
+        if (n <= 0) { return 1; }
+        sni_len = sizeof sni - 1;
+        if (wolfSSL_SNI_GetFromBuffer(hello, (unsigned int)n, WOLFSSL_SNI_HOST_NAME, sni, &sni_len) ==
+                WOLFSSL_SUCCESS) {
+            break;
+        }
+        sni_len = 0;
+        usleep(50000);
+    }
+    if (sni_len == 0) { return die("no SNI in the ClientHello"); }
+    sni[sni_len] = '\0';
+    if (route_for(routes, (const char *)sni, &dst) != 0) {
+        fprintf(stderr, "crabbox-e2e-gateway: no route for %s\n", sni);
+        return 1;
+    }
+    ssl = wolfSSL_new(ctx);
+    if (ssl == NULL || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS) { return die("wolfSSL_new"); }
+    if (wolfSSL_accept(ssl) != WOLFSSL_SUCCESS) { return die("handshake failed"); }
+    back = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (back < 0 || connect(back, (struct sockaddr *)&dst, sizeof dst) != 0) { return die("backend connect"); }
+    tv.tv_sec = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+        struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = back, .events = POLLIN } };
+        if (!tls_open) { p[0].fd = -1; }
+        if (wolfSSL_pending(ssl) == 0 && poll(p, 2, -1) < 0) {
+            if (errno == EINTR) { continue; }
+            break;
+        }
+        if (tls_open && (wolfSSL_pending(ssl) > 0 || p[0].revents != 0)) {
+            int n = wolfSSL_read(ssl, buf, sizeof buf);
+            if (n > 0) {
+                if (!write_all(back, buf, (size_t)n)) { break; }
+            } else {
+                tls_open = false;
+                (void)shutdown(back, SHUT_WR);
+            }
+        }
+        if (p[1].revents != 0) {
+            ssize_t n = read(back, buf, sizeof buf);
+            if (n <= 0) { break; }
+            if (wolfSSL_write(ssl, buf, (int)n) != (int)n) { break; }
+        }
+    }
+    (void)wolfSSL_shutdown(ssl);
+    wolfSSL_free(ssl);
+    close(back);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cert = NULL, *key = NULL, *routes = NULL, *port_file = NULL;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    WOLFSSL_CTX *ctx;
+    FILE *pf;
+    int lfd, one = 1;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--cert") == 0) { cert = argv[i + 1]; }
+        else if (strcmp(argv[i], "--key") == 0) { key = argv[i + 1]; }
+        else if (strcmp(argv[i], "--routes") == 0) { routes = argv[i + 1]; }
+        else if (strcmp(argv[i], "--port-file") == 0) { port_file = argv[i + 1]; }
+        else { return die("unknown option"); }
+    }
+    if (cert == NULL || key == NULL || routes == NULL || port_file == NULL) {
+        return die("usage: --cert PEM --key PEM --routes FILE --port-file FILE");
+    }
+    (void)signal(SIGCHLD, SIG_IGN); /* children are reaped automatically */
+    (void)signal(SIGPIPE, SIG_IGN);
+    if (wolfSSL_Init() != WOLFSSL_SUCCESS) { return die("wolfSSL_Init"); }
+    ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+    if (ctx == NULL || wolfSSL_CTX_use_certificate_chain_file(ctx, cert) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_use_PrivateKey_file(ctx, key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+        return die("cannot load the certificate or key");
+    }
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 64) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
+        return die("cannot listen on 127.0.0.1");
+    }
+    pf = fopen(port_file, "w");
+    if (pf == NULL) { return die("cannot write the port file"); }
+    fprintf(pf, "%u\n", (unsigned)ntohs(a.sin_port));
+    fclose(pf);
+    for (;;) {
+        pid_t pid;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR) { continue; }
+            return die("accept failed");
+        }
+        pid = fork();
+        if (pid == 0) {
+            close(lfd);
+            _exit(serve(fd, ctx, routes));
+        }
+        close(fd);
+    }
+}
