@@ -328,6 +328,19 @@ static cba_err parse_tcb_info(cba_error *err, cba_info *info, info_storage *st, 
         memcpy(info->os_image_hash, os_hash, 32);
         info->has_os_image_hash = true;
     }
+    {
+        uint8_t agg[32];
+        bool has_agg;
+        CBA_TRY(get_hex_fixed(err, st->tcb, "mr_aggregated", agg, 32, false, &has_agg,
+                              CBA_E_INFO_FORMAT, "tcb_info.mr_aggregated"));
+        if (has_agg) {
+            CBA_ENSURE(!info->has_mr_aggregated || memcmp(agg, info->mr_aggregated, 32) == 0, err,
+                       CBA_E_INFO_FORMAT, "tcb_info.mr_aggregated",
+                       "differs from the top-level mr_aggregated");
+            memcpy(info->mr_aggregated, agg, 32);
+            info->has_mr_aggregated = true;
+        }
+    }
     /* The exact bytes json-c unescaped: the UTF-8 of app-compose.json as the guest read it. */
     CBA_TRY(get_str(err, st->tcb, "app_compose", &info->app_compose, &present, CBA_E_INFO_FORMAT,
                     "tcb_info.app_compose"));
@@ -350,6 +363,8 @@ static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st)
                           &info->has_compose_hash, CBA_E_INFO_FORMAT, "info.compose_hash"));
     CBA_TRY(get_hex_fixed(err, st->root, "os_image_hash", info->os_image_hash, 32, false,
                           &info->has_os_image_hash, CBA_E_INFO_FORMAT, "info.os_image_hash"));
+    CBA_TRY(get_hex_fixed(err, st->root, "mr_aggregated", info->mr_aggregated, 32, false,
+                          &info->has_mr_aggregated, CBA_E_INFO_FORMAT, "info.mr_aggregated"));
     CBA_TRY(get_str(err, st->root, "key_provider_info", &info->key_provider_info, &present,
                     CBA_E_INFO_FORMAT, "info.key_provider_info"));
     CBA_TRY(get_str(err, st->root, "app_cert", &info->app_cert_pem, &present, CBA_E_INFO_FORMAT,

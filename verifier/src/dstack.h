@@ -41,6 +41,7 @@ typedef struct cba_info {
     bool has_tcb_compose_hash; uint8_t tcb_compose_hash[32]; /* tcb_info.compose_hash claim */
     bool has_app_compose;     cbs app_compose;            /* exact bytes of tcb_info.app_compose */
     bool has_os_image_hash;   uint8_t os_image_hash[32];
+    bool has_mr_aggregated;   uint8_t mr_aggregated[32];  /* claim (top level or tcb_info) */
     cbs key_provider_info;    /* raw string, may be empty */
     cbs app_cert_pem;         /* may be empty */
     cbs quote;                /* from GetQuote's "quote" or the app cert's quote extension */

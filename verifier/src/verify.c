@@ -760,6 +760,30 @@ static cba_err step_quote_measurements(verify_ctx *v)
                    &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.rtmr",
                    "tcb_info.rtmr%d differs from the quote", i);
     }
+    if (in->has_mr_aggregated) {
+        /* dstack §6.6: SHA256(MRTD || RTMR0..3 [|| MRCONFIGID || MROWNER || MROWNERCONFIG when any
+         * of the three is set]). */
+        const cba_td_report *td = &v->quote.td;
+        static const uint8_t zeros[48];
+        bool config = !cba_ct_eq(td->mrconfigid, zeros, 48) || !cba_ct_eq(td->mrowner, zeros, 48) ||
+                      !cba_ct_eq(td->mrownerconfig, zeros, 48);
+        cbs parts[8] = { cbs_make(td->mrtd, 48),     cbs_make(td->rtmr[0], 48),
+                         cbs_make(td->rtmr[1], 48),  cbs_make(td->rtmr[2], 48),
+                         cbs_make(td->rtmr[3], 48),  cbs_make(td->mrconfigid, 48),
+                         cbs_make(td->mrowner, 48),  cbs_make(td->mrownerconfig, 48) };
+        uint8_t agg[32];
+        CBA_ENSURE(cba_sha256(agg, parts, config ? 8 : 5), &v->e, CBA_E_INTERNAL, "crypto",
+                   "SHA-256 failed");
+        CBA_ENSURE(cba_ct_eq(agg, in->mr_aggregated, 32), &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH,
+                   "mr_aggregated", "claimed mr_aggregated is not the quote's measurements");
+    }
+    if (in->has_instance_id && v->ids.has_instance_id) {
+        /* The claim is never reported; the event is. A claim that contradicts the event means the
+         * response was edited. (Without an event there is nothing the claim could contradict.) */
+        CBA_ENSURE(v->ids.instance_id.len == 20 && cba_ct_eq(in->instance_id, v->ids.instance_id.data, 20),
+                   &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH, "instance_id",
+                   "claimed instance_id differs from the instance-id event");
+    }
     return CBA_OK;
 }
 
