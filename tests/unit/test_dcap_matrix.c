@@ -11,6 +11,8 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
+
+#include "matrix.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1071,37 +1073,7 @@ out:
     free(rep);
 }
 
-/* Rows run in chunks: one process per chunk keeps the matrix fast under ASan. Criterion runs
- * each instance in a fresh process (BoxFort re-executes the binary, so addresses differ): the
- * parameters are chunk numbers, never rows with their function pointers. */
-#define CHUNK 24
-#define NUM_CHUNKS ((NUM_ROWS + CHUNK - 1) / CHUNK)
-
-ParameterizedTestParameters(dcap_matrix, rows)
-{
-    static size_t chunks[NUM_CHUNKS];
-    for (size_t i = 0; i < NUM_CHUNKS; i++) { chunks[i] = i; }
-    return cr_make_param_array(size_t, chunks, NUM_CHUNKS);
-}
-
-ParameterizedTest(size_t *chunk, dcap_matrix, rows)
-{
-    cr_assert_lt(*chunk, NUM_CHUNKS);
-    for (size_t i = *chunk * CHUNK; i < (*chunk + 1) * CHUNK && i < NUM_ROWS; i++) {
-        run_row(&k_rows[i]);
-    }
-}
-
-Test(dcap_matrix, row_count_and_unique_names)
-{
-    cr_log_info("dcap_matrix: %zu rows", NUM_ROWS);
-    cr_assert_geq(NUM_ROWS, 200, "the matrix shrank to %zu rows", NUM_ROWS);
-    for (size_t i = 0; i < NUM_ROWS; i++) {
-        for (size_t k = i + 1; k < NUM_ROWS; k++) {
-            cr_assert_str_neq(k_rows[i].name, k_rows[k].name, "duplicate row name");
-        }
-    }
-}
+MATRIX_CHUNKED_ROWS(dcap_matrix, k_rows, NUM_ROWS, run_row, 200)
 
 /* Every check that can fail appears as the expected failure of some row (quote_parse through
  * report_data, except the dstack ones covered by test_dstack_matrix.c). */

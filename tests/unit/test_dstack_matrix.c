@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
+
+#include "matrix.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,36 +482,7 @@ static void run_row(const row *r)
     free(rep);
 }
 
-/* Rows run in chunks (one process each; Criterion re-executes the binary per instance, so the
- * parameters are chunk numbers, never function pointers). */
-#define CHUNK 24
-#define NUM_CHUNKS ((NUM_ROWS + CHUNK - 1) / CHUNK)
-
-ParameterizedTestParameters(dstack_matrix, rows)
-{
-    static size_t chunks[NUM_CHUNKS];
-    for (size_t i = 0; i < NUM_CHUNKS; i++) { chunks[i] = i; }
-    return cr_make_param_array(size_t, chunks, NUM_CHUNKS);
-}
-
-ParameterizedTest(size_t *chunk, dstack_matrix, rows)
-{
-    cr_assert_lt(*chunk, NUM_CHUNKS);
-    for (size_t i = *chunk * CHUNK; i < (*chunk + 1) * CHUNK && i < NUM_ROWS; i++) {
-        run_row(&k_rows[i]);
-    }
-}
-
-Test(dstack_matrix, row_count_and_unique_names)
-{
-    cr_log_info("dstack_matrix: %zu rows", NUM_ROWS);
-    cr_assert_geq(NUM_ROWS, 90, "the matrix shrank to %zu rows", NUM_ROWS);
-    for (size_t i = 0; i < NUM_ROWS; i++) {
-        for (size_t k = i + 1; k < NUM_ROWS; k++) {
-            cr_assert_str_neq(k_rows[i].name, k_rows[k].name, "duplicate row name");
-        }
-    }
-}
+MATRIX_CHUNKED_ROWS(dstack_matrix, k_rows, NUM_ROWS, run_row, 90)
 
 Test(dstack_matrix, every_dstack_check_has_a_negative_row)
 {
