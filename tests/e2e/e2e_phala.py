@@ -16,74 +16,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib as E  # noqa: E402
 
 
-def prerequisites():
-    if os.geteuid() != 0:
-        E.skip("needs root (mount namespaces for the fake CVMs' /var/run)")
-    for tool in ("unshare", "ssh", "ssh-keygen", "openssl", "curl"):
-        if shutil.which(tool) is None:
-            E.skip("%s not found" % tool)
-    if not os.path.exists("/usr/sbin/sshd"):
-        E.skip("/usr/sbin/sshd not found (package openssh-server)")
-    r = subprocess.run(["unshare", "-m", "true"], stderr=subprocess.PIPE, timeout=10)
-    if r.returncode != 0:
-        E.skip("unshare -m is not permitted here: %s" % r.stderr.decode(errors="replace").strip())
-
-
-class FakeCvm:
-    """sshd + guest agent in their own mount namespace, on a loopback port."""
-
-    def __init__(self, procs, root, tag, agent_bin, export_dir):
-        self.dir = os.path.join(root, "cvm-" + tag)
-        self.export_dir = export_dir  # where the double writes app_id/compose/authorized_keys
-        os.makedirs(os.path.join(self.dir, "run", "sshd"), mode=0o755)
-        r = E.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_ed25519")])
-        assert r.returncode == 0, r.stderr
-        self.port = E.free_port()
-        cfg = os.path.join(self.dir, "sshd_config")
-        with open(cfg, "w") as f:
-            f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_ed25519\nPidFile none\n"
-                    "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
-                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-                    "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
-                    "MaxStartups 100\n" % (self.port, self.dir, export_dir))
-        log = open(os.path.join(self.dir, "cvm.log"), "wb")
-        # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
-        script = ('mount --bind "$1/run" /var/run || exit 1; '
-                  '"$2" --socket /var/run/dstack.sock --cvm-dir "$3" & a=$!; '
-                  '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
-                  'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
-        procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                     self.dir, agent_bin, export_dir], stdout=log, stderr=log)
-        E.wait_for(self.listening, 15, "sshd of fake CVM %s" % tag)
-
-    def listening(self):
-        import socket
-        s = socket.socket()
-        s.settimeout(1)
-        try:
-            s.connect(("127.0.0.1", self.port))
-            return s.recv(4).startswith(b"SSH-")
-        except OSError:
-            return False
-        finally:
-            s.close()
-
-
 def main():
-    prerequisites()
-    gw_bin, agent_bin, crabbox, drivers, double = E.need_env(
-        "E2E_GATEWAY", "E2E_AGENT", "E2E_CRABBOX", "E2E_DRIVER_DIR", "E2E_DOUBLE")
-    helper = os.path.join(drivers, "crabbox-testdriver-helper")
-    if not os.path.exists(helper):
-        E.skip("crabbox-testdriver-helper not built")
-    procs = E.Procs()
     failures = []
     timings = {}
 
@@ -92,72 +31,13 @@ def main():
         if not cond:
             failures.append(name)
 
-    root = tempfile.mkdtemp(prefix="crabbox-e2e-")
-    os.chmod(root, 0o755)
+    w = E.World()
     try:
-        ca, certs = E.make_pki(root)
-        export = os.path.join(root, "export")
-        os.makedirs(export)
-        home, cfg, state, cloud, work = (os.path.join(root, n) for n in ("home", "cfg", "state", "cloud", "work"))
-        for p in (home, cfg, state, cloud, os.path.join(cfg, "crabbox")):
-            os.makedirs(p, mode=0o700, exist_ok=True)
-        tr = os.path.join(root, "root.der")
-        coll = os.path.join(root, "collateral.json")
-        assert E.run([helper, "root", tr]).returncode == 0
-        assert E.run([helper, "collateral", coll]).returncode == 0
-        def double_env(faults=""):
-            with open(os.path.join(cloud, "double.env"), "w") as f:
-                f.write("PHALA_DOUBLE_GATEWAY_DOMAIN=%s\nPHALA_DOUBLE_CVM_DIR=%s\nPHALA_DOUBLE_STATE=%s\n"
-                        "PHALA_DOUBLE_FAULTS=%s\n" % (E.DOMAIN, export, os.path.join(cloud, "state.json"), faults))
-        double_env()
-        with open(os.path.join(cfg, "crabbox", "config.yaml"), "w") as f:
-            f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: 20\n"
-                    % (double, ca, work))
-        os.chmod(os.path.join(cfg, "crabbox", "config.yaml"), 0o600)
-
-        good = FakeCvm(procs, root, "good", agent_bin, export)
-        evil = FakeCvm(procs, root, "evil", agent_bin, export)  # another host key
-        routes = os.path.join(root, "routes")
-
-        def route(cvm):
-            with open(routes + ".tmp", "w") as f:
-                f.write("* 127.0.0.1:%d\n" % cvm.port)
-            os.replace(routes + ".tmp", routes)
-
-        def agent_mode(mode):
-            with open(os.path.join(export, "agent_mode"), "w") as f:
-                f.write(mode + "\n")
-
-        route(good)
-        gw_good = E.start_gateway(procs, gw_bin, root, "good", *certs[E.DOMAIN], routes)
-        gw_other = E.start_gateway(procs, gw_bin, root, "other", *certs["other.test"], routes)
-
-        base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
-                    "XDG_CONFIG_HOME": cfg, "XDG_STATE_HOME": state, "PHALA_CLOUD_DIR": cloud,
-                    "PHALA_CLOUD_API_KEY": "phak_e2e_test_key", "CRABBOX_DRIVER_PATH": drivers,
-                    "CRABBOX_PHALA_CONNECT_TO": "127.0.0.1:%d" % gw_good}
-
-        def crab(args, env_extra=None, timeout=120):
-            env = dict(base_env, **(env_extra or {}))
-            t0 = time.monotonic()
-            r = subprocess.run([crabbox, "--provider", "phala", "--trust-root", tr, "--collateral", coll] + args,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout,
-                               cwd=root)
-            return r, time.monotonic() - t0
-
-        def cvms_left():
-            r = E.run([double, "__double", "dump"], env=dict(base_env, PHALA_DOUBLE_STATE=os.path.join(cloud, "state.json")))
-            return [c.get("name") for c in json.loads(r.stdout).get("cvms", [])] if r.returncode == 0 else ["?dump failed"]
-
-        def app_of(lease_id):
-            r = E.run([double, "__double", "dump"], env=dict(base_env, PHALA_DOUBLE_STATE=os.path.join(cloud, "state.json")))
-            for c in json.loads(r.stdout).get("cvms", []):
-                if c.get("name") == "crabbox-" + lease_id.replace("_", "-"):
-                    return c["app_id"]
-            return "?"
-
-        def txt(r):
-            return (r.stdout + r.stderr).decode(errors="replace")
+        good, evil = w.cvm["good"], w.cvm["evil"]
+        crab, cvms_left, app_of, txt = w.crab, w.cvms_left, w.app_of, E.txt
+        agent_mode, route, double_env = w.agent_mode, w.route, w.double_env
+        root, cfg, work, ca, gw_good, gw_other = w.root, w.cfg, w.work, w.ca, w.gw_good, w.gw_other
+        drivers, base_env = w.drivers, w.base_env
 
         # ---- the happy path: warmup -> run --id -> attest -> stop --------------------------------
         agent_mode("ok")
@@ -268,7 +148,7 @@ def main():
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
         double_env("get=hang:20*1")
         env = dict(base_env)
-        p = subprocess.Popen([crabbox, "--provider", "phala", "--trust-root", tr, "--collateral", coll, "warmup"],
+        p = subprocess.Popen(w.crab_argv(["warmup"]),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
         try:
             E.wait_for(lambda: cvms_left() != [], 30, "the deploy during the interrupted warmup")
@@ -284,8 +164,7 @@ def main():
               p.returncode == 130 and left == [], "left=%s %s" % (left, (out + err).decode(errors="replace")[-1500:]))
         double_env()
     finally:
-        procs.kill_all()
-        shutil.rmtree(root, ignore_errors=True)
+        w.close()
     for k, v in timings.items():
         print("time %s: %.2f s" % (k, v))
     if failures:

@@ -1,10 +1,12 @@
 """Shared helpers of the loopback harness (TEST ONLY): test PKI, processes, bounded waits."""
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -154,3 +156,168 @@ def echo_server():
 
     threading.Thread(target=loop, daemon=True).start()
     return ls.getsockname()[1]
+
+
+# ---- the loopback world of the phala e2e tests: fake CVMs, gateways, the CLI double -----------------
+
+def prerequisites():
+    if os.geteuid() != 0:
+        skip("needs root (mount namespaces for the fake CVMs' /var/run)")
+    for tool in ("unshare", "ssh", "ssh-keygen", "openssl", "curl"):
+        if shutil.which(tool) is None:
+            skip("%s not found" % tool)
+    if not os.path.exists("/usr/sbin/sshd"):
+        skip("/usr/sbin/sshd not found (package openssh-server)")
+    r = subprocess.run(["unshare", "-m", "true"], stderr=subprocess.PIPE, timeout=10)
+    if r.returncode != 0:
+        skip("unshare -m is not permitted here: %s" % r.stderr.decode(errors="replace").strip())
+
+
+class FakeCvm:
+    """sshd + guest agent in their own mount namespace, on a loopback port."""
+
+    def __init__(self, procs, root, tag, agent_bin, export_dir):
+        self.dir = os.path.join(root, "cvm-" + tag)
+        self.export_dir = export_dir  # where the double writes app_id/compose/authorized_keys
+        os.makedirs(os.path.join(self.dir, "run", "sshd"), mode=0o755)
+        r = run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_ed25519")])
+        assert r.returncode == 0, r.stderr
+        self.port = free_port()
+        cfg = os.path.join(self.dir, "sshd_config")
+        with open(cfg, "w") as f:
+            f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_ed25519\nPidFile none\n"
+                    "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                    "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+                    "MaxStartups 100\n" % (self.port, self.dir, export_dir))
+        log = open(os.path.join(self.dir, "cvm.log"), "wb")
+        # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
+        script = ('mount --bind "$1/run" /var/run || exit 1; '
+                  '"$2" --socket /var/run/dstack.sock --cvm-dir "$3" & a=$!; '
+                  '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
+                  'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
+        procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                     self.dir, agent_bin, export_dir], stdout=log, stderr=log)
+        wait_for(self.listening, 15, "sshd of fake CVM %s" % tag)
+
+    def listening(self):
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect(("127.0.0.1", self.port))
+            return s.recv(4).startswith(b"SSH-")
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+
+def txt(r):
+    """stdout + stderr of a finished process, as text."""
+    return (r.stdout + r.stderr).decode(errors="replace")
+
+
+class World:
+    """Everything the phala e2e tests run against, in one temporary root (removed by close()):
+    the test PKI, two gateways (a certificate for the gateway domain, one for another name), the
+    phala CLI double with its state, a user config, and fake CVMs ("good" and "evil", whose sshd
+    has another host key). The harness programs come from ctest's environment (E2E_*).
+
+        w = World(); try: r, dt = w.crab(["warmup"]) ... finally: w.close()
+    """
+
+    def __init__(self, extra_config="", cvms=("good", "evil")):
+        prerequisites()
+        self.gw_bin, self.agent_bin, self.crabbox, self.drivers, self.double = need_env(
+            "E2E_GATEWAY", "E2E_AGENT", "E2E_CRABBOX", "E2E_DRIVER_DIR", "E2E_DOUBLE")
+        self.helper = os.path.join(self.drivers, "crabbox-testdriver-helper")
+        self.proxy = os.path.join(self.drivers, "crabbox-phala-proxy")
+        if not os.path.exists(self.helper):
+            skip("crabbox-testdriver-helper not built")
+        self.procs = Procs()
+        self.root = tempfile.mkdtemp(prefix="crabbox-e2e-")
+        try:
+            self._setup(extra_config, cvms)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, extra_config, cvms):
+        root = self.root
+        os.chmod(root, 0o755)
+        self.ca, self.certs = make_pki(root)
+        self.export = os.path.join(root, "export")
+        os.makedirs(self.export)
+        self.home, self.cfg, self.state, self.cloud, self.work = (
+            os.path.join(root, n) for n in ("home", "cfg", "state", "cloud", "work"))
+        for p in (self.home, self.cfg, self.state, self.cloud, os.path.join(self.cfg, "crabbox")):
+            os.makedirs(p, mode=0o700, exist_ok=True)
+        self.trust_root = os.path.join(root, "root.der")
+        self.collateral = os.path.join(root, "collateral.json")
+        assert run([self.helper, "root", self.trust_root]).returncode == 0
+        assert run([self.helper, "collateral", self.collateral]).returncode == 0
+        self.double_state = os.path.join(self.cloud, "state.json")
+        self.double_env()
+        self.config_path = os.path.join(self.cfg, "crabbox", "config.yaml")
+        with open(self.config_path, "w") as f:
+            f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: 20\n%s"
+                    % (self.double, self.ca, self.work, extra_config))
+        os.chmod(self.config_path, 0o600)
+        self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export) for tag in cvms}
+        self.routes = os.path.join(root, "routes")
+        self.route(self.cvm[cvms[0]])
+        self.gw_good = start_gateway(self.procs, self.gw_bin, root, "good", *self.certs[DOMAIN], self.routes)
+        self.gw_other = start_gateway(self.procs, self.gw_bin, root, "other", *self.certs["other.test"],
+                                      self.routes)
+        self.base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
+                         "XDG_CONFIG_HOME": self.cfg, "XDG_STATE_HOME": self.state, "PHALA_CLOUD_DIR": self.cloud,
+                         "PHALA_CLOUD_API_KEY": "phak_e2e_test_key", "CRABBOX_DRIVER_PATH": self.drivers,
+                         "CRABBOX_PHALA_CONNECT_TO": "127.0.0.1:%d" % self.gw_good}
+
+    def double_env(self, faults=""):
+        """(Re)write the double's knobs; faults as in tests/phala-double/phala (PHALA_DOUBLE_FAULTS)."""
+        with open(os.path.join(self.cloud, "double.env"), "w") as f:
+            f.write("PHALA_DOUBLE_GATEWAY_DOMAIN=%s\nPHALA_DOUBLE_CVM_DIR=%s\nPHALA_DOUBLE_STATE=%s\n"
+                    "PHALA_DOUBLE_FAULTS=%s\n" % (DOMAIN, self.export, self.double_state, faults))
+
+    def route(self, cvm):
+        """The gateway sends every name to this fake CVM's sshd."""
+        with open(self.routes + ".tmp", "w") as f:
+            f.write("* 127.0.0.1:%d\n" % cvm.port)
+        os.replace(self.routes + ".tmp", self.routes)
+
+    def agent_mode(self, mode):
+        """The guest agents' behaviour (tests/e2e/agent.c): ok, tamper-quote, replay, no-quote, ..."""
+        with open(os.path.join(self.export, "agent_mode"), "w") as f:
+            f.write(mode + "\n")
+
+    def crab_argv(self, args):
+        return [self.crabbox, "--provider", "phala", "--trust-root", self.trust_root,
+                "--collateral", self.collateral] + list(args)
+
+    def crab(self, args, env_extra=None, timeout=120):
+        """Run crabbox (phala provider, test root, test collateral): (CompletedProcess, seconds)."""
+        env = dict(self.base_env, **(env_extra or {}))
+        t0 = time.monotonic()
+        r = subprocess.run(self.crab_argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=timeout, cwd=self.root)
+        return r, time.monotonic() - t0
+
+    def dump(self):
+        r = run([self.double, "__double", "dump"], env=dict(self.base_env, PHALA_DOUBLE_STATE=self.double_state))
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def cvms_left(self):
+        """Names of the CVMs in the double's state (what a real account would be billed for)."""
+        d = self.dump()
+        return [c.get("name") for c in d.get("cvms", [])] if d is not None else ["?dump failed"]
+
+    def app_of(self, lease_id):
+        for c in (self.dump() or {}).get("cvms", []):
+            if c.get("name") == "crabbox-" + lease_id.replace("_", "-"):
+                return c["app_id"]
+        return "?"
+
+    def close(self):
+        self.procs.kill_all()
+        shutil.rmtree(self.root, ignore_errors=True)
