@@ -32,6 +32,18 @@
 
 #define DAY INT64_C(86400)
 
+/* has_word: `word` is one of the comma-separated words of `list` (--tamper takes several). */
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, word, n) == 0) { return true; }
+        p += len + (p[len] == ',' ? 1 : 0);
+    }
+    return false;
+}
+
 static int die(const char *msg)
 {
     fprintf(stderr, "crabbox-testdriver-helper: %s\n", msg);
@@ -42,6 +54,7 @@ static bool write_file(const char *dir, const char *name, const void *data, size
 {
     char path[4096];
     FILE *f;
+    int fd;
     bool ok;
     if (dir != NULL) {
         int n = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -49,8 +62,14 @@ static bool write_file(const char *dir, const char *name, const void *data, size
     } else {
         snprintf(path, sizeof path, "%s", name);
     }
-    f = fopen(path, "wb");
-    if (f == NULL) { return false; }
+    /* 0600 whatever the umask: the evidence lands in the user's private state directory. */
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd == -1) { return false; }
+    f = fdopen(fd, "wb");
+    if (f == NULL) {
+        close(fd);
+        return false;
+    }
     ok = fwrite(data, 1, len, f) == len;
     return fclose(f) == 0 && ok;
 }
@@ -133,7 +152,7 @@ static int cmd_evidence(int argc, char **argv)
         free(compose);
         return die("evidence: needs --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR");
     }
-    if (strcmp(tamper, "wrong-nonce") == 0) { nonce[0] ^= 1; }
+    if (has_word(tamper, "wrong-nonce")) { nonce[0] ^= 1; }
     {
         const cbs hk_part = cbs_make(hk, hk_len);
         cbs parts[3];
@@ -143,13 +162,13 @@ static int cmd_evidence(int argc, char **argv)
         parts[2] = cbs_make(hk_hash, 32);
         if (!cba_sha512(rd, parts, 3)) { return die("SHA-512 failed"); }
     }
-    if (strcmp(tamper, "tamper-app-id") == 0) { o.info.app_id[19] ^= 1; }
+    if (has_word(tamper, "tamper-app-id")) { o.info.app_id[19] ^= 1; }
     /* The app-compose.json the platform would make from the deployed compose file. */
     app = json_object_new_object();
     json_object_object_add(app, "docker_compose_file",
-                           json_object_new_string_len(strcmp(tamper, "tamper-compose") == 0 ? "services: {}\n"
+                           json_object_new_string_len(has_word(tamper, "tamper-compose") ? "services: {}\n"
                                                                                              : (const char *)compose,
-                                                      strcmp(tamper, "tamper-compose") == 0 ? 13 : (int)compose_len));
+                                                      has_word(tamper, "tamper-compose") ? 13 : (int)compose_len));
     json_object_object_add(app, "manifest_version", json_object_new_int(2));
     json_object_object_add(app, "name", json_object_new_string("crabbox-test"));
     json_object_object_add(app, "runner", json_object_new_string("docker-compose"));
@@ -168,7 +187,7 @@ static int cmd_evidence(int argc, char **argv)
     /* The fresh quote: same TD (same event log, so same RTMRs), report data for our nonce. */
     o.quote.has_report_data = true;
     memcpy(o.quote.report_data, rd, 64);
-    if (strcmp(tamper, "tamper-quote") == 0) { o.quote.corrupt_quote_signature = true; }
+    if (has_word(tamper, "tamper-quote")) { o.quote.corrupt_quote_signature = true; }
     if (!mke_generate(&quote_ev, &o)) {
         mke_evidence_free(&info_ev);
         free(app_compose);
@@ -176,12 +195,12 @@ static int cmd_evidence(int argc, char **argv)
     }
     free(app_compose);
     (void)mkdir(out, 0700);
-    if (strcmp(tamper, "garbage") == 0) {
+    if (has_word(tamper, "garbage")) {
         ok = write_file(out, "info.json", "{\"tcb_info\": [1, 2", 18);
     } else {
         ok = write_file(out, "info.json", info_ev.info_json.data, info_ev.info_json.len);
     }
-    if (strcmp(tamper, "not-fresh") == 0) {
+    if (has_word(tamper, "not-fresh")) {
         char path[4096];
         snprintf(path, sizeof path, "%s/quote.bin", out);
         (void)unlink(path);

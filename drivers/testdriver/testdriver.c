@@ -341,7 +341,7 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
 {
     td *t = drv;
     char dir[PATH_MAX], hk[PATH_MAX], compose[PATH_MAX], outdir[PATH_MAX], path[PATH_MAX];
-    char nonce_hex[65], tamper[64] = "";
+    char nonce_hex[65], tamper[160] = "";
     const char *argv[16];
     size_t n = 0;
     crabbox_output o = { 0 };
@@ -375,7 +375,10 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     (void)mkdir(outdir, 0700);
     td_hex(nonce_hex, nonce, 32);
     for (size_t i = 0; k_tampers[i] != NULL; i++) {
-        if (td_has_mode(t, k_tampers[i])) { snprintf(tamper, sizeof tamper, "%s", k_tampers[i]); }
+        if (td_has_mode(t, k_tampers[i])) {
+            size_t used = strlen(tamper);
+            snprintf(tamper + used, sizeof tamper - used, "%s%s", used != 0 ? "," : "", k_tampers[i]);
+        }
     }
     argv[n++] = t->helper;
     argv[n++] = "evidence";

@@ -80,6 +80,44 @@ def main():
                     pass
                 check("rsync -e ssh through crabbox-phala-proxy with the pinned key", r.returncode == 0 and same,
                       txt(r)[-800:])
+            # run syncs the current directory (not .git, not what .gitignore excludes) and forwards --env
+            # values without putting them on any command line.
+            proj = os.path.join(root, "project")
+            os.makedirs(os.path.join(proj, ".git"))
+            os.makedirs(os.path.join(proj, "src"))
+            with open(os.path.join(proj, "src", "hello.txt"), "w") as f:
+                f.write("synced-content\n")
+            with open(os.path.join(proj, ".gitignore"), "w") as f:
+                f.write("build/\n")
+            os.makedirs(os.path.join(proj, "build"))
+            with open(os.path.join(proj, "build", "ignored.o"), "w") as f:
+                f.write("x")
+            with open(os.path.join(proj, ".git", "config"), "w") as f:
+                f.write("[core]\n")
+            secret = "s3cr3t-value-$(touch /tmp/pwned) 'quoted'"
+            r = subprocess.run(w.crab_argv(["run", "--id", lease, "--env", "SMOKE_TOKEN", "--", "sh", "-c",
+                                            'cat src/hello.txt; test ! -e build/ignored.o && test ! -e .git && '
+                                            'printf "%s\\n" "$SMOKE_TOKEN"; ls -a | grep -c crabbox-env || true']),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, cwd=proj,
+                               env=dict(base_env, SMOKE_TOKEN=secret))
+            out = r.stdout.decode(errors="replace")
+            check("run syncs the work tree (.git and .gitignore'd files skipped) and forwards --env",
+                  r.returncode == 0 and "synced-content" in out and secret in out and out.rstrip().endswith("0")
+                  and not os.path.exists("/tmp/pwned"), txt(r)[-1500:])
+            r = subprocess.run(w.crab_argv(["run", "--id", lease, "--", "true"]), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60, cwd=w.home, env=base_env)
+            check("run refuses to sync the home directory (exit 2)", r.returncode == 2 and "home" in txt(r), txt(r)[-800:])
+            r, _ = crab(["status", lease])
+            check("status shows the lease running and attested",
+                  r.returncode == 0 and "status=running" in txt(r) and "attested=true" in txt(r)
+                  and "attestation_fresh=true" in txt(r), txt(r)[-800:])
+            r, _ = crab(["--json", "status", "--wait", lease])
+            try:
+                st = json.loads(r.stdout)
+            except ValueError:
+                st = {}
+            check("status --wait answers over a verified session (--json)",
+                  r.returncode == 0 and st.get("answered") is True and st.get("status") == "running", txt(r)[-800:])
             r, _ = crab(["attest", lease])
             check("attest verifies the running lease again", r.returncode == 0, txt(r)[-800:])
             r, _ = crab(["run", "--id", lease, "--", "sh", "-c", "exit 7"])
@@ -128,6 +166,26 @@ def main():
             check("%s: exit %s, says '%s', no CVM left (%.1fs)" % (name, r.returncode, needle, dt),
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
         route(good)
+
+        # ---- the Info-only fallback: opt-in from a trusted source only, labelled ------------------
+        agent_mode("no-quote")
+        with open(os.path.join(w.project, "crabbox.yaml"), "w") as f:
+            f.write("allowInfoOnlyAttestation: true\n")
+        r, _ = crab(["warmup"])
+        os.unlink(os.path.join(w.project, "crabbox.yaml"))
+        check("a repository config cannot allow the Info-only fallback: exit 3, notice printed, no CVM left",
+              r.returncode == 3 and "ignoring 'allowInfoOnlyAttestation: true'" in txt(r) and cvms_left() == [],
+              txt(r)[-1200:])
+        r, _ = crab(["--json", "warmup"], {"CRABBOX_ALLOW_INFO_ONLY_ATTESTATION": "true"})
+        lease = json.loads(r.stdout).get("lease") if r.returncode == 0 else None
+        check("allowInfoOnlyAttestation (trusted): the Info quote is accepted with a warning",
+              lease is not None and "NOT bound to this SSH session" in txt(r), txt(r)[-1200:])
+        if lease:
+            r, _ = crab(["status", lease])
+            check("... and the lease is labelled attestation_fresh=false",
+                  r.returncode == 0 and "attestation_fresh=false" in txt(r), txt(r)[-800:])
+            r, _ = crab(["stop", lease])
+            check("... and stops cleanly", r.returncode == 0 and cvms_left() == [], txt(r)[-800:])
         agent_mode("ok")
 
         # ---- CLI failures through the host, and an interrupt during warmup ------------------

@@ -252,6 +252,11 @@ class World:
             os.path.join(root, n) for n in ("home", "cfg", "state", "cloud", "work"))
         for p in (self.home, self.cfg, self.state, self.cloud, os.path.join(self.cfg, "crabbox")):
             os.makedirs(p, mode=0o700, exist_ok=True)
+        # The current directory of crabbox (what `run` syncs to the lease): a small project.
+        self.project = os.path.join(root, "project")
+        os.makedirs(self.project, exist_ok=True)
+        with open(os.path.join(self.project, "README"), "w") as f:
+            f.write("e2e project\n")
         self.trust_root = os.path.join(root, "root.der")
         self.collateral = os.path.join(root, "collateral.json")
         assert run([self.helper, "root", self.trust_root]).returncode == 0
@@ -300,7 +305,7 @@ class World:
         env = dict(self.base_env, **(env_extra or {}))
         t0 = time.monotonic()
         r = subprocess.run(self.crab_argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                           timeout=timeout, cwd=self.root)
+                           timeout=timeout, cwd=self.project)
         return r, time.monotonic() - t0
 
     def dump(self):

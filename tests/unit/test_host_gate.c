@@ -111,9 +111,11 @@ static crabbox_lease *warm(fixture *f, const char *lease_id)
     return lease;
 }
 
-static int run_gate(fixture *f, const crabbox_lease *lease, gate_result *g, crabbox_err *err)
+static int run_gate_with(fixture *f, const crabbox_lease *lease, gate_result *g, bool allow_info_only,
+                         crabbox_err *err)
 {
     gate_policy pol = {
+        .allow_info_only = allow_info_only,
         .collateral = f->a.collateral.data,
         .collateral_len = f->a.collateral.len,
         .collateral_source = "file:test",
@@ -123,6 +125,11 @@ static int run_gate(fixture *f, const crabbox_lease *lease, gate_result *g, crab
     };
     return gate_run(&f->a.keys, f->a.d, f->a.drv, lease, (const uint8_t *)k_compose, strlen(k_compose), &pol,
                     cbx_now_unix(), g, err);
+}
+
+static int run_gate(fixture *f, const crabbox_lease *lease, gate_result *g, crabbox_err *err)
+{
+    return run_gate_with(f, lease, g, false, err);
 }
 
 static void teardown(fixture *f, crabbox_lease *lease)
@@ -295,6 +302,45 @@ Test(host_gate, quote_for_another_nonce_fails_report_data)
 Test(host_gate, missing_fresh_quote_fails_report_data)
 {
     expect_rejected("not-fresh", "report_data", CRABBOX_E_ATTESTATION);
+}
+
+/* allowInfoOnlyAttestation: the Info quote alone passes, but is recorded as not fresh and every
+ * other check still runs on it (a tampered Info quote is still refused). */
+static void info_only(const char *mode, int want_rc, const char *want_check)
+{
+    fixture f;
+    crabbox_lease *lease;
+    gate_result *g = calloc(1, sizeof *g);
+    crabbox_err err = { 0 };
+    int rc;
+    cr_assert_not_null(g);
+    setup(&f, mode, false);
+    lease = warm(&f, "cbx_0000000000ef");
+    rc = run_gate_with(&f, lease, g, true, &err);
+    cr_assert_eq(rc, want_rc, "%s: rc %d (%s / %s)", mode, rc, err.message, g->detail);
+    cr_assert_not(g->fresh, "no quote call: never fresh");
+    cr_assert_not(g->bundle.fresh);
+    if (want_check == NULL) {
+        cr_assert(g->verified);
+        cr_assert_str_eq(g->bundle.verdict, "verified");
+        cr_assert(gate_token_check(&f.a.keys, lease->lease_id, g->bundle.host_key, g->bundle.host_key_len, &g->token));
+    } else {
+        cr_assert_not(g->verified);
+        cr_assert_str_eq(g->failed_check, want_check);
+    }
+    gate_result_free(g);
+    free(g);
+    teardown(&f, lease);
+}
+
+Test(host_gate, info_only_opt_in_verifies_as_not_fresh)
+{
+    info_only("not-fresh", CRABBOX_OK, NULL);
+}
+
+Test(host_gate, info_only_opt_in_still_checks_the_info_quote)
+{
+    info_only("not-fresh,tamper-app-id", CRABBOX_E_ATTESTATION, "app_id");
 }
 
 Test(host_gate, garbage_info_is_rejected)

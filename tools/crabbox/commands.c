@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -297,6 +298,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .trust_root_der = a->trust_root.data,
         .trust_root_der_len = a->trust_root.len,
         .provider = a->d->name,
+        .allow_info_only = config_get_bool(&a->cfg, NULL, "allowInfoOnlyAttestation", false),
     };
     fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
@@ -311,14 +313,20 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         cbx_hex(ch, r->compose_hash, 32);
         cbx_hex(app_id, r->app_id, 20);
         c->attested = 1;
+        c->attestation_fresh = g->fresh ? 1 : 0;
+        if (!g->fresh) {
+            fprintf(stderr, "WARNING: the guest agent offered no quote call: accepted the Info quote only "
+                            "(allowInfoOnlyAttestation). It is NOT bound to this SSH session: a replayed Info "
+                            "would pass. Labelled attestation_fresh=false\n");
+        }
         snprintf(c->tdx_app_id, sizeof c->tdx_app_id, "%s", app_id);
         snprintf(c->tdx_compose_hash, sizeof c->tdx_compose_hash, "%s", ch);
         snprintf(c->tdx_rtmr3, sizeof c->tdx_rtmr3, "%s", rtmr3);
         cbx_hex(c->tdx_mrtd, r->mrtd, 48);
         pin_host_key(a, c, &g->bundle);
         *tok = g->token;
-        fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s%s\n", a->cvm_key, lease->cloud_id, app_id,
-                ch, rtmr3, g->dcap_skipped ? " dcap=skipped" : "");
+        fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s%s%s\n", a->cvm_key, lease->cloud_id,
+                app_id, ch, rtmr3, g->dcap_skipped ? " dcap=skipped" : "", g->fresh ? "" : " attestation_fresh=false");
     } else if (rc == CRABBOX_E_ATTESTATION) {
         *failed_check = g->failed_check;
         cbx_set_err(err, CRABBOX_E_ATTESTATION,
@@ -658,13 +666,174 @@ static bool append(char *out, size_t out_len, size_t *pos, const char *text)
     return true;
 }
 
-/* session_exec opens a session with the token and runs the command (or an interactive shell).
- * Returns the program's exit status, or an exit status after reporting an error. */
-static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest_token *tok, char **cmd, int num_cmd)
+/* rsync_quote appends a word for rsync's -e parser: single quotes, a quote inside doubled. */
+static bool rsync_quote(char *out, size_t out_len, size_t *pos, const char *word)
+{
+    if (*pos + 3 > out_len) { return false; }
+    if (*pos > 0) { out[(*pos)++] = ' '; }
+    out[(*pos)++] = '\'';
+    for (const char *p = word; *p != '\0'; p++) {
+        size_t need = *p == '\'' ? 2 : 1;
+        if (*pos + need + 2 > out_len) { return false; }
+        out[(*pos)++] = *p;
+        if (*p == '\'') { out[(*pos)++] = '\''; }
+    }
+    out[(*pos)++] = '\'';
+    out[*pos] = '\0';
+    return true;
+}
+
+/* same_dir: both name the same directory (after resolving symlinks). */
+static bool same_dir(const char *a_path, const char *b_path)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return a_path != NULL && b_path != NULL && realpath(a_path, ra) != NULL && realpath(b_path, rb) != NULL &&
+           strcmp(ra, rb) == 0;
+}
+
+/* sync_work_tree copies the current directory into the session's work root with rsync over the
+ * session's own ssh command (same pinned key, same ProxyCommand). 0, or an exit status (reported). */
+static int sync_work_tree(app *a, const crabbox_session *s, size_t n_ssh)
+{
+    char cwd[PATH_MAX], rsh[16384], rpath[PATH_MAX + 64], dest[PATH_MAX + 300];
+    size_t pos = 0, rp = 0;
+    crabbox_err err = { 0 };
+    int64_t t0;
+    int status;
+    bool ok = true;
+
+    if (getcwd(cwd, sizeof cwd) == NULL) {
+        return report_error(a, CRABBOX_E_FAILED, "cannot read the current directory to sync it", NULL);
+    }
+    /* Never ship a home directory (ssh keys, credentials) or the whole disk by accident. */
+    if (same_dir(cwd, "/") || same_dir(cwd, getenv("HOME"))) {
+        return report_error(a, CRABBOX_E_USAGE,
+                            "refusing to sync / or your home directory to the lease: run from the project "
+                            "directory, or pass --no-sync", NULL);
+    }
+    if (s->work_root[0] != '/') {
+        return report_error(a, CRABBOX_E_MALFORMED, "the driver's session has no absolute work root to sync to",
+                            NULL);
+    }
+    /* ssh_argv is the whole prefix before a remote command (driver.h), destination included, so
+     * rsync gets all of it as its -e command and the shell builtin `command` as its "host": the
+     * remote shell then runs `command mkdir -p -- WR && rsync --server ...`. */
+    for (size_t i = 0; ok && i < n_ssh; i++) { ok = rsync_quote(rsh, sizeof rsh, &pos, s->ssh_argv[i]); }
+    ok = ok && append(rpath, sizeof rpath, &rp, "mkdir -p -- ") &&
+         shell_quote(rpath, sizeof rpath, &rp, s->work_root) && append(rpath, sizeof rpath, &rp, " && rsync");
+    if (!ok || snprintf(dest, sizeof dest, "command:%s/", s->work_root) >= (int)sizeof dest) {
+        return report_error(a, CRABBOX_E_USAGE, "the session's ssh command is too long to sync through", NULL);
+    }
+    {
+        char rsync_path_opt[PATH_MAX + 96];
+        snprintf(rsync_path_opt, sizeof rsync_path_opt, "--rsync-path=%s", rpath);
+        const char *argv[] = { "rsync", "-a", "--delete", "--protect-args", "--exclude=/.git",
+                               "--filter=:- .gitignore", "-e", rsh, rsync_path_opt, "./", dest, NULL };
+        fprintf(stderr, "syncing %s -> lease:%s\n", cwd, s->work_root);
+        t0 = cbx_now_ms();
+        status = host_run_session(a, argv, NULL, 0, &err);
+    }
+    if (status < 0) {
+        if (strstr(err.message, "cannot find") != NULL) {
+            return report_error(a, CRABBOX_E_USAGE, "rsync is not installed here: install it, or pass --no-sync", NULL);
+        }
+        return fail(a, &err);
+    }
+    if (status != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "syncing the work tree failed: rsync exited with status %d", status);
+        return report_error(a, CRABBOX_E_FAILED, msg, NULL);
+    }
+    fprintf(stderr, "synced in %.1f s\n", (double)(cbx_now_ms() - t0) / 1000.0);
+    return 0;
+}
+
+/* env_file builds "NAME='value'\n" lines for --env (values quoted for sh). */
+static bool env_file(app *a, cbx_buf *out, char *missing, size_t missing_len)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < a->num_env; i++) {
+        const char *v = getenv(a->env_names[i]);
+        if (v == NULL) {
+            snprintf(missing, missing_len, "%s", a->env_names[i]);
+            return false;
+        }
+        cap += strlen(a->env_names[i]) + 4 * strlen(v) + 8;
+    }
+    missing[0] = '\0';
+    if (cap > (1u << 20) || (out->data = malloc(cap + 1)) == NULL) { return false; }
+    out->len = 0;
+    for (size_t i = 0; i < a->num_env; i++) {
+        size_t pos = out->len;
+        char *text = (char *)out->data;
+        bool ok = append(text, cap + 1, &pos, a->env_names[i]) && append(text, cap + 1, &pos, "=") &&
+                  shell_quote(text, cap + 1, &pos, getenv(a->env_names[i])) && append(text, cap + 1, &pos, "\n");
+        if (!ok) { return false; }
+        out->len = pos;
+    }
+    return true;
+}
+
+/* upload_env writes the --env values into a private file in the work root, over the session (its
+ * stdin), so that no value is ever on a command line. *name gets the file's name. 0 or an exit status. */
+static int upload_env(app *a, const crabbox_session *s, size_t n_ssh, char *name, size_t name_len)
+{
+    cbx_buf data = { 0 };
+    char missing[160], remote[PATH_MAX + 256];
+    uint8_t r[8];
+    size_t pos = 0;
+    const char **argv;
+    crabbox_err err = { 0 };
+    int status;
+    if (!env_file(a, &data, missing, sizeof missing)) {
+        char msg[256];
+        cbx_buf_free(&data);
+        if (missing[0] == '\0') { return report_error(a, CRABBOX_E_USAGE, "the --env values are too large", NULL); }
+        snprintf(msg, sizeof msg, "--env %s: the variable is not set here", missing);
+        return report_error(a, CRABBOX_E_USAGE, msg, NULL);
+    }
+    if (!cbx_random(r, sizeof r)) {
+        cbx_buf_free(&data);
+        return report_error(a, CRABBOX_E_FAILED, "getrandom failed", NULL);
+    }
+    snprintf(name, name_len, ".crabbox-env-");
+    cbx_hex(name + strlen(name), r, sizeof r);
+    if (!append(remote, sizeof remote, &pos, "umask 077 && mkdir -p -- ") ||
+        !shell_quote(remote, sizeof remote, &pos, s->work_root) || !append(remote, sizeof remote, &pos, " && cd -- ") ||
+        !shell_quote(remote, sizeof remote, &pos, s->work_root) || !append(remote, sizeof remote, &pos, " && cat > ") ||
+        !append(remote, sizeof remote, &pos, name)) {
+        cbx_buf_free(&data);
+        return report_error(a, CRABBOX_E_USAGE, "the work root is too long", NULL);
+    }
+    argv = calloc(n_ssh + 2, sizeof *argv);
+    if (argv == NULL) {
+        cbx_buf_free(&data);
+        return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL);
+    }
+    for (size_t i = 0; i < n_ssh; i++) { argv[i] = s->ssh_argv[i]; }
+    argv[n_ssh] = remote;
+    status = host_run_session(a, argv, data.data, data.len, &err);
+    free(argv);
+    cbx_wipe(data.data, data.len);
+    cbx_buf_free(&data);
+    if (status < 0) { return fail(a, &err); }
+    if (status != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "could not hand the --env values to the lease: ssh exited with status %d", status);
+        return report_error(a, CRABBOX_E_FAILED, msg, NULL);
+    }
+    return 0;
+}
+
+/* session_exec opens a session with the token, syncs the work tree (run, unless --no-sync), and
+ * runs the command (or an interactive shell). Returns the program's exit status, or an exit
+ * status after reporting an error. */
+static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest_token *tok, char **cmd, int num_cmd,
+                        bool sync)
 {
     crabbox_session *s = NULL;
     crabbox_err err = { 0 };
-    char remote[65536];
+    char remote[65536], env_name[64] = "";
     const char **argv;
     size_t pos = 0, n = 0;
     int rc, status;
@@ -679,6 +848,22 @@ static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest
         cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver's session has no ssh command");
         return fail(a, &err);
     }
+    while (s->ssh_argv[n] != NULL) { n++; }
+    if (sync) {
+        int st = sync_work_tree(a, s, n);
+        if (st != 0) {
+            a->d->session_free(a->drv, s);
+            return st;
+        }
+    }
+    if (num_cmd > 0 && a->num_env > 0) {
+        int st = s->work_root[0] == '/' ? upload_env(a, s, n, env_name, sizeof env_name)
+                                        : report_error(a, CRABBOX_E_MALFORMED, "--env needs the driver's work root", NULL);
+        if (st != 0) {
+            a->d->session_free(a->drv, s);
+            return st;
+        }
+    }
     remote[0] = '\0';
     if (num_cmd > 0) {
         bool ok = true;
@@ -689,6 +874,13 @@ static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest
                  append(remote, sizeof remote, &pos, " && cd -- ") &&
                  shell_quote(remote, sizeof remote, &pos, s->work_root) && append(remote, sizeof remote, &pos, " && ");
         }
+        if (env_name[0] != '\0') {
+            /* Read the values, then remove the file before the command starts. */
+            ok = ok && append(remote, sizeof remote, &pos, "set -a && . ./") &&
+                 append(remote, sizeof remote, &pos, env_name) &&
+                 append(remote, sizeof remote, &pos, " && set +a && rm -f ./") &&
+                 append(remote, sizeof remote, &pos, env_name) && append(remote, sizeof remote, &pos, " && ");
+        }
         ok = ok && append(remote, sizeof remote, &pos, "exec");
         for (int i = 0; ok && i < num_cmd; i++) {
             ok = append(remote, sizeof remote, &pos, " ") && shell_quote(remote, sizeof remote, &pos, cmd[i]);
@@ -698,7 +890,6 @@ static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest
             return report_error(a, CRABBOX_E_USAGE, "the command is too long", NULL);
         }
     }
-    while (s->ssh_argv[n] != NULL) { n++; }
     argv = calloc(n + 2, sizeof *argv);
     if (argv == NULL) {
         a->d->session_free(a->drv, s);
@@ -773,7 +964,7 @@ int cmd_run(app *a)
         fprintf(stderr, "provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
     }
     touch(a, &c);
-    status = session_exec(a, lease, &tok, a->cmd, a->num_cmd);
+    status = session_exec(a, lease, &tok, a->cmd, a->num_cmd, !a->no_sync);
     cbx_wipe(&tok, sizeof tok);
     touch(a, &c);
     if (a->id_opt == NULL && !a->keep) {
@@ -800,7 +991,7 @@ int cmd_ssh(app *a)
     int lock_fd, status = open_existing(a, a->positional[0], false, &c, &lease, &tok, &lock_fd);
     if (status != 0) { return status; }
     touch(a, &c);
-    status = session_exec(a, &lease, &tok, NULL, 0);
+    status = session_exec(a, &lease, &tok, NULL, 0, false);
     cbx_wipe(&tok, sizeof tok);
     touch(a, &c);
     unlock_lease(a, c.lease, lock_fd);
@@ -908,6 +1099,97 @@ int cmd_list(app *a)
     json_object_put(arr);
     free(claims);
     a->d->lease_list_free(a->drv, list);
+    return CBX_EXIT_OK;
+}
+
+#define STATUS_WAIT_MS (20 * 60 * 1000) /* status --wait: the SSH wait of phala-provider.md §5 */
+#define STATUS_POLL_MS 5000
+
+/* provider_status asks the driver for the lease's status: "" when it is not listed. */
+static int provider_status(app *a, const claim *c, char *out, size_t out_len, crabbox_err *err)
+{
+    crabbox_lease_list *list = NULL;
+    const crabbox_lease *l;
+    int rc = a->d->list(a->drv, &list, err);
+    if (rc == CRABBOX_OK && (list == NULL || !CRABBOX_HAS_MEMBER(crabbox_lease_list, list, items))) {
+        rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no list");
+    }
+    out[0] = '\0';
+    if (rc == CRABBOX_OK && (l = find_listed(list, c)) != NULL) { snprintf(out, out_len, "%s", l->status); }
+    a->d->lease_list_free(a->drv, list);
+    return rc;
+}
+
+/* wait_interruptible sleeps ms, waking early on SIGINT/SIGTERM: false when cancelled. */
+static bool wait_interruptible(app *a, int64_t ms)
+{
+    const struct timespec step = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+    for (int64_t t = 0; t < ms; t += 100) {
+        if (host_cancel_poll(a)) { return false; }
+        nanosleep(&step, NULL);
+    }
+    return !host_cancel_poll(a);
+}
+
+int cmd_status(app *a)
+{
+    claim c;
+    crabbox_err err = { 0 };
+    char pstatus[32];
+    int rc = resolve(a, a->positional[0], &c, &err);
+    int64_t deadline = cbx_now_ms() + STATUS_WAIT_MS;
+    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    for (;;) {
+        rc = provider_status(a, &c, pstatus, sizeof pstatus, &err);
+        if (rc != CRABBOX_OK) { return fail(a, &err); }
+        if (!a->wait || (strcmp(pstatus, "running") == 0 && strcmp(c.state, CLAIM_READY) == 0)) { break; }
+        if (pstatus[0] == '\0' && strcmp(c.state, CLAIM_READY) == 0) {
+            return report_error(a, CRABBOX_E_NOT_FOUND, "the lease's CVM is gone at the provider", NULL);
+        }
+        if (cbx_now_ms() >= deadline) {
+            return report_error(a, CRABBOX_E_TIMEOUT, "timed out waiting for the lease to be running", NULL);
+        }
+        fprintf(stderr, "... waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
+                pstatus[0] != '\0' ? pstatus : "absent");
+        if (!wait_interruptible(a, STATUS_POLL_MS)) { return report_error(a, CRABBOX_E_CANCELLED, "interrupted", NULL); }
+        if (claim_read(&a->st, c.lease, &c, &err) != CRABBOX_OK) { return fail(a, &err); }
+    }
+    if (a->wait) {
+        /* Ready means it answers over a session whose host key attestation just bound. */
+        claim vc;
+        crabbox_lease lease;
+        crabbox_attest_token tok;
+        char word[] = "true";
+        char *probe[] = { word };
+        int lock_fd, status = open_existing(a, c.lease, false, &vc, &lease, &tok, &lock_fd);
+        if (status != 0) { return status; }
+        status = session_exec(a, &lease, &tok, probe, 1, false);
+        cbx_wipe(&tok, sizeof tok);
+        unlock_lease(a, vc.lease, lock_fd);
+        if (status != 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the lease did not answer over ssh (status %d)", status);
+            return report_error(a, CRABBOX_E_FAILED, msg, NULL);
+        }
+        c = vc;
+    }
+    if (a->json) {
+        json_object *o = claim_to_json(&c);
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "status", json_object_new_string(pstatus));
+        json_object_object_add(o, "present", json_object_new_boolean(pstatus[0] != '\0'));
+        if (a->wait) { json_object_object_add(o, "answered", json_object_new_boolean(true)); }
+        print_json(o);
+        json_object_put(o);
+    } else {
+        char exp[21];
+        cbx_rfc3339(exp, c.expires_at);
+        printf("lease=%s slug=%s state=%s %s=%s status=%s attested=%s attestation_fresh=%s expires=%s%s\n", c.lease,
+               c.slug, c.state, a->cvm_key, c.cloud_id[0] != '\0' ? c.cloud_id : "-",
+               pstatus[0] != '\0' ? pstatus : "absent", c.attested == 1 ? "true" : c.attested == 0 ? "false" : "-",
+               c.attestation_fresh == 1 ? "true" : c.attestation_fresh == 0 ? "false" : "-", exp,
+               a->wait ? " answered=true" : "");
+    }
     return CBX_EXIT_OK;
 }
 

@@ -19,13 +19,15 @@ static const struct {
     const char *name;
     key_type type;
     const char *env;
+    const char *untrusted_only; /* the one value a repository file may set (the stricter), or NULL */
 } k_host_keys[] = {
-    { "provider", KT_STRING, "CRABBOX_PROVIDER" },
-    { "class", KT_STRING, "CRABBOX_CLASS" },
-    { "ttl", KT_DURATION, "CRABBOX_TTL" },
-    { "idleTimeout", KT_DURATION, "CRABBOX_IDLE_TIMEOUT" },
-    { "collateral", KT_STRING, "CRABBOX_COLLATERAL" },
-    { "requireCollateral", KT_BOOL, "CRABBOX_REQUIRE_COLLATERAL" },
+    { "provider", KT_STRING, "CRABBOX_PROVIDER", NULL },
+    { "class", KT_STRING, "CRABBOX_CLASS", NULL },
+    { "ttl", KT_DURATION, "CRABBOX_TTL", NULL },
+    { "idleTimeout", KT_DURATION, "CRABBOX_IDLE_TIMEOUT", NULL },
+    { "collateral", KT_STRING, "CRABBOX_COLLATERAL", NULL },
+    { "requireCollateral", KT_BOOL, "CRABBOX_REQUIRE_COLLATERAL", "true" },
+    { "allowInfoOnlyAttestation", KT_BOOL, "CRABBOX_ALLOW_INFO_ONLY_ATTESTATION", "false" },
 };
 
 /* Keys the host owns in every driver block. */
@@ -596,6 +598,14 @@ int config_validate(config *c, const char *driver_name, const crabbox_config_key
             }
             rc = check_type(it, k_host_keys[j].type, err);
             if (rc != CRABBOX_OK) { return rc; }
+            /* A repository must not weaken what the user's own configuration asks for. */
+            if (!it->trusted && k_host_keys[j].untrusted_only != NULL &&
+                strcmp(it->value, k_host_keys[j].untrusted_only) != 0) {
+                it->ignored = true;
+                fprintf(stderr, "warning: %s: ignoring '%s: %s' from a repository config (only a trusted source "
+                                "can weaken verification)\n",
+                        it->where, it->key, it->value);
+            }
             continue;
         }
         if (driver_name == NULL || strcmp(it->block, driver_name) != 0) {

@@ -188,10 +188,15 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
 
     /* Host-side requirements before the verifier runs. */
     if (b->info == NULL && b->quote == NULL) { return reject(out, "evidence", "the driver returned no evidence"); }
-    if ((d->capabilities & CRABBOX_CAP_FRESH_QUOTE) != 0 && !b->fresh) {
+    if ((d->capabilities & CRABBOX_CAP_FRESH_QUOTE) != 0 && !b->fresh && !pol->allow_info_only) {
+        /* A man in the middle could hide the quote call and replay a genuine Info: refuse the
+         * downgrade unless a trusted source opted in (allowInfoOnlyAttestation). */
         return reject(out, cba_check_name(CBA_CHECK_REPORT_DATA),
-                      "the driver can bind a nonce but returned no fresh quote");
+                      "the driver can bind a nonce but returned no fresh quote (the guest agent offered no quote "
+                      "call; allowInfoOnlyAttestation: true in a trusted config accepts the Info quote, unbound to "
+                      "this session)");
     }
+    out->fresh = b->fresh;
     if (b->fresh && b->host_key == NULL) {
         return reject(out, cba_check_name(CBA_CHECK_REPORT_DATA), "a fresh quote without the SSH host key it binds");
     }

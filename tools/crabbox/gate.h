@@ -49,11 +49,14 @@ typedef struct gate_policy {
     const uint8_t *trust_root_der; /* TEST ONLY (--trust-root); NULL = Intel's root */
     size_t trust_root_der_len;
     const char *provider;          /* for the bundle */
+    bool allow_info_only;          /* accept a driver that can bind a nonce returning only the Info quote
+                                      (not bound to this session: labelled attestation_fresh=false) */
 } gate_policy;
 
 typedef struct gate_result {
     bool verified;
     bool dcap_skipped;
+    bool fresh; /* the quote carried this gate's nonce and the session's host key */
     const char *failed_check; /* cba_check_name, or "evidence" for evidence the host cannot use */
     char detail[320];
     cba_report report;

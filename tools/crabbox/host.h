@@ -36,6 +36,9 @@ typedef struct app {
     char **cmd; /* run -- CMD... */
     int num_cmd;
     bool json, verbose, keep, dry_run, help;
+    bool no_sync, wait;          /* run --no-sync; status --wait */
+    const char *env_names[32];   /* run --env NAME... */
+    size_t num_env;
     const char *id_opt, *slug_opt, *type_opt, *trust_root_path, *collateral_opt;
     bool require_collateral_flag;
     int class_pos; /* argv index of --class, or -1 */
@@ -53,7 +56,8 @@ typedef struct app {
     gate_keys keys;
     sigset_t cancel;
     bool cancel_seen; /* a cancel signal arrived and was consumed (host_cancel_poll) */
-    char **env; /* the environment of spawned programs */
+    char **env; /* the environment of the driver's programs (with the provider's credentials) */
+    char **session_env; /* the environment of session programs (ssh, rsync): base variables only */
     char display[32]; /* "Phala" */
     char cvm_key[48]; /* "phala_cvm" */
     char scope[96];
@@ -77,6 +81,9 @@ int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *op
 /* host_run_interactive runs argv with the terminal (ssh, the command of `run`); returns the
  * program's exit status or -1 with err set. */
 int host_run_interactive(app *a, const char *const argv[], crabbox_err *err);
+/* host_run_session runs a session program (session environment); with stdin_data it is fed that
+ * and its stdout is discarded (stderr still reaches the user). Exit status or -1 with err set. */
+int host_run_session(app *a, const char *const argv[], const uint8_t *stdin_data, size_t stdin_len, crabbox_err *err);
 
 /* exit_code maps a crabbox_code to the process exit status. */
 int exit_code(int code);
@@ -90,6 +97,7 @@ int cmd_stop(app *a);
 int cmd_doctor(app *a);
 int cmd_cleanup(app *a);
 int cmd_attest(app *a);
+int cmd_status(app *a);
 
 /* report_error prints an error (as JSON on stdout with --json) and returns its exit status. */
 int report_error(app *a, int code, const char *msg, const char *failed_check);

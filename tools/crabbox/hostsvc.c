@@ -186,11 +186,20 @@ int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *op
 
 int host_run_interactive(app *a, const char *const argv[], crabbox_err *err)
 {
+    return host_run_session(a, argv, NULL, 0, err);
+}
+
+int host_run_session(app *a, const char *const argv[], const uint8_t *stdin_data, size_t stdin_len, crabbox_err *err)
+{
     char prog[PATH_MAX];
     const char **av;
     size_t n = 0;
     crabbox_output out;
-    spawn_req req = { .envp = (const char *const *)a->env, .interactive = true, .cancel = &a->cancel };
+    /* Session programs (ssh, rsync, the proxy they start) get the base environment only: the
+     * provider's credentials are for the driver's CLI, not for them. */
+    spawn_req req = { .envp = (const char *const *)a->session_env, .interactive = stdin_data == NULL,
+                      .stdin_data = stdin_data, .stdin_len = stdin_len, .stderr_to_user = true,
+                      .cancel = &a->cancel };
     int rc;
     if (argv == NULL || argv[0] == NULL || !spawn_resolve(argv[0], env_value(a, "PATH"), prog, sizeof prog)) {
         cbx_set_err(err, CRABBOX_E_USAGE, "cannot find the session program %.200s", argv != NULL && argv[0] ? argv[0] : "");
@@ -208,6 +217,12 @@ int host_run_interactive(app *a, const char *const argv[], crabbox_err *err)
     fflush(stdout);
     rc = spawn_run(&req, &out, err);
     free(av);
+    if (rc == CRABBOX_OK && stdin_data != NULL) {
+        int status = out.timed_out ? -1 : out.exit_status;
+        if (out.timed_out) { cbx_set_err(err, CRABBOX_E_TIMEOUT, "%.200s did not finish before its deadline", argv[0]); }
+        spawn_output_free(&out);
+        return status;
+    }
     return rc == CRABBOX_OK ? out.exit_status : -1;
 }
 
@@ -254,6 +269,14 @@ static bool build_env(app *a)
         ok = env != NULL;
     }
     a->env = env;
+    n = cap = 0;
+    env = NULL;
+    for (size_t i = 0; ok && k_base_env[i] != NULL; i++) { ok = add_env(&env, &n, &cap, k_base_env[i]); }
+    if (ok && env == NULL) {
+        env = calloc(1, sizeof *env);
+        ok = env != NULL;
+    }
+    a->session_env = env;
     return ok;
 }
 
@@ -379,6 +402,9 @@ void app_teardown(app *a)
     for (size_t i = 0; a->env != NULL && a->env[i] != NULL; i++) { free(a->env[i]); }
     free(a->env);
     a->env = NULL;
+    for (size_t i = 0; a->session_env != NULL && a->session_env[i] != NULL; i++) { free(a->session_env[i]); }
+    free(a->session_env);
+    a->session_env = NULL;
     cbx_buf_free(&a->collateral);
     cbx_buf_free(&a->trust_root);
     gate_keys_wipe(&a->keys);

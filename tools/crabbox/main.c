@@ -17,12 +17,14 @@ static const char k_usage[] =
     "\n"
     "Commands:\n"
     "  warmup                     acquire a lease and leave it running\n"
-    "  run [--id X] [--keep] -- CMD...   run a command on a new lease (released afterwards unless\n"
-    "                             --keep) or on lease X (verified again first)\n"
+    "  run [--id X] [--keep] -- CMD...   sync the current directory to the lease, then run a command\n"
+    "                             on a new lease (released afterwards unless --keep) or on lease X\n"
+    "                             (verified again first); --no-sync, --env NAME\n"
     "  ssh ID                     an interactive shell on a lease (verified again first)\n"
     "  list [--json]              leases that have both a local claim and a CVM\n"
     "  stop ID                    destroy a lease (id or slug), then drop its claim and key\n"
     "  attest ID                  verify a running lease again with fresh evidence\n"
+    "  status ID [--wait]         a lease's state; --wait: until it answers over a verified session\n"
     "  cleanup [--dry-run]        sweep expired, failed and abandoned leases; drop stale claims\n"
     "  doctor                     check the driver, the provider and the local setup\n"
     "\n"
@@ -59,10 +61,14 @@ static const struct {
     { "warmup", "crabbox warmup [--keep] [--slug NAME] [--class C] [OPTIONS]\n"
                 "Acquires a lease: intent claim, key, create, verify attestation, ready. Prints\n"
                 "`provisioned lease=ID <driver>_cvm=ID state=ready` (or the claim as JSON).\n", "keep,slug", 0 },
-    { "run", "crabbox run [--id ID] [--keep] [OPTIONS] -- COMMAND [ARGS...]\n"
+    { "run", "crabbox run [--id ID] [--keep] [--no-sync] [--env NAME]... [OPTIONS] -- COMMAND [ARGS...]\n"
              "Without --id: acquire a lease, run the command over ssh, release it unless --keep.\n"
              "With --id: verify lease ID again (fresh evidence), then run the command on it.\n"
-             "Exits with the command's status.\n", "keep,slug,id", 0 },
+             "First the current directory is copied to the lease's work root with rsync (-a --delete;\n"
+             "/.git and what .gitignore files exclude are skipped; never from / or your home directory),\n"
+             "and the command runs there. --no-sync skips the copy. --env NAME (repeatable) gives the\n"
+             "command this variable's local value; values travel over the verified ssh session, never on a\n"
+             "command line. Exits with the command's status.\n", "keep,slug,id,no-sync,env", 0 },
     { "ssh", "crabbox ssh ID [OPTIONS]\n"
              "Verifies lease ID again (fresh evidence), then opens an interactive ssh session.\n", "", 1 },
     { "list", "crabbox list [--json] [OPTIONS]\n"
@@ -74,6 +80,10 @@ static const struct {
                 "Fetches fresh evidence for lease ID and verifies it (even with attestation turned off).\n"
                 "Saves an evidence bundle (crabbox-attest verify --bundle FILE re-verifies it). A failure\n"
                 "destroys the lease unless it was kept.\n", "", 1 },
+    { "status", "crabbox status ID [--wait] [--json] [OPTIONS]\n"
+                "Prints lease ID's local state, the provider's status and the attestation labels. --wait\n"
+                "waits (up to the driver's SSH wait) until the provider reports it running, then verifies it\n"
+                "again and runs `true` over ssh; exit 0 once it answered.\n", "wait", 1 },
     { "cleanup", "crabbox cleanup [--dry-run] [OPTIONS]\n"
                  "Destroys leases that expired (idle timeout or TTL), failed, were abandoned by a command\n"
                  "that died, or need a rollback; removes claims whose CVM is gone. Kept leases and leases in\n"
@@ -109,7 +119,7 @@ __attribute__((format(printf, 2, 3))) static int usage_error(app *a, const char 
 
 /* Host options that take a value. */
 static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", "idle-timeout", "slug",
-                                            "collateral", "trust-root", "id", NULL };
+                                            "collateral", "trust-root", "id", "env", NULL };
 
 static bool takes_value(const char *name)
 {
@@ -117,6 +127,17 @@ static bool takes_value(const char *name)
         if (strcmp(k_value_opts[i], name) == 0) { return true; }
     }
     return false;
+}
+
+static bool env_name_valid(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > 128 || (s[0] >= '0' && s[0] <= '9')) { return false; }
+    for (const char *p = s; *p != '\0'; p++) {
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -166,12 +187,14 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
         snprintf(name, sizeof name, "%.*s", eq != NULL ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
         if (eq != NULL) { value = eq + 1; }
         if (strcmp(name, "json") == 0 || strcmp(name, "keep") == 0 || strcmp(name, "dry-run") == 0 ||
-            strcmp(name, "require-collateral") == 0) {
+            strcmp(name, "require-collateral") == 0 || strcmp(name, "no-sync") == 0 || strcmp(name, "wait") == 0) {
             if (value != NULL) { return usage_error(a, "--%s takes no value", name); }
             if (name[0] == 'k') { a->keep = true; }
             if (name[0] == 'd') { a->dry_run = true; }
             if (name[0] == 'r') { a->require_collateral_flag = true; }
-            if (*num_used < 16) { used_opts[(*num_used)++] = argv[i] + 2; }
+            if (name[0] == 'n') { a->no_sync = true; }
+            if (name[0] == 'w') { a->wait = true; }
+            if (*num_used < 64) { used_opts[(*num_used)++] = argv[i] + 2; }
             continue;
         }
         if (takes_value(name)) {
@@ -179,8 +202,17 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
                 if (i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
                 value = argv[++i];
             }
-            if (*num_used < 16) { used_opts[(*num_used)++] = argv[at] + 2; }
+            if (*num_used < 64) { used_opts[(*num_used)++] = argv[at] + 2; }
             if (strcmp(name, "id") == 0) { a->id_opt = value; }
+            else if (strcmp(name, "env") == 0) {
+                if (!env_name_valid(value)) {
+                    return usage_error(a, "--env takes a variable name ([A-Za-z_][A-Za-z0-9_]*), not '%.60s'", value);
+                }
+                if (a->num_env == sizeof a->env_names / sizeof a->env_names[0]) {
+                    return usage_error(a, "too many --env options");
+                }
+                a->env_names[a->num_env++] = value;
+            }
             else if (strcmp(name, "slug") == 0) { a->slug_opt = value; }
             else if (strcmp(name, "type") == 0) { a->type_opt = value; }
             else if (strcmp(name, "trust-root") == 0) { a->trust_root_path = value; }
@@ -229,7 +261,7 @@ int main(int argc, char **argv)
 {
     app a;
     crabbox_err err = { 0 };
-    const char *used[16];
+    const char *used[64];
     size_t num_used = 0, ci;
     int status;
 
@@ -260,7 +292,7 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < num_used; i++) {
-        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", NULL };
+        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", "no-sync", "env", "wait", NULL };
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(used[i], "="), used[i]);
         for (size_t k = 0; k_specific[k] != NULL; k++) {
@@ -293,6 +325,7 @@ int main(int argc, char **argv)
     else if (strcmp(a.command, "list") == 0) { status = cmd_list(&a); }
     else if (strcmp(a.command, "stop") == 0) { status = cmd_stop(&a); }
     else if (strcmp(a.command, "attest") == 0) { status = cmd_attest(&a); }
+    else if (strcmp(a.command, "status") == 0) { status = cmd_status(&a); }
     else if (strcmp(a.command, "cleanup") == 0) { status = cmd_cleanup(&a); }
     else { status = cmd_doctor(&a); }
     if (status == CBX_EXIT_OK && (a.cancel_seen || spawn_cancel_pending(&a.cancel))) { status = CBX_EXIT_CANCELLED; }

@@ -136,6 +136,7 @@ void claim_init(claim *c)
 {
     memset(c, 0, sizeof *c);
     c->attested = -1;
+    c->attestation_fresh = -1;
 }
 
 void claim_set_expiry(claim *c)
@@ -164,6 +165,8 @@ json_object *claim_to_json(const claim *c)
 #undef ADD_INT
     json_object_object_add(o, "keep", json_object_new_boolean(c->keep));
     json_object_object_add(o, "attested", c->attested < 0 ? NULL : json_object_new_boolean(c->attested == 1));
+    json_object_object_add(o, "attestation_fresh",
+                           c->attestation_fresh < 0 ? NULL : json_object_new_boolean(c->attestation_fresh == 1));
     return o;
 }
 
@@ -209,6 +212,10 @@ static bool claim_from_json(json_object *o, claim *c)
     if (json_object_object_get_ex(o, "attested", &v) && v != NULL) {
         if (!json_object_is_type(v, json_type_boolean)) { return false; }
         c->attested = json_object_get_boolean(v) ? 1 : 0;
+    }
+    if (json_object_object_get_ex(o, "attestation_fresh", &v) && v != NULL) {
+        if (!json_object_is_type(v, json_type_boolean)) { return false; }
+        c->attestation_fresh = json_object_get_boolean(v) ? 1 : 0;
     }
     return lease_id_valid(c->lease);
 }

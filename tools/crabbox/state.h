@@ -53,6 +53,8 @@ typedef struct claim {
     char status[32];
     char recovery[32]; /* "", ambiguous-create, rollback-cleanup, kept-after-failure */
     int attested;      /* -1 not yet decided, 0 false, 1 true */
+    int attestation_fresh; /* -1 unknown; 1 the quote carried our nonce and the session's host key;
+                              0 the Info quote only (allowInfoOnlyAttestation) */
     char tdx_app_id[41];
     char tdx_compose_hash[65];
     char tdx_mrtd[97];
