@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "fileio.h"
 #include "crypto.h"
 #include "internal.h"
 
@@ -295,39 +296,6 @@ static bool rd_hex(rd *r, const char *key, uint8_t *out, size_t n, bool *present
     return true;
 }
 
-static int read_all(const char *path, uint8_t **out, size_t *out_len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    uint8_t *buf;
-    size_t len = 0;
-    if (fd < 0) { return errno; }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return EINVAL;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > BUNDLE_MAX_FILE) {
-        close(fd);
-        return EFBIG;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        close(fd);
-        return ENOMEM;
-    }
-    while (len < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-        if (n < 0 && errno == EINTR) { continue; }
-        if (n <= 0) { break; }
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
 int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
 {
     uint8_t *text = NULL;
@@ -340,7 +308,7 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
     int e;
 
     bundle_init(out);
-    e = read_all(path, &text, &text_len);
+    e = tc_read_file(path, BUNDLE_MAX_FILE, 0u, &text, &text_len);
     if (e != 0) {
         snprintf(errbuf, errlen, "bundle %s: %s", path,
                  e == EFBIG ? "too large" : e == EINVAL ? "not a regular file" : strerror(e));

@@ -11,22 +11,8 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fileio.h"
 #include "crypto.h"
-
-int cache_write_all(int fd, const uint8_t *data, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0) {
-            if (errno == EINTR) { continue; }
-            return errno;
-        }
-        if (n == 0) { return EIO; } /* a regular file never accepts nothing; do not spin */
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* fsync_dir makes a rename durable: the new directory entry is on disk before we report success.
  * Errors other than EINVAL (file systems that cannot sync directories) are returned. */
@@ -34,16 +20,6 @@ static int fsync_dir_fd(int dfd)
 {
     if (fsync(dfd) != 0 && errno != EINVAL) { return errno; }
     return 0;
-}
-
-static int fsync_dir_path(const char *dir)
-{
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int err;
-    if (dfd < 0) { return errno; }
-    err = fsync_dir_fd(dfd);
-    close(dfd);
-    return err;
 }
 
 /* random_suffix writes 16 lowercase hex digits from getrandom; temporary names must not be
@@ -67,35 +43,6 @@ static bool random_suffix(char out[17])
     }
     out[16] = '\0';
     return true;
-}
-
-int cache_write_file_atomic(const char *path, const uint8_t *data, size_t len, mode_t mode)
-{
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *slash;
-    int fd, err = 0;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
-    fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, 0600 */
-    if (fd == -1) { return errno; }
-    if (fchmod(fd, mode) != 0 || (err = cache_write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
-        if (err == 0) { err = errno; }
-    }
-    if (close(fd) != 0 && err == 0) { err = errno; }
-    if (err == 0 && rename(tmp, path) != 0) { err = errno; }
-    if (err != 0) {
-        unlink(tmp); /* never leave a partial file behind */
-        return err;
-    }
-    slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else if (slash == path) {
-        snprintf(dir, sizeof dir, "/");
-    } else {
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    }
-    return fsync_dir_path(dir);
 }
 
 bool cache_default_path(char *out, size_t out_len, char *err, size_t err_len)
@@ -290,7 +237,7 @@ int cache_write(const cache_dir *c, const char *name, const uint8_t *data, size_
     if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
     fd = openat(c->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) { return errno; }
-    if (fchmod(fd, 0600) != 0 || (err = cache_write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0600) != 0 || (err = tc_write_all(fd, data, len)) != 0 || fsync(fd) != 0) {
         if (err == 0) { err = errno; }
     }
     if (close(fd) != 0 && err == 0) { err = errno; }

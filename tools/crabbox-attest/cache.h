@@ -61,12 +61,6 @@ cache_read_result cache_read(const cache_dir *c, const char *name, size_t cap, c
  * leaves the old entry (if any) untouched and no temporary file behind. Returns 0 or an errno. */
 int cache_write(const cache_dir *c, const char *name, const uint8_t *data, size_t len);
 
-/* cache_write_file_atomic writes data to `path` with final mode `mode` (umask does not apply): a
- * temporary file in the same directory, fsync, rename, fsync of the directory. Readers see the
- * old file or the complete new one, never a partial one. Returns 0 or an errno value. */
-int cache_write_file_atomic(const char *path, const uint8_t *data, size_t len, mode_t mode);
 
-/* cache_write_all writes all len bytes to fd (retrying short writes and EINTR). Returns 0 or errno. */
-int cache_write_all(int fd, const uint8_t *data, size_t len);
 
 #endif

@@ -27,6 +27,7 @@
 #include "dstack.h"
 #include "curl_api.h"
 #include "fetch.h"
+#include "fileio.h"
 #include "json.h"
 #include "quote.h"
 #include "x509.h"
@@ -1434,7 +1435,7 @@ int cmd_collateral(int argc, char **argv)
             }
         }
         if (a.output != NULL) {
-            int werr = cache_write_file_atomic(a.output, res.json.data, res.json.len, 0644);
+            int werr = tc_write_file_atomic(a.output, res.json.data, res.json.len, 0644);
             if (werr != 0) {
                 rc = fail(&res, EXIT_USAGE, "cannot write %s: %s", a.output, strerror(werr));
             } else {

@@ -8,58 +8,19 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 
 bool cli_read_file(const char *path, size_t cap, cli_buf *out)
 {
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    size_t len = 0, alloc = 65536;
-    uint8_t *buf = NULL;
-
-    out->data = NULL;
-    out->len = 0;
-    if (fd < 0) {
-        fprintf(stderr, "crabbox-attest: cannot open %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    if (fstat(fd, &st) != 0 || (fd != STDIN_FILENO && !S_ISREG(st.st_mode))) {
+    int e = tc_read_file(path, cap, TC_READ_STDIN_DASH, &out->data, &out->len);
+    if (e == 0) { return true; }
+    if (e == EFBIG) {
+        fprintf(stderr, "crabbox-attest: %s is larger than %zu bytes\n", path, cap);
+    } else if (e == EINVAL) {
         fprintf(stderr, "crabbox-attest: %s is not a regular file\n", path);
-        goto fail;
+    } else {
+        fprintf(stderr, "crabbox-attest: cannot open %s: %s\n", path, strerror(e));
     }
-    buf = malloc(alloc + 1);
-    if (buf == NULL) { goto nomem; }
-    for (;;) {
-        ssize_t n;
-        if (len == alloc) {
-            uint8_t *nb;
-            if (alloc >= cap) {
-                fprintf(stderr, "crabbox-attest: %s is larger than %zu bytes\n", path, cap);
-                goto fail;
-            }
-            alloc = alloc * 2 > cap ? cap : alloc * 2;
-            nb = realloc(buf, alloc + 1);
-            if (nb == NULL) { goto nomem; }
-            buf = nb;
-        }
-        n = read(fd, buf + len, alloc - len);
-        if (n < 0) {
-            if (errno == EINTR) { continue; }
-            fprintf(stderr, "crabbox-attest: cannot read %s: %s\n", path, strerror(errno));
-            goto fail;
-        }
-        if (n == 0) { break; }
-        len += (size_t)n;
-    }
-    if (fd != STDIN_FILENO) { close(fd); }
-    buf[len] = 0; /* convenience for text; not part of len */
-    out->data = buf;
-    out->len = len;
-    return true;
-nomem:
-    fprintf(stderr, "crabbox-attest: out of memory reading %s\n", path);
-fail:
-    free(buf);
-    if (fd != STDIN_FILENO) { close(fd); }
     return false;
 }
 

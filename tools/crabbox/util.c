@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 void cbx_wipe(void *p, size_t n)
@@ -43,108 +44,17 @@ int cbx_set_err(crabbox_err *err, int code, const char *fmt, ...)
 
 int cbx_read_file(const char *path, size_t cap, bool nofollow, cbx_buf *out)
 {
-    int fd, e = 0;
-    struct stat st;
-    size_t len = 0;
-    uint8_t *buf;
-
-    out->data = NULL;
-    out->len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
-    if (fd < 0) { return errno; }
-    if (fstat(fd, &st) != 0) {
-        e = errno;
-        close(fd);
-        return e;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return EINVAL;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > cap) {
-        close(fd);
-        return EFBIG;
-    }
-    /* Read one byte more than the size: a file that grows under us is caught, not truncated. */
-    buf = malloc((size_t)st.st_size + 2);
-    if (buf == NULL) {
-        close(fd);
-        return ENOMEM;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-        if (r < 0 && errno == EINTR) { continue; }
-        if (r < 0) {
-            e = errno;
-            break;
-        }
-        if (r == 0) { break; }
-        len += (size_t)r;
-        if (len > (size_t)st.st_size) {
-            e = EFBIG;
-            break;
-        }
-    }
-    close(fd);
-    if (e != 0) {
-        free(buf);
-        return e;
-    }
-    buf[len] = 0;
-    out->data = buf;
-    out->len = len;
-    return 0;
+    return tc_read_file(path, cap, nofollow ? TC_READ_NOFOLLOW : 0u, &out->data, &out->len);
 }
 
 int cbx_write_all(int fd, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR) { continue; }
-        if (w < 0) { return errno; }
-        if (w == 0) { return EIO; }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    int fd, e = 0;
-    if (slash == NULL) { return 0; }
-    if ((size_t)(slash - path) >= sizeof dir) { return ENAMETOOLONG; }
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-    if (dir[0] == '\0') { return 0; }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) { return errno; }
-    if (fsync(fd) != 0) { e = errno; }
-    close(fd);
-    return e;
+    return tc_write_all(fd, data, len);
 }
 
 int cbx_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-    char tmp[PATH_MAX];
-    int fd, e = 0;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
-    fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, 0600 */
-    if (fd == -1) { return errno; }
-    if (fchmod(fd, mode) != 0) { e = errno; }
-    if (e == 0) { e = cbx_write_all(fd, data, len); }
-    if (e == 0 && fsync(fd) != 0) { e = errno; }
-    if (close(fd) != 0 && e == 0) { e = errno; }
-    if (e == 0 && rename(tmp, path) != 0) { e = errno; }
-    if (e != 0) {
-        unlink(tmp); /* never leave a partial file behind */
-        return e;
-    }
-    return fsync_parent(path); /* the rename itself survives a crash */
+    return tc_write_file_atomic(path, data, len, mode);
 }
 
 static int mkdir_one(const char *path)
