@@ -273,7 +273,10 @@ int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **o
     {
         const char *args[20];
         size_t i = 0;
-        phala_call call = { "deploy", args, PHALA_T_DEPLOY_MS, 1u << 20, true,
+        /* stderr_to_user false: the host would copy the CLI's stderr to the user raw, before
+         * phala_excerpt can redact an API key the CLI echoes; the host's progress lines cover
+         * the wait, and failures are reported from the captured (redacted) text. */
+        phala_call call = { "deploy", args, PHALA_T_DEPLOY_MS, 1u << 20, false,
                             PHALA_DOC_ON_STDERR };
         args[i++] = "deploy";
         args[i++] = "--json";

@@ -20,7 +20,11 @@ pass=0 fail=0
 export HOME=$tmp/home XDG_STATE_HOME=$tmp/state XDG_CONFIG_HOME=$tmp/config
 export CRABBOX_DRIVER_PATH=$drivers CRABBOX_PROVIDER=test
 unset CRABBOX_CONFIG CRABBOX_TEST_MODE CRABBOX_TEST_ATTEST CRABBOX_COLLATERAL CRABBOX_CLASS CRABBOX_TTL \
-      CRABBOX_IDLE_TIMEOUT CRABBOX_REQUIRE_COLLATERAL CRABBOX_TEST_HELPER CRABBOX_TEST_NODE_ID
+      CRABBOX_IDLE_TIMEOUT CRABBOX_REQUIRE_COLLATERAL CRABBOX_TEST_HELPER CRABBOX_TEST_NODE_ID CRABBOX_PCCS_URL \
+      CRABBOX_ALLOW_INFO_ONLY_ATTESTATION XDG_CACHE_HOME
+# Hermetic: the host never asks Intel PCS from a test (tests/cli/crabbox_collateral.sh turns
+# fetching on against a loopback PCCS).
+export CRABBOX_COLLATERAL_FETCH=false
 mkdir -p "$HOME" "$tmp/work"
 "$helper" root "$tmp/root.der" || { echo "cannot make the test root"; exit 1; }
 "$helper" collateral "$tmp/collateral.json" || { echo "cannot make collateral"; exit 1; }

@@ -85,6 +85,7 @@ static void setup(fixture *f, const char *mode, bool with_collateral)
     setenv("XDG_CONFIG_HOME", path, 1);
     setenv("CRABBOX_PROVIDER", "test", 1);
     setenv("CRABBOX_TEST_MODE", mode, 1);
+    setenv("CRABBOX_COLLATERAL_FETCH", "false", 1); /* hermetic: never ask Intel PCS */
     unsetenv("CRABBOX_CONFIG");
     memset(&f->a, 0, sizeof f->a);
     config_init(&f->a.cfg);

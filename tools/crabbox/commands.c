@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
+#include "fetch.h"
 #include "host.h"
 #include "spawnsvc.h"
 
@@ -243,6 +244,41 @@ static void pin_host_key(app *a, const claim *c, const bundle *b)
     if (e != 0) { fprintf(stderr, "warning: cannot write %s: %s\n", path, strerror(e)); }
 }
 
+/* host_collateral is the gate's collateral source (gate_collateral_fn): the per-user cache of
+ * verified collateral, else Intel PCS or the configured PCCS (crabbox-attest's fetch code). A
+ * network failure gives no collateral (the DCAP checks are then skipped, loudly, or the lease is
+ * refused with requireCollateral); collateral that was assembled but does not verify is handed
+ * on anyway, so that the verifier refuses the lease and names the check. */
+static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_buf *out, char *source,
+                           size_t source_len, char *why, size_t why_len)
+{
+    app *a = ctx;
+    fetch_opts o;
+    fetch_result r;
+    int rc;
+    fetch_opts_init(&o);
+    o.base_url = config_get(&a->cfg, NULL, "pccsUrl", NULL);
+    o.trust_root_der = a->trust_root.data;
+    o.trust_root_der_len = a->trust_root.len;
+    o.quiet = a->json;
+    fprintf(stderr, "... DCAP collateral for this quote: the local cache, else %s\n",
+            o.base_url != NULL ? o.base_url : "Intel PCS");
+    rc = fetch_collateral(&o, ev, now, &r);
+    if (r.json.data != NULL && (rc == EXIT_VERIFIED || rc == EXIT_REJECTED)) {
+        out->data = r.json.data;
+        out->len = r.json.len;
+        r.json.data = NULL;
+        r.json.len = 0;
+        snprintf(source, source_len, "%s%.200s", r.from_cache ? "cache, from " : "fetched from ",
+                 o.base_url != NULL ? o.base_url : FETCH_DEFAULT_URL);
+        fetch_result_free(&r);
+        return 0;
+    }
+    snprintf(why, why_len, "%s", r.error[0] != '\0' ? r.error : "collateral could not be fetched");
+    fetch_result_free(&r);
+    return -1;
+}
+
 /* verify_lease runs the gate on a lease (or, unless force, mints an opt-out token when the user
  * turned attestation off), labels the claim and saves the bundle. CRABBOX_OK with *tok minted, CRABBOX_E_ATTESTATION (rejected: failed_check set) or
  * a fetch error. The caller decides what happens to a rejected lease. */
@@ -280,11 +316,6 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         (e = cbx_read_file(path, COMPOSE_MAX, true, &compose)) != 0) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the deployed compose of lease %s", c->lease);
     }
-    if (a->collateral.data == NULL) {
-        fprintf(stderr, "WARNING: no collateral (give --collateral FILE or `collateral:` in the config): the DCAP "
-                        "checks (CRLs, TCB info, QE identity, TCB status) are SKIPPED; quote signatures and the chain "
-                        "to the root are still checked\n");
-    }
     g = calloc(1, sizeof *g);
     if (g == NULL) {
         cbx_buf_free(&compose);
@@ -299,10 +330,20 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .trust_root_der_len = a->trust_root.len,
         .provider = a->d->name,
         .allow_info_only = config_get_bool(&a->cfg, NULL, "allowInfoOnlyAttestation", false),
+        .fetch_collateral = config_get_bool(&a->cfg, NULL, "collateralFetch", true) ? host_collateral : NULL,
+        .fetch_ctx = a,
     };
     fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
     cbx_buf_free(&compose);
+    if (g->bundle.dcap_skipped && (rc == CRABBOX_OK || rc == CRABBOX_E_ATTESTATION)) {
+        fprintf(stderr, "WARNING: no DCAP collateral (%s): the DCAP checks (CRLs, TCB info, QE identity, TCB status) "
+                        "were SKIPPED; quote signatures and the chain to the root were still checked. Give "
+                        "--collateral FILE, set pccsUrl, or requireCollateral: true to refuse such leases\n",
+                g->collateral_note[0] != '\0' ? g->collateral_note
+                : config_get_bool(&a->cfg, NULL, "collateralFetch", true) ? "none found"
+                                                                          : "collateralFetch is off");
+    }
     if (save_bundle(a, &g->bundle, c->bundle, sizeof c->bundle)) {
         fprintf(stderr, "evidence bundle saved: %s\n", c->bundle);
     }
@@ -390,7 +431,7 @@ static int keygen(app *a, const claim *c, crabbox_err *err)
     }
     snprintf(comment, sizeof comment, "crabbox %s", c->lease);
     const char *argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "", "-q", "-f", key, "-C", comment, NULL };
-    rc = host_spawn(a, argv, &so, &out, err);
+    rc = host_spawn_plain(a, argv, &so, &out, err);
     if (rc != CRABBOX_OK) { return rc; }
     if (out.exit_status != 0) {
         cbx_set_err(err, CRABBOX_E_FAILED, "ssh-keygen failed (status %d): %.200s", out.exit_status,

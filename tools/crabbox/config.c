@@ -28,6 +28,8 @@ static const struct {
     { "collateral", KT_STRING, "CRABBOX_COLLATERAL", NULL },
     { "requireCollateral", KT_BOOL, "CRABBOX_REQUIRE_COLLATERAL", "true" },
     { "allowInfoOnlyAttestation", KT_BOOL, "CRABBOX_ALLOW_INFO_ONLY_ATTESTATION", "false" },
+    { "collateralFetch", KT_BOOL, "CRABBOX_COLLATERAL_FETCH", "true" },
+    { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", NULL },
 };
 
 /* Keys the host owns in every driver block. */

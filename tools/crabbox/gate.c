@@ -101,6 +101,7 @@ void gate_result_free(gate_result *r)
 {
     if (r == NULL) { return; }
     bundle_free(&r->bundle);
+    cbx_buf_free(&r->fetched_collateral);
     cbx_wipe(&r->token, sizeof r->token);
 }
 
@@ -128,6 +129,10 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     cba_policy p;
     cba_evidence e = { 0 };
     bundle *b = &out->bundle;
+    const uint8_t *coll = pol->collateral;
+    size_t coll_len = pol->collateral_len;
+    const char *coll_source = pol->collateral_source;
+    char fetched_source[256];
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -177,15 +182,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     b->fresh = ev->fresh && ev->quote != NULL;
     d->evidence_free(drv, ev);
     ev = NULL;
-    b->dcap_skipped = pol->collateral == NULL; /* the decision, recorded even if a check fails first */
-    if (pol->collateral != NULL) {
-        if (!dup_buf(&b->collateral, &b->collateral_len, pol->collateral, pol->collateral_len)) {
-            return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
-        }
-        snprintf(b->collateral_source, sizeof b->collateral_source, "%s",
-                 pol->collateral_source != NULL ? pol->collateral_source : "");
-    }
-
+    b->dcap_skipped = coll == NULL; /* until collateral is found below; recorded even if a check fails first */
     /* Host-side requirements before the verifier runs. */
     if (b->info == NULL && b->quote == NULL) { return reject(out, "evidence", "the driver returned no evidence"); }
     if ((d->capabilities & CRABBOX_CAP_FRESH_QUOTE) != 0 && !b->fresh && !pol->allow_info_only) {
@@ -200,8 +197,33 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     if (b->fresh && b->host_key == NULL) {
         return reject(out, cba_check_name(CBA_CHECK_REPORT_DATA), "a fresh quote without the SSH host key it binds");
     }
-    if (pol->collateral == NULL && pol->require_collateral) {
-        return reject(out, "collateral", "no collateral, and collateral is required (--require-collateral)");
+    if (coll == NULL && pol->fetch_collateral != NULL && (b->quote != NULL || b->info != NULL)) {
+        /* For the quote that will be verified: the fresh one, else the Info's. Untrusted until
+         * cba_verify authenticates it against the root. */
+        cba_evidence fe = { .info_json = b->quote == NULL ? b->info : NULL,
+                            .info_json_len = b->quote == NULL ? b->info_len : 0,
+                            .quote = b->quote, .quote_len = b->quote_len };
+        if (pol->fetch_collateral(pol->fetch_ctx, &fe, now, &out->fetched_collateral, fetched_source,
+                                  sizeof fetched_source, out->collateral_note, sizeof out->collateral_note) == 0 &&
+            out->fetched_collateral.data != NULL) {
+            coll = out->fetched_collateral.data;
+            coll_len = out->fetched_collateral.len;
+            coll_source = fetched_source;
+        } else {
+            cbx_buf_free(&out->fetched_collateral);
+        }
+    }
+    b->dcap_skipped = coll == NULL;
+    if (coll != NULL) {
+        if (!dup_buf(&b->collateral, &b->collateral_len, coll, coll_len)) {
+            return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
+        }
+        snprintf(b->collateral_source, sizeof b->collateral_source, "%.255s", coll_source != NULL ? coll_source : "");
+    }
+
+    if (coll == NULL && pol->require_collateral) {
+        return reject(out, "collateral", "no collateral, and collateral is required (--require-collateral)%s%s",
+                      out->collateral_note[0] != '\0' ? ": " : "", out->collateral_note);
     }
 
     cba_policy_init(&p);
@@ -221,14 +243,14 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     p.trust_root_der_len = pol->trust_root_der_len;
     /* Without collateral the DCAP checks (CRLs, TCB info, QE identity, TCB status) are skipped —
      * loudly, by the caller; signatures and the chain to the root are always checked. */
-    p.skip_dcap = pol->collateral == NULL;
+    p.skip_dcap = coll == NULL;
     out->dcap_skipped = p.skip_dcap;
     e.info_json = b->info;
     e.info_json_len = b->info_len;
     e.quote = b->quote;
     e.quote_len = b->quote_len;
-    e.collateral_json = pol->collateral;
-    e.collateral_json_len = pol->collateral_len;
+    e.collateral_json = coll;
+    e.collateral_json_len = coll_len;
     e.quote_replaces_info_quote = b->fresh && b->info != NULL;
 
     if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {

@@ -41,6 +41,13 @@ CBX_MUST_USE bool gate_token_mint(const gate_keys *k, const char *lease_id, cons
 CBX_MUST_USE bool gate_token_check(const gate_keys *k, const char *lease_id, const uint8_t *host_key,
                                    size_t host_key_len, const crabbox_attest_token *token);
 
+/* gate_collateral_fn finds DCAP collateral for the evidence just fetched (the host: the per-user
+ * cache, else a PCS/PCCS). 0 with *out filled (owned by the caller; not necessarily verified —
+ * the verifier authenticates it) and *source describing where it came from; else no collateral,
+ * *why says why (the DCAP checks are then skipped, or the lease refused with requireCollateral). */
+typedef int (*gate_collateral_fn)(void *ctx, const cba_evidence *ev, int64_t now, cbx_buf *out, char *source,
+                                  size_t source_len, char *why, size_t why_len);
+
 typedef struct gate_policy {
     const uint8_t *collateral; /* QuoteCollateralV3 JSON, or NULL */
     size_t collateral_len;
@@ -49,6 +56,8 @@ typedef struct gate_policy {
     const uint8_t *trust_root_der; /* TEST ONLY (--trust-root); NULL = Intel's root */
     size_t trust_root_der_len;
     const char *provider;          /* for the bundle */
+    gate_collateral_fn fetch_collateral; /* used when collateral is NULL; NULL: none */
+    void *fetch_ctx;
     bool allow_info_only;          /* accept a driver that can bind a nonce returning only the Info quote
                                       (not bound to this session: labelled attestation_fresh=false) */
 } gate_policy;
@@ -57,6 +66,8 @@ typedef struct gate_result {
     bool verified;
     bool dcap_skipped;
     bool fresh; /* the quote carried this gate's nonce and the session's host key */
+    cbx_buf fetched_collateral; /* what pol->fetch_collateral gave (owned) */
+    char collateral_note[400];  /* why there is no collateral, when the fetch found none */
     const char *failed_check; /* cba_check_name, or "evidence" for evidence the host cannot use */
     char detail[320];
     cba_report report;

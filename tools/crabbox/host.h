@@ -78,6 +78,10 @@ bool host_cancel_poll(app *a);
 /* host_spawn is the host->spawn service (also used by the host itself). */
 int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,
                crabbox_err *err);
+/* host_spawn_plain is host_spawn for the host's own helpers (ssh-keygen): the base environment,
+ * without the driver's env_passthrough (provider credentials). */
+int host_spawn_plain(app *a, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,
+                     crabbox_err *err);
 /* host_run_interactive runs argv with the terminal (ssh, the command of `run`); returns the
  * program's exit status or -1 with err set. */
 int host_run_interactive(app *a, const char *const argv[], crabbox_err *err);

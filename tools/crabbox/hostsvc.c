@@ -141,14 +141,13 @@ static const char *env_value(const app *a, const char *name)
     return NULL;
 }
 
-int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,
-               crabbox_err *err)
+static int spawn_with_env(app *a, char **envp, const char *const argv[], const crabbox_spawn_opts *opts,
+                          crabbox_output *out, crabbox_err *err)
 {
-    app *a = ctx;
     char prog[PATH_MAX];
     const char **av;
     size_t n = 0;
-    spawn_req req = { .envp = (const char *const *)a->env, .cancel = &a->cancel };
+    spawn_req req = { .envp = (const char *const *)envp, .cancel = &a->cancel };
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -182,6 +181,19 @@ int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *op
         return cbx_set_err(err, CRABBOX_E_TIMEOUT, "%.200s did not finish before its deadline", argv[0]);
     }
     return rc;
+}
+
+int host_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,
+               crabbox_err *err)
+{
+    app *a = ctx;
+    return spawn_with_env(a, a->env, argv, opts, out, err);
+}
+
+int host_spawn_plain(app *a, const char *const argv[], const crabbox_spawn_opts *opts, crabbox_output *out,
+                     crabbox_err *err)
+{
+    return spawn_with_env(a, a->session_env, argv, opts, out, err);
 }
 
 int host_run_interactive(app *a, const char *const argv[], crabbox_err *err)

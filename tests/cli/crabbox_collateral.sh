@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The host finds DCAP collateral by itself (no --collateral): from a PCCS-shaped server on
+# loopback (tests/pccs/pccs_server.py serving the test PKI's collateral), then from the per-user
+# cache; collateral that does not verify refuses the lease at the check that fails; with no
+# collateral at all the DCAP checks are skipped loudly, or the lease is refused with
+# --require-collateral; a repository config cannot turn fetching off. Test driver, test root.
+# Prints "N passed, M failed".
+. "$(dirname "$0")/crabbox_lib.bash"
+server_py="$(dirname "$0")/../pccs/pccs_server.py"
+srv_pid=""
+nsrv=0
+export XDG_CACHE_HOME=$tmp/cache CRABBOX_COLLATERAL_FETCH=true
+
+start_server() {
+    stop_server
+    nsrv=$((nsrv + 1))
+    "$python" "$server_py" "$tmp/collateral.json" --idle-exit 60 --max-lifetime 300 "$@" \
+        >"$tmp/server$nsrv.out" 2>"$tmp/server$nsrv.log" &
+    srv_pid=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/server$nsrv.out" 2>/dev/null | head -1)
+        [ -n "$port" ] && return 0
+        sleep 0.1
+    done
+    echo "cannot start the PCCS test server"
+    cat "$tmp/server$nsrv.log"
+    exit 1
+}
+stop_server() {
+    if [ -n "$srv_pid" ]; then
+        kill "$srv_pid" 2>/dev/null
+        wait "$srv_pid" 2>/dev/null
+        srv_pid=""
+    fi
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+requests() { grep -c '^REQ ' "$tmp/server$nsrv.log" 2>/dev/null || true; }
+
+# ---- fetched from the PCCS, verified, used: DCAP not skipped -----------------------------------
+start_server
+export CRABBOX_PCCS_URL=http://127.0.0.1:$port
+expect fetch_warmup 0 warmup --json && py fetched_bundle \
+    "o['attested'] is True and json.load(open(o['bundle']))['dcap'] != 'skipped'"
+hasnt no_dcap_warning 'DCAP checks .* SKIPPED' "$tmp/err"
+has says_where 'DCAP collateral for this quote: the local cache, else http://127.0.0.1' "$tmp/err"
+has attested_without_skip '^attested test_cvm=' "$tmp/err"
+hasnt attested_line_no_skip 'dcap=skipped' "$tmp/err"
+lease1=$(field lease)
+py bundle_source "json.load(open(o['bundle'])).get('collateral_source','').startswith('fetched from http://127.0.0.1')"
+n1=$(requests)
+if [ "$n1" -ge 3 ]; then ok; else bad "the PCCS saw $n1 requests, want >= 3"; fi
+cache_files=$(find "$tmp/cache" -type f 2>/dev/null | wc -l)
+if [ "$cache_files" -ge 1 ]; then ok; else bad "no cache entry written under $tmp/cache"; fi
+
+# ---- the second lease: from the cache, no request -------------------------------------------
+expect cached_warmup 0 warmup --json && py cached_bundle \
+    "json.load(open(o['bundle'])).get('collateral_source','').startswith('cache')"
+lease2=$(field lease)
+n2=$(requests)
+same no_new_requests "$n2" "$n1"
+expect attest_cached 0 attest "$lease1"
+expect stop1 0 stop "$lease1"
+expect stop2 0 stop "$lease2"
+
+# ---- collateral that does not verify: the verifier names the check; the CVM is destroyed ------
+rm -rf "$tmp/cache"
+start_server --fault tcb=badsig
+export CRABBOX_PCCS_URL=http://127.0.0.1:$port
+expect badsig_refused 3 warmup && has badsig_check 'verification failed .*tcb_info' "$tmp/err"
+same badsig_no_cvm "$(num_cvms)" 0
+same badsig_no_claim "$(num_claims)" 0
+
+# ---- no collateral at all (PCCS down, empty cache): skipped loudly, or refused -----------------
+stop_server
+export CRABBOX_PCCS_URL=http://127.0.0.1:9
+expect down_skips 0 warmup --json && has down_warning 'no DCAP collateral .*SKIPPED' "$tmp/err"
+py down_bundle "json.load(open(o['bundle']))['dcap'] == 'skipped'"
+lease3=$(field lease)
+expect stop3 0 stop "$lease3"
+expect down_required 3 warmup --require-collateral && has required_says_why 'collateral is required.*127.0.0.1' "$tmp/err"
+same required_no_cvm "$(num_cvms)" 0
+
+# ---- a repository config cannot turn fetching off ---------------------------------------------
+start_server
+export CRABBOX_PCCS_URL=http://127.0.0.1:$port
+unset CRABBOX_COLLATERAL_FETCH
+printf 'collateralFetch: false\n' >"$tmp/work/crabbox.yaml"
+expect repo_cannot_disable 0 warmup --json && has repo_notice "ignoring 'collateralFetch: false'" "$tmp/err"
+py repo_fetched "json.load(open(o['bundle']))['dcap'] != 'skipped'"
+expect stop4 0 stop "$(field lease)"
+rm -f "$tmp/work/crabbox.yaml"
+# ... but the user's own config can (offline use, accepted with the warning).
+mkdir -p "$XDG_CONFIG_HOME/crabbox"
+printf 'collateralFetch: false\n' >"$XDG_CONFIG_HOME/crabbox/config.yaml"
+expect user_disables 0 warmup --json && has user_off_warning 'collateralFetch is off' "$tmp/err"
+expect stop5 0 stop "$(field lease)"
+rm -f "$XDG_CONFIG_HOME/crabbox/config.yaml"
+finish
