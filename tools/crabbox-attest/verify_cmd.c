@@ -343,6 +343,7 @@ static void print_json(const cba_report *r, const verify_args *a)
     json_object_object_add(o, "report_data", r->has_quote ? hex_json(r->report_data, 64) : NULL);
     json_object_object_add(o, "app_id", r->has_app_id ? hex_json(r->app_id, 20) : NULL);
     json_object_object_add(o, "compose_hash", r->has_compose_hash ? hex_json(r->compose_hash, 32) : NULL);
+    json_object_object_add(o, "os_image_hash", r->has_os_image_hash ? hex_json(r->os_image_hash, 32) : NULL);
     json_object_object_add(o, "instance_id", r->has_instance_id ? hex_json(r->instance_id, 20) : NULL);
     json_object_object_add(o, "at", json_object_new_int64(a->at));
     json_object_object_add(o, "dcap", json_object_new_string(a->policy.skip_dcap ? "skipped" : "checked"));

@@ -364,6 +364,11 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         snprintf(c->tdx_compose_hash, sizeof c->tdx_compose_hash, "%s", ch);
         snprintf(c->tdx_rtmr3, sizeof c->tdx_rtmr3, "%s", rtmr3);
         cbx_hex(c->tdx_mrtd, r->mrtd, 48);
+        if (r->has_os_image_hash) {
+            cbx_hex(c->tdx_os_image_hash, r->os_image_hash, 32);
+        } else {
+            c->tdx_os_image_hash[0] = '\0';
+        }
         pin_host_key(a, c, &g->bundle);
         *tok = g->token;
         fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s%s%s\n", a->cvm_key, lease->cloud_id,

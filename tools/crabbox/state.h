@@ -59,6 +59,7 @@ typedef struct claim {
     char tdx_compose_hash[65];
     char tdx_mrtd[97];
     char tdx_rtmr3[97];
+    char tdx_os_image_hash[65]; /* only when measured (os-image-hash event); else empty */
     char scope[96];
     char lease_dir[PATH_MAX];
     char compose_sha256[65];

@@ -784,6 +784,11 @@ static cba_err step_quote_measurements(verify_ctx *v)
                    &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH, "instance_id",
                    "claimed instance_id differs from the instance-id event");
     }
+    if (in->has_os_image_hash && v->ids.has_os_image_hash) {
+        /* Measured (KMS mode): a claim that says otherwise means the response was edited. */
+        CBA_ENSURE(cba_ct_eq(in->os_image_hash, v->ids.os_image_hash, 32), &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH,
+                   "os_image_hash", "claimed os_image_hash differs from the os-image-hash event");
+    }
     return CBA_OK;
 }
 
@@ -842,6 +847,10 @@ static cba_err step_app_id(verify_ctx *v)
     if (v->ids.has_instance_id && v->ids.instance_id.len == 20) {
         v->r->has_instance_id = true;
         memcpy(v->r->instance_id, v->ids.instance_id.data, 20);
+    }
+    if (v->ids.has_os_image_hash) { /* cross-checked with the claim in step_quote_measurements */
+        v->r->has_os_image_hash = true;
+        memcpy(v->r->os_image_hash, v->ids.os_image_hash, 32);
     }
     return CBA_OK;
 }

@@ -281,6 +281,10 @@ typedef struct cba_report {
     size_t num_events;
     bool ratls_bound; /* report data = SHA512("ratls-cert:" || app cert SPKI) */
     uint8_t mrconfigid_version; /* 0 = unused, 1, 2, 3, ... */
+    /* Only when measured: the RTMR3 os-image-hash event (KMS mode). The Info's os_image_hash
+     * claim alone authenticates nothing (pin MRTD and RTMR0-2 for the image instead). */
+    bool has_os_image_hash;
+    uint8_t os_image_hash[32];
 } cba_report;
 
 /* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
