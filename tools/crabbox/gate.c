@@ -160,6 +160,9 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         snprintf(b->verdict, sizeof b->verdict, "rejected");
         snprintf(b->failed_check, sizeof b->failed_check, "evidence");
         snprintf(b->detail, sizeof b->detail, "fetch failed: %.200s", err->message);
+        /* Whatever code the driver chose, the result names the step and says why. */
+        out->failed_check = "evidence";
+        snprintf(out->detail, sizeof out->detail, "fetch failed: %.280s", err->message);
         return rc;
     }
     /* Keep what the driver said, whatever happens next: the bundle is the record. */
