@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "crabbox/verifier.h"
 #include "fetch.h"
-#include "x509.h" /* internal: strict PEM decoding for --trust-root */
 
 static const char k_verify_usage[] =
     "usage: crabbox-attest verify [--info FILE] [--quote FILE] [--collateral FILE] [--bundle FILE]\n"
@@ -377,32 +376,6 @@ static void print_text(const cba_report *r, const verify_args *a)
     }
 }
 
-static bool load_trust_root(const char *path, cli_buf *out)
-{
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    cba_pem_chain chain;
-    cba_error err;
-    uint8_t *der;
-    if (!cli_read_file(path, 65536, out)) { return false; }
-    if (out->len < sizeof begin || memcmp(out->data, begin, sizeof begin - 1) != 0) {
-        return true; /* DER */
-    }
-    der = malloc(out->len);
-    cba_error_clear(&err);
-    if (der == NULL || cba_pem_chain_decode(&err, &chain, cbs_make(out->data, out->len), der, out->len) != CBA_OK ||
-        chain.num_certs != 1) {
-        fprintf(stderr, "crabbox-attest: --trust-root %s: not one PEM or DER certificate\n", path);
-        free(der);
-        cli_buf_free(out);
-        return false;
-    }
-    memmove(der, chain.certs[0].data, chain.certs[0].len);
-    out->len = chain.certs[0].len;
-    free(out->data);
-    out->data = der;
-    return true;
-}
-
 int cmd_verify(int argc, char **argv)
 {
     verify_args a;
@@ -430,7 +403,7 @@ int cmd_verify(int argc, char **argv)
         goto out_usage;
     }
     if (a.trust_root_path) {
-        if (!load_trust_root(a.trust_root_path, &root)) { goto out_usage; }
+        if (!fetch_load_trust_root(a.trust_root_path, &root)) { goto out_usage; }
         fprintf(stderr, "%s\n", k_test_root_warning);
         a.policy.trust_root_der = root.data;
         a.policy.trust_root_der_len = root.len;
