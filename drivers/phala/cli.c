@@ -383,7 +383,9 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     }
     memset(&opts, 0, sizeof opts);
     opts.struct_size = sizeof opts;
-    opts.deadline_ms = h->now_ms(h->ctx) + call->timeout_ms;
+    opts.deadline_ms = h->now_ms(h->ctx) + (px->cli_timeout_cap_ms > 0 && px->cli_timeout_cap_ms < call->timeout_ms
+                                                 ? px->cli_timeout_cap_ms
+                                                 : call->timeout_ms);
     opts.max_output = call->max_output;
     opts.stderr_to_user = call->stderr_to_user;
     memset(&serr, 0, sizeof serr);

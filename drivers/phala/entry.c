@@ -43,16 +43,36 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
     d->proxy = config_value(host, "proxy");
     d->ssh_wait_ms = PHALA_SSH_WAIT_MS;
     d->ssh_step_ms = PHALA_SSH_STEP_MS;
+    d->evidence_ms = PHALA_T_EVIDENCE_MS;
+    d->ssh_op_ms = PHALA_T_SSH_OP_MS;
     {
-        const char *w = config_value(host, "sshWaitSeconds");
-        if (w != NULL) {
-            char *end = NULL;
-            long v = strtol(w, &end, 10);
-            if (end == w || *end != '\0' || v < 0 || v > 86400) {
+        /* Durations: whole seconds, bounded; the defaults are those of phala-provider.md §5/§7.
+         * The caps exist so that a hung CLI or guest agent fails in seconds where that matters
+         * (tests, CI); they never lengthen a default deadline. */
+        int64_t cli_cap = 0, adopt = 0, evidence = 0;
+        const struct {
+            const char *key;
+            int64_t lo;
+            int64_t *out;
+        } durations[] = {
+            { "sshWaitSeconds", 0, &d->ssh_wait_ms },
+            { "cliTimeoutSeconds", 1, &cli_cap },
+            { "adoptWaitSeconds", 1, &adopt },
+            { "evidenceTimeoutSeconds", 1, &evidence },
+        };
+        for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+            const char *v = config_value(host, durations[i].key);
+            if (v != NULL && !phala_seconds_parse(v, durations[i].lo, PHALA_CFG_MAX_SECONDS, durations[i].out)) {
                 free(d);
-                return phala_fail(err, CRABBOX_E_USAGE, "phala: sshWaitSeconds must be 0..86400");
+                return phala_fail(err, CRABBOX_E_USAGE, "phala: %s must be a whole number of seconds, %lld..%d",
+                                  durations[i].key, (long long)durations[i].lo, PHALA_CFG_MAX_SECONDS);
             }
-            d->ssh_wait_ms = (int64_t)v * 1000;
+        }
+        d->px.cli_timeout_cap_ms = cli_cap;
+        if (adopt > 0) { d->adopt_window_ms = adopt; }
+        if (evidence > 0) {
+            d->evidence_ms = evidence;
+            if (d->ssh_op_ms > evidence) { d->ssh_op_ms = evidence; }
         }
     }
     if (d->ca_bundle != NULL && d->ca_bundle[0] != '/') {
@@ -169,6 +189,11 @@ static const crabbox_config_key k_config_keys[] = {
     { "caBundle", CRABBOX_KEY_TRUSTED_ONLY },
     { "proxy", CRABBOX_KEY_TRUSTED_ONLY },
     { "sshWaitSeconds", 0 },
+    /* Deadline caps (seconds): every phala CLI call, the adoption poll after an ambiguous
+     * deploy, the guest-agent exchange and each SSH operation. */
+    { "cliTimeoutSeconds", 0 },
+    { "adoptWaitSeconds", 0 },
+    { "evidenceTimeoutSeconds", 0 },
     { NULL, 0 },
 };
 

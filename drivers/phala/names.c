@@ -137,6 +137,21 @@ bool phala_node_id_valid(const char *s)
     return true;
 }
 
+bool phala_seconds_parse(const char *s, int64_t lo, int64_t hi, int64_t *out_ms)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    int64_t v = 0;
+    /* 10 digits fit an int64_t with room to spare; the range check then bounds the value. */
+    if (n == 0 || n > 10) { return false; }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit((uint8_t)s[i])) { return false; }
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi) { return false; }
+    *out_ms = v * 1000;
+    return true;
+}
+
 bool phala_app_id_normalize(char *out, size_t out_len, cbs in)
 {
     char tmp[PHALA_APP_ID_HEX + 1];

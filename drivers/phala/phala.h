@@ -100,6 +100,11 @@ bool phala_work_root_valid(const char *p);
 /* phala_node_id_valid: 1..10 decimal digits (the CLI's --node-id is numeric). */
 bool phala_node_id_valid(const char *s);
 
+/* phala_seconds_parse reads a configured duration in whole seconds: 1..10 decimal digits (no
+ * sign, blanks or suffix) whose value is in lo..hi; *out_ms gets it in milliseconds. False
+ * otherwise (*out_ms untouched). */
+PHALA_MUST_USE bool phala_seconds_parse(const char *s, int64_t lo, int64_t hi, int64_t *out_ms);
+
 /* phala_app_id_normalize accepts 40 hex digits with an optional "app_" prefix and writes the
  * lowercase form without the prefix (out_len >= 41). */
 PHALA_MUST_USE bool phala_app_id_normalize(char *out, size_t out_len, cbs in);
@@ -114,6 +119,7 @@ void phala_status_normalize(char *out, size_t out_len, cbs raw);
 typedef struct phala_ctx {
     const crabbox_host *host;
     const char *cli; /* argv[0]: configured `cli` or "phala"; the host resolves it */
+    int64_t cli_timeout_cap_ms; /* `cliTimeoutSeconds`: caps every call's deadline; 0 = none */
 } phala_ctx;
 
 /* phala_locate_json finds the JSON object in CLI output: the first line whose first non-blank
@@ -155,7 +161,8 @@ typedef struct phala_call {
 } phala_call;
 
 /* phala_run runs the CLI once through host->spawn and interprets the result (see above).
- * CANCELLED when the host asked to stop before the run. */
+ * CANCELLED when the host asked to stop before the run. The deadline is call->timeout_ms, or
+ * px->cli_timeout_cap_ms when that is set and shorter. */
 PHALA_MUST_USE int phala_run(const phala_ctx *px, const phala_call *call, json_object **out_doc,
                              crabbox_err *err);
 
@@ -286,7 +293,12 @@ typedef struct phala_drv {
     const char *proxy;         /* trusted-only `proxy`: crabbox-phala-proxy path (default: beside the .so) */
     int64_t ssh_wait_ms;       /* how long fetch_evidence waits for SSH (§5 step 7: 20 min) */
     int64_t ssh_step_ms;       /* between attempts (10 s) */
+    int64_t evidence_ms;       /* `evidenceTimeoutSeconds`: the Info + quote exchange (120 s) */
+    int64_t ssh_op_ms;         /* one blocking SSH / TLS operation (30 s; capped by evidence_ms) */
 } phala_drv;
+
+/* Bounds of the duration keys (seconds). */
+#define PHALA_CFG_MAX_SECONDS 86400
 
 /* Timeouts of single CLI runs. */
 #define PHALA_T_VERSION_MS 15000

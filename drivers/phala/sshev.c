@@ -113,8 +113,8 @@ static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, s
     o.port = PHALA_GATEWAY_PORT;
     o.connect_to = getenv(PHALA_CONNECT_TO_ENV);
     o.ca_bundle = d->ca_bundle;
-    o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS;
-    o.handshake_timeout_ms = PHALA_T_TLS_HANDSHAKE_MS;
+    o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS < d->ssh_op_ms ? PHALA_T_TCP_CONNECT_MS : d->ssh_op_ms;
+    o.handshake_timeout_ms = PHALA_T_TLS_HANDSHAKE_MS < d->ssh_op_ms ? PHALA_T_TLS_HANDSHAKE_MS : d->ssh_op_ms;
     rc = phala_tls_connect(&o, &c->tls, err);
     if (rc != CRABBOX_OK) {
         char m[sizeof err->message];
@@ -136,7 +136,7 @@ static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, s
         return phala_fail(err, CRABBOX_E_FAILED, "libssh2_session_init failed");
     }
     libssh2_session_set_blocking(c->ssh, 1);
-    libssh2_session_set_timeout(c->ssh, PHALA_T_SSH_OP_MS);
+    libssh2_session_set_timeout(c->ssh, (long)d->ssh_op_ms);
     if (libssh2_session_handshake(c->ssh, c->sv[0]) != 0) {
         char *msg = NULL;
         (void)libssh2_session_last_error(c->ssh, &msg, NULL, 0);
@@ -169,15 +169,29 @@ static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, s
     return CRABBOX_OK;
 }
 
+/* READ_SLICE_MS: while waiting for the guest agent's answer, libssh2 blocks at most this long at
+ * a time so that a Ctrl-C (host->cancelled) and the exchange deadline are seen promptly. A
+ * timed-out blocking read leaves libssh2's state intact (it is its non-blocking read plus a
+ * poll), so the read is simply resumed. */
+#define READ_SLICE_MS 250
+
+static bool cancelled(const phala_drv *d)
+{
+    const crabbox_host *h = d->px.host;
+    return h->cancelled != NULL && h->cancelled(h->ctx);
+}
+
 /* ssh_exec runs one fixed command; stdout (at most cap bytes, else MALFORMED) goes to *out
- * (NUL-terminated), the exit status to *status. */
-static int ssh_exec(ssh_conn *c, const char *cmd, size_t cap, int64_t deadline, uint8_t **out,
+ * (NUL-terminated), the exit status to *status. CANCELLED when the host is cancelled meanwhile,
+ * TIMEOUT at the deadline or after d->ssh_op_ms without any data. */
+static int ssh_exec(phala_drv *d, ssh_conn *c, const char *cmd, size_t cap, int64_t deadline, uint8_t **out,
                     size_t *out_len, int *status, crabbox_err *err)
 {
     LIBSSH2_CHANNEL *ch;
     uint8_t *buf = NULL, scratch[4096];
     size_t len = 0, alloc = 0, err_len = 0;
     int rc = CRABBOX_OK;
+    int64_t last_data;
     *out = NULL;
     *out_len = 0;
     *status = -1;
@@ -187,14 +201,24 @@ static int ssh_exec(ssh_conn *c, const char *cmd, size_t cap, int64_t deadline, 
         libssh2_channel_free(ch);
         return phala_fail(err, CRABBOX_E_TRANSIENT, "cannot run a command over SSH");
     }
+    last_data = phala_mono_ms();
+    libssh2_session_set_timeout(c->ssh, d->ssh_op_ms < READ_SLICE_MS ? (long)d->ssh_op_ms : READ_SLICE_MS);
     for (;;) {
         ssize_t n;
-        if (phala_mono_ms() > deadline) {
-            rc = phala_fail(err, CRABBOX_E_TIMEOUT, "a command on the CVM timed out");
+        int64_t now = phala_mono_ms();
+        if (cancelled(d)) {
+            rc = phala_fail(err, CRABBOX_E_CANCELLED, "cancelled while waiting for the guest agent");
+            break;
+        }
+        if (now > deadline || now - last_data > d->ssh_op_ms) {
+            rc = phala_fail(err, CRABBOX_E_TIMEOUT, "the guest agent did not answer within %lld s",
+                            (long long)((now > deadline ? d->evidence_ms : d->ssh_op_ms) / 1000));
             break;
         }
         n = libssh2_channel_read(ch, (char *)scratch, sizeof scratch);
+        if (n == LIBSSH2_ERROR_TIMEOUT) { continue; } /* one slice without data */
         if (n > 0) {
+            last_data = phala_mono_ms();
             if (len + (size_t)n > cap) {
                 rc = phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's answer is over %zu bytes", cap);
                 break;
@@ -226,6 +250,7 @@ static int ssh_exec(ssh_conn *c, const char *cmd, size_t cap, int64_t deadline, 
         }
         if (libssh2_channel_eof(ch)) { break; }
     }
+    libssh2_session_set_timeout(c->ssh, (long)d->ssh_op_ms);
     if (rc == CRABBOX_OK) {
         (void)libssh2_channel_close(ch);
         (void)libssh2_channel_wait_closed(ch);
@@ -314,7 +339,10 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
     "if test -S /var/run/dstack.sock; then echo dstack; elif test -S /var/run/tappd.sock; then "   \
     "echo tappd; else echo none; fi"
 
-/* exchange runs the Info and quote calls over one connection. */
+/* exchange runs the Info and quote calls over one connection. A failing agent call is a fetch
+ * failure (FAILED, with the reason), not CRABBOX_E_ATTESTATION: that code means "the verifier
+ * refused the evidence", and the host then reports the verifier's failed check, of which there is
+ * none here (the message came out as "verification failed ...: (null): "). */
 static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], crabbox_evidence *ev,
                     crabbox_err *err)
 {
@@ -323,29 +351,29 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
     size_t out_len = 0, qlen = 0;
     int status, rc;
     bool dstack;
-    int64_t deadline = phala_mono_ms() + PHALA_T_EVIDENCE_MS;
+    int64_t deadline = phala_mono_ms() + d->evidence_ms;
 
     cba_hex_encode(rd_hex, report_data, 64);
-    if ((rc = ssh_exec(c, PROBE_CMD, 64, deadline, &out, &out_len, &status, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = ssh_exec(d, c, PROBE_CMD, 64, deadline, &out, &out_len, &status, err)) != CRABBOX_OK) { return rc; }
     if (status != 0 || (strcmp((char *)out, "dstack\n") != 0 && strcmp((char *)out, "tappd\n") != 0)) {
         free(out);
-        return phala_fail(err, CRABBOX_E_ATTESTATION,
+        return phala_fail(err, CRABBOX_E_FAILED,
                           "no guest agent socket on the CVM (/var/run/dstack.sock or /var/run/tappd.sock)");
     }
     dstack = out[0] == 'd';
     free(out);
-    rc = ssh_exec(c, dstack ? DSTACK_CURL "http://dstack/Info" : TAPPD_CURL "http://localhost/prpc/Tappd.Info",
+    rc = ssh_exec(d, c, dstack ? DSTACK_CURL "http://dstack/Info" : TAPPD_CURL "http://localhost/prpc/Tappd.Info",
                   EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
     if (status != 0 || ev->info_json_len == 0) {
-        return phala_fail(err, CRABBOX_E_ATTESTATION, "the guest agent's Info call failed (curl status %d)", status);
+        return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's Info call failed (curl status %d)", status);
     }
     /* dstack GetQuote takes the 64 raw bytes; tappd's RawQuote does too (TdxQuote would hash them
      * again with an "app-data:" prefix, which the verifier's binding does not expect). */
     snprintf(cmd, sizeof cmd, "%s-X POST -H 'Content-Type: application/json' -d '{\"report_data\":\"%s\"}' %s",
              dstack ? DSTACK_CURL : TAPPD_CURL, rd_hex,
              dstack ? "http://dstack/GetQuote" : "http://localhost/prpc/Tappd.RawQuote");
-    rc = ssh_exec(c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
+    rc = ssh_exec(d, c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
     if (status == 22) {
         /* curl -f: an HTTP error, i.e. this agent has no quote call. Only the Info quote is left;
@@ -359,7 +387,7 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
     }
     if (status != 0) {
         free(qresp);
-        return phala_fail(err, CRABBOX_E_ATTESTATION, "the guest agent's quote call failed (curl status %d)", status);
+        return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's quote call failed (curl status %d)", status);
     }
     rc = phala_quote_from_response(qresp, qlen, &ev->quote, &ev->quote_len, err);
     free(qresp);
@@ -390,6 +418,12 @@ int phala_fetch_evidence(phala_drv *d, const crabbox_lease *lease, const uint8_t
     for (;;) {
         rc = conn_open(d, gateway, keydir, &c, err);
         if (rc == CRABBOX_OK) { break; }
+        if (cancelled(d)) {
+            /* A Ctrl-C while connecting: whatever failed after it, the user asked to stop. */
+            char m[sizeof err->message];
+            snprintf(m, sizeof m, "%s", err->message);
+            return phala_fail(err, CRABBOX_E_CANCELLED, "phala: cancelled while waiting for SSH (%s)", m);
+        }
         if ((rc != CRABBOX_E_TRANSIENT && rc != CRABBOX_E_TIMEOUT) || phala_mono_ms() + d->ssh_step_ms > wait_deadline) {
             return rc;
         }

@@ -10,7 +10,12 @@
  *                   quote of the same TD carrying exactly the requested report data.
  * DIR/agent_mode (re-read per request) injects faults: ok (default), tamper-quote (bad quote
  * signature), replay (ignores the requested report data: a quote recorded for another nonce),
- * no-quote (GetQuote answers 404), tamper-compose (Info claims another compose). */
+ * no-quote (GetQuote answers 404), tamper-compose (Info claims another compose); and for
+ * tests/e2e/e2e_faults.py: hang / hang-quote (never answer: Info and GetQuote, or GetQuote only),
+ * close / close-quote (close the connection without an answer), garbage / garbage-quote (200
+ * with a body that is not JSON). Every request is logged as one line ("Info" or "GetQuote") to
+ * DIR/agent.log before it is answered, so a test can tell that an evidence fetch is under way.
+ * Each connection is served by a forked child, so a hanging answer blocks nobody else. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,6 +140,25 @@ static void handle(int fd, const char *dir)
         snprintf(mode, sizeof mode, "%.*s", (int)strcspn(m, "\r\n "), m);
         free(m);
     }
+    {
+        bool is_quote = strncmp(req, "POST /GetQuote ", 15) == 0;
+        char path[4096];
+        FILE *lf;
+        snprintf(path, sizeof path, "%s/agent.log", dir);
+        if ((lf = fopen(path, "a")) != NULL) {
+            fprintf(lf, "%s\n", is_quote ? "GetQuote" : "Info");
+            fclose(lf);
+        }
+        if (strcmp(mode, "hang") == 0 || (is_quote && strcmp(mode, "hang-quote") == 0)) {
+            sleep(600);
+            return;
+        }
+        if (strcmp(mode, "close") == 0 || (is_quote && strcmp(mode, "close-quote") == 0)) { return; }
+        if (strcmp(mode, "garbage") == 0 || (is_quote && strcmp(mode, "garbage-quote") == 0)) {
+            reply(fd, 200, "<html>not json\x01\x02</html>", 23);
+            return;
+        }
+    }
     options_for(&o, dir, mode, &app_compose, &ok);
     if (!ok) {
         free(app_compose);
@@ -198,6 +222,7 @@ int main(int argc, char **argv)
         return 2;
     }
     (void)signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGCHLD, SIG_IGN); /* children are reaped automatically */
     (void)unlink(sock);
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
@@ -214,7 +239,14 @@ int main(int argc, char **argv)
             if (errno == EINTR) { continue; }
             return 1;
         }
-        handle(fd, dir);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(lfd);
+            handle(fd, dir);
+            close(fd);
+            _exit(0);
+        }
+        if (pid < 0) { handle(fd, dir); } /* cannot fork: serve it here */
         close(fd);
     }
 }

@@ -270,7 +270,11 @@ class World:
         os.chmod(self.config_path, 0o600)
         self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export) for tag in cvms}
         self.routes = os.path.join(root, "routes")
-        self.route(self.cvm[cvms[0]])
+        if cvms:
+            self.route(self.cvm[cvms[0]])
+        else:
+            with open(self.routes, "w"):
+                pass  # no route yet: lanes' doubles add one per deployed CVM
         self.gw_good = start_gateway(self.procs, self.gw_bin, root, "good", *self.certs[DOMAIN], self.routes)
         self.gw_other = start_gateway(self.procs, self.gw_bin, root, "other", *self.certs["other.test"],
                                       self.routes)
@@ -308,6 +312,10 @@ class World:
                            timeout=timeout, cwd=self.project)
         return r, time.monotonic() - t0
 
+    def add_lane(self, name, slots, extra_config="", ssh_wait=20):
+        """A Lane (below) of this world with `slots` fake CVMs of its own."""
+        return Lane(self, name, slots, extra_config, ssh_wait)
+
     def dump(self):
         r = run([self.double, "__double", "dump"], env=dict(self.base_env, PHALA_DOUBLE_STATE=self.double_state))
         return json.loads(r.stdout) if r.returncode == 0 else None
@@ -326,3 +334,129 @@ class World:
     def close(self):
         self.procs.kill_all()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Lane:
+    """An independent user of a World (TEST ONLY): its own CLI double (state, knobs), its own pool
+    of fake CVMs (PHALA_DOUBLE_CVM_POOL: deploy takes a free slot and adds the gateway route
+    "<app_id>-22.e2e.test 127.0.0.1:<slot sshd port>", delete frees it), its own HOME / XDG dirs and
+    crabbox config. Lanes share the World's gateways and routes file, so several can run at once
+    (one lease per slot at a time)."""
+
+    def __init__(self, world, name, slots, extra_config="", ssh_wait=20):
+        self.w = world
+        self.name = name
+        self.dir = os.path.join(world.root, "lane-" + name)
+        self.pool = os.path.join(self.dir, "pool")
+        self.home, self.cfg, self.state, self.cloud, self.work, self.project = (
+            os.path.join(self.dir, n) for n in ("home", "cfg", "state", "cloud", "work", "project"))
+        for p in (self.home, self.cfg, self.state, self.cloud, self.project, self.pool,
+                  os.path.join(self.cfg, "crabbox")):
+            os.makedirs(p, mode=0o700, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.pool, 0o755)
+        with open(os.path.join(self.project, "README"), "w") as f:
+            f.write("e2e project of lane %s\n" % name)
+        self.slots = []
+        for i in range(slots):
+            d = os.path.join(self.pool, "slot-%d" % i)
+            os.makedirs(d, mode=0o755)
+            cvm = FakeCvm(world.procs, world.root, "%s-%d" % (name, i), world.agent_bin, d)
+            with open(os.path.join(d, "port"), "w") as f:
+                f.write("%d\n" % cvm.port)
+            self.slots.append(d)
+        self.double_state = os.path.join(self.cloud, "state.json")
+        self.double_env()
+        self.config_path = os.path.join(self.cfg, "crabbox", "config.yaml")
+        with open(self.config_path, "w") as f:
+            f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: %d\n%s"
+                    % (world.double, world.ca, self.work, ssh_wait, extra_config))
+        os.chmod(self.config_path, 0o600)
+        self.env = dict(world.base_env, HOME=self.home, XDG_CONFIG_HOME=self.cfg, XDG_STATE_HOME=self.state,
+                        PHALA_CLOUD_DIR=self.cloud)
+
+    def double_env(self, faults="", route_form=None, export_key=None):
+        """(Re)write this lane's double knobs: faults (PHALA_DOUBLE_FAULTS), the gateway route form of
+        new CVMs ("{port}" = the slot's sshd; e.g. drop-after-handshake) and PHALA_DOUBLE_EXPORT_KEY."""
+        lines = ["PHALA_DOUBLE_GATEWAY_DOMAIN=%s" % DOMAIN, "PHALA_DOUBLE_STATE=%s" % self.double_state,
+                 "PHALA_DOUBLE_CVM_POOL=%s" % self.pool, "PHALA_DOUBLE_ROUTES=%s" % self.w.routes,
+                 "PHALA_DOUBLE_FAULTS=%s" % faults]
+        if route_form:
+            lines.append("PHALA_DOUBLE_ROUTE_FORM=%s" % route_form)
+        if export_key:
+            lines.append("PHALA_DOUBLE_EXPORT_KEY=%s" % export_key)
+        tmp = os.path.join(self.cloud, ".double.env.new")
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, os.path.join(self.cloud, "double.env"))
+        if faults:  # a fresh fault set: its *COUNT counters start from zero
+            r = run([self.w.double, "__double", "reset-faults"], env=dict(self.env, PHALA_DOUBLE_STATE=self.double_state))
+            assert r.returncode == 0, r.stderr
+
+    def argv(self, args):
+        return self.w.crab_argv(args)
+
+    def crab(self, args, env_extra=None, timeout=120, cwd=None):
+        """Run crabbox as this lane's user: (CompletedProcess, seconds)."""
+        env = dict(self.env, **(env_extra or {}))
+        t0 = time.monotonic()
+        r = subprocess.run(self.argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=timeout, cwd=cwd or self.project)
+        return r, time.monotonic() - t0
+
+    def popen(self, args, cwd=None):
+        return subprocess.Popen(self.argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+                                cwd=cwd or self.project, start_new_session=True)
+
+    def dump(self):
+        r = run([self.w.double, "__double", "dump"], env=dict(self.env, PHALA_DOUBLE_STATE=self.double_state))
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def cvms(self):
+        """The CVMs in this lane's double state (dicts with name, app_id, ...)."""
+        d = self.dump()
+        if d is None:
+            raise AssertionError("the double's state could not be dumped")
+        return d.get("cvms", [])
+
+    def calls(self):
+        return (self.dump() or {}).get("calls", [])
+
+    def slot_of(self, app_id):
+        for n, a in ((self.dump() or {}).get("slots") or {}).items():
+            if a == app_id:
+                return os.path.join(self.pool, n)
+        return None
+
+    def agent_mode(self, mode, slot=None):
+        """The guest agent's behaviour in one slot dir, or in every slot of the lane."""
+        for d in ([slot] if slot else self.slots):
+            with open(os.path.join(d, "agent_mode"), "w") as f:
+                f.write(mode + "\n")
+
+    def agent_log(self, slot):
+        try:
+            with open(os.path.join(slot, "agent.log")) as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+    def set_route(self, app_id, form):
+        """Re-point the gateway route of one CVM (form as PHALA_DOUBLE_ROUTE_FORM, {port} = its slot)."""
+        import fcntl
+        slot = self.slot_of(app_id)
+        with open(os.path.join(slot, "port")) as f:
+            port = f.read().strip()
+        host = "%s-22.%s" % (app_id, DOMAIN)
+        fd = os.open(self.w.routes + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with open(self.w.routes) as f:
+                lines = [ln for ln in f.read().splitlines() if ln.strip() and ln.split()[0] != host]
+            lines.append("%s %s" % (host, form.replace("{port}", port)))
+            tmp = self.w.routes + ".new-%s" % self.name
+            with open(tmp, "w") as f:
+                f.write("".join(ln + "\n" for ln in lines))
+            os.replace(tmp, self.w.routes)
+        finally:
+            os.close(fd)

@@ -5,7 +5,13 @@
  * Listens on 127.0.0.1 (ephemeral port written to --port-file), terminates TLS with the given
  * certificate (issued by the harness's test CA), reads the SNI of each ClientHello and forwards
  * the stream to the TCP address the routes file names for it. Routes file (re-read for every
- * connection, so a test can re-point a name): lines "<sni> <host>:<port>"; "*" matches any name.
+ * connection, so a test can re-point a name): lines "<sni> <target>"; "*" matches any name; the
+ * first matching line wins. Targets (faults for tests/e2e/e2e_faults.py):
+ *   <host>:<port>                 forward the stream (no listener there: closed after the handshake)
+ *   drop-after-handshake          complete the TLS handshake, then close the connection
+ *   stall-after-handshake         complete the TLS handshake, then send nothing for 10 minutes
+ *   drop-after:<N>@<host>:<port>  forward, but close both sides abruptly once N bytes went from
+ *                                 the backend to the client (mid-way through the SSH stream)
  * No route: the connection is closed before the handshake. One forked child per connection. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -29,17 +35,37 @@ static int die(const char *msg)
     return 1;
 }
 
-static int route_for(const char *routes, const char *sni, struct sockaddr_in *out)
+enum route_kind { ROUTE_FORWARD, ROUTE_DROP_AFTER_HANDSHAKE, ROUTE_STALL, ROUTE_DROP_AFTER };
+
+typedef struct route {
+    enum route_kind kind;
+    unsigned long limit; /* ROUTE_DROP_AFTER: bytes backend -> client before the drop */
+} route;
+
+static int route_for(const char *routes, const char *sni, struct sockaddr_in *out, route *rt)
 {
-    char line[512], name[300], addr[64];
+    char line[512], name[300], target[96];
     int found = -1;
     FILE *f = fopen(routes, "r");
     if (f == NULL) { return -1; }
     while (found != 0 && fgets(line, sizeof line, f) != NULL) {
-        char *colon;
+        char *colon, *addr = target;
         unsigned port;
-        if (sscanf(line, "%299s %63s", name, addr) != 2) { continue; }
+        if (sscanf(line, "%299s %95s", name, target) != 2) { continue; }
         if (strcmp(name, sni) != 0 && strcmp(name, "*") != 0) { continue; }
+        memset(rt, 0, sizeof *rt);
+        if (strcmp(target, "drop-after-handshake") == 0 || strcmp(target, "stall-after-handshake") == 0) {
+            rt->kind = target[0] == 'd' ? ROUTE_DROP_AFTER_HANDSHAKE : ROUTE_STALL;
+            found = 0;
+            break;
+        }
+        if (strncmp(target, "drop-after:", 11) == 0) {
+            char *at = strchr(target, '@');
+            if (at == NULL) { continue; }
+            rt->kind = ROUTE_DROP_AFTER;
+            rt->limit = strtoul(target + 11, NULL, 10);
+            addr = at + 1;
+        }
         colon = strrchr(addr, ':');
         if (colon == NULL || sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535) { continue; }
         *colon = '\0';
@@ -69,7 +95,9 @@ static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
 {
     unsigned char hello[16384], sni[300], buf[16384];
     unsigned int sni_len = 0;
+    unsigned long relayed = 0;
     struct sockaddr_in dst;
+    route rt;
     struct timeval tv = { .tv_sec = 10, .tv_usec = 0 };
     WOLFSSL *ssl;
     int back, tries;
@@ -90,13 +118,23 @@ static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
     }
     if (sni_len == 0) { return die("no SNI in the ClientHello"); }
     sni[sni_len] = '\0';
-    if (route_for(routes, (const char *)sni, &dst) != 0) {
+    if (route_for(routes, (const char *)sni, &dst, &rt) != 0) {
         fprintf(stderr, "crabbox-e2e-gateway: no route for %s\n", sni);
         return 1;
     }
     ssl = wolfSSL_new(ctx);
     if (ssl == NULL || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS) { return die("wolfSSL_new"); }
     if (wolfSSL_accept(ssl) != WOLFSSL_SUCCESS) { return die("handshake failed"); }
+    if (rt.kind == ROUTE_DROP_AFTER_HANDSHAKE) {
+        fprintf(stderr, "crabbox-e2e-gateway: %s: dropping after the handshake (fault)\n", sni);
+        close(fd); /* no close_notify: the connection just ends */
+        return 0;
+    }
+    if (rt.kind == ROUTE_STALL) {
+        fprintf(stderr, "crabbox-e2e-gateway: %s: stalling after the handshake (fault)\n", sni);
+        sleep(600);
+        return 0;
+    }
     back = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (back < 0 || connect(back, (struct sockaddr *)&dst, sizeof dst) != 0) { return die("backend connect"); }
     tv.tv_sec = 0;
@@ -120,6 +158,15 @@ static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
         if (p[1].revents != 0) {
             ssize_t n = read(back, buf, sizeof buf);
             if (n <= 0) { break; }
+            if (rt.kind == ROUTE_DROP_AFTER && relayed + (unsigned long)n > rt.limit) {
+                /* Send what fits, then cut both sides without a TLS close_notify. */
+                if (rt.limit > relayed) { (void)wolfSSL_write(ssl, buf, (int)(rt.limit - relayed)); }
+                fprintf(stderr, "crabbox-e2e-gateway: %s: dropping after %lu bytes (fault)\n", sni, rt.limit);
+                close(back);
+                close(fd);
+                return 0;
+            }
+            relayed += (unsigned long)n;
             if (wolfSSL_write(ssl, buf, (int)n) != (int)n) { break; }
         }
     }

@@ -942,6 +942,81 @@ Test(phala_double, open_checks_host_and_config)
     g_drv->close(NULL);
 }
 
+/* The duration keys: whole seconds within bounds, else USAGE naming the key; the caps shorten
+ * what they cap. */
+Test(phala_double, duration_keys_are_validated)
+{
+    static const char *const keys[] = { "cliTimeoutSeconds", "adoptWaitSeconds", "evidenceTimeoutSeconds",
+                                        "sshWaitSeconds" };
+    static const char *const bad[] = { "0", "-1", "abc", "5s", "1.5", "86401", "99999999999", " 3" };
+    th_host h2;
+    void *d = NULL;
+    crabbox_err err;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+            if (k == 3 && strcmp(bad[b], "0") == 0) { continue; } /* sshWaitSeconds: 0 = one attempt */
+            th_init(&h2, g_state);
+            th_config(&h2, keys[k], bad[b]);
+            memset(&err, 0, sizeof err);
+            d = (void *)1;
+            cr_assert_eq(g_drv->open(&h2.host, &d, &err), CRABBOX_E_USAGE, "%s=%s", keys[k], bad[b]);
+            cr_assert_null(d);
+            cr_assert_not_null(strstr(err.message, keys[k]), "%s", err.message);
+            th_cleanup(&h2);
+        }
+        th_init(&h2, g_state);
+        th_config(&h2, keys[k], "7");
+        cr_assert_eq(g_drv->open(&h2.host, &d, &err), CRABBOX_OK, "%s", err.message);
+        g_drv->close(d);
+        th_cleanup(&h2);
+    }
+    for (size_t i = 0; g_drv->config_keys[i].name != NULL; i++) {
+        if (strcmp(g_drv->config_keys[i].name, "cliTimeoutSeconds") == 0) { return; }
+    }
+    cr_assert_fail("cliTimeoutSeconds is not a declared config key");
+}
+
+static int64_t real_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(phala_double, cli_timeout_caps_every_call)
+{
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    int64_t t0;
+    g_drv->close(g_d);
+    g_d = NULL;
+    th_config(&g_host, "cliTimeoutSeconds", "1");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+    set_faults("get=hang:60*1");
+    t0 = real_now_ms();
+    cr_assert_eq(warmup(LEASE_A, &l, &err), CRABBOX_E_TIMEOUT, "%s", err.message);
+    cr_assert_lt(real_now_ms() - t0, 10000, "the 30 s get deadline was capped to 1 s");
+    cr_assert_not_null(strstr(err.message, "phala cvms get failed: timed out"), "%s", err.message);
+    cr_assert_eq(num_cvms(), 0, "rolled back");
+}
+
+Test(phala_double, adopt_wait_bounds_the_adoption_poll)
+{
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    int64_t t0;
+    g_drv->close(g_d);
+    g_d = NULL;
+    th_config(&g_host, "adoptWaitSeconds", "1");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+    set_faults("deploy=transient-nocreate");
+    t0 = real_now_ms();
+    cr_assert_eq(warmup(LEASE_A, &l, &err), CRABBOX_E_TRANSIENT);
+    cr_assert_lt(real_now_ms() - t0, 15000, "not the 30 s default window");
+    cr_assert_geq(real_now_ms() - t0, 900, "but the whole configured second");
+    cr_assert_not_null(strstr(record_text(LEASE_A), "\"state\":\"ambiguous-create\""));
+}
+
 /* The data plane's failures without a gateway (the loopback harness tests/e2e covers the rest):
  * an unreachable gateway is a TRANSIENT error naming it; no session without a pinned key and a
  * token the host accepts. */

@@ -107,6 +107,31 @@ Test(phala_names, node_ids_are_numeric)
     cr_assert_not(phala_node_id_valid(NULL));
 }
 
+Test(phala_names, seconds_parse_is_strict_and_bounded)
+{
+    int64_t ms = -7;
+    cr_assert(phala_seconds_parse("1", 1, 86400, &ms));
+    cr_assert_eq(ms, 1000);
+    cr_assert(phala_seconds_parse("86400", 1, 86400, &ms));
+    cr_assert_eq(ms, 86400000);
+    cr_assert(phala_seconds_parse("0", 0, 86400, &ms), "0 where the key allows it");
+    cr_assert_eq(ms, 0);
+    ms = -7;
+    cr_assert_not(phala_seconds_parse("0", 1, 86400, &ms), "0 is not a deadline");
+    cr_assert_not(phala_seconds_parse("86401", 1, 86400, &ms), "huge");
+    cr_assert_not(phala_seconds_parse("9999999999", 1, 86400, &ms), "huge, 10 digits");
+    cr_assert_not(phala_seconds_parse("99999999999999999999", 1, 86400, &ms), "would overflow");
+    cr_assert_not(phala_seconds_parse("-5", 1, 86400, &ms), "negative");
+    cr_assert_not(phala_seconds_parse("+5", 1, 86400, &ms));
+    cr_assert_not(phala_seconds_parse(" 5", 1, 86400, &ms));
+    cr_assert_not(phala_seconds_parse("5s", 1, 86400, &ms), "no suffixes");
+    cr_assert_not(phala_seconds_parse("1.5", 1, 86400, &ms));
+    cr_assert_not(phala_seconds_parse("0x10", 1, 86400, &ms));
+    cr_assert_not(phala_seconds_parse("", 1, 86400, &ms));
+    cr_assert_not(phala_seconds_parse(NULL, 1, 86400, &ms));
+    cr_assert_eq(ms, -7, "untouched on failure");
+}
+
 Test(phala_names, app_id_normalize)
 {
     char out[41] = "untouched";
