@@ -115,6 +115,7 @@ static void touch(app *a, claim *c)
     crabbox_err err;
     claim fresh;
     if (claim_read(&a->st, c->lease, &fresh, &err) != CRABBOX_OK) { return; }
+    fresh.ephemeral = fresh.ephemeral || c->ephemeral;
     fresh.last_touched_at = cbx_now_unix();
     claim_set_expiry(&fresh);
     if (claim_write(&a->st, &fresh, &err) == CRABBOX_OK) { *c = fresh; }
@@ -377,7 +378,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         *failed_check = g->failed_check;
         cbx_set_err(err, CRABBOX_E_ATTESTATION,
                     "refusing %s lease: TDX attestation verification failed for %s=%s: %s: %s", a->display,
-                    a->cvm_key, lease->cloud_id, g->failed_check, g->detail);
+                    a->cvm_key, lease->cloud_id, g->failed_check != NULL ? g->failed_check : "evidence", g->detail);
     } else {
         char msg[sizeof err->message];
         snprintf(msg, sizeof msg, "%s", err->message);
@@ -972,6 +973,17 @@ static int open_existing(app *a, const char *id, bool force, claim *c, crabbox_l
     }
     lease_from_claim(c, lease);
     rc = verify_lease(a, c, lease, force, tok, &failed_check, &err);
+    if (rc != CRABBOX_OK && rc != CRABBOX_E_ATTESTATION) {
+        /* Nothing was proven wrong with this running lease (an interrupt, or evidence that could
+         * not be fetched): no session is opened, but the user's lease stays. */
+        unlock_lease(a, c->lease, *lock_fd);
+        *lock_fd = -1;
+        if (rc != CRABBOX_E_CANCELLED) {
+            fprintf(stderr, "lease %s kept: no session was opened; `crabbox attest %s` tries again, `crabbox stop "
+                            "%s` releases it\n", c->lease, c->lease, c->lease);
+        }
+        return report_error(a, rc == CRABBOX_E_CANCELLED ? rc : CRABBOX_E_ATTESTATION, err.message, failed_check);
+    }
     if (rc != CRABBOX_OK) {
         crabbox_err ignored;
         int status;
@@ -1007,11 +1019,17 @@ int cmd_run(app *a)
         status = acquire(a, &c, &acquired, &tok, &lock_fd);
         if (status != 0) { return status; }
         lease = acquired;
+        c.ephemeral = !a->keep; /* if this process dies, cleanup need not wait for the idle timeout */
         fprintf(stderr, "provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
     }
     touch(a, &c);
     status = session_exec(a, lease, &tok, a->cmd, a->num_cmd, !a->no_sync);
     cbx_wipe(&tok, sizeof tok);
+    if (host_cancel_poll(a)) {
+        /* Ctrl-C reached ssh too; say "interrupted", not ssh's 255 (the lease is still released). */
+        a->cancel_seen = true;
+        status = CBX_EXIT_CANCELLED;
+    }
     touch(a, &c);
     if (a->id_opt == NULL && !a->keep) {
         if (release(a, &c, lease, &err) != CRABBOX_OK) {
@@ -1133,6 +1151,9 @@ int cmd_list(app *a)
         if (a->json) {
             json_object *o = claim_to_json(c);
             json_object_object_add(o, "status", json_object_new_string(l->status));
+            if (c->cloud_id[0] == '\0') { /* an ambiguous create whose CVM turned up */
+                json_object_object_add(o, "cloud_id", json_object_new_string(l->cloud_id));
+            }
             json_object_array_add(arr, o);
         } else {
             char exp[21];
@@ -1269,6 +1290,7 @@ static const char *cleanup_reason(const claim *c, bool owner_alive, int64_t now,
     if (strcmp(c->recovery, "rollback-cleanup") == 0) { return "rollback-cleanup"; }
     if (c->keep) { *skip = "keep"; return NULL; }
     if (owner_alive) { *skip = "in-use"; return NULL; }
+    if (c->ephemeral && strcmp(c->state, CLAIM_READY) == 0) { return "abandoned"; } /* its `run` died */
     if (strcmp(c->recovery, "ambiguous-create") == 0) {
         if (now < c->created_at + AMBIGUOUS_GRACE_SECS) { *skip = "recent"; return NULL; }
         return "ambiguous-create";

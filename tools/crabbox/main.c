@@ -80,8 +80,9 @@ static const struct {
               "the claim and the lease key. Prints `released lease=ID <driver>_cvm=ID`.\n", "", 1 },
     { "attest", "crabbox attest ID [OPTIONS]\n"
                 "Fetches fresh evidence for lease ID and verifies it (even with attestation turned off).\n"
-                "Saves an evidence bundle (crabbox-attest verify --bundle FILE re-verifies it). A failure\n"
-                "destroys the lease unless it was kept.\n", "", 1 },
+                "Saves an evidence bundle (crabbox-attest verify --bundle FILE re-verifies it). Evidence\n"
+                "that is rejected destroys the lease unless it was kept; evidence that cannot be fetched\n"
+                "(or an interrupt) leaves the lease running, with no session opened.\n", "", 1 },
     { "status", "crabbox status ID [--wait] [--json] [OPTIONS]\n"
                 "Prints lease ID's local state, the provider's status and the attestation labels. --wait\n"
                 "waits (up to the driver's SSH wait) until the provider reports it running, then verifies it\n"

@@ -164,6 +164,7 @@ json_object *claim_to_json(const claim *c)
 #undef ADD_STR
 #undef ADD_INT
     json_object_object_add(o, "keep", json_object_new_boolean(c->keep));
+    json_object_object_add(o, "ephemeral", json_object_new_boolean(c->ephemeral));
     json_object_object_add(o, "attested", c->attested < 0 ? NULL : json_object_new_boolean(c->attested == 1));
     json_object_object_add(o, "attestation_fresh",
                            c->attestation_fresh < 0 ? NULL : json_object_new_boolean(c->attestation_fresh == 1));
@@ -208,6 +209,10 @@ static bool claim_from_json(json_object *o, claim *c)
     if (json_object_object_get_ex(o, "keep", &v)) {
         if (!json_object_is_type(v, json_type_boolean)) { return false; }
         c->keep = json_object_get_boolean(v);
+    }
+    if (json_object_object_get_ex(o, "ephemeral", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) { return false; }
+        c->ephemeral = json_object_get_boolean(v);
     }
     if (json_object_object_get_ex(o, "attested", &v) && v != NULL) {
         if (!json_object_is_type(v, json_type_boolean)) { return false; }

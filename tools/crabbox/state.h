@@ -44,6 +44,8 @@ typedef struct claim {
     char class_name[64];
     char server_type[64];
     bool keep;
+    bool ephemeral; /* `run` without --id/--keep: released when its command ends; if that command
+                       died (its lease lock is free), `cleanup` releases it at once */
     char state[16];
     int64_t created_at, last_touched_at, idle_timeout_secs, ttl_secs, expires_at;
     char cloud_id[128];
