@@ -203,6 +203,8 @@ int main(int argc, char **argv)
         wolfSSL_CTX_use_PrivateKey_file(ctx, key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
         return die("cannot load the certificate or key");
     }
+    /* Like the real dstack gateway (rustls): the client's suite order wins. */
+    if (wolfSSL_CTX_UseClientSuites(ctx) != 0) { return die("wolfSSL_CTX_UseClientSuites"); } /* 0 = done */
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
