@@ -1,7 +1,7 @@
 /* fuzz/info.c. Target: cba_info_parse (Tappd.Info / Info / GetQuote responses, the tcb_info
  * string, the app_cert PEM chain and its dstack extensions) and what runs on its result:
- * cba_eventlog_check_digests, cba_eventlog_replay, cba_eventlog_identity, cba_mrconfigid_check,
- * cba_ratls_report_data. Seeds: fuzz/corpus/info/.
+ * cba_eventlog_check_digests, cba_eventlog_replay, cba_eventlog_check_cert_copy,
+ * cba_eventlog_identity, cba_mrconfigid_check, cba_ratls_report_data. Seeds: fuzz/corpus/info/.
  * Properties: a failure returns the code recorded in err (with a `where`) and leaves *out NULL;
  * a success has a non-empty quote, cert_spki exactly when the quote came from the certificate,
  * a format matching the shape, at most CBA_EVENTLOG_MAX_EVENTS events on imr 0..3 with version
@@ -72,6 +72,11 @@ static void check_events(const cba_info *info)
         }
         check(cba_eventlog_replay(rtmr, info, (const uint8_t(*)[48])d));
         check(memcmp(rtmr, mine, sizeof mine) == 0);
+        /* The certificate's copy of the log: a verdict with a reason, never a crash. */
+        cba_error_clear(&e);
+        rc = cba_eventlog_check_cert_copy(&e, info, (const uint8_t(*)[48])d);
+        check(rc == e.code && (rc == CBA_OK || e.where[0] != '\0'));
+        check(rc == CBA_OK || info->has_cert_log_copy);
     } else {
         check(e.where[0] != '\0');
     }

@@ -379,3 +379,47 @@ Test(verify, names_are_stable)
                      "OutOfDateConfigurationNeeded");
     cr_assert_str_eq(cba_check_name((cba_check)999), "none");
 }
+
+/* The real Info carries the event log twice: in tcb_info and in the app certificate's
+ * 1.3.6.1.4.1.62397.1.2 extension. Only the tcb_info copy used to be checked, so the mutation
+ * sweep (test_mutation_info.c) found that any change to the certificate's copy verified. These
+ * single-bit flips of the certificate's base64 each change one member of the copy's JSON; the
+ * copy must describe the replayed events. A boot event's payload stays unbound in the copy as
+ * in tcb_info. */
+Test(verify, crabbox_cert_event_log_copy_must_match)
+{
+    static const struct {
+        size_t byte;
+        unsigned bit;
+        const char *what;
+    } flips[] = {
+        { 9055, 1, "boot event imr 0 -> 8" },
+        { 9078, 4, "boot event type 2147483649 -> 3147483649" },
+        { 9105, 4, "boot event digest d6.. -> $6.." },
+        { 14262, 4, "system-preparing imr 3 -> 2" },
+        { 14310, 0, "system-preparing digest f9.. -> e9.." },
+        { 14456, 2, "event name system-preparing -> 3ystem-preparing" },
+        { 14749, 0, "app-id payload 94.. -> 54.." },
+    };
+    tu_buf info;
+    cba_policy p;
+    cba_report r;
+    TU_REAL_OR_SKIP("crabbox/real_attestation_info.json", &info);
+    crabbox_policy(&p);
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+        cba_err e;
+        info.data[flips[i].byte] ^= (uint8_t)(1u << flips[i].bit);
+        e = run(&r, &p, NULL, &info, NULL, CRABBOX_AT);
+        info.data[flips[i].byte] ^= (uint8_t)(1u << flips[i].bit);
+        cr_assert_eq(e, CBA_E_EVENTLOG_FORMAT, "%s: %s", flips[i].what, cba_err_name(e));
+        cr_assert_eq(r.failed_check, CBA_CHECK_RTMR_REPLAY, "%s: %s", flips[i].what,
+                     cba_check_name(r.failed_check));
+        cr_assert(strncmp(r.error.where, "app_cert.event_log[", 19) == 0, "%s: %s: %s",
+                  flips[i].what, r.error.where, r.error.detail);
+    }
+    /* 61df.. -> 61df.. with another byte later: a boot event's payload, informational */
+    info.data[8983] ^= 1u << 2;
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    tu_buf_free(&info);
+}

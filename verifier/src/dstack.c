@@ -384,6 +384,15 @@ static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st)
         CBA_ENSURE(cba_json_get_array(st->tcb, "event_log", &log_arr), err, CBA_E_EVENTLOG_FORMAT,
                    "tcb_info.event_log", "event_log must be a JSON array");
         log_name = "tcb_info.event_log";
+        /* A second copy in the certificate is checked against this one once it has been
+         * replayed (cba_eventlog_check_cert_copy). A compressed copy (ELGZv1) cannot be read
+         * without an inflater: like the rest of the certificate outside its key and quote, it
+         * stays unchecked and unused. */
+        cbs c = cert_log;
+        if (has_cert_log && !(cbs_get_bytes(&c, &prefix, 6) && cbs_eq_str(prefix, "ELGZv1"))) {
+            info->has_cert_log_copy = true;
+            info->cert_log_copy = cert_log;
+        }
     } else {
         CBA_ENSURE(has_cert_log, err, CBA_E_EVENTLOG_FORMAT, "info",
                    "no event log in tcb_info or in the app certificate");
@@ -634,6 +643,83 @@ cba_err cba_eventlog_check_digests(cba_error *err, uint8_t (*out_digests)[48],
         memcpy(out_digests[i], d, 48);
     }
     return CBA_OK;
+}
+
+/* hex_equals: `hex` is exactly the hex (either case) of `bytes`. */
+static bool hex_equals(cbs hex, cbs bytes)
+{
+    cbs pair;
+    uint8_t b, want;
+    if (hex.len != bytes.len * 2) { return false; }
+    while (cbs_get_bytes(&hex, &pair, 2)) {
+        if (!cba_hex_decode(&b, 1, (const char *)pair.data, 2) || !cbs_get_u8(&bytes, &want) ||
+            b != want) {
+            return false;
+        }
+    }
+    return bytes.len == 0;
+}
+
+static cba_err check_copy_event(cba_error *err, const json_object *obj, const cba_event *ev,
+                                const uint8_t digest[48], size_t i)
+{
+    char w[48];
+    uint64_t imr, type;
+    cbs name, payload, digest_hex;
+    uint8_t d[48];
+    bool runtime = ev->event_type == CBA_DSTACK_RUNTIME_EVENT_TYPE;
+    snprintf(w, sizeof w, "app_cert.event_log[%zu]", i);
+    CBA_ENSURE(json_object_is_type(obj, json_type_object) &&
+                   cba_json_get_u64(obj, "imr", UINT32_MAX, &imr) && imr == ev->imr &&
+                   cba_json_get_u64(obj, "event_type", UINT32_MAX, &type) &&
+                   type == ev->event_type,
+               err, CBA_E_EVENTLOG_FORMAT, w,
+               "imr or event type differs from the same event in tcb_info.event_log");
+    /* Same shape as a parsed event (name and payload are strings), but a boot event's name and
+     * payload are informational there too, so only a runtime event's are compared. */
+    CBA_ENSURE(cba_json_get_string(obj, "event", &name) &&
+                   cba_json_get_string(obj, "event_payload", &payload),
+               err, CBA_E_EVENTLOG_FORMAT, w, "event and event_payload must be strings");
+    CBA_ENSURE(!runtime || (cbs_eq(name, ev->name) && hex_equals(payload, ev->payload)), err,
+               CBA_E_EVENTLOG_FORMAT, w,
+               "name or payload differs from the same event in tcb_info.event_log");
+    CBA_ENSURE(cba_json_get_string(obj, "digest", &digest_hex) &&
+                   (digest_hex.len != 0 || runtime),
+               err, CBA_E_EVENTLOG_FORMAT, w, "a boot event needs its digest");
+    CBA_ENSURE(digest_hex.len == 0 ||
+                   (cba_hex_decode(d, 48, (const char *)digest_hex.data, digest_hex.len) &&
+                    cba_ct_eq(d, digest, 48)),
+               err, CBA_E_EVENTLOG_FORMAT, w, "digest differs from the replayed one");
+    return CBA_OK;
+}
+
+cba_err cba_eventlog_check_cert_copy(cba_error *err, const cba_info *info,
+                                     const uint8_t (*digests)[48])
+{
+    json_object *copy = NULL;
+    cba_err rc = CBA_OK;
+    size_t n;
+    CBA_ENSURE(info != NULL, err, CBA_E_ARGUMENT, "event_log", "missing argument");
+    if (!info->has_cert_log_copy) { return CBA_OK; }
+    CBA_TRY(cba_json_parse(err, &copy, info->cert_log_copy, CBA_JSON_MAX_DEPTH,
+                           CBA_E_EVENTLOG_FORMAT, "app_cert.event_log"));
+    if (!json_object_is_type(copy, json_type_array)) {
+        rc = cba_fail(err, CBA_E_EVENTLOG_FORMAT, "app_cert.event_log", "must be a JSON array");
+        goto out;
+    }
+    n = json_object_array_length(copy);
+    if (n > info->num_events) {
+        rc = cba_fail(err, CBA_E_EVENTLOG_FORMAT, "app_cert.event_log",
+                      "%zu events, more than tcb_info.event_log's %zu", n, info->num_events);
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == CBA_OK; i++) {
+        rc = check_copy_event(err, json_object_array_get_idx(copy, i), &info->events[i],
+                              digests[i], i);
+    }
+out:
+    json_object_put(copy);
+    return rc;
 }
 
 bool cba_eventlog_replay(uint8_t out_rtmr[4][48], const cba_info *info,

@@ -47,6 +47,9 @@ typedef struct cba_info {
     cbs quote;                /* from GetQuote's "quote" or the app cert's quote extension */
     bool quote_from_cert;     /* then report data must be the RA-TLS binding of cert_spki */
     cbs cert_spki;            /* SubjectPublicKeyInfo DER of the app cert leaf */
+    /* The app cert's event-log extension (uncompressed) when tcb_info's log is the one parsed:
+     * checked against it by cba_eventlog_check_cert_copy. */
+    bool has_cert_log_copy;   cbs cert_log_copy;
     size_t num_events;
     cba_event *events;        /* heap */
     void *storage;            /* owns json objects and decoded buffers */
@@ -78,6 +81,15 @@ CBA_MUST_USE cba_err cba_eventlog_check_digests(cba_error *err, uint8_t (*out_di
 /* cba_eventlog_replay folds digests into RTMR0..3: RTMR = SHA384(RTMR || digest). */
 CBA_MUST_USE bool cba_eventlog_replay(uint8_t out_rtmr[4][48], const cba_info *info,
                                       const uint8_t (*digests)[48]);
+
+/* cba_eventlog_check_cert_copy: when the response carries the event log twice (tcb_info and the
+ * app certificate's 1.3.6.1.4.1.62397.1.2 extension), the copy must describe the events that
+ * were checked and replayed: for each event of the copy, in order, the same imr and event type,
+ * for runtime events the same name and payload, and a non-empty digest equal to the replayed one
+ * (digests[i]; boot events must carry it). The copy may be shorter (a certificate made before
+ * later events). No copy: CBA_OK. Errors: CBA_E_EVENTLOG_FORMAT, CBA_E_JSON, CBA_E_NOMEM. */
+CBA_MUST_USE cba_err cba_eventlog_check_cert_copy(cba_error *err, const cba_info *info,
+                                                  const uint8_t (*digests)[48]);
 
 typedef struct cba_dstack_ids {
     bool has_app_id;       uint8_t app_id[20];

@@ -727,7 +727,8 @@ static cba_err step_rtmr_replay(verify_ctx *v)
         CBA_ENSURE(cba_ct_eq(rtmr[i], v->quote.td.rtmr[i], 48), &v->e, CBA_E_RTMR_MISMATCH, where,
                    "event log replays to a different RTMR%d than the quote's", i);
     }
-    return CBA_OK;
+    /* The app certificate's copy of the log (when tcb_info has its own) must say the same. */
+    return cba_eventlog_check_cert_copy(&v->e, v->info, (const uint8_t(*)[48])v->digests);
 }
 
 static cba_err check_pins(verify_ctx *v)
