@@ -123,7 +123,7 @@ static int pick_instance_type(const phala_drv *d, const crabbox_lease_spec *spec
 
 static int check_spec(const crabbox_lease_spec *spec, crabbox_err *err)
 {
-    int rc;
+    int rc = 0;
     if (spec == NULL || !CRABBOX_HAS_MEMBER(crabbox_lease_spec, spec, keep)) {
         return phala_fail(err, CRABBOX_E_ABI, "phala: lease spec too short for this driver");
     }
