@@ -1065,7 +1065,7 @@ Test(collateral, tcb_info_advisories)
         bad[5] = json_object_new_array();
         for (int k = 0; k < CBA_ADVISORIES_PER_LEVEL + 1; k++) {
             char s[16];
-            snprintf(s, sizeof s, "INTEL-SA-%05d", k);
+            snprintf(s, sizeof s, "INTEL-SA-%05d", k % 100000);
             json_object_array_add(bad[5], json_object_new_string(s));
         }
         for (size_t i = 0; i < 6; i++) {
@@ -1081,7 +1081,7 @@ Test(collateral, tcb_info_advisories)
     adv = json_object_new_array();
     for (int k = 0; k < CBA_ADVISORIES_PER_LEVEL; k++) {
         char s[16];
-        snprintf(s, sizeof s, "INTEL-SA-%05d", k);
+        snprintf(s, sizeof s, "INTEL-SA-%05d", k % 100000);
         json_object_array_add(adv, json_object_new_string(s));
     }
     json_object_object_add(level_at(o, 0), "advisoryIDs", adv);

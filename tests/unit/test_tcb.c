@@ -1009,7 +1009,7 @@ Test(tcb, advisory_union_overflow_fails_closed)
     cba_tcb_result res;
     cba_error e;
     for (int i = 0; i < CBA_ADVISORIES_PER_LEVEL; i++) {
-        snprintf(ids[i], sizeof ids[i], "INTEL-SA-%05d", i);
+        snprintf(ids[i], sizeof ids[i], "INTEL-SA-%05d", i % 100000);
         levels[0].adv[i] = ids[i];
     }
     build_info(&info, levels, 1, NULL, 0);
