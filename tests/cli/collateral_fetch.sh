@@ -6,7 +6,6 @@
 set -uo pipefail
 tool=${CRABBOX_ATTEST:?set by ctest}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-server_py="$here/../pccs/pccs_server.py"
 fx=${CBA_SHARED_FIXTURES:-}
 [ -f "$fx/dcap-qvl-tdx/tdx_quote" ] || fx=${CBA_FIXTURES:-/nonexistent}/real
 quote="$fx/dcap-qvl-tdx/tdx_quote"
@@ -22,8 +21,8 @@ UNTIL=2025-07-19T10:00:35Z
 FMSPC=b0c06f000000
 
 tmp=$(mktemp -d)
-srv_pid=""
-nsrv=0
+pccs_collateral=$coll
+. "$here/../pccs/pccs_lib.bash"
 cleanup() {
     if [ -n "$srv_pid" ]; then kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; fi
     rm -rf "$tmp"
@@ -40,30 +39,6 @@ bad() {
     [ -f "$tmp/err" ] && sed 's/^/  | /' "$tmp/err" | head -8
 }
 
-# start_server [FLAGS...]: a fresh server; sets srv_pid, port, srv_log. Bounded wait for "PORT n".
-start_server() {
-    stop_server
-    nsrv=$((nsrv + 1))
-    srv_log="$tmp/server$nsrv.log"
-    python3 "$server_py" "$coll" --idle-exit 60 --max-lifetime 300 "$@" >"$tmp/server$nsrv.out" 2>"$srv_log" &
-    srv_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/server$nsrv.out" 2>/dev/null | head -1)
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "cannot start the PCCS test server:"
-    cat "$srv_log"
-    return 1
-}
-stop_server() {
-    if [ -n "$srv_pid" ]; then
-        kill "$srv_pid" 2>/dev/null
-        wait "$srv_pid" 2>/dev/null
-        srv_pid=""
-    fi
-}
 
 # fetch ARGS...: runs `collateral fetch` (bounded), stdout in $tmp/out, stderr in $tmp/err, exit in $rc.
 fetch() {

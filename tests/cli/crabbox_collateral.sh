@@ -6,39 +6,14 @@
 # --require-collateral; a repository config cannot turn fetching off. Test driver, test root.
 # Prints "N passed, M failed".
 . "$(dirname "$0")/crabbox_lib.bash"
-server_py="$(dirname "$0")/../pccs/pccs_server.py"
-srv_pid=""
-nsrv=0
+pccs_collateral=$tmp/collateral.json
+. "$(dirname "$0")/../pccs/pccs_lib.bash"
 export XDG_CACHE_HOME=$tmp/cache CRABBOX_COLLATERAL_FETCH=true
-
-start_server() {
-    stop_server
-    nsrv=$((nsrv + 1))
-    "$python" "$server_py" "$tmp/collateral.json" --idle-exit 60 --max-lifetime 300 "$@" \
-        >"$tmp/server$nsrv.out" 2>"$tmp/server$nsrv.log" &
-    srv_pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$tmp/server$nsrv.out" 2>/dev/null | head -1)
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "cannot start the PCCS test server"
-    cat "$tmp/server$nsrv.log"
-    exit 1
-}
-stop_server() {
-    if [ -n "$srv_pid" ]; then
-        kill "$srv_pid" 2>/dev/null
-        wait "$srv_pid" 2>/dev/null
-        srv_pid=""
-    fi
-}
 trap 'stop_server; rm -rf "$tmp"' EXIT
-requests() { grep -c '^REQ ' "$tmp/server$nsrv.log" 2>/dev/null || true; }
+requests() { grep -c '^REQ ' "$srv_log" 2>/dev/null || true; }
 
 # ---- fetched from the PCCS, verified, used: DCAP not skipped -----------------------------------
-start_server
+start_server || exit 1
 export CRABBOX_PCCS_URL=http://127.0.0.1:$port
 expect fetch_warmup 0 warmup --json && py fetched_bundle \
     "o['attested'] is True and json.load(open(o['bundle']))['dcap'] != 'skipped'"
@@ -65,7 +40,7 @@ expect stop2 0 stop "$lease2"
 
 # ---- collateral that does not verify: the verifier names the check; the CVM is destroyed ------
 rm -rf "$tmp/cache"
-start_server --fault tcb=badsig
+start_server --fault tcb=badsig || exit 1
 export CRABBOX_PCCS_URL=http://127.0.0.1:$port
 expect badsig_refused 3 warmup && has badsig_check 'verification failed .*tcb_info' "$tmp/err"
 same badsig_no_cvm "$(num_cvms)" 0
@@ -82,7 +57,7 @@ expect down_required 3 warmup --require-collateral && has required_says_why 'col
 same required_no_cvm "$(num_cvms)" 0
 
 # ---- a repository config cannot turn fetching off ---------------------------------------------
-start_server
+start_server || exit 1
 export CRABBOX_PCCS_URL=http://127.0.0.1:$port
 unset CRABBOX_COLLATERAL_FETCH
 printf 'collateralFetch: false\n' >"$tmp/work/crabbox.yaml"

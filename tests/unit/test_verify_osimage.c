@@ -26,15 +26,22 @@ static cba_err verify_info(const mke_evidence *ev, cba_report *rep)
     return cba_verify(rep, &pol, &e, NOW);
 }
 
+/* generate: test-PKI evidence with or without the KMS-mode events (os-image-hash among them). */
+static cba_report *generate(mke_options *o, mke_evidence *ev, bool kms_events)
+{
+    cba_report *rep = calloc(1, sizeof *rep);
+    cr_assert_not_null(rep);
+    mke_options_init(o);
+    o->info.kms_events = kms_events;
+    cr_assert(mke_generate(ev, o), "%s", ev->error);
+    return rep;
+}
+
 Test(verify_osimage, measured_os_image_hash_is_reported)
 {
     mke_options o;
     mke_evidence ev;
-    cba_report *rep = calloc(1, sizeof *rep);
-    cr_assert_not_null(rep);
-    mke_options_init(&o);
-    o.info.kms_events = true;
-    cr_assert(mke_generate(&ev, &o), "%s", ev.error);
+    cba_report *rep = generate(&o, &ev, true);
     cr_assert_eq(verify_info(&ev, rep), CBA_OK, "%s: %s", cba_err_name(rep->error.code), rep->error.detail);
     cr_assert(rep->has_os_image_hash);
     cr_assert_arr_eq(rep->os_image_hash, o.info.os_image_hash, 32);
@@ -46,11 +53,7 @@ Test(verify_osimage, unmeasured_claim_is_not_reported)
 {
     mke_options o;
     mke_evidence ev;
-    cba_report *rep = calloc(1, sizeof *rep);
-    cr_assert_not_null(rep);
-    mke_options_init(&o);
-    o.info.kms_events = false;
-    cr_assert(mke_generate(&ev, &o), "%s", ev.error);
+    cba_report *rep = generate(&o, &ev, false);
     cr_assert_eq(verify_info(&ev, rep), CBA_OK, "%s: %s", cba_err_name(rep->error.code), rep->error.detail);
     cr_assert_not(rep->has_os_image_hash, "a claim without the event authenticates nothing");
     mke_evidence_free(&ev);
@@ -78,11 +81,7 @@ Test(verify_osimage, claim_contradicting_the_event_is_rejected)
 {
     mke_options o;
     mke_evidence ev;
-    cba_report *rep = calloc(1, sizeof *rep);
-    cr_assert_not_null(rep);
-    mke_options_init(&o);
-    o.info.kms_events = true;
-    cr_assert(mke_generate(&ev, &o), "%s", ev.error);
+    cba_report *rep = generate(&o, &ev, true);
     cr_assert_geq(flip_claims(&ev.info_json), 1, "the Info carries an os_image_hash claim");
     cr_assert_eq(verify_info(&ev, rep), CBA_E_MEASUREMENT_CLAIM_MISMATCH, "%s: %s (%s)",
                  cba_err_name(rep->error.code), rep->error.detail, rep->error.where);
