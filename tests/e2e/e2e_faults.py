@@ -346,7 +346,8 @@ def trigger_ready(ln, case, ctx):
         n = sum(1 for c in ln.calls() if c["argv"][:len(want)] == want)
         return n > ctx["calls0"].get(trig, 0)
     if trig == "stall":
-        return _count(os.path.join(ln.w.root, "gw-good.log"), b"stalling") > ctx["stall0"]
+        # The gateway is shared by the lanes: only a stall of this lane's own CVM counts.
+        return _stalls(ln) > ctx["stall0"]
     if trig == "GetQuote":
         return sum(ln.agent_log(s).count("GetQuote") for s in ln.slots) > ctx["gq0"]
     if trig == "marker":
@@ -354,12 +355,15 @@ def trigger_ready(ln, case, ctx):
     raise AssertionError(trig)
 
 
-def _count(path, needle):
+def _stalls(ln):
+    """Stalled gateway connections whose SNI names a CVM of this lane (app ids are unique)."""
+    apps = [c["app_id"].encode() for c in ln.cvms()]
     try:
-        with open(path, "rb") as f:
-            return f.read().count(needle)
+        with open(os.path.join(ln.w.root, "gw-good.log"), "rb") as f:
+            lines = f.read().splitlines()
     except OSError:
         return 0
+    return sum(1 for line in lines if b"stalling" in line and any(a in line for a in apps))
 
 
 def run_case(ln, case):
@@ -387,7 +391,7 @@ def run_case(ln, case):
         k = "deploy" if c["argv"][:1] == ["deploy"] else c["argv"][1] if c["argv"][:1] == ["cvms"] else None
         if k:
             calls0[k] = calls0.get(k, 0) + 1
-    ctx = {"calls0": calls0, "stall0": _count(os.path.join(ln.w.root, "gw-good.log"), b"stalling"),
+    ctx = {"calls0": calls0, "stall0": _stalls(ln),
            "gq0": sum(ln.agent_log(s).count("GetQuote") for s in ln.slots), "marker": marker}
     t0 = time.monotonic()
     if case["kill"]:
