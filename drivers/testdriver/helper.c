@@ -30,7 +30,6 @@
 #include "internal.h"
 #include "mkevidence.h"
 
-#define DAY INT64_C(86400)
 
 /* has_word: `word` is one of the comma-separated words of `list` (--tamper takes several). */
 static bool has_word(const char *list, const char *word)
@@ -96,15 +95,7 @@ static bool read_file(const char *path, uint8_t **out, size_t *out_len)
 static void now_options(mke_options *o)
 {
     int64_t now = (int64_t)time(NULL);
-    mke_options_init(o);
-    o->root_crl.this_update = now - 10 * DAY;
-    o->root_crl.next_update = now + 300 * DAY;
-    o->pck_crl.this_update = now - 10 * DAY;
-    o->pck_crl.next_update = now + 20 * DAY;
-    o->tcb_info.issue_date = now - 5 * DAY;
-    o->tcb_info.next_update = now + 25 * DAY;
-    o->qe_identity.issue_date = now - 4 * DAY;
-    o->qe_identity.next_update = now + 26 * DAY;
+    mke_options_init_at(o, now);
 }
 
 static int cmd_root_or_collateral(bool root, const char *path)

@@ -32,7 +32,6 @@
 #include "internal.h"
 #include "mkevidence.h"
 
-#define DAY INT64_C(86400)
 
 static char *read_small(const char *dir, const char *name, size_t *len)
 {
@@ -60,15 +59,7 @@ static void options_for(mke_options *o, const char *dir, const char *mode, char 
     size_t compose_len = 0;
     char *app_hex = read_small(dir, "app_id", NULL), *compose = read_small(dir, "compose.yml", &compose_len);
     json_object *app;
-    mke_options_init(o);
-    o->root_crl.this_update = now - 10 * DAY;
-    o->root_crl.next_update = now + 300 * DAY;
-    o->pck_crl.this_update = now - 10 * DAY;
-    o->pck_crl.next_update = now + 20 * DAY;
-    o->tcb_info.issue_date = now - 5 * DAY;
-    o->tcb_info.next_update = now + 25 * DAY;
-    o->qe_identity.issue_date = now - 4 * DAY;
-    o->qe_identity.next_update = now + 26 * DAY;
+    mke_options_init_at(o, now);
     *ok = app_hex != NULL && compose != NULL && strlen(app_hex) >= 40 &&
           cba_hex_decode(o->info.app_id, 20, app_hex, 40);
     if (*ok) {

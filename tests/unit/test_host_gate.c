@@ -18,7 +18,6 @@
 
 TestSuite(host_gate, .timeout = 60);
 
-#define DAY INT64_C(86400)
 
 static const char k_compose[] = "services:\n  app:\n    image: debian:stable-slim\n";
 
@@ -39,15 +38,7 @@ static void write_blob(const char *path, const uint8_t *data, size_t len)
 static void now_options(mke_options *o)
 {
     int64_t now = cbx_now_unix();
-    mke_options_init(o);
-    o->root_crl.this_update = now - 10 * DAY;
-    o->root_crl.next_update = now + 300 * DAY;
-    o->pck_crl.this_update = now - 10 * DAY;
-    o->pck_crl.next_update = now + 20 * DAY;
-    o->tcb_info.issue_date = now - 5 * DAY;
-    o->tcb_info.next_update = now + 25 * DAY;
-    o->qe_identity.issue_date = now - 4 * DAY;
-    o->qe_identity.next_update = now + 26 * DAY;
+    mke_options_init_at(o, now);
 }
 
 /* setup makes a private home, trusts the test root and opens the "test" driver in `mode`. */

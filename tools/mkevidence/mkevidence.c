@@ -197,6 +197,20 @@ void mke_options_init(mke_options *o)
     in->event_version = 1;
 }
 
+void mke_options_init_at(mke_options *o, int64_t now)
+{
+    const int64_t day = INT64_C(86400);
+    mke_options_init(o);
+    o->root_crl.this_update = now - 10 * day;
+    o->root_crl.next_update = now + 300 * day;
+    o->pck_crl.this_update = now - 10 * day;
+    o->pck_crl.next_update = now + 20 * day;
+    o->tcb_info.issue_date = now - 5 * day;
+    o->tcb_info.next_update = now + 25 * day;
+    o->qe_identity.issue_date = now - 4 * day;
+    o->qe_identity.next_update = now + 26 * day;
+}
+
 /* ---- Generation ------------------------------------------------------------------------------ */
 
 static void blob_free(mke_blob *b)

@@ -370,6 +370,10 @@ typedef struct mke_evidence {
  * so that cba_verify with trust_root_der = ev.root_der says VERIFIED / UpToDate then. */
 void mke_options_init(mke_options *o);
 
+/* mke_options_init_at is mke_options_init with the CRLs and collateral moved so that they are
+ * valid at `now` (Unix seconds): for programs that verify against the real clock. */
+void mke_options_init_at(mke_options *o, int64_t now);
+
 /* mke_generate builds the evidence. Returns false (with out->error set and every blob NULL) on
  * allocation or crypto failure or an impossible option (unknown key, tamper_claim, > limits).
  * On success out owns its buffers: release them with mke_evidence_free. */
