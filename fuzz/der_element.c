@@ -64,9 +64,9 @@ static void check_time(cbs elem, int64_t t)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cbs in, c, v, elem;
+    cbs in, c, v, elem = { 0 };
     uint8_t sel, tag;
-    size_t hl, used;
+    size_t hl = 0, used;
     uint64_t u = 0, max;
     int64_t t;
     bool b, ok;

@@ -634,7 +634,7 @@ static bool same_facts(const cba_report *a, const cba_report *b)
 /* ---- worker records ------------------------------------------------------------------------ */
 #define MAX_ROWS 64
 #define MAX_VIOLATIONS 16
-#define LABEL_CAP 48
+#define LABEL_CAP 96
 
 typedef struct row {
     char label[LABEL_CAP];

@@ -71,6 +71,8 @@ typedef struct crabbox_spawn_opts {
     bool stderr_to_user;    /* also pass stderr through to the user, line by line */
     const uint8_t *stdin_data; /* NULL = /dev/null */
     size_t stdin_len;
+    /* appended in ABI v1 (check with CRABBOX_HAS_MEMBER): */
+    const char *cwd;        /* working directory of the child (absolute); NULL = the host's */
 } crabbox_spawn_opts;
 
 typedef struct crabbox_attest_token { /* opaque to drivers; minted by the host's gate */
@@ -109,6 +111,11 @@ typedef struct crabbox_lease_spec { /* host -> driver, for warmup */
     const uint8_t *compose;       /* exact compose bytes to deploy (attestation must find them) */
     size_t compose_len;
     bool keep;                    /* keep the CVM after a failure */
+    /* appended in ABI v1 (check with CRABBOX_HAS_MEMBER): the exact pre-launch script the host
+     * generated for this lease (it installs only the lease's SSH key); the driver deploys it
+     * byte for byte and the gate requires it in the attested app-compose. NULL = none. */
+    const uint8_t *pre_launch_script;
+    size_t pre_launch_script_len;
 } crabbox_lease_spec;
 
 typedef struct crabbox_lease { /* driver -> host; free with driver->lease_free */
