@@ -716,7 +716,7 @@ Test(phala_double, destroy_when_already_gone)
     {
         const char *argv[] = { getenv("PHALA_DOUBLE"), "cvms", "delete", "--cvm-id", l->app_id,
                                "--force", NULL };
-        crabbox_spawn_opts o = { sizeof o, g_host.host.now_ms(&g_host) + 20000, 0, false, NULL, 0 };
+        crabbox_spawn_opts o = { .struct_size = sizeof o, .deadline_ms = g_host.host.now_ms(&g_host) + 20000 };
         crabbox_output res;
         cr_assert_eq(th_spawn(&g_host, argv, &o, &res, &err), CRABBOX_OK);
         cr_assert_eq(res.exit_status, 0);
