@@ -33,11 +33,17 @@ Fault injection (object = pckcrl | tcb | qe | rootcacrl | all):
     badheader            a malformed percent-escape in the issuer-chain header
     noheader             omit the issuer-chain header
     big:N                append N bytes of padding to the body (size-cap tests)
+    redirect:URL         answer 302 with Location URL + the API path and query (without the
+                         /fault/... prefix), e.g. redirect:http://localhost:8080 (a downgrade)
+
+TLS: with --tls-cert FILE --tls-key FILE the server speaks https only (stdlib ssl, TLS 1.2+);
+the test makes its CA and certificate at test time (tests/cli/collateral_fetch_tls.sh).
 """
 import argparse
 import json
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -192,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
             elif spec == "cut":
                 body = body[: len(body) // 2]
+            elif spec.startswith("redirect:"):
+                target = spec[len("redirect:"):] + api + ("?" + url.query if url.query else "")
+                return self._redirect(obj, target)
             elif spec in ("badsig", "badheader", "noheader"):
                 pass
             else:
@@ -215,6 +224,16 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         self._log(obj, "%d%s" % (status, " truncated" if truncate else ""))
+
+    def _redirect(self, obj, location):
+        try:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self._log(obj, 302)
 
     def _error(self, obj, status, code, message):
         body = json.dumps({"error": message}).encode()
@@ -245,6 +264,17 @@ class Server(ThreadingHTTPServer):
         self.counts = {}
         self.last = time.monotonic()
 
+    def finish_request(self, request, client_address):
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(10)
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                sys.stderr.write("TLS handshake failed: %s\n" % (getattr(e, "reason", None) or e))
+                sys.stderr.flush()
+                return
+        super().finish_request(request, client_address)
+
     def touch(self):
         with self.lock:
             self.last = time.monotonic()
@@ -265,13 +295,24 @@ def main():
                     help="send SGX-TCB-Info-Issuer-Chain instead of TCB-Info-Issuer-Chain")
     ap.add_argument("--idle-exit", type=float, default=30.0, help="exit after this many idle seconds")
     ap.add_argument("--max-lifetime", type=float, default=300.0, help="exit after this many seconds")
+    ap.add_argument("--tls-cert", help="serve https with this certificate chain (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
 
     flag_faults = {}
     for f in args.fault:
         flag_faults.update(parse_faults(f))
     env_faults = parse_faults(os.environ.get("PCCS_FAULTS", ""))
     srv = Server(("127.0.0.1", 0), Collateral(args.collateral), flag_faults, env_faults, args.legacy_headers)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake runs in the handler thread (not in accept), so a client that refuses
+        # the certificate does not stall the server; its failure is logged as "TLS <reason>".
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     print("PORT %d" % srv.server_address[1], flush=True)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     t.start()
