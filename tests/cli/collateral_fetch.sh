@@ -11,9 +11,10 @@ fx=${CBA_SHARED_FIXTURES:-}
 quote="$fx/dcap-qvl-tdx/tdx_quote"
 coll="$fx/dcap-qvl-tdx/tdx_quote_collateral.json"
 if [ ! -f "$quote" ] || [ ! -f "$coll" ]; then
-    echo "SKIP: real fixtures dcap-qvl-tdx/tdx_quote and tdx_quote_collateral.json are absent"
-    echo "0 passed, 0 failed"
-    exit 0
+    # committed under fixtures/real: missing means a broken checkout, never a skip
+    echo "FAIL: real fixtures dcap-qvl-tdx/tdx_quote and tdx_quote_collateral.json are absent"
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 AT=1752919234            # inside the collateral's validity window (fixtures README)
 AT_LATE=1752922835       # an hour later: the PCK CRL has expired

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "testutil.h"
 
 TestSuite(host_loader, .timeout = 30);
 
@@ -193,7 +194,9 @@ Test(host_loader, refuses_symlink_to_unsafe_target)
 Test(host_loader, refuses_files_owned_by_another_user)
 {
     char dir[PATH_MAX], good[PATH_MAX], copy[PATH_MAX + 32];
-    if (geteuid() != 0) { cr_skip_test("needs root to give a file to another user (chown)"); }
+    if (geteuid() != 0) {
+        TU_SKIP("unit.test_host_loader:other_owner", "needs root to give a file to another user (chown)");
+    }
     scratch(dir, sizeof dir);
     good_driver(good, sizeof good);
     snprintf(copy, sizeof copy, "%s/crabbox-driver-test.so", dir);
