@@ -17,6 +17,20 @@ CBA_MUST_USE bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts
 /* Keccak-256 with the original Keccak padding (not SHA3-256), as dstack's MR config V2 uses. */
 CBA_MUST_USE bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts);
 
+/* cba_crypto_rc separates "the input is bad" from "wolfCrypt ran out of memory", so that an
+ * allocation failure is reported as CBA_E_NOMEM and never as forged or malformed evidence. */
+typedef enum cba_crypto_rc {
+    CBA_CRYPTO_OK,      /* valid point / signature verifies */
+    CBA_CRYPTO_INVALID, /* off the curve, out of range, does not verify, or any other error */
+    CBA_CRYPTO_NOMEM,   /* wolfCrypt returned MEMORY_E: nothing is known about the input */
+} cba_crypto_rc;
+
+/* cba_p256_point_check and cba_ecdsa_p256_check_msg are cba_p256_point_valid and
+ * cba_ecdsa_p256_verify_msg with the out-of-memory case told apart. */
+CBA_MUST_USE cba_crypto_rc cba_p256_point_check(const uint8_t pub_xy[64]);
+CBA_MUST_USE cba_crypto_rc cba_ecdsa_p256_check_msg(const uint8_t pub_xy[64], const cbs *parts,
+                                                    size_t num_parts, const uint8_t sig_rs[64]);
+
 /* cba_p256_point_valid is true when X||Y (32-byte big-endian each) is a point on P-256 (the
  * curve has cofactor 1, so on-curve means in the group) and not the identity. */
 CBA_MUST_USE bool cba_p256_point_valid(const uint8_t pub_xy[64]);

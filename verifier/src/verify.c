@@ -62,13 +62,23 @@ void cba_policy_init(cba_policy *policy)
 
 /* sig_ok verifies an ECDSA-P256-SHA256 signature over the views. Every signature of the pipeline
  * goes through here, so the one_shot policy applies to all of them. */
-static bool sig_ok(const cba_policy *policy, const uint8_t pub_xy[64], const cbs *parts,
-                   size_t num_parts, const uint8_t sig_rs[64])
+static cba_crypto_rc sig_ok(const cba_policy *policy, const uint8_t pub_xy[64], const cbs *parts,
+                            size_t num_parts, const uint8_t sig_rs[64])
 {
-    bool ok = cba_ecdsa_p256_verify_msg(pub_xy, parts, num_parts, sig_rs);
+    cba_crypto_rc rc = cba_ecdsa_p256_check_msg(pub_xy, parts, num_parts, sig_rs);
     if (policy->one_shot) { cba_crypto_release_tables(); }
-    return ok;
+    return rc;
 }
+
+/* CBA_ENSURE_SIG is CBA_ENSURE for a cba_crypto_rc: out of memory is CBA_E_NOMEM, never the
+ * check's own code (a forged signature and a failed allocation must not look alike). */
+#define CBA_ENSURE_SIG(call, err, code, where, ...)                                              \
+    do {                                                                                         \
+        cba_crypto_rc sig_rc_ = (call);                                                          \
+        CBA_ENSURE(sig_rc_ != CBA_CRYPTO_NOMEM, err, CBA_E_NOMEM, where,                         \
+                   "out of memory verifying a signature");                                       \
+        CBA_ENSURE(sig_rc_ == CBA_CRYPTO_OK, err, code, where, __VA_ARGS__);                     \
+    } while (0)
 
 /* ---- Trust anchor ------------------------------------------------------------------------ */
 
@@ -85,6 +95,7 @@ static cba_err anchor_load(cba_error *err, anchor *out, const cba_policy *policy
         cbs_init(&out->der, cba_intel_root_ca_der, cba_intel_root_ca_der_len);
     }
     if (cba_cert_parse(err, &out->cert, out->der) != CBA_OK) {
+        if (err->code == CBA_E_NOMEM) { return CBA_E_NOMEM; } /* not the anchor's fault */
         err->code = CBA_OK; /* replace the parse error with the anchor's own */
         return cba_fail(err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root does not parse");
     }
@@ -111,7 +122,7 @@ static cba_err check_issued_by(cba_error *err, const cba_policy *policy, const c
     CBA_ENSURE(c->has_p256_key, err, CBA_E_CERT_INVALID, what, "%s has no P-256 key", what);
     CBA_ENSURE(cbs_eq(c->issuer, issuer->subject), err, CBA_E_CHAIN_UNTRUSTED, what,
                "%s issuer does not name its issuer's subject", what);
-    CBA_ENSURE(sig_ok(policy, issuer->pub_xy, &c->tbs, 1, c->sig_rs), err, CBA_E_CERT_SIGNATURE, what,
+    CBA_ENSURE_SIG(sig_ok(policy, issuer->pub_xy, &c->tbs, 1, c->sig_rs), err, CBA_E_CERT_SIGNATURE, what,
                "%s signature does not verify with its issuer's key", what);
     CBA_ENSURE(cert_valid_at(c, now), err, CBA_E_CERT_EXPIRED, what,
                "%s is not valid at the verification time", what);
@@ -256,7 +267,7 @@ static cba_err stage_root_crl(cba_error *err, collateral_ctx *x)
                "collateral.root_ca_crl", "root CA CRL is not issued by the trusted root");
     CBA_ENSURE(c->root_crl.has_crl_number && c->root_crl.has_aki, err, CBA_E_CRL_INVALID,
                "collateral.root_ca_crl", "root CA CRL lacks cRLNumber or authorityKeyIdentifier");
-    CBA_ENSURE(sig_ok(x->policy, x->root->cert.pub_xy, &c->root_crl.tbs, 1, c->root_crl.sig_rs), err,
+    CBA_ENSURE_SIG(sig_ok(x->policy, x->root->cert.pub_xy, &c->root_crl.tbs, 1, c->root_crl.sig_rs), err,
                CBA_E_CRL_INVALID,
                "collateral.root_ca_crl", "root CA CRL signature does not verify");
     CBA_TRY(crl_check_time(err, &c->root_crl, x->now, "collateral.root_ca_crl"));
@@ -300,7 +311,7 @@ static cba_err stage_pck_crl(cba_error *err, collateral_ctx *x)
                "collateral.pck_crl", "PCK CRL issuer differs from its issuer chain");
     CBA_ENSURE(c->pck_crl.has_crl_number && c->pck_crl.has_aki, err, CBA_E_CRL_INVALID,
                "collateral.pck_crl", "PCK CRL lacks cRLNumber or authorityKeyIdentifier");
-    CBA_ENSURE(sig_ok(x->policy, c->pck_crl_ca.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
+    CBA_ENSURE_SIG(sig_ok(x->policy, c->pck_crl_ca.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
                CBA_E_CRL_INVALID,
                "collateral.pck_crl", "PCK CRL signature does not verify");
     CBA_TRY(crl_check_time(err, &c->pck_crl, x->now, "collateral.pck_crl"));
@@ -317,7 +328,7 @@ static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
                                  "collateral.tcb_info_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.tcb_info, c->raw.tcb_info_len);
-        CBA_ENSURE(sig_ok(x->policy, c->tcb_chain.leaf.pub_xy, &msg, 1, c->raw.tcb_info_signature),
+        CBA_ENSURE_SIG(sig_ok(x->policy, c->tcb_chain.leaf.pub_xy, &msg, 1, c->raw.tcb_info_signature),
                    err, CBA_E_TCB_INFO_SIGNATURE, "collateral.tcb_info_signature",
                    "TCB info signature does not verify with the TCB signing key");
     }
@@ -337,7 +348,7 @@ static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
                                  "collateral.qe_identity_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.qe_identity, c->raw.qe_identity_len);
-        CBA_ENSURE(sig_ok(x->policy, c->qe_chain.leaf.pub_xy, &msg, 1, c->raw.qe_identity_signature),
+        CBA_ENSURE_SIG(sig_ok(x->policy, c->qe_chain.leaf.pub_xy, &msg, 1, c->raw.qe_identity_signature),
                    err, CBA_E_QE_IDENTITY_SIGNATURE, "collateral.qe_identity_signature",
                    "QE identity signature does not verify with the TCB signing key");
     }
@@ -566,7 +577,7 @@ static cba_err step_crl(verify_ctx *v)
     CBA_ENSURE(cbs_eq(c->pck_crl.issuer, v->leaf.issuer), err, CBA_E_CRL_INVALID, "collateral.pck_crl",
                "PCK CRL is issued by another CA than the PCK certificate's");
     if (!cbs_eq(v->inter.der, c->pck_crl_ca.der)) {
-        CBA_ENSURE(sig_ok(v->policy, v->inter.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
+        CBA_ENSURE_SIG(sig_ok(v->policy, v->inter.pub_xy, &c->pck_crl.tbs, 1, c->pck_crl.sig_rs), err,
                    CBA_E_CRL_INVALID,
                    "collateral.pck_crl", "PCK CRL is not signed by the quote's PCK CA");
     }
@@ -593,7 +604,7 @@ static cba_err step_tcb_info(verify_ctx *v)
 
 static cba_err step_qe_report_signature(verify_ctx *v)
 {
-    CBA_ENSURE(sig_ok(v->policy, v->leaf.pub_xy, &v->quote.qe_report_raw, 1, v->quote.qe_report_sig),
+    CBA_ENSURE_SIG(sig_ok(v->policy, v->leaf.pub_xy, &v->quote.qe_report_raw, 1, v->quote.qe_report_sig),
                &v->e, CBA_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
                "QE report signature does not verify with the PCK certificate key");
     return CBA_OK;
@@ -625,9 +636,9 @@ static cba_err step_qe_identity(verify_ctx *v)
 
 static cba_err step_quote_signature(verify_ctx *v)
 {
-    CBA_ENSURE(cba_p256_point_valid(v->quote.attest_key), &v->e, CBA_E_QUOTE_SIGNATURE,
-               "quote.attestation_key", "attestation key is not a point on P-256");
-    CBA_ENSURE(sig_ok(v->policy, v->quote.attest_key, &v->quote.signed_region, 1, v->quote.quote_sig),
+    CBA_ENSURE_SIG(cba_p256_point_check(v->quote.attest_key), &v->e, CBA_E_QUOTE_SIGNATURE,
+                   "quote.attestation_key", "attestation key is not a point on P-256");
+    CBA_ENSURE_SIG(sig_ok(v->policy, v->quote.attest_key, &v->quote.signed_region, 1, v->quote.quote_sig),
                &v->e, CBA_E_QUOTE_SIGNATURE, "quote.signature",
                "quote signature does not verify with the attestation key");
     return CBA_OK;

@@ -428,7 +428,9 @@ CBA_MUST_USE static cba_err parse_spki(const pctx *x, cbs *tbs, cba_cert *out)
             cbs xy = key;
             ENSURE_BAD(x, cbs_skip(&xy, 1) && cbs_copy_bytes(&xy, out->pub_xy, 64), w,
                        "bad P-256 point");
-            ENSURE_BAD(x, cba_p256_point_valid(out->pub_xy), w, "P-256 point not on the curve");
+            cba_crypto_rc prc = cba_p256_point_check(out->pub_xy);
+            CBA_ENSURE(prc != CBA_CRYPTO_NOMEM, x->err, CBA_E_NOMEM, w, "out of memory checking a P-256 point");
+            ENSURE_BAD(x, prc == CBA_CRYPTO_OK, w, "P-256 point not on the curve");
             out->has_p256_key = true;
         }
     } else {
