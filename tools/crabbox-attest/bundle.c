@@ -300,12 +300,7 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
 {
     uint8_t *text = NULL;
     size_t text_len = 0;
-    json_tokener *tok;
-    json_object *v;
-    char format[64], dcap[16];
-    rd r = { .path = path, .errbuf = errbuf, .errlen = errlen };
-    bool ok;
-    int e;
+    int e, rc;
 
     bundle_init(out);
     e = tc_read_file(path, BUNDLE_MAX_FILE, 0u, &text, &text_len);
@@ -314,10 +309,27 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
                  e == EFBIG ? "too large" : e == EINVAL ? "not a regular file" : strerror(e));
         return -1;
     }
+    rc = bundle_parse(text, text_len, path, out, errbuf, errlen);
+    free(text);
+    return rc;
+}
+
+int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle *out, char *errbuf,
+                 size_t errlen)
+{
+    json_tokener *tok;
+    json_object *v;
+    char format[64], dcap[16];
+    rd r = { .path = path, .errbuf = errbuf, .errlen = errlen };
+    bool ok;
+
+    bundle_init(out);
+    if (text_len > BUNDLE_MAX_FILE) {
+        snprintf(errbuf, errlen, "bundle %s: too large", path);
+        return -1;
+    }
     tok = json_tokener_new();
-    if (tok == NULL || text_len > INT32_MAX) {
-        json_tokener_free(tok);
-        free(text);
+    if (tok == NULL) {
         snprintf(errbuf, errlen, "bundle %s: out of memory", path);
         return -1;
     }
@@ -326,7 +338,6 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen)
     ok = r.o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
          json_object_is_type(r.o, json_type_object);
     json_tokener_free(tok);
-    free(text);
     if (!ok) {
         json_object_put(r.o);
         snprintf(errbuf, errlen, "bundle %s: not a JSON object", path);

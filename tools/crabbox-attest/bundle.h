@@ -73,6 +73,11 @@ json_object *bundle_to_json(const bundle *b);
  * or -1 with a message naming the file and the problem in errbuf. */
 int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen);
 
+/* bundle_parse is bundle_load on bytes already read (`path` only names them in messages); at
+ * most BUNDLE_MAX_FILE bytes. The fuzz harness tools/crabbox-attest/fuzz/bundle.c drives it. */
+int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle *out, char *errbuf,
+                 size_t errlen);
+
 /* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs:
  * the info/quote buffers (malloc'ed), the collateral (only when want_collateral; else the caller
  * brings its own), the policy's app id, report data (fresh quotes only) and compose hash unless

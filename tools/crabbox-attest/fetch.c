@@ -997,8 +997,8 @@ out:
     return rc;
 }
 
-static int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evidence *ev,
-                                 int64_t now, fetch_result *out)
+int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evidence *ev, int64_t now,
+                          fetch_result *out)
 {
     fetch_target t;
     cache_dir cd = { .fd = -1, .path = "" };

@@ -82,6 +82,13 @@ int fetch_collateral(const fetch_opts *opts, const cba_evidence *evidence, int64
 /* fetch_result_free releases out->json; NULL-safe. */
 void fetch_result_free(fetch_result *r);
 
+/* fetch_collateral_with is fetch_collateral over another libcurl: the fuzz harness
+ * tools/crabbox-attest/fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
+ * fuzzer's responses (status, headers, bodies), so every byte a PCS/PCCS sends is fuzzed. */
+struct curl_api;
+int fetch_collateral_with(const struct curl_api *cu, const fetch_opts *o, const cba_evidence *ev, int64_t now,
+                          fetch_result *out);
+
 /* fetch_load_trust_root reads a test trust anchor (one PEM or DER certificate) into *out as DER.
  * Prints an error and returns false on failure. */
 bool fetch_load_trust_root(const char *path, cli_buf *out);

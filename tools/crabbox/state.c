@@ -245,28 +245,32 @@ int claim_write(const state *st, const claim *c, crabbox_err *err)
     return CRABBOX_OK;
 }
 
-static int read_claim_file(const char *path, claim *out, crabbox_err *err)
+int claim_parse(const uint8_t *data, size_t len, const char *path, claim *out, crabbox_err *err)
 {
-    cbx_buf b;
     json_tokener *tok;
     json_object *o;
-    int e = cbx_read_file(path, CLAIM_MAX_FILE, true, &b);
     bool ok;
-    if (e == ENOENT) { return cbx_set_err(err, CRABBOX_E_NOT_FOUND, "no claim %s", path); }
-    if (e != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read claim %s: %s", path, strerror(e)); }
+    if (len > CLAIM_MAX_FILE) { return cbx_set_err(err, CRABBOX_E_MALFORMED, "claim %s is too large", path); }
     tok = json_tokener_new();
-    if (tok == NULL) {
-        cbx_buf_free(&b);
-        return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
-    }
+    if (tok == NULL) { return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory"); }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    o = json_tokener_parse_ex(tok, (const char *)b.data, (int)b.len);
+    o = json_tokener_parse_ex(tok, (const char *)data, (int)len);
     ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success && claim_from_json(o, out);
     json_object_put(o);
     json_tokener_free(tok);
-    cbx_buf_free(&b);
     if (!ok) { return cbx_set_err(err, CRABBOX_E_MALFORMED, "malformed claim %s", path); }
     return CRABBOX_OK;
+}
+
+static int read_claim_file(const char *path, claim *out, crabbox_err *err)
+{
+    cbx_buf b;
+    int rc, e = cbx_read_file(path, CLAIM_MAX_FILE, true, &b);
+    if (e == ENOENT) { return cbx_set_err(err, CRABBOX_E_NOT_FOUND, "no claim %s", path); }
+    if (e != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read claim %s: %s", path, strerror(e)); }
+    rc = claim_parse(b.data, b.len, path, out, err);
+    cbx_buf_free(&b);
+    return rc;
 }
 
 int claim_read(const state *st, const char *lease, claim *out, crabbox_err *err)
