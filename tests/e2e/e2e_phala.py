@@ -94,7 +94,8 @@ def main():
                 f.write("x")
             with open(os.path.join(proj, ".git", "config"), "w") as f:
                 f.write("[core]\n")
-            secret = "s3cr3t-value-$(touch /tmp/pwned) 'quoted'"
+            pwned = os.path.join(root, "pwned")  # private: no fixed /tmp path shared with others
+            secret = "s3cr3t-value-$(touch %s) 'quoted'" % pwned
             r = subprocess.run(w.crab_argv(["run", "--id", lease, "--env", "SMOKE_TOKEN", "--", "sh", "-c",
                                             'cat src/hello.txt; test ! -e build/ignored.o && test ! -e .git && '
                                             'printf "%s\\n" "$SMOKE_TOKEN"; ls -a | grep -c crabbox-env || true']),
@@ -103,7 +104,7 @@ def main():
             out = r.stdout.decode(errors="replace")
             check("run syncs the work tree (.git and .gitignore'd files skipped) and forwards --env",
                   r.returncode == 0 and "synced-content" in out and secret in out and out.rstrip().endswith("0")
-                  and not os.path.exists("/tmp/pwned"), txt(r)[-1500:])
+                  and not os.path.exists(pwned), txt(r)[-1500:])
             r = subprocess.run(w.crab_argv(["run", "--id", lease, "--", "true"]), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=60, cwd=w.home, env=base_env)
             check("run refuses to sync the home directory (exit 2)", r.returncode == 2 and "home" in txt(r), txt(r)[-800:])

@@ -4,6 +4,7 @@ test gateway on loopback (TEST ONLY). SNI and the certificate name are the real 
 --connect-to only redirects TCP. Checks a byte-exact round trip with half-close, the trust
 failures (unknown CA, certificate for another name, no route) and the usage errors."""
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,14 @@ def main():
                               "--connect-to", "127.0.0.1:%d" % good, APP], b"x")
             check("no route for the name: exit 1", r.returncode == 1, r.stderr.decode(errors="replace"))
 
-            r = proxy(p_bin, base + ["--connect-to", "127.0.0.1:%d" % E.free_port(), APP], b"x")
+            # A port bound but never listening, held for the whole check: connecting is refused
+            # for sure (a port from free_port() could be taken by someone else meanwhile).
+            closed = socket.socket()
+            closed.bind(("127.0.0.1", 0))
+            try:
+                r = proxy(p_bin, base + ["--connect-to", "127.0.0.1:%d" % closed.getsockname()[1], APP], b"x")
+            finally:
+                closed.close()
             err = r.stderr.decode(errors="replace")
             check("connection refused: exit 1 with the gateway named",
                   r.returncode == 1 and ("connect Phala SSH TLS gateway %s:" % HOST) in err, err)

@@ -109,7 +109,9 @@ Test(host_spawn, deadline_terminates_the_process_group)
     cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_OK);
     cr_assert(out.timed_out);
     cr_assert_eq(out.exit_status, 128 + SIGTERM);
-    cr_assert_lt(cbx_now_ms() - t0, 3000, "the background sleep holding the pipe was terminated too");
+    /* 15 s: far below the 20 s the background sleep would hold the pipe, far above what a
+     * loaded 2-core machine under ASan needs (issue 17 §6: no tight timing caps). */
+    cr_assert_lt(cbx_now_ms() - t0, 15000, "the background sleep holding the pipe was terminated too");
     cr_assert_eq(out.out_len, 0);
     spawn_output_free(&out);
 }
@@ -125,7 +127,7 @@ Test(host_spawn, sigkill_after_the_grace_period)
     cr_assert(out.timed_out);
     cr_assert_eq(out.exit_status, 128 + SIGKILL);
     cr_assert_geq(cbx_now_ms() - t0, SPAWN_KILL_GRACE_MS);
-    cr_assert_lt(cbx_now_ms() - t0, SPAWN_KILL_GRACE_MS + 3000);
+    cr_assert_lt(cbx_now_ms() - t0, SPAWN_KILL_GRACE_MS + 15000); /* the loop never ends by itself */
     spawn_output_free(&out);
 }
 
@@ -146,7 +148,7 @@ Test(host_spawn, a_pending_cancel_signal_stops_the_child)
     cr_assert(spawn_cancel_pending(&cancel));
     cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_E_CANCELLED);
     cr_assert_eq(err.code, CRABBOX_E_CANCELLED);
-    cr_assert_lt(cbx_now_ms() - t0, 3000);
+    cr_assert_lt(cbx_now_ms() - t0, 15000); /* not the 20 s of the sleep */
     spawn_output_free(&out);
     cr_assert_eq(sigtimedwait(&cancel, NULL, &zero), SIGUSR2);
 }
@@ -190,9 +192,13 @@ Test(host_spawn, long_waits_report_progress)
     spawn_req req = { .progress = count_progress, .progress_ctx = &calls, .progress_every_ms = 100 };
     crabbox_output out;
     crabbox_err err = { 0 };
+    int64_t t0 = cbx_now_ms(), took;
     cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_OK);
+    took = cbx_now_ms() - t0;
     cr_assert_eq(out.exit_status, 0);
     cr_assert_geq(calls, 2, "%d progress lines", calls);
-    cr_assert_leq(calls, 6, "%d progress lines", calls);
+    /* At most one line per 100 ms of the wait as it really took (a loaded machine stretches the
+     * 0.5 s sleep; a fixed cap would fail there), plus the first. */
+    cr_assert_leq(calls, took / 100 + 1, "%d progress lines in %lld ms", calls, (long long)took);
     spawn_output_free(&out);
 }
