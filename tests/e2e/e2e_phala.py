@@ -207,11 +207,17 @@ def main():
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
         double_env("get=hang:20*1")
         env = dict(base_env)
+
+        def get_calls():
+            """`phala cvms get` calls the double recorded (it records a call before it hangs)."""
+            return sum(1 for c in (w.dump() or {}).get("calls", []) if c.get("argv", [])[:2] == ["cvms", "get"])
+        gets_before = get_calls()
         p = subprocess.Popen(w.crab_argv(["warmup"]),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
         try:
             E.wait_for(lambda: cvms_left() != [], 30, "the deploy during the interrupted warmup")
-            time.sleep(0.5)
+            # The event, not a sleep: the warmup is inside the hanging `cvms get` (issue 17 §6).
+            E.wait_for(lambda: get_calls() > gets_before, 30, "the hanging cvms get of the interrupted warmup")
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
         finally:
