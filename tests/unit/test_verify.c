@@ -15,9 +15,25 @@ static const char k_compose_hash[] = "609b684c8e7b2f31e3198885cfd5569c88feb33bec
 
 TestSuite(verify, .timeout = 300);
 
+/* The trusted setting that accepts Phala's default pre-launch script (and the env var it reads). */
+static const char *const k_phala_envs[] = { "DSTACK_AUTHORIZED_KEYS", NULL };
+static uint8_t k_phala_hash[1][32];
+static cba_app_compose_policy g_phala_acp;
+
+static const cba_app_compose_policy *phala_default_accepted(void)
+{
+    cba_app_compose_policy_init(&g_phala_acp);
+    cr_assert_eq(tu_hex(k_phala_hash[0], 32, CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX), 32);
+    g_phala_acp.pre_launch_script_sha256 = (const uint8_t(*)[32])k_phala_hash;
+    g_phala_acp.num_pre_launch_script_sha256 = 1;
+    g_phala_acp.allowed_envs = k_phala_envs;
+    return &g_phala_acp;
+}
+
 static void crabbox_policy(cba_policy *p)
 {
     cba_policy_init(p);
+    p->app_compose = phala_default_accepted();
     p->skip_dcap = true;
     cr_assert_eq(tu_hex(p->app_id, 20, k_app_id), 20);
     p->has_app_id = true;
@@ -54,6 +70,42 @@ Test(verify, crabbox_info_verifies_without_collateral)
     cr_assert(r.ratls_bound);
     cr_assert_eq(r.mrconfigid_version, 1);
     cr_assert_eq(r.num_events, 30);
+    tu_buf_free(&info);
+}
+
+Test(verify, crabbox_default_app_compose_policy_rejects_phala_script)
+{
+    /* Phala's default pre-launch script lets the host add a root key: refused unless trusted. */
+    tu_buf info;
+    cba_policy p;
+    cba_report r;
+    cba_app_compose_policy acp;
+    TU_REAL_OR_SKIP("crabbox/real_attestation_info.json", &info);
+    crabbox_policy(&p);
+    cba_app_compose_policy_init(&acp);
+    acp.allowed_envs = k_phala_envs;
+    p.app_compose = &acp;
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_E_APP_COMPOSE_POLICY);
+    cr_assert_eq(r.failed_check, CBA_CHECK_APP_COMPOSE);
+    cr_assert_str_eq(cba_check_name(r.failed_check), "app_compose");
+    cr_assert(strstr(r.error.detail, "pre_launch_script sha256:bf12939bc82c9bdd") != NULL, "%s", r.error.detail);
+    cr_assert(strstr(r.error.detail, "runs as root") != NULL, "%s", r.error.detail);
+    cr_assert_eq(r.checks[CBA_CHECK_REPORT_DATA].status, CBA_CHECK_PASS);
+    cr_assert(!r.has_dstack && !r.has_pre_launch_script); /* rejected: nothing published */
+    /* Without the env allowance the first refusal is allowed_envs (members in document order). */
+    acp.allowed_envs = NULL;
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_E_APP_COMPOSE_POLICY);
+    cr_assert(strstr(r.error.detail, "allowed_envs[0] is \"DSTACK_AUTHORIZED_KEYS\"") != NULL, "%s", r.error.detail);
+    /* With the trusted setting it verifies and says how the script passed. */
+    crabbox_policy(&p);
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    cr_assert_eq(r.pre_launch_script_match, CBA_SCRIPT_ALLOW_LISTED);
+    cr_assert(r.has_pre_launch_script);
+    cr_assert_eq(r.pre_launch_script_sha256[0], 0xbf);
+    /* With no policy the check is skipped and says so. */
+    p.app_compose = NULL;
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    cr_assert_eq(r.checks[CBA_CHECK_APP_COMPOSE].status, CBA_CHECK_SKIP);
     tu_buf_free(&info);
 }
 

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "appcompose.h"
 #include "collateral.h"
 #include "crypto.h"
 #include "dstack.h"
@@ -889,6 +890,24 @@ static cba_err step_report_data(verify_ctx *v)
     return CBA_OK;
 }
 
+static cba_err step_app_compose(verify_ctx *v)
+{
+    const cba_app_compose_policy *p = v->policy->app_compose;
+    cba_app_compose_result res;
+    if (p == NULL) {
+        v->skip_reason = "no app-compose policy given";
+        return CBA_OK;
+    }
+    CBA_ENSURE(v->info != NULL && v->info->has_app_compose, &v->e, CBA_E_APP_COMPOSE_POLICY, "tcb_info.app_compose",
+               "an app-compose policy was given but the evidence carries no app_compose to apply it to");
+    /* compose_binding ran before: this app_compose is the one RTMR3 measured. */
+    CBA_TRY(cba_app_compose_check(&v->e, &res, p, v->info->app_compose));
+    v->r->has_pre_launch_script = res.has_script;
+    memcpy(v->r->pre_launch_script_sha256, res.script_sha256, 32);
+    v->r->pre_launch_script_match = res.match;
+    return CBA_OK;
+}
+
 typedef struct step {
     cba_check check;
     cba_err (*run)(verify_ctx *v);
@@ -919,6 +938,7 @@ static const step k_steps[] = {
     { CBA_CHECK_COMPOSE_BINDING, step_compose_binding, false, false, NULL },
     { CBA_CHECK_APP_ID, step_app_id, false, false, NULL },
     { CBA_CHECK_REPORT_DATA, step_report_data, false, false, NULL },
+    { CBA_CHECK_APP_COMPOSE, step_app_compose, false, false, NULL },
 };
 _Static_assert(sizeof k_steps / sizeof k_steps[0] == CBA_CHECK_COUNT, "one step per check");
 
@@ -961,6 +981,12 @@ static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, siz
     case CBA_CHECK_APP_ID:
         snprintf(buf, n, v->policy->has_app_id ? "app-id event equals the expected app id"
                                                : "app-id event equals the claim (no expected app id given)");
+        break;
+    case CBA_CHECK_APP_COMPOSE:
+        snprintf(buf, n, "runner, compose, flags and members accepted; pre_launch_script %s",
+                 r->pre_launch_script_match == CBA_SCRIPT_SUPPLIED      ? "is the supplied one"
+                 : r->pre_launch_script_match == CBA_SCRIPT_ALLOW_LISTED ? "accepted by hash (allow-list)"
+                                                                         : "absent");
         break;
     case CBA_CHECK_REPORT_DATA:
         snprintf(buf, n, "%s%s%s", v->policy->has_report_data ? "equals the expected value" : "",

@@ -81,7 +81,8 @@ extern "C" {
     X(CBA_E_COMPOSE_HASH_MISMATCH, "compose hash does not match")                                \
     X(CBA_E_APP_ID_MISMATCH, "app id does not match")                                            \
     X(CBA_E_QUOTE_MISSING, "no quote in the evidence")                                           \
-    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")
+    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")         \
+    X(CBA_E_APP_COMPOSE_POLICY, "the attested app-compose is not accepted by the policy")
 
 typedef enum cba_err {
 #define CBA_X_ENUM(name, msg) name,
@@ -119,7 +120,8 @@ typedef struct cba_error {
     X(CBA_CHECK_QUOTE_MEASUREMENTS, "quote_measurements")                                        \
     X(CBA_CHECK_COMPOSE_BINDING, "compose_binding")                                              \
     X(CBA_CHECK_APP_ID, "app_id")                                                                \
-    X(CBA_CHECK_REPORT_DATA, "report_data")
+    X(CBA_CHECK_REPORT_DATA, "report_data")                                                      \
+    X(CBA_CHECK_APP_COMPOSE, "app_compose") /* appended: runs last */
 
 typedef enum cba_check {
 #define CBA_X_ENUM(name, str) name,
@@ -201,7 +203,74 @@ typedef struct cba_policy {
      * the report says so (report.test_root). */
     const uint8_t *trust_root_der;
     size_t trust_root_der_len;
+
+    /* App-compose policy (borrowed). NULL: check app_compose is skipped ("no app-compose policy
+     * given"); embedders that deploy through dstack should always give one. With a policy and
+     * no app_compose in the evidence the check fails (nothing to apply it to). */
+    const struct cba_app_compose_policy *app_compose;
 } cba_policy;
+
+/* ---- App-compose policy (check app_compose) --------------------------------------------- *
+ * Applied to the attested tcb_info.app_compose JSON (after compose_binding proved it is the
+ * measured one). What dstack runs is the whole app-compose, not only the docker compose in it: a
+ * pre_launch_script runs as root before the containers, a "bash" runner replaces them. Rules:
+ *   runner                    "docker-compose"
+ *   bash_script               absent (or null)
+ *   docker_compose_file       byte-equal to docker_compose (when given)
+ *   pre_launch_script         absent (refused when require_pre_launch_script), byte-equal to
+ *                             pre_launch_script, or SHA-256 in pre_launch_script_sha256
+ *   allowed_envs              array of names, each in allowed_envs
+ *   docker_config             absent, null or {}
+ *   boolean flags             flag_rules[] (CBA_FLAG_ANY by default except no_instance_id: false)
+ *   storage_fs                "zfs" or "ext4"
+ *   features                  array, each "kms" or "tproxy-net"
+ *   manifest_version          integer 1 or 2
+ *   name                      any string
+ * Any other member is refused (fail closed) until the policy knows it. A failure names the member
+ * and both values (long values by SHA-256 prefix). */
+#define CBA_APP_COMPOSE_FLAGS(X)                                                                 \
+    X(CBA_ACF_KMS_ENABLED, "kms_enabled")                                                        \
+    X(CBA_ACF_GATEWAY_ENABLED, "gateway_enabled")                                                \
+    X(CBA_ACF_TPROXY_ENABLED, "tproxy_enabled")                                                  \
+    X(CBA_ACF_PUBLIC_LOGS, "public_logs")                                                        \
+    X(CBA_ACF_PUBLIC_SYSINFO, "public_sysinfo")                                                  \
+    X(CBA_ACF_PUBLIC_TCBINFO, "public_tcbinfo")                                                  \
+    X(CBA_ACF_LOCAL_KEY_PROVIDER_ENABLED, "local_key_provider_enabled")                          \
+    X(CBA_ACF_NO_INSTANCE_ID, "no_instance_id")                                                  \
+    X(CBA_ACF_SECURE_TIME, "secure_time")
+
+typedef enum cba_app_compose_flag {
+#define CBA_X_ENUM(name, str) name,
+    CBA_APP_COMPOSE_FLAGS(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_ACF_COUNT
+} cba_app_compose_flag;
+
+typedef enum cba_flag_rule { CBA_FLAG_ANY = 0, CBA_FLAG_FALSE, CBA_FLAG_TRUE } cba_flag_rule;
+
+/* Phala Cloud's default pre-launch script, "Phala Cloud Pre-Launch Script v0.0.15", as found in
+ * the app_compose of a live Phala Cloud CVM (fixtures/real/crabbox, captured 2026-03-20). It
+ * writes root's authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and appends
+ * ssh_authorized_keys from the unmeasured /dstack/user_config: the HOST can add a root key. */
+#define CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX                                                  \
+    "bf12939bc82c9bdd103b6b1226913e6da58ed7cfcfc7c7ae808ac0813715b9a8"
+
+typedef struct cba_app_compose_policy {
+    const uint8_t *docker_compose; /* expected docker_compose_file; NULL = not checked here */
+    size_t docker_compose_len;
+    const uint8_t *pre_launch_script; /* the script the deployer supplied; NULL = none */
+    size_t pre_launch_script_len;
+    bool require_pre_launch_script; /* absent pre_launch_script is refused (a script was supplied) */
+    const uint8_t (*pre_launch_script_sha256)[32]; /* trusted allow-list; borrowed */
+    size_t num_pre_launch_script_sha256;
+    const char *const *allowed_envs; /* NULL-terminated names; NULL = none allowed */
+    uint8_t flag_rules[CBA_ACF_COUNT]; /* cba_flag_rule per flag */
+} cba_app_compose_policy;
+
+/* cba_app_compose_policy_init sets the documented default: no compose expectation, no script
+ * supplied or allowed, no env allowed, no_instance_id false, other flags any. */
+CBA_API void cba_app_compose_policy_init(cba_app_compose_policy *policy);
+CBA_API const char *cba_app_compose_flag_name(cba_app_compose_flag flag);
 
 /* cba_policy_init sets the strict default: UpToDate only, no advisories, debug rejected. */
 CBA_API void cba_policy_init(cba_policy *policy);
@@ -221,6 +290,12 @@ typedef struct cba_evidence {
 } cba_evidence;
 
 /* ---- Report ----------------------------------------------------------------------------- */
+typedef enum cba_script_match {
+    CBA_SCRIPT_NONE = 0,    /* no pre_launch_script in the app-compose */
+    CBA_SCRIPT_SUPPLIED,    /* byte-equal to the policy's pre_launch_script */
+    CBA_SCRIPT_ALLOW_LISTED /* accepted by its SHA-256 (trusted allow-list) */
+} cba_script_match;
+
 typedef enum cba_verdict { CBA_VERDICT_REJECTED = 0, CBA_VERDICT_VERIFIED = 1 } cba_verdict;
 
 typedef struct cba_check_result {
@@ -285,6 +360,10 @@ typedef struct cba_report {
      * claim alone authenticates nothing (pin MRTD and RTMR0-2 for the image instead). */
     bool has_os_image_hash;
     uint8_t os_image_hash[32];
+    /* app_compose check: how the pre_launch_script passed (when it ran and passed). */
+    bool has_pre_launch_script;
+    uint8_t pre_launch_script_sha256[32];
+    cba_script_match pre_launch_script_match;
 } cba_report;
 
 /* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
