@@ -32,12 +32,38 @@ qvl_coll="$fx/dcap-qvl-tdx/tdx_quote_collateral.json"
 app=944edab771280ede410e7b9e66fcaee6b2c4a12c
 compose=609b684c8e7b2f31e3198885cfd5569c88feb33bec7ed18270791f13bb0f7449
 
-expect crabbox_verified 0 "o['verdict']=='verified' and o['failed_check'] is None and o['app_id']=='$app' and o['compose_hash']=='$compose' and len(o['rtmr'])==4 and [c['name'] for c in o['checks']][0]=='quote_parse'" -- \
+# The real capture carries Phala's default pre-launch script, which lets the host add root SSH
+# keys: refused by the default app-compose policy, with that explanation; accepted only by the
+# explicit setting, which warns and labels it.
+expect crabbox_default_policy_refuses_phala_script 1 "o['verdict']=='rejected' and o['failed_check']=='app_compose' and 'sha256:bf12939bc82c9bdd' in o['reason'] and 'host can add root SSH keys' in o['reason'] and o['ssh_keys']=='unchecked'" -- \
     verify --json --info "$crab_info" --no-dcap --at 1774003274 --app-id $app --compose-hash $compose
+expect crabbox_verified 0 "o['verdict']=='verified' and o['failed_check'] is None and o['app_id']=='$app' and o['compose_hash']=='$compose' and len(o['rtmr'])==4 and [c['name'] for c in o['checks']][0]=='quote_parse' and o['checks'][-1]['name']=='app_compose' and o['checks'][-1]['status']=='pass' and o['ssh_keys']=='host-controllable' and o['pre_launch_script_sha256'].startswith('bf12939b')" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --app-id $app --compose-hash $compose --accept-phala-default-script
+grep -q 'WARNING: accepted Phala Cloud.s default pre-launch script.*ssh_keys=host-controllable' "$tmp/err" || { echo "FAIL crabbox_verified: no loud warning"; fail=$((fail + 1)); }
+expect crabbox_allow_hash_without_env 1 "o['failed_check']=='app_compose' and 'allowed_envs[0]' in o['reason']" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --allow-pre-launch-script bf12939bc82c9bdd103b6b1226913e6da58ed7cfcfc7c7ae808ac0813715b9a8
+expect crabbox_allow_hash_and_env 0 "o['verdict']=='verified' and o['ssh_keys']=='host-controllable'" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --allow-pre-launch-script bf12939bc82c9bdd103b6b1226913e6da58ed7cfcfc7c7ae808ac0813715b9a8 --allow-env DSTACK_AUTHORIZED_KEYS
 expect crabbox_rfc3339_time 0 "o['verdict']=='verified' and o['at']==1774003274" -- \
-    verify --json --info "$crab_info" --quote "$crab_quote" --no-dcap --at 2026-03-20T10:41:14Z
+    verify --json --info "$crab_info" --quote "$crab_quote" --no-dcap --at 2026-03-20T10:41:14Z --accept-phala-default-script
 expect crabbox_needs_collateral 3 "o['verdict']=='rejected' and o['failed_check']=='crl' and any(c['name']=='quote_signature' and c['status']=='pass' for c in o['checks'])" -- \
-    verify --json --info "$crab_info" --at 1774003274
+    verify --json --info "$crab_info" --at 1774003274 --accept-phala-default-script
+# --docker-compose: the attested app_compose must wrap exactly the compose deployed.
+python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['tcb_info']
+t = json.loads(t) if isinstance(t, str) else t
+sys.stdout.write(json.loads(t['app_compose'])['docker_compose_file'])" "$crab_info" >"$tmp/docker-compose.yml"
+expect crabbox_docker_compose 0 "o['verdict']=='verified'" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --docker-compose "$tmp/docker-compose.yml" --accept-phala-default-script
+printf 'services: {}\n' >"$tmp/other-compose.yml"
+expect crabbox_docker_compose_other 1 "o['failed_check']=='app_compose' and 'docker_compose_file is sha256:' in o['reason'] and 'the expected compose sha256:' in o['reason']" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --docker-compose "$tmp/other-compose.yml" --accept-phala-default-script
+printf '#!/bin/sh\nexit 0\n' >"$tmp/script.sh"
+expect crabbox_pre_launch_script_other 1 "o['failed_check']=='app_compose' and 'pre_launch_script sha256:bf12939bc82c9bdd' in o['reason'] and 'the supplied script' in o['reason']" -- \
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --pre-launch-script "$tmp/script.sh"
+expect crabbox_bad_allow_hash 2 "o['verdict']=='error'" -- \
+    verify --json --info "$crab_info" --no-dcap --allow-pre-launch-script 1234
 expect crabbox_wrong_app_id 1 "o['failed_check']=='app_id'" -- \
     verify --json --info "$crab_info" --no-dcap --at 1774003274 --app-id 0000000000000000000000000000000000000000
 expect crabbox_wrong_compose 1 "o['failed_check']=='compose_binding'" -- \
@@ -54,7 +80,7 @@ info = json.load(open(sys.argv[1]))
 open(sys.argv[2], 'w', encoding='utf-8', newline='').write(json.loads(info['tcb_info'])['app_compose'])
 PY
 expect crabbox_compose_file 0 "o['verdict']=='verified'" -- \
-    verify --json --info "$crab_info" --no-dcap --at 1774003274 --compose "$tmp/app-compose.json"
+    verify --json --info "$crab_info" --no-dcap --at 1774003274 --compose "$tmp/app-compose.json" --accept-phala-default-script
 printf ' ' >>"$tmp/app-compose.json"
 expect crabbox_compose_file_changed 1 "o['failed_check']=='compose_binding'" -- \
     verify --json --info "$crab_info" --no-dcap --at 1774003274 --compose "$tmp/app-compose.json"

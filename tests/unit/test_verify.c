@@ -89,11 +89,14 @@ Test(verify, crabbox_default_app_compose_policy_rejects_phala_script)
     cr_assert_eq(r.failed_check, CBA_CHECK_APP_COMPOSE);
     cr_assert_str_eq(cba_check_name(r.failed_check), "app_compose");
     cr_assert(strstr(r.error.detail, "pre_launch_script sha256:bf12939bc82c9bdd") != NULL, "%s", r.error.detail);
-    cr_assert(strstr(r.error.detail, "runs as root") != NULL, "%s", r.error.detail);
+    cr_assert(strstr(r.error.detail, "Phala's default v0.0.15: the host can add root SSH keys") != NULL, "%s",
+              r.error.detail);
     cr_assert_eq(r.checks[CBA_CHECK_REPORT_DATA].status, CBA_CHECK_PASS);
     cr_assert(!r.has_dstack && !r.has_pre_launch_script); /* rejected: nothing published */
-    /* Without the env allowance the first refusal is allowed_envs (members in document order). */
+    /* The script allowed by hash but not the env var it reads: refused at allowed_envs. */
     acp.allowed_envs = NULL;
+    acp.pre_launch_script_sha256 = g_phala_acp.pre_launch_script_sha256;
+    acp.num_pre_launch_script_sha256 = 1;
     cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_E_APP_COMPOSE_POLICY);
     cr_assert(strstr(r.error.detail, "allowed_envs[0] is \"DSTACK_AUTHORIZED_KEYS\"") != NULL, "%s", r.error.detail);
     /* With the trusted setting it verifies and says how the script passed. */

@@ -39,6 +39,7 @@ void bundle_free(bundle *b)
     free_buf(&b->collateral, &b->collateral_len);
     free_buf(&b->compose, &b->compose_len);
     free_buf(&b->host_key, &b->host_key_len);
+    free_buf(&b->pre_launch_script, &b->pre_launch_script_len);
 }
 
 bool bundle_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len)
@@ -114,6 +115,42 @@ bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *info, size_t i
     json_object_put(owner);
     /* Not wrapped (or not ours): only an app-compose identical to what we deployed can match. */
     return cba_compose_hash(out, compose, compose_len);
+}
+
+void bundle_app_compose_policy(cba_app_compose_policy *p, const uint8_t *compose, size_t compose_len,
+                               const uint8_t *script, size_t script_len)
+{
+    cba_app_compose_policy_init(p);
+    p->docker_compose = compose;
+    p->docker_compose_len = compose_len;
+    p->pre_launch_script = script;
+    p->pre_launch_script_len = script_len;
+    p->require_pre_launch_script = script != NULL;
+}
+
+void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32])
+{
+    static const char *const k_envs[] = { "DSTACK_AUTHORIZED_KEYS", NULL };
+    static const char k_hex[] = CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX;
+    if (!cba_hex_decode(hash[0], 32, k_hex, sizeof k_hex - 1)) { return; } /* constant: cannot fail */
+    p->pre_launch_script_sha256 = (const uint8_t(*)[32])hash;
+    p->num_pre_launch_script_sha256 = 1;
+    p->allowed_envs = k_envs;
+}
+
+const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_checked)
+{
+    static const char k_hex[] = CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX;
+    uint8_t phala[32];
+    if (!app_compose_checked || r->verdict != CBA_VERDICT_VERIFIED) { return "unchecked"; }
+    switch (r->pre_launch_script_match) {
+    case CBA_SCRIPT_SUPPLIED: return "lease-key-only";
+    case CBA_SCRIPT_ALLOW_LISTED:
+        return cba_hex_decode(phala, 32, k_hex, sizeof k_hex - 1) && memcmp(phala, r->pre_launch_script_sha256, 32) == 0
+                   ? "host-controllable"
+                   : "allow-listed";
+    default: return "platform-default";
+    }
 }
 
 /* ---- base64 ------------------------------------------------------------------------------------ */
@@ -208,6 +245,7 @@ json_object *bundle_to_json(const bundle *b)
     json_object_object_add(o, "host_key", b64_json(b->host_key, b->host_key_len));
     json_object_object_add(o, "expected_app_id", b->has_app_id ? hex_json(b->app_id, 20) : NULL);
     json_object_object_add(o, "compose", b64_json(b->compose, b->compose_len));
+    json_object_object_add(o, "pre_launch_script", b64_json(b->pre_launch_script, b->pre_launch_script_len));
     json_object_object_add(o, "info", b64_json(b->info, b->info_len));
     json_object_object_add(o, "quote", b64_json(b->quote, b->quote_len));
     json_object_object_add(o, "collateral", b64_json(b->collateral, b->collateral_len));
@@ -358,7 +396,8 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
     if (ok) { out->fresh = json_object_get_boolean(v); }
     ok = ok && rd_b64(&r, "host_key", &out->host_key, &out->host_key_len) &&
          rd_hex(&r, "expected_app_id", out->app_id, 20, &out->has_app_id) &&
-         rd_b64(&r, "compose", &out->compose, &out->compose_len) && rd_b64(&r, "info", &out->info, &out->info_len) &&
+         rd_b64(&r, "compose", &out->compose, &out->compose_len) &&
+         rd_b64(&r, "pre_launch_script", &out->pre_launch_script, &out->pre_launch_script_len) && rd_b64(&r, "info", &out->info, &out->info_len) &&
          rd_b64(&r, "quote", &out->quote, &out->quote_len) &&
          rd_b64(&r, "collateral", &out->collateral, &out->collateral_len) &&
          rd_str(&r, "collateral_source", true, out->collateral_source, sizeof out->collateral_source) &&
@@ -377,6 +416,25 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
         return -1;
     }
     return 0;
+}
+
+bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compose_len, uint8_t **script,
+                             size_t *script_len)
+{
+    bundle b;
+    char msg[400];
+    if (bundle_load(path, &b, msg, sizeof msg) != 0) {
+        fprintf(stderr, "crabbox-attest: %s\n", msg);
+        return false;
+    }
+    *compose = b.compose;
+    *compose_len = b.compose_len;
+    *script = b.pre_launch_script;
+    *script_len = b.pre_launch_script_len;
+    b.compose = b.pre_launch_script = NULL;
+    b.compose_len = b.pre_launch_script_len = 0;
+    bundle_free(&b);
+    return true;
 }
 
 bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len, uint8_t **quote,

@@ -42,6 +42,8 @@ typedef struct bundle {
     size_t compose_len;
     uint8_t *host_key;
     size_t host_key_len;
+    uint8_t *pre_launch_script; /* the per-lease script the host supplied (NULL: none) */
+    size_t pre_launch_script_len;
     bool has_nonce;
     uint8_t nonce[32];
     bool fresh;             /* the quote was made for the nonce (report data checked) */
@@ -66,6 +68,30 @@ CBA_MUST_USE bool bundle_report_data(uint8_t out[64], const uint8_t nonce[32], c
 CBA_MUST_USE bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *info, size_t info_len,
                                                const uint8_t *compose, size_t compose_len);
 
+/* bundle_app_compose_policy sets the app-compose policy the host applies to a lease it deployed:
+ * the documented defaults (cba_app_compose_policy_init), the docker compose it deployed, and the
+ * pre-launch script it supplied (then required). Borrowed pointers. */
+void bundle_app_compose_policy(cba_app_compose_policy *p, const uint8_t *compose, size_t compose_len,
+                               const uint8_t *script, size_t script_len);
+
+/* bundle_accept_phala_default adds Phala Cloud's default pre-launch script (by its SHA-256,
+ * CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX, into caller storage hash[1]) and the env var it reads
+ * (DSTACK_AUTHORIZED_KEYS) to p. That script lets the HOST add a root key: a trusted opt-in only,
+ * labelled ssh_keys=host-controllable. */
+void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32]);
+
+/* The warning every accepting caller prints. */
+#define BUNDLE_PHALA_DEFAULT_WARNING                                                                  \
+    "WARNING: accepted Phala Cloud's default pre-launch script (v0.0.15, sha256 bf12939b...b9a8): it "  \
+    "writes root's authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and the unmeasured "       \
+    "/dstack/user_config, so the HOST can add its own root key to this attested CVM. Labelled "         \
+    "ssh_keys=host-controllable"
+
+/* bundle_ssh_keys_label names who controls root's SSH keys after a verified app_compose check:
+ * "lease-key-only" (the supplied script), "host-controllable" (Phala's default by hash),
+ * "allow-listed" (another allow-listed hash), "platform-default" (no script), "unchecked". */
+const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_checked);
+
 /* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */
 json_object *bundle_to_json(const bundle *b);
 
@@ -87,5 +113,11 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
 CBA_MUST_USE bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len,
                               uint8_t **quote, size_t *quote_len, uint8_t **collateral, size_t *collateral_len,
                               cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at);
+
+/* bundle_fill_app_compose hands over (owned, malloc'ed; NULL when absent) the deployed compose and
+ * the supplied pre-launch script a bundle records, for the app-compose policy. false with a
+ * message when the bundle does not load. */
+CBA_MUST_USE bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compose_len,
+                                          uint8_t **script, size_t *script_len);
 
 #endif

@@ -15,6 +15,7 @@
 static const char k_verify_usage[] =
     "usage: crabbox-attest verify [--info FILE] [--quote FILE] [--collateral FILE] [--bundle FILE]\n"
     "                             [--app-id HEX] [--compose FILE | --compose-hash HEX]\n"
+    "                             [--docker-compose FILE] [--pre-launch-script FILE]\n"
     "                             [--report-data HEX] [--at UNIX|RFC3339] [--no-dcap]\n"
     "                             [--accept STATUS,...] [--allow-advisory ID,...] [--json]\n"
     "\n"
@@ -35,6 +36,19 @@ static const char k_verify_usage[] =
     "  --compose FILE       expected app-compose.json (its SHA-256 is the compose hash)\n"
     "  --compose-hash HEX   expected compose hash (32 bytes)\n"
     "  --report-data HEX    expected quote report data (64 bytes)\n"
+    "  --docker-compose FILE  the docker compose you deployed: the attested app_compose's\n"
+    "                       docker_compose_file must be byte-equal to it\n"
+    "  --pre-launch-script FILE  the pre-launch script you deployed: the attested app_compose must\n"
+    "                       carry exactly it\n"
+    "App-compose policy (check app_compose; always applied to an attested app_compose):\n"
+    "  runner docker-compose, no bash_script, no docker_config, allowed_envs empty, known members\n"
+    "  only; pre_launch_script absent, the --pre-launch-script, or allow-listed by hash:\n"
+    "  --allow-pre-launch-script SHA256  accept a pre-launch script by its SHA-256 (repeatable)\n"
+    "  --allow-env NAME     accept NAME in allowed_envs (repeatable)\n"
+    "  --accept-phala-default-script  accept Phala Cloud's default script v0.0.15 (sha256\n"
+    "                       " CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX ")\n"
+    "                       and its DSTACK_AUTHORIZED_KEYS env: it lets the HOST add a root SSH key\n"
+    "                       (warns; labelled ssh_keys=host-controllable)\n"
     "  --mrtd HEX, --rtmr0 HEX, --rtmr1 HEX, --rtmr2 HEX   pinned measurements (48 bytes)\n"
     "Policy:\n"
     "  --at TIME            verification time, Unix seconds or YYYY-MM-DDThh:mm:ssZ (default: now)\n"
@@ -60,6 +74,7 @@ enum {
     OPT_REPORT_DATA, OPT_AT, OPT_NO_DCAP, OPT_ACCEPT, OPT_ALLOW_ADVISORY, OPT_JSON, OPT_TRUST_ROOT,
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
     OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
+    OPT_DOCKER_COMPOSE, OPT_PRE_LAUNCH_SCRIPT, OPT_ALLOW_SCRIPT, OPT_ALLOW_ENV, OPT_ACCEPT_PHALA_DEFAULT,
 };
 
 static const struct option k_options[] = {
@@ -88,10 +103,17 @@ static const struct option k_options[] = {
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
     { "bundle", required_argument, NULL, OPT_BUNDLE },
+    { "docker-compose", required_argument, NULL, OPT_DOCKER_COMPOSE },
+    { "pre-launch-script", required_argument, NULL, OPT_PRE_LAUNCH_SCRIPT },
+    { "allow-pre-launch-script", required_argument, NULL, OPT_ALLOW_SCRIPT },
+    { "allow-env", required_argument, NULL, OPT_ALLOW_ENV },
+    { "accept-phala-default-script", no_argument, NULL, OPT_ACCEPT_PHALA_DEFAULT },
     { NULL, 0, NULL, 0 },
 };
 
 #define MAX_ADVISORY_ARGS 64
+#define MAX_SCRIPT_HASHES 16
+#define MAX_ENV_ARGS 16
 
 typedef struct verify_args {
     const char *info_path, *quote_path, *collateral_path, *compose_path, *trust_root_path;
@@ -102,6 +124,13 @@ typedef struct verify_args {
     cba_policy policy;
     char *advisory_storage[MAX_ADVISORY_ARGS + 1];
     size_t num_advisories;
+    const char *docker_compose_path, *script_path;
+    cba_app_compose_policy acp;
+    uint8_t script_hashes[MAX_SCRIPT_HASHES + 1][32]; /* + the Phala default */
+    size_t num_script_hashes;
+    const char *envs[MAX_ENV_ARGS + 2]; /* + DSTACK_AUTHORIZED_KEYS, NULL */
+    size_t num_envs;
+    bool accept_phala_default;
 } verify_args;
 
 static const char k_test_root_warning[] =
@@ -192,6 +221,22 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_NO_CACHE: a->no_cache = true; break;
         case OPT_CACHE_DIR: a->cache_dir = optarg; break;
         case OPT_BUNDLE: a->bundle_path = optarg; break;
+        case OPT_DOCKER_COMPOSE: a->docker_compose_path = optarg; break;
+        case OPT_PRE_LAUNCH_SCRIPT: a->script_path = optarg; break;
+        case OPT_ACCEPT_PHALA_DEFAULT: a->accept_phala_default = true; break;
+        case OPT_ALLOW_SCRIPT:
+            if (a->num_script_hashes == MAX_SCRIPT_HASHES ||
+                !cli_parse_hex(a->script_hashes[a->num_script_hashes], 32, optarg)) {
+                return usage_error(a, "--allow-pre-launch-script needs 64 hex digits (at most 16 times)");
+            }
+            a->num_script_hashes++;
+            break;
+        case OPT_ALLOW_ENV:
+            if (a->num_envs == MAX_ENV_ARGS || optarg[0] == '\0') {
+                return usage_error(a, "--allow-env needs a name (at most 16 times)");
+            }
+            a->envs[a->num_envs++] = optarg;
+            break;
         case OPT_JSON: a->json = true; break;
         case OPT_NO_DCAP: p->skip_dcap = true; break;
         case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
@@ -281,6 +326,12 @@ static int parse_args(verify_args *a, int argc, char **argv)
     return -1;
 }
 
+static const char *ssh_keys_label(const cba_report *r, const verify_args *a)
+{
+    (void)a;
+    return bundle_ssh_keys_label(r, r->checks[CBA_CHECK_APP_COMPOSE].status == CBA_CHECK_PASS);
+}
+
 static json_object *hex_json(const uint8_t *b, size_t n)
 {
     char buf[257];
@@ -344,6 +395,9 @@ static void print_json(const cba_report *r, const verify_args *a)
     json_object_object_add(o, "compose_hash", r->has_compose_hash ? hex_json(r->compose_hash, 32) : NULL);
     json_object_object_add(o, "os_image_hash", r->has_os_image_hash ? hex_json(r->os_image_hash, 32) : NULL);
     json_object_object_add(o, "instance_id", r->has_instance_id ? hex_json(r->instance_id, 20) : NULL);
+    json_object_object_add(o, "pre_launch_script_sha256",
+                           r->has_pre_launch_script ? hex_json(r->pre_launch_script_sha256, 32) : NULL);
+    json_object_object_add(o, "ssh_keys", json_object_new_string(ssh_keys_label(r, a)));
     json_object_object_add(o, "at", json_object_new_int64(a->at));
     json_object_object_add(o, "dcap", json_object_new_string(a->policy.skip_dcap ? "skipped" : "checked"));
     if (r->collateral_expires != 0) {
@@ -364,6 +418,11 @@ static void print_text(const cba_report *r, const verify_args *a)
     if (a->policy.skip_dcap) {
         printf("note: --no-dcap: CRLs, TCB info, QE identity and TCB status were not checked\n");
     }
+    if (r->verdict == CBA_VERDICT_VERIFIED && r->has_pre_launch_script) {
+        char h[65];
+        cli_hex(h, r->pre_launch_script_sha256, 32);
+        printf("pre_launch_script: sha256 %s ssh_keys=%s\n", h, ssh_keys_label(r, a));
+    }
     if (r->verdict == CBA_VERDICT_VERIFIED) {
         if (r->has_tcb) {
             printf("verdict: verified (TCB %s)\n", cba_tcb_status_name(r->tcb_status));
@@ -380,6 +439,7 @@ int cmd_verify(int argc, char **argv)
 {
     verify_args a;
     cli_buf info = { 0 }, quote = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
+    cli_buf dcompose = { 0 }, script = { 0 };
     cba_evidence ev = { 0 };
     cba_report *r = NULL;
     int rc;
@@ -439,6 +499,37 @@ int cmd_verify(int argc, char **argv)
         if (!cba_compose_hash(a.policy.compose_hash, compose.data, compose.len)) { goto out_usage; }
         a.policy.has_compose_hash = true;
     }
+    /* The app-compose policy: from this command line, and (for --bundle) the compose and script
+     * the host recorded it deployed. */
+    if (a.docker_compose_path && !cli_read_file(a.docker_compose_path, CLI_MAX_INPUT, &dcompose)) { goto out_usage; }
+    if (a.script_path && !cli_read_file(a.script_path, CLI_MAX_INPUT, &script)) { goto out_usage; }
+    if (a.bundle_path && (dcompose.data == NULL || script.data == NULL)) {
+        cli_buf bc = { 0 }, bs = { 0 };
+        if (!bundle_fill_app_compose(a.bundle_path, &bc.data, &bc.len, &bs.data, &bs.len)) { goto out_usage; }
+        if (dcompose.data == NULL) {
+            dcompose = bc;
+        } else {
+            cli_buf_free(&bc);
+        }
+        if (script.data == NULL) {
+            script = bs;
+        } else {
+            cli_buf_free(&bs);
+        }
+    }
+    bundle_app_compose_policy(&a.acp, dcompose.data, dcompose.len, script.data, script.len);
+    if (a.accept_phala_default) {
+        bundle_accept_phala_default(&a.acp, (uint8_t(*)[32])a.script_hashes[a.num_script_hashes]);
+        a.envs[a.num_envs++] = "DSTACK_AUTHORIZED_KEYS";
+        a.num_script_hashes++;
+        fprintf(stderr, "%s\n", BUNDLE_PHALA_DEFAULT_WARNING);
+    }
+    a.acp.pre_launch_script_sha256 = a.num_script_hashes ? (const uint8_t(*)[32])a.script_hashes : NULL;
+    a.acp.num_pre_launch_script_sha256 = a.num_script_hashes;
+    a.envs[a.num_envs] = NULL;
+    a.acp.allowed_envs = a.num_envs ? a.envs : NULL;
+    a.policy.app_compose = &a.acp;
+
     ev.info_json = info.data;
     ev.info_json_len = info.len;
     ev.quote = quote.data;
@@ -477,6 +568,8 @@ out:
     cli_buf_free(&coll);
     cli_buf_free(&compose);
     cli_buf_free(&root);
+    cli_buf_free(&dcompose);
+    cli_buf_free(&script);
     for (size_t i = 0; i < a.num_advisories; i++) { free(a.advisory_storage[i]); }
     return rc;
 }

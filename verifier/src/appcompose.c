@@ -110,6 +110,8 @@ static cba_err fail_member(cba_error *err, const char *member, const json_object
 static cba_err check_script(cba_error *err, const cba_app_compose_policy *p, const json_object *v,
                             cba_app_compose_result *res)
 {
+    static const char k_phala_hex[] = CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX;
+    uint8_t phala[32];
     cbs s;
     char want[96], got[32];
     if (!cba_json_string_view(v, &s)) { return fail_member(err, "pre_launch_script", v, "a string"); }
@@ -127,6 +129,13 @@ static cba_err check_script(cba_error *err, const cba_app_compose_policy *p, con
         }
     }
     short_hash(got, s);
+    if (cba_hex_decode(phala, 32, k_phala_hex, sizeof k_phala_hex - 1) && cba_ct_eq(res->script_sha256, phala, 32)) {
+        /* The one everybody meets first: say what it does. */
+        return cba_fail(err, CBA_E_APP_COMPOSE_POLICY, "app_compose.pre_launch_script",
+                        "pre_launch_script %s is Phala's default v0.0.15: the host can add root SSH keys; the "
+                        "policy wants %s",
+                        got, p->pre_launch_script != NULL ? "the supplied script" : "none");
+    }
     if (p->pre_launch_script != NULL) {
         char sup[32];
         short_hash(sup, cbs_make(p->pre_launch_script, p->pre_launch_script_len));
@@ -246,10 +255,20 @@ cba_err cba_app_compose_check(cba_error *err, cba_app_compose_result *res, const
         json_object_put(root);
         return cba_fail(err, CBA_E_APP_COMPOSE_POLICY, "tcb_info.app_compose", "app_compose is not a JSON object");
     }
-    json_object_object_foreach(root, key, val)
+    /* Who can log in first: the script's verdict is the most important explanation. */
     {
-        rc = check_member(err, p, key, val, res);
-        if (rc != CBA_OK) { break; }
+        json_object *script;
+        if (json_object_object_get_ex(root, "pre_launch_script", &script)) {
+            rc = check_member(err, p, "pre_launch_script", script, res);
+        }
+    }
+    if (rc == CBA_OK) {
+        json_object_object_foreach(root, key, val)
+        {
+            if (strcmp(key, "pre_launch_script") == 0) { continue; }
+            rc = check_member(err, p, key, val, res);
+            if (rc != CBA_OK) { break; }
+        }
     }
     json_object_put(root);
     CBA_TRY(rc);

@@ -898,8 +898,16 @@ static cba_err step_app_compose(verify_ctx *v)
         v->skip_reason = "no app-compose policy given";
         return CBA_OK;
     }
-    CBA_ENSURE(v->info != NULL && v->info->has_app_compose, &v->e, CBA_E_APP_COMPOSE_POLICY, "tcb_info.app_compose",
-               "an app-compose policy was given but the evidence carries no app_compose to apply it to");
+    if (v->info == NULL || !v->info->has_app_compose) {
+        /* Nothing to apply the rules to. With an expectation that needs the app-compose (the
+         * deployed compose, a supplied script) that is a failure; otherwise only the compose
+         * hash (when pinned) speaks for the app-compose, and the check says so. */
+        CBA_ENSURE(p->docker_compose == NULL && !p->require_pre_launch_script, &v->e, CBA_E_APP_COMPOSE_POLICY,
+                   "tcb_info.app_compose",
+                   "the evidence carries no app_compose to check the expected compose and script against");
+        v->skip_reason = "no app_compose in the evidence (only a pinned compose hash speaks for it)";
+        return CBA_OK;
+    }
     /* compose_binding ran before: this app_compose is the one RTMR3 measured. */
     CBA_TRY(cba_app_compose_check(&v->e, &res, p, v->info->app_compose));
     v->r->has_pre_launch_script = res.has_script;

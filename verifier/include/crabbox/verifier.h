@@ -205,8 +205,9 @@ typedef struct cba_policy {
     size_t trust_root_der_len;
 
     /* App-compose policy (borrowed). NULL: check app_compose is skipped ("no app-compose policy
-     * given"); embedders that deploy through dstack should always give one. With a policy and
-     * no app_compose in the evidence the check fails (nothing to apply it to). */
+     * given"); embedders that deploy through dstack should always give one. Without an
+     * app_compose in the evidence the check fails when the policy expects a docker compose or
+     * requires a script, and is skipped otherwise (the detail says so). */
     const struct cba_app_compose_policy *app_compose;
 } cba_policy;
 
