@@ -1,6 +1,7 @@
 /* helper.c — crabbox-testdriver-helper: the TEST-ONLY "remote side" of the test driver.
  *
  *   evidence --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR [--tamper WHAT]
+ *            [--pre-launch-script FILE]  (carried into app_compose.pre_launch_script)
  *       writes DIR/info.json (a dstack Info response whose app_compose carries the compose as
  *       docker_compose_file), DIR/quote.bin (a fresh quote whose report data is
  *       SHA-512("crabbox-attest-v1:" || nonce || SHA-256(host key)), absent with not-fresh) and
@@ -114,10 +115,10 @@ static int cmd_root_or_collateral(bool root, const char *path)
 static int cmd_evidence(int argc, char **argv)
 {
     const char *nonce_hex = NULL, *hk_path = NULL, *app_hex = NULL, *compose_path = NULL, *out = NULL;
-    const char *tamper = "";
+    const char *tamper = "", *script_path = NULL;
     uint8_t nonce[32], hk_hash[32], rd[64];
-    uint8_t *hk = NULL, *compose = NULL;
-    size_t hk_len = 0, compose_len = 0;
+    uint8_t *hk = NULL, *compose = NULL, *script = NULL;
+    size_t hk_len = 0, compose_len = 0, script_len = 0;
     mke_options o;
     mke_evidence info_ev, quote_ev;
     json_object *app;
@@ -132,15 +133,18 @@ static int cmd_evidence(int argc, char **argv)
         else if (strcmp(argv[i], "--compose") == 0) { compose_path = argv[i + 1]; }
         else if (strcmp(argv[i], "--out") == 0) { out = argv[i + 1]; }
         else if (strcmp(argv[i], "--tamper") == 0) { tamper = argv[i + 1]; }
+        else if (strcmp(argv[i], "--pre-launch-script") == 0) { script_path = argv[i + 1]; }
         else { return die("evidence: unknown option"); }
     }
     now_options(&o);
     if (nonce_hex == NULL || hk_path == NULL || app_hex == NULL || compose_path == NULL || out == NULL ||
         !cba_hex_decode(nonce, 32, nonce_hex, strlen(nonce_hex)) ||
         !cba_hex_decode(o.info.app_id, 20, app_hex, strlen(app_hex)) || !read_file(hk_path, &hk, &hk_len) ||
-        !read_file(compose_path, &compose, &compose_len)) {
+        !read_file(compose_path, &compose, &compose_len) ||
+        (script_path != NULL && !read_file(script_path, &script, &script_len))) {
         free(hk);
         free(compose);
+        free(script);
         return die("evidence: needs --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR");
     }
     if (has_word(tamper, "wrong-nonce")) { nonce[0] ^= 1; }
@@ -162,7 +166,29 @@ static int cmd_evidence(int argc, char **argv)
                                                       has_word(tamper, "tamper-compose") ? 13 : (int)compose_len));
     json_object_object_add(app, "manifest_version", json_object_new_int(2));
     json_object_object_add(app, "name", json_object_new_string("crabbox-test"));
-    json_object_object_add(app, "runner", json_object_new_string("docker-compose"));
+    json_object_object_add(app, "runner", json_object_new_string(has_word(tamper, "tamper-runner") ? "bash"
+                                                                                                  : "docker-compose"));
+    if (has_word(tamper, "tamper-runner")) { json_object_object_add(app, "bash_script", json_object_new_string("id")); }
+    /* The platform carries the deployed pre-launch script; the tampers replace, extend or drop it. */
+    if (has_word(tamper, "tamper-script")) {
+        static const char k_evil[] = "\necho 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyHostKeyHostKeyHostKeyHostKeyHost "
+                                     "host' >>/home/root/.ssh/authorized_keys\n";
+        size_t n = script_len + sizeof k_evil - 1;
+        char *t = malloc(n + 1);
+        if (t == NULL) { return die("out of memory"); }
+        if (script_len != 0) { memcpy(t, script, script_len); }
+        memcpy(t + script_len, k_evil, sizeof k_evil);
+        json_object_object_add(app, "pre_launch_script", json_object_new_string_len(t, (int)n));
+        free(t);
+    } else if (script != NULL && !has_word(tamper, "drop-script")) {
+        json_object_object_add(app, "pre_launch_script", json_object_new_string_len((const char *)script, (int)script_len));
+    }
+    if (has_word(tamper, "tamper-envs")) {
+        json_object *envs = json_object_new_array();
+        json_object_array_add(envs, json_object_new_string("DSTACK_AUTHORIZED_KEYS"));
+        json_object_object_add(app, "allowed_envs", envs);
+    }
+    free(script);
     app_compose = strdup(json_object_to_json_string_ext(app, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(app);
     free(compose);

@@ -8,6 +8,8 @@
  *
  * The `mode` config key (CRABBOX_TEST_MODE, --test-mode) is a comma list of misbehaviours:
  *   tamper-quote, tamper-compose, tamper-app-id, wrong-nonce, not-fresh, garbage  (evidence)
+ *   tamper-script (another key appended to the pre-launch script), drop-script, tamper-runner
+ *   (runner bash + bash_script), tamper-envs (allowed_envs DSTACK_AUTHORIZED_KEYS)  (app-compose)
  *   fail-warmup, fail-evidence, fail-destroy, malformed-list                       (errors)
  *   crash-warmup (abort after the CVM exists), crash-evidence (abort in fetch_evidence)
  *   early-session: warmup asks for a session with a forged token before any verification
@@ -309,6 +311,10 @@ static int td_warmup(void *drv, const crabbox_lease_spec *spec, crabbox_lease **
         !td_write_file(path, spec->compose, spec->compose_len) ||
         !td_path(path, sizeof path, dir, "host_key", NULL) || !td_write_file(path, key, sizeof key) ||
         !td_path(path, sizeof path, dir, "name", NULL) || !td_write_file(path, l->name, strlen(l->name)) ||
+        /* the platform keeps the pre-launch script the host supplied (ABI v1 member) */
+        (CRABBOX_HAS_MEMBER(crabbox_lease_spec, spec, pre_launch_script) && spec->pre_launch_script != NULL &&
+         (!td_path(path, sizeof path, dir, "pre_launch_script", NULL) ||
+          !td_write_file(path, spec->pre_launch_script, spec->pre_launch_script_len))) ||
         /* the lease file last: list shows only complete CVMs */
         !td_path(path, sizeof path, dir, "lease", NULL) ||
         !td_write_file(path, spec->lease_id, strlen(spec->lease_id))) {
@@ -342,7 +348,7 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     td *t = drv;
     char dir[PATH_MAX], hk[PATH_MAX], compose[PATH_MAX], outdir[PATH_MAX], path[PATH_MAX];
     char nonce_hex[65], tamper[160] = "";
-    const char *argv[16];
+    const char *argv[20];
     size_t n = 0;
     crabbox_output o = { 0 };
     crabbox_spawn_opts so = { .struct_size = sizeof so };
@@ -350,8 +356,10 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     uint8_t *rd = NULL;
     size_t rd_len = 0;
     int rc;
-    static const char *const k_tampers[] = { "tamper-quote", "tamper-compose", "tamper-app-id",
-                                             "wrong-nonce", "not-fresh", "garbage", NULL };
+    static const char *const k_tampers[] = { "tamper-quote", "tamper-compose", "tamper-app-id", "wrong-nonce",
+                                             "not-fresh",    "garbage",        "tamper-script", "drop-script",
+                                             "tamper-runner", "tamper-envs",   NULL };
+    char script[PATH_MAX];
 
     *out = NULL;
     if (td_has_mode(t, "crash-evidence")) {
@@ -392,6 +400,10 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     argv[n++] = compose;
     argv[n++] = "--out";
     argv[n++] = outdir;
+    if (td_path(script, sizeof script, dir, "pre_launch_script", NULL) && access(script, F_OK) == 0) {
+        argv[n++] = "--pre-launch-script";
+        argv[n++] = script;
+    }
     if (tamper[0] != '\0') {
         argv[n++] = "--tamper";
         argv[n++] = tamper;

@@ -39,6 +39,24 @@ same key_mode "$(mode_of "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519")
 has key_comment "crabbox $lease" "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519.pub"
 has known_hosts_pinned "^$lease ssh-ed25519 " "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/known_hosts"
 py bundle_verified "o['verdict']=='verified' and o['lease']=='$lease' and len(o['nonce'])==64 and o['fresh'] and o['host_key'] and o['dcap']=='skipped'" "$bundle"
+# The per-lease pre-launch script: the lease key in its text, only that key set, no env/user_config
+# key source; deployed through the spec and required in the attested app-compose.
+script="$XDG_CONFIG_HOME/crabbox/testboxes/$lease/pre-launch.sh"
+same script_mode "$(mode_of "$script")" 600
+if "$python" - "$script" "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519.pub" <<'PY'; then ok; else bad "script content"; fi
+import re, sys
+text = open(sys.argv[1]).read()
+key = open(sys.argv[2]).read().strip()
+code = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+assert "key='%s'" % key in code, "the lease key is not the script's key"
+assert sum(1 for ln in code if "ssh-" in ln) == 1, "more than one key in the script"
+assert any(ln.endswith(">/home/root/.ssh/authorized_keys.crabbox") for ln in code)
+assert not any(re.search(r"DSTACK_AUTHORIZED_KEYS|DSTACK_ROOT_PUBLIC_KEY|user_config|>>", ln) for ln in code)
+PY
+py bundle_has_script "__import__('base64').b64decode(o['pre_launch_script'])==open('$script','rb').read()" "$bundle"
+has attested_ssh_keys '^attested test_cvm=.* ssh_keys=lease-key-only' "$tmp/err"
+py claim_ssh_keys "o['ssh_keys']=='lease-key-only'" "$state/claims/$lease.json"
+cmp -s "$script" "$(dirname "$(grep -l "$lease" "$state"/testdriver-cloud/*/lease)")/pre_launch_script" && ok || bad "the driver did not get the script"
 
 expect list_json 0 list --json && py list_has_lease "len(o)==1 and o[0]['lease']=='$lease' and o[0]['status']=='running'"
 expect list_text 0 list && has list_row "^$lease +my-box +$cvm" "$tmp/out"
@@ -83,6 +101,14 @@ py rejected_bundle "o['verdict']=='rejected' and o['failed_check']=='quote_signa
 for m in tamper-compose:compose_binding tamper-app-id:app_id wrong-nonce:report_data not-fresh:report_data; do
     CRABBOX_TEST_MODE=${m%%:*} expect "gate_${m%%:*}" 3 warmup --json && py "gate_${m%%:*}_check" "o['failed_check']=='${m#*:}'"
 done
+# The app-compose around our compose: a provider that extends or drops our script, swaps the runner
+# or opens env vars is refused at app_compose, naming the member.
+for m in tamper-script:'pre_launch_script sha256:' drop-script:'pre_launch_script is absent' \
+         tamper-runner:'runner is "bash"' tamper-envs:'allowed_envs\[0\] is "DSTACK_AUTHORIZED_KEYS"'; do
+    CRABBOX_TEST_MODE=${m%%:*} expect "gate_${m%%:*}" 3 warmup --json && py "gate_${m%%:*}_check" "o['failed_check']=='app_compose'"
+    has "gate_${m%%:*}_msg" "app_compose: .*${m#*:}" "$tmp/err"
+done
+has gate_script_explained 'replaced or extended its per-lease pre-launch script' "$tmp/err"
 CRABBOX_TEST_MODE=fail-evidence expect fetch_failure 3 warmup && has fetch_failed_msg 'TDX attestation fetch failed' "$tmp/err"
 same nothing_left_after_gate "$(num_claims)/$(num_cvms)" 0/0
 CRABBOX_TEST_MODE=early-session expect early_session 0 warmup

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "fetch.h"
 #include "host.h"
+#include "prelaunch.h"
 #include "spawnsvc.h"
 
 #define COMPOSE_MAX (200u << 10) /* compose + pre-launch script limit (phala-provider.md §9) */
@@ -286,7 +287,7 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
 static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force, crabbox_attest_token *tok,
                         const char **failed_check, crabbox_err *err)
 {
-    cbx_buf compose = { 0 };
+    cbx_buf compose = { 0 }, script = { 0 };
     char path[PATH_MAX];
     gate_result *g;
     int rc, e;
@@ -317,9 +318,22 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         (e = cbx_read_file(path, COMPOSE_MAX, true, &compose)) != 0) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the deployed compose of lease %s", c->lease);
     }
+    /* The script the host generated for this lease. Leases made before scripts existed have none:
+     * then the app-compose must carry no script at all (or an accepted one). */
+    if (!cbx_path_join(path, sizeof path, c->lease_dir, "pre-launch.sh")) {
+        cbx_buf_free(&compose);
+        return cbx_set_err(err, CRABBOX_E_FAILED, "path too long");
+    }
+    e = cbx_read_file(path, COMPOSE_MAX, true, &script);
+    if (e != 0 && e != ENOENT) {
+        cbx_buf_free(&compose);
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the pre-launch script of lease %s: %s", c->lease,
+                           strerror(e));
+    }
     g = calloc(1, sizeof *g);
     if (g == NULL) {
         cbx_buf_free(&compose);
+        cbx_buf_free(&script);
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
     gate_policy pol = {
@@ -333,10 +347,14 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .allow_info_only = config_get_bool(&a->cfg, NULL, "allowInfoOnlyAttestation", false),
         .fetch_collateral = config_get_bool(&a->cfg, NULL, "collateralFetch", true) ? host_collateral : NULL,
         .fetch_ctx = a,
+        .pre_launch_script = script.data,
+        .pre_launch_script_len = script.len,
+        .accept_phala_default_script = config_get_bool(&a->cfg, NULL, "acceptPhalaDefaultPreLaunchScript", false),
     };
     fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
     cbx_buf_free(&compose);
+    cbx_buf_free(&script);
     if (g->bundle.dcap_skipped && (rc == CRABBOX_OK || rc == CRABBOX_E_ATTESTATION)) {
         fprintf(stderr, "WARNING: no DCAP collateral (%s): the DCAP checks (CRLs, TCB info, QE identity, TCB status) "
                         "were SKIPPED; quote signatures and the chain to the root were still checked. Give "
@@ -372,8 +390,11 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         }
         pin_host_key(a, c, &g->bundle);
         *tok = g->token;
-        fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s%s%s\n", a->cvm_key, lease->cloud_id,
-                app_id, ch, rtmr3, g->dcap_skipped ? " dcap=skipped" : "", g->fresh ? "" : " attestation_fresh=false");
+        snprintf(c->ssh_keys, sizeof c->ssh_keys, "%s", g->ssh_keys != NULL ? g->ssh_keys : "unchecked");
+        if (strcmp(c->ssh_keys, "host-controllable") == 0) { fprintf(stderr, "%s\n", BUNDLE_PHALA_DEFAULT_WARNING); }
+        fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s ssh_keys=%s%s%s\n", a->cvm_key,
+                lease->cloud_id, app_id, ch, rtmr3, c->ssh_keys, g->dcap_skipped ? " dcap=skipped" : "",
+                g->fresh ? "" : " attestation_fresh=false");
     } else if (rc == CRABBOX_E_ATTESTATION) {
         *failed_check = g->failed_check;
         cbx_set_err(err, CRABBOX_E_ATTESTATION,
@@ -497,13 +518,41 @@ restore:
     return rc;
 }
 
+/* write_pre_launch_script makes the lease's pre-launch script (prelaunch.h) from its public key and
+ * saves it as pre-launch.sh in the lease directory (0600): the gate reads it back to require it. */
+static int write_pre_launch_script(const claim *c, cbx_buf *out, crabbox_err *err)
+{
+    char path[PATH_MAX];
+    cbx_buf pub = { 0 };
+    size_t len = 0;
+    char *text;
+    int e;
+    if (!cbx_path_join(path, sizeof path, c->lease_dir, "id_ed25519.pub") ||
+        (e = cbx_read_file(path, PRELAUNCH_MAX_KEY + 2, true, &pub)) != 0) {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the lease public key of %s", c->lease);
+    }
+    text = prelaunch_script(c->lease, (const char *)pub.data, pub.len, &len);
+    cbx_buf_free(&pub);
+    if (text == NULL) {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "the lease public key of %s is not a plain OpenSSH key line", c->lease);
+    }
+    if (!cbx_path_join(path, sizeof path, c->lease_dir, "pre-launch.sh") ||
+        (e = cbx_write_file_atomic(path, text, len, 0600)) != 0) {
+        free(text);
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot write the pre-launch script of %s", c->lease);
+    }
+    out->data = (uint8_t *)text;
+    out->len = len;
+    return CRABBOX_OK;
+}
+
 /* acquire creates, verifies and claims a lease. On success (0) *c is the ready claim, *out_lease
  * the driver's lease (driver->lease_free), *tok the session token and *lock_fd the held lease
  * lock. On failure it has reported the error and returns the exit status. */
 static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_token *tok, int *lock_fd)
 {
     crabbox_err err = { 0 };
-    cbx_buf compose = { 0 };
+    cbx_buf compose = { 0 }, script = { 0 };
     claim *list = NULL, probe;
     size_t n = 0;
     uint8_t id[6], digest[32];
@@ -565,7 +614,7 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
         return fail(a, &err);
     }
 
-    /* 2. The lease key and the exact compose bytes. */
+    /* 2. The lease key, the exact compose bytes and the per-lease pre-launch script. */
     rc = keygen(a, c, &err);
     if (rc == CRABBOX_OK) {
         if (!cbx_path_join(path, sizeof path, c->lease_dir, "compose.yml")) {
@@ -574,12 +623,17 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
             rc = cbx_set_err(&err, CRABBOX_E_FAILED, "cannot write %s: %s", path, strerror(e));
         }
     }
+    if (rc == CRABBOX_OK) { rc = write_pre_launch_script(c, &script, &err); }
+    if (rc == CRABBOX_OK && compose.len + script.len > COMPOSE_MAX) {
+        rc = cbx_set_err(&err, CRABBOX_E_USAGE, "the compose and the pre-launch script exceed %u bytes", COMPOSE_MAX);
+    }
     if (rc != CRABBOX_OK) {
         drop_claim(a, c->lease); /* nothing exists remotely yet */
         remove_lease_files(a, c);
         unlock_lease(a, c->lease, *lock_fd);
         *lock_fd = -1;
         cbx_buf_free(&compose);
+        cbx_buf_free(&script);
         return fail(a, &err);
     }
 
@@ -596,6 +650,8 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
         .compose = compose.data,
         .compose_len = compose.len,
         .keep = c->keep,
+        .pre_launch_script = script.data,
+        .pre_launch_script_len = script.len,
     };
     fprintf(stderr, "provisioning provider=%s lease=%s slug=%s class=%s instance_type=%s keep=%s\n", a->d->name,
             c->lease, c->slug, cls != NULL ? cls : "-", c->server_type[0] != '\0' ? c->server_type : "-",
@@ -604,6 +660,7 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
     memset(&err, 0, sizeof err);
     rc = a->d->warmup(a->drv, &spec, &lease, &err);
     cbx_buf_free(&compose);
+    cbx_buf_free(&script);
     if (rc == CRABBOX_OK && lease == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no lease"); }
     if (rc != CRABBOX_OK) {
         /* Only answers that prove nothing was created let us forget the lease at once. */

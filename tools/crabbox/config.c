@@ -28,6 +28,7 @@ static const struct {
     { "collateral", KT_STRING, "CRABBOX_COLLATERAL", NULL },
     { "requireCollateral", KT_BOOL, "CRABBOX_REQUIRE_COLLATERAL", "true" },
     { "allowInfoOnlyAttestation", KT_BOOL, "CRABBOX_ALLOW_INFO_ONLY_ATTESTATION", "false" },
+    { "acceptPhalaDefaultPreLaunchScript", KT_BOOL, "CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT", "false" },
     { "collateralFetch", KT_BOOL, "CRABBOX_COLLATERAL_FETCH", "true" },
     { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", NULL },
 };

@@ -127,6 +127,8 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     uint8_t nonce[32], ev_hash[32];
     crabbox_evidence *ev = NULL;
     cba_policy p;
+    cba_app_compose_policy acp;
+    uint8_t phala_hash[1][32];
     cba_evidence e = { 0 };
     bundle *b = &out->bundle;
     const uint8_t *coll = pol->collateral;
@@ -142,7 +144,9 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     snprintf(b->cloud_id, sizeof b->cloud_id, "%s", lease->cloud_id);
     b->time = now;
     b->test_root = pol->trust_root_der != NULL;
-    if (!dup_buf(&b->compose, &b->compose_len, compose, compose_len)) {
+    if (!dup_buf(&b->compose, &b->compose_len, compose, compose_len) ||
+        !dup_buf(&b->pre_launch_script, &b->pre_launch_script_len, pol->pre_launch_script,
+                 pol->pre_launch_script_len)) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
     if (!cbx_random(nonce, sizeof nonce)) { return cbx_set_err(err, CRABBOX_E_FAILED, "getrandom failed"); }
@@ -242,6 +246,11 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         }
         p.has_report_data = true;
     }
+    /* The whole attested app-compose is policy: our compose, our script (its key is the only one
+     * root accepts), nothing else that changes what runs or who logs in. */
+    bundle_app_compose_policy(&acp, compose, compose_len, b->pre_launch_script, b->pre_launch_script_len);
+    if (pol->accept_phala_default_script) { bundle_accept_phala_default(&acp, phala_hash); }
+    p.app_compose = &acp;
     p.trust_root_der = pol->trust_root_der;
     p.trust_root_der_len = pol->trust_root_der_len;
     /* Without collateral the DCAP checks (CRLs, TCB info, QE identity, TCB status) are skipped —
@@ -259,6 +268,12 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {
         const cba_report *r = &out->report;
         snprintf(b->error, sizeof b->error, "%s", cba_err_name(r->error.code));
+        if (r->failed_check == CBA_CHECK_APP_COMPOSE && pol->pre_launch_script != NULL) {
+            return reject(out, cba_check_name(r->failed_check),
+                          "%s (the provider changed the app-compose the host deployed, e.g. replaced or extended its "
+                          "per-lease pre-launch script: who can log in is no longer what the host asked)",
+                          r->error.detail);
+        }
         return reject(out, cba_check_name(r->failed_check), "%s: %s (%s)", cba_err_message(r->error.code),
                       r->error.detail, r->error.where);
     }
@@ -266,6 +281,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot mint the session token");
     }
     out->verified = true;
+    out->ssh_keys = bundle_ssh_keys_label(&out->report, true);
     snprintf(b->verdict, sizeof b->verdict, "verified");
     snprintf(b->detail, sizeof b->detail, "all checks passed%s", p.skip_dcap ? " (DCAP collateral checks skipped)" : "");
     return CRABBOX_OK;

@@ -60,6 +60,9 @@ typedef struct gate_policy {
     void *fetch_ctx;
     bool allow_info_only;          /* accept a driver that can bind a nonce returning only the Info quote
                                       (not bound to this session: labelled attestation_fresh=false) */
+    const uint8_t *pre_launch_script; /* the per-lease script the host supplied (prelaunch.h); NULL none */
+    size_t pre_launch_script_len;
+    bool accept_phala_default_script; /* trusted opt-in: Phala's default script by hash (ssh_keys=host-controllable) */
 } gate_policy;
 
 typedef struct gate_result {
@@ -70,6 +73,7 @@ typedef struct gate_result {
     char collateral_note[400];  /* why there is no collateral, when the fetch found none */
     const char *failed_check; /* cba_check_name, or "evidence" for evidence the host cannot use */
     char detail[320];
+    const char *ssh_keys; /* who controls root's keys (bundle_ssh_keys_label), when verified */
     cba_report report;
     crabbox_attest_token token; /* minted when verified */
     bundle bundle;              /* what to save, whatever the verdict (owned; bundle_free) */

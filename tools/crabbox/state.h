@@ -62,6 +62,7 @@ typedef struct claim {
     char tdx_mrtd[97];
     char tdx_rtmr3[97];
     char tdx_os_image_hash[65]; /* only when measured (os-image-hash event); else empty */
+    char ssh_keys[24];          /* who controls root's SSH keys (bundle_ssh_keys_label) when attested */
     char scope[96];
     char lease_dir[PATH_MAX];
     char compose_sha256[65];
