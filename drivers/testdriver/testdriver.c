@@ -9,7 +9,9 @@
  * The `mode` config key (CRABBOX_TEST_MODE, --test-mode) is a comma list of misbehaviours:
  *   tamper-quote, tamper-compose, tamper-app-id, wrong-nonce, not-fresh, garbage  (evidence)
  *   tamper-script (another key appended to the pre-launch script), drop-script, tamper-runner
- *   (runner bash + bash_script), tamper-envs (allowed_envs DSTACK_AUTHORIZED_KEYS)  (app-compose)
+ *   (runner bash + bash_script), tamper-envs (allowed_envs DSTACK_AUTHORIZED_KEYS), phala-script
+ *   (the platform's own script instead of the host's: <cloud>/phala-default-script, which a test
+ *   copies from the real capture)                                                  (app-compose)
  *   fail-warmup, fail-evidence, fail-destroy, malformed-list                       (errors)
  *   crash-warmup (abort after the CVM exists), crash-evidence (abort in fetch_evidence)
  *   early-session: warmup asks for a session with a forged token before any verification
@@ -400,7 +402,9 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     argv[n++] = compose;
     argv[n++] = "--out";
     argv[n++] = outdir;
-    if (td_path(script, sizeof script, dir, "pre_launch_script", NULL) && access(script, F_OK) == 0) {
+    if (td_has_mode(t, "phala-script") ? td_path(script, sizeof script, t->cloud, "phala-default-script", NULL)
+                                       : td_path(script, sizeof script, dir, "pre_launch_script", NULL) &&
+                                             access(script, F_OK) == 0) {
         argv[n++] = "--pre-launch-script";
         argv[n++] = script;
     }

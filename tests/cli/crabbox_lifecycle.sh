@@ -109,6 +109,32 @@ for m in tamper-script:'pre_launch_script sha256:' drop-script:'pre_launch_scrip
     has "gate_${m%%:*}_msg" "app_compose: .*${m#*:}" "$tmp/err"
 done
 has gate_script_explained 'replaced or extended its per-lease pre-launch script' "$tmp/err"
+# A platform that deploys Phala's default script (the real capture's, v0.0.15) instead of ours: the
+# host could add its own root key. Refused by default with that explanation; accepted only from a
+# trusted setting, loudly, labelled ssh_keys=host-controllable; a repository cannot accept it.
+if [ -f "${CBA_SHARED_FIXTURES:-}/crabbox/real_attestation_info.json" ]; then
+    mkdir -p "$state/testdriver-cloud"
+    "$python" -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['tcb_info']
+t = json.loads(t) if isinstance(t, str) else t
+sys.stdout.write(json.loads(t['app_compose'])['pre_launch_script'])" "$CBA_SHARED_FIXTURES/crabbox/real_attestation_info.json" \
+        >"$state/testdriver-cloud/phala-default-script"
+    CRABBOX_TEST_MODE=phala-script,tamper-envs expect phala_script_refused 3 warmup --json && \
+        py phala_script_refused_json "o['failed_check']=='app_compose'"
+    has phala_script_explained "Phala's default v0.0.15: the host can add root SSH keys" "$tmp/err"
+    printf 'acceptPhalaDefaultPreLaunchScript: true\n' >crabbox.yaml
+    CRABBOX_TEST_MODE=phala-script,tamper-envs expect phala_script_repo_cannot_accept 3 warmup --json
+    has phala_script_repo_warning "ignoring 'acceptPhalaDefaultPreLaunchScript: true' from a repository config" "$tmp/err"
+    rm crabbox.yaml
+    CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT=true CRABBOX_TEST_MODE=phala-script,tamper-envs \
+        expect phala_script_accepted 0 warmup --json && py phala_script_label "o['ssh_keys']=='host-controllable'"
+    has phala_script_warning "WARNING: accepted Phala Cloud's default pre-launch script .* the HOST can add its own root key" "$tmp/err"
+    has phala_script_attested_label '^attested test_cvm=.* ssh_keys=host-controllable' "$tmp/err"
+    expect stop_phala_script 0 stop "$(field lease)"
+else
+    echo "SKIP phala_script: no real capture (CBA_SHARED_FIXTURES)"
+fi
 CRABBOX_TEST_MODE=fail-evidence expect fetch_failure 3 warmup && has fetch_failed_msg 'TDX attestation fetch failed' "$tmp/err"
 same nothing_left_after_gate "$(num_claims)/$(num_cvms)" 0/0
 CRABBOX_TEST_MODE=early-session expect early_session 0 warmup

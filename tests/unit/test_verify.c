@@ -105,6 +105,16 @@ Test(verify, crabbox_default_app_compose_policy_rejects_phala_script)
     cr_assert_eq(r.pre_launch_script_match, CBA_SCRIPT_ALLOW_LISTED);
     cr_assert(r.has_pre_launch_script);
     cr_assert_eq(r.pre_launch_script_sha256[0], 0xbf);
+    /* Report only: evaluated, the violation reported as "not enforced", the facts kept. */
+    cba_app_compose_policy_init(&acp);
+    acp.report_only = true;
+    p.app_compose = &acp;
+    cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    cr_assert_eq(r.checks[CBA_CHECK_APP_COMPOSE].status, CBA_CHECK_SKIP);
+    cr_assert(strncmp(r.checks[CBA_CHECK_APP_COMPOSE].detail, "not enforced: pre_launch_script sha256:bf12939b", 47) == 0,
+              "%s", r.checks[CBA_CHECK_APP_COMPOSE].detail);
+    cr_assert(r.has_pre_launch_script);
+    cr_assert_eq(r.pre_launch_script_match, CBA_SCRIPT_NONE);
     /* With no policy the check is skipped and says so. */
     p.app_compose = NULL;
     cr_assert_eq(run(&r, &p, NULL, &info, NULL, CRABBOX_AT), CBA_OK, "%s", r.error.detail);

@@ -138,18 +138,19 @@ void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32])
     p->allowed_envs = k_envs;
 }
 
-const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_checked)
+const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_evaluated)
 {
     static const char k_hex[] = CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX;
     uint8_t phala[32];
-    if (!app_compose_checked || r->verdict != CBA_VERDICT_VERIFIED) { return "unchecked"; }
+    if (!app_compose_evaluated || r->verdict != CBA_VERDICT_VERIFIED) { return "unchecked"; }
+    if (!r->has_pre_launch_script) { return "platform-default"; }
+    if (cba_hex_decode(phala, 32, k_hex, sizeof k_hex - 1) && memcmp(phala, r->pre_launch_script_sha256, 32) == 0) {
+        return "host-controllable";
+    }
     switch (r->pre_launch_script_match) {
     case CBA_SCRIPT_SUPPLIED: return "lease-key-only";
-    case CBA_SCRIPT_ALLOW_LISTED:
-        return cba_hex_decode(phala, 32, k_hex, sizeof k_hex - 1) && memcmp(phala, r->pre_launch_script_sha256, 32) == 0
-                   ? "host-controllable"
-                   : "allow-listed";
-    default: return "platform-default";
+    case CBA_SCRIPT_ALLOW_LISTED: return "allow-listed";
+    default: return "unknown-script";
     }
 }
 

@@ -87,10 +87,12 @@ void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32])
     "/dstack/user_config, so the HOST can add its own root key to this attested CVM. Labelled "         \
     "ssh_keys=host-controllable"
 
-/* bundle_ssh_keys_label names who controls root's SSH keys after a verified app_compose check:
- * "lease-key-only" (the supplied script), "host-controllable" (Phala's default by hash),
- * "allow-listed" (another allow-listed hash), "platform-default" (no script), "unchecked". */
-const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_checked);
+/* bundle_ssh_keys_label names who controls root's SSH keys in a verified report whose app_compose
+ * check was evaluated (passed, or "not enforced"): "lease-key-only" (the supplied script),
+ * "host-controllable" (Phala's default script), "allow-listed" (another allow-listed hash),
+ * "unknown-script" (report-only: a script nobody vouched for), "platform-default" (no script);
+ * else "unchecked". */
+const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_evaluated);
 
 /* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */
 json_object *bundle_to_json(const bundle *b);

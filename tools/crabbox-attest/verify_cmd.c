@@ -40,9 +40,12 @@ static const char k_verify_usage[] =
     "                       docker_compose_file must be byte-equal to it\n"
     "  --pre-launch-script FILE  the pre-launch script you deployed: the attested app_compose must\n"
     "                       carry exactly it\n"
-    "App-compose policy (check app_compose; always applied to an attested app_compose):\n"
-    "  runner docker-compose, no bash_script, no docker_config, allowed_envs empty, known members\n"
-    "  only; pre_launch_script absent, the --pre-launch-script, or allow-listed by hash:\n"
+    "App-compose policy (check app_compose), on the attested app_compose: runner docker-compose,\n"
+    "  no bash_script, no docker_config, allowed_envs empty, known members only; pre_launch_script\n"
+    "  absent, the --pre-launch-script, or allow-listed by hash. ENFORCED with --bundle or any of the\n"
+    "  options below or above (--docker-compose, --pre-launch-script); otherwise only reported\n"
+    "  (app_compose \"skip not enforced: ...\", and ssh_keys: who controls root's SSH keys):\n"
+    "  --app-compose-policy enforce it with no other expectation\n"
     "  --allow-pre-launch-script SHA256  accept a pre-launch script by its SHA-256 (repeatable)\n"
     "  --allow-env NAME     accept NAME in allowed_envs (repeatable)\n"
     "  --accept-phala-default-script  accept Phala Cloud's default script v0.0.15 (sha256\n"
@@ -75,6 +78,7 @@ enum {
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
     OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
     OPT_DOCKER_COMPOSE, OPT_PRE_LAUNCH_SCRIPT, OPT_ALLOW_SCRIPT, OPT_ALLOW_ENV, OPT_ACCEPT_PHALA_DEFAULT,
+    OPT_APP_COMPOSE_POLICY,
 };
 
 static const struct option k_options[] = {
@@ -108,6 +112,7 @@ static const struct option k_options[] = {
     { "allow-pre-launch-script", required_argument, NULL, OPT_ALLOW_SCRIPT },
     { "allow-env", required_argument, NULL, OPT_ALLOW_ENV },
     { "accept-phala-default-script", no_argument, NULL, OPT_ACCEPT_PHALA_DEFAULT },
+    { "app-compose-policy", no_argument, NULL, OPT_APP_COMPOSE_POLICY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -130,7 +135,7 @@ typedef struct verify_args {
     size_t num_script_hashes;
     const char *envs[MAX_ENV_ARGS + 2]; /* + DSTACK_AUTHORIZED_KEYS, NULL */
     size_t num_envs;
-    bool accept_phala_default;
+    bool accept_phala_default, app_compose_policy;
 } verify_args;
 
 static const char k_test_root_warning[] =
@@ -224,6 +229,7 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_DOCKER_COMPOSE: a->docker_compose_path = optarg; break;
         case OPT_PRE_LAUNCH_SCRIPT: a->script_path = optarg; break;
         case OPT_ACCEPT_PHALA_DEFAULT: a->accept_phala_default = true; break;
+        case OPT_APP_COMPOSE_POLICY: a->app_compose_policy = true; break;
         case OPT_ALLOW_SCRIPT:
             if (a->num_script_hashes == MAX_SCRIPT_HASHES ||
                 !cli_parse_hex(a->script_hashes[a->num_script_hashes], 32, optarg)) {
@@ -328,8 +334,10 @@ static int parse_args(verify_args *a, int argc, char **argv)
 
 static const char *ssh_keys_label(const cba_report *r, const verify_args *a)
 {
+    const cba_check_result *c = &r->checks[CBA_CHECK_APP_COMPOSE];
     (void)a;
-    return bundle_ssh_keys_label(r, r->checks[CBA_CHECK_APP_COMPOSE].status == CBA_CHECK_PASS);
+    return bundle_ssh_keys_label(r, c->status == CBA_CHECK_PASS ||
+                                        (c->status == CBA_CHECK_SKIP && strncmp(c->detail, "not enforced", 12) == 0));
 }
 
 static json_object *hex_json(const uint8_t *b, size_t n)
@@ -518,6 +526,10 @@ int cmd_verify(int argc, char **argv)
         }
     }
     bundle_app_compose_policy(&a.acp, dcompose.data, dcompose.len, script.data, script.len);
+    /* Enforced when the command line (or the bundle) says what was deployed or what to accept;
+     * otherwise evaluated and reported ("not enforced: ...", ssh_keys=...) without deciding. */
+    a.acp.report_only = !a.app_compose_policy && dcompose.data == NULL && script.data == NULL &&
+                        a.num_script_hashes == 0 && a.num_envs == 0 && !a.accept_phala_default;
     if (a.accept_phala_default) {
         bundle_accept_phala_default(&a.acp, (uint8_t(*)[32])a.script_hashes[a.num_script_hashes]);
         a.envs[a.num_envs++] = "DSTACK_AUTHORIZED_KEYS";
@@ -544,6 +556,12 @@ int cmd_verify(int argc, char **argv)
     }
     if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
+    }
+    if (!a.accept_phala_default && strcmp(ssh_keys_label(r, &a), "host-controllable") == 0) {
+        fprintf(stderr, "WARNING: this CVM runs Phala Cloud's default pre-launch script (v0.0.15): it writes root's "
+                        "authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and the unmeasured /dstack/user_config, "
+                        "so the HOST can add its own root key (ssh_keys=host-controllable; not enforced without "
+                        "--app-compose-policy)\n");
     }
     if (a.json) {
         print_json(r, &a);

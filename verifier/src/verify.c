@@ -478,6 +478,7 @@ typedef struct verify_ctx {
     bool dcap_missing;
     bool info_quote_replaced;  /* the response's own quote (and its RA-TLS binding) is unused */
     const char *skip_reason;   /* a step that found nothing to check sets this and returns OK */
+    char skip_buf[160];        /* storage for a skip_reason built at run time */
     bool load_collateral;      /* authenticate evidence->collateral_json after quote_parse */
     bool recheck_collateral;   /* re-apply the given collateral's time bounds after quote_parse */
     cba_collateral *owned_coll;
@@ -894,6 +895,7 @@ static cba_err step_app_compose(verify_ctx *v)
 {
     const cba_app_compose_policy *p = v->policy->app_compose;
     cba_app_compose_result res;
+    cba_err rc;
     if (p == NULL) {
         v->skip_reason = "no app-compose policy given";
         return CBA_OK;
@@ -909,7 +911,14 @@ static cba_err step_app_compose(verify_ctx *v)
         return CBA_OK;
     }
     /* compose_binding ran before: this app_compose is the one RTMR3 measured. */
-    CBA_TRY(cba_app_compose_check(&v->e, &res, p, v->info->app_compose));
+    rc = cba_app_compose_check(&v->e, &res, p, v->info->app_compose);
+    if (rc == CBA_E_APP_COMPOSE_POLICY && p->report_only) {
+        snprintf(v->skip_buf, sizeof v->skip_buf, "not enforced: %.140s", v->e.detail);
+        v->skip_reason = v->skip_buf;
+        cba_error_clear(&v->e);
+        rc = CBA_OK;
+    }
+    CBA_TRY(rc);
     v->r->has_pre_launch_script = res.has_script;
     memcpy(v->r->pre_launch_script_sha256, res.script_sha256, 32);
     v->r->pre_launch_script_match = res.match;

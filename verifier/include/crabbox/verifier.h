@@ -266,6 +266,10 @@ typedef struct cba_app_compose_policy {
     size_t num_pre_launch_script_sha256;
     const char *const *allowed_envs; /* NULL-terminated names; NULL = none allowed */
     uint8_t flag_rules[CBA_ACF_COUNT]; /* cba_flag_rule per flag */
+    /* report_only: evaluate and report, do not enforce. A violation leaves the check skipped
+     * with "not enforced: <why>" (the verdict is unaffected) and the pre-launch script facts
+     * still reported. For tools that inspect evidence without knowing what was deployed. */
+    bool report_only;
 } cba_app_compose_policy;
 
 /* cba_app_compose_policy_init sets the documented default: no compose expectation, no script
