@@ -239,6 +239,9 @@ static int cmd_ssh(int argc, char **argv)
         return die("ssh: usage: ssh --dir DIR -- COMMAND...");
     }
     if (chdir(argv[1]) != 0) { return die("ssh: cannot enter the work directory"); }
+    /* The CVM's root authorized_keys (what its pre-launch script wrote) is <cvm>/authorized_keys;
+     * the host's post-session key check reads it through this variable, as the e2e sshd's SetEnv. */
+    if (setenv("CRABBOX_ROOT_KEYS", "../authorized_keys", 1) != 0) { return die("ssh: setenv failed"); }
     /* Like sshd: the words are joined with spaces and handed to the login shell. */
     for (i = 3; i < argc; i++) {
         size_t n = strlen(argv[i]);

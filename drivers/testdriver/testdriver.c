@@ -15,6 +15,8 @@
  *   fail-warmup, fail-evidence, fail-destroy, malformed-list                       (errors)
  *   crash-warmup (abort after the CVM exists), crash-evidence (abort in fetch_evidence)
  *   early-session: warmup asks for a session with a forged token before any verification
+ *   extra-root-key: root's authorized_keys gets a second key after boot (the host's key check)
+ * The CVM's authorized_keys is what the host's pre-launch script would write: its `key='...'` line.
  * Compile-time variants (TD_VARIANT_*) build the plugins the loader must refuse. */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -276,6 +278,34 @@ static void td_session_free(void *drv, crabbox_session *s)
 static int td_open_session(void *drv, const crabbox_lease *lease, const crabbox_attest_token *token,
                            crabbox_session **out, crabbox_err *err);
 
+/* td_boot_keys plays dstack running the pre-launch script: the key of its `key='...'` line becomes
+ * root's authorized_keys (<cvm>/authorized_keys); extra-root-key appends another one. */
+static bool td_boot_keys(const td *t, const char *dir, const crabbox_lease_spec *spec)
+{
+    char path[PATH_MAX], keys[2048] = "";
+    size_t n = 0;
+    static const char k_extra[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExtraExtraExtraExtraExtraExtraExtraExtraEx host\n";
+    if (CRABBOX_HAS_MEMBER(crabbox_lease_spec, spec, pre_launch_script) && spec->pre_launch_script != NULL) {
+        const char *s = (const char *)spec->pre_launch_script, *end = s + spec->pre_launch_script_len;
+        for (const char *p = s; p + 5 < end; p++) {
+            if ((p == s || p[-1] == '\n') && memcmp(p, "key='", 5) == 0) {
+                const char *q = memchr(p + 5, '\'', (size_t)(end - p - 5));
+                if (q != NULL && (size_t)(q - p - 5) + 2 < sizeof keys) {
+                    n = (size_t)(q - p - 5);
+                    memcpy(keys, p + 5, n);
+                    keys[n++] = '\n';
+                }
+                break;
+            }
+        }
+    }
+    if (td_has_mode(t, "extra-root-key") && n + sizeof k_extra < sizeof keys) {
+        memcpy(keys + n, k_extra, sizeof k_extra - 1);
+        n += sizeof k_extra - 1;
+    }
+    return td_path(path, sizeof path, dir, "authorized_keys", NULL) && td_write_file(path, keys, n);
+}
+
 static int td_warmup(void *drv, const crabbox_lease_spec *spec, crabbox_lease **out, crabbox_err *err)
 {
     td *t = drv;
@@ -321,6 +351,11 @@ static int td_warmup(void *drv, const crabbox_lease_spec *spec, crabbox_lease **
         !td_path(path, sizeof path, dir, "lease", NULL) ||
         !td_write_file(path, spec->lease_id, strlen(spec->lease_id))) {
         td_set_err(err, CRABBOX_E_FAILED, "test driver: cannot create the CVM under %s", t->cloud);
+        free(l);
+        return CRABBOX_E_FAILED;
+    }
+    if (!td_boot_keys(t, dir, spec)) {
+        td_set_err(err, CRABBOX_E_FAILED, "test driver: cannot write the CVM's authorized_keys");
         free(l);
         return CRABBOX_E_FAILED;
     }

@@ -135,6 +135,12 @@ sys.stdout.write(json.loads(t['app_compose'])['pre_launch_script'])" "$CBA_SHARE
 else
     echo "SKIP phala_script: no real capture (CBA_SHARED_FIXTURES)"
 fi
+# Defence in depth: a second root key appearing after boot is refused after the session opens.
+: >"$calls"
+CRABBOX_TEST_MODE=extra-root-key expect extra_root_key 3 warmup --json && py extra_root_key_json "o['failed_check']=='root_keys'"
+has extra_root_key_msg "root_keys: root's authorized_keys holds 2 key\(s\), 1 of them not the lease's" "$tmp/err"
+has extra_root_key_destroyed '^destroy cbx_[0-9a-f]{12} ok' "$calls"
+same nothing_left_after_root_keys "$(num_claims)/$(num_cvms)" 0/0
 CRABBOX_TEST_MODE=fail-evidence expect fetch_failure 3 warmup && has fetch_failed_msg 'TDX attestation fetch failed' "$tmp/err"
 same nothing_left_after_gate "$(num_claims)/$(num_cvms)" 0/0
 CRABBOX_TEST_MODE=early-session expect early_session 0 warmup

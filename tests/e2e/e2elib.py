@@ -189,7 +189,8 @@ class FakeCvm:
                     "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
                     "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
                     "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
-                    "MaxStartups 100\n" % (self.port, self.dir, export_dir))
+                    "MaxStartups 100\nSetEnv CRABBOX_ROOT_KEYS=%s/authorized_keys\n"
+                    % (self.port, self.dir, export_dir, export_dir))
         log = open(os.path.join(self.dir, "cvm.log"), "wb")
         # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
         script = ('mount --bind "$1/run" /var/run || exit 1; '

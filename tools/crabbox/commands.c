@@ -281,6 +281,100 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
     return -1;
 }
 
+/* key_fields returns the length of "TYPE BASE64" at the start of an OpenSSH key line (options
+ * before the type are not skipped: a line with options is not the lease's line). */
+static size_t key_fields(const char *line, size_t len)
+{
+    size_t i = 0;
+    int spaces = 0;
+    for (; i < len; i++) {
+        if (line[i] == ' ' && ++spaces == 2) { break; }
+    }
+    return i;
+}
+
+/* check_root_keys is the defence in depth after a verified attestation: over a session opened with
+ * the fresh token it reads root's authorized_keys and refuses the lease when it holds any key but
+ * the lease's own (or cannot be read). The attested pre-launch script already proves which key was
+ * installed at boot; this catches a key added since, e.g. by Phala's default script accepted by
+ * hash. Alone it would be racy: a key added right after the read (or removed just before it, and
+ * added again) is not seen, and a CVM that is not what it claims answers whatever it likes — which
+ * is why it only adds to the attestation, never replaces it. */
+static int check_root_keys(app *a, const claim *c, const crabbox_lease *lease, const crabbox_attest_token *tok,
+                           const char **failed_check, crabbox_err *err)
+{
+    static char k_remote[] = "cat -- \"${CRABBOX_ROOT_KEYS:-/home/root/.ssh/authorized_keys}\"";
+    crabbox_session *s = NULL;
+    crabbox_output out = { 0 };
+    crabbox_spawn_opts so = { .struct_size = sizeof so, .deadline_ms = cbx_now_ms() + 120000 };
+    cbx_buf pub = { 0 };
+    char path[PATH_MAX];
+    const char **argv;
+    size_t n = 0, want_len, num_keys = 0, foreign = 0;
+    int rc, e;
+
+    *failed_check = "root_keys";
+    if (!cbx_path_join(path, sizeof path, c->lease_dir, "id_ed25519.pub") ||
+        (e = cbx_read_file(path, 4096, true, &pub)) != 0) {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the lease public key of %s", c->lease);
+    }
+    want_len = key_fields((const char *)pub.data, pub.len);
+    rc = a->d->open_session(a->drv, lease, tok, &s, err);
+    if (rc != CRABBOX_OK || s == NULL || s->ssh_argv == NULL) {
+        if (rc == CRABBOX_OK) { rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no session"); }
+        if (s != NULL) { a->d->session_free(a->drv, s); }
+        cbx_buf_free(&pub);
+        *failed_check = "evidence";
+        return rc;
+    }
+    while (s->ssh_argv[n] != NULL) { n++; }
+    argv = calloc(n + 2, sizeof *argv);
+    if (argv == NULL) {
+        a->d->session_free(a->drv, s);
+        cbx_buf_free(&pub);
+        return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) { argv[i] = s->ssh_argv[i]; }
+    argv[n] = k_remote;
+    rc = host_spawn_plain(a, argv, &so, &out, err);
+    free(argv);
+    a->d->session_free(a->drv, s);
+    if (rc != CRABBOX_OK) {
+        cbx_buf_free(&pub);
+        *failed_check = "evidence";
+        return rc;
+    }
+    if (out.exit_status != 0 || out.timed_out || out.truncated) {
+        rc = cbx_set_err(err, CRABBOX_E_ATTESTATION,
+                         "cannot read root's authorized_keys over the verified session (ssh status %d%s): the "
+                         "lease's key is not known to be the only one",
+                         out.exit_status, out.timed_out ? ", timed out" : out.truncated ? ", too long" : "");
+    } else {
+        const char *p = (const char *)out.out, *end = p + out.out_len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+            size_t k = len;
+            while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == ' ' || p[k - 1] == '\t')) { k--; }
+            if (k > 0 && p[0] != '#') {
+                num_keys++;
+                if (key_fields(p, k) != want_len || memcmp(p, pub.data, want_len) != 0) { foreign++; }
+            }
+            p += len + 1;
+        }
+        if (foreign != 0 || num_keys != 1) {
+            rc = cbx_set_err(err, CRABBOX_E_ATTESTATION,
+                             "root's authorized_keys holds %zu key(s), %zu of them not the lease's: someone else can "
+                             "log in as root",
+                             num_keys, foreign);
+        }
+    }
+    spawn_output_free(&out);
+    cbx_buf_free(&pub);
+    if (rc == CRABBOX_OK) { *failed_check = NULL; }
+    return rc;
+}
+
 /* verify_lease runs the gate on a lease (or, unless force, mints an opt-out token when the user
  * turned attestation off), labels the claim and saves the bundle. CRABBOX_OK with *tok minted, CRABBOX_E_ATTESTATION (rejected: failed_check set) or
  * a fetch error. The caller decides what happens to a rejected lease. */
@@ -395,6 +489,17 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s ssh_keys=%s%s%s\n", a->cvm_key,
                 lease->cloud_id, app_id, ch, rtmr3, c->ssh_keys, g->dcap_skipped ? " dcap=skipped" : "",
                 g->fresh ? "" : " attestation_fresh=false");
+        rc = check_root_keys(a, c, lease, tok, failed_check, err);
+        if (rc == CRABBOX_E_ATTESTATION) {
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "%s", err->message);
+            c->attested = 0;
+            cbx_wipe(tok, sizeof *tok);
+            cbx_set_err(err, CRABBOX_E_ATTESTATION, "refusing %s lease %s=%s: root_keys: %s", a->display, a->cvm_key,
+                        lease->cloud_id, msg);
+        } else if (rc != CRABBOX_OK) {
+            cbx_wipe(tok, sizeof *tok);
+        }
     } else if (rc == CRABBOX_E_ATTESTATION) {
         *failed_check = g->failed_check;
         cbx_set_err(err, CRABBOX_E_ATTESTATION,
