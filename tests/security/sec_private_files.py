@@ -75,7 +75,15 @@ def main():
                     keyish += [os.path.join(dp, f) for f in fns
                                if any(t in f.lower() for t in ("secret", "hmac", "token", ".key", "id_"))
                                and not f.startswith("id_ed25519")]
-            ck.check("no key-like file besides the lease key (the gate HMAC key stays in memory)", not keyish, keyish)
+            # The per-user bundle MAC key (issue 12 §2) is the one other key: 32 bytes, 0600.
+            bundle_key = os.path.join(w.state, "bundle.key")
+            ck.check("the bundle MAC key exists, 32 bytes, 0600 (umask 000)",
+                     os.path.isfile(bundle_key) and os.path.getsize(bundle_key) == 32 and
+                     stat.S_IMODE(os.stat(bundle_key).st_mode) == 0o600,
+                     bundle_key)
+            keyish = [k for k in keyish if k != bundle_key]
+            ck.check("no key-like file besides the lease key and the bundle MAC key (the gate HMAC key stays in "
+                     "memory)", not keyish, keyish)
             hits = S.scan_tree(w.tmp, frags, skip_paths=(keyfile,))
             ck.check("the private key is in no other file (claims, bundles, logs, known_hosts)", not hits, hits)
             r = crab(["stop", lease])

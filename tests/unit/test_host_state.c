@@ -401,3 +401,71 @@ Test(host_state, malformed_bundles_are_refused)
     cr_assert_eq(cbx_remove_tree(dir), 0);
 #undef HEAD
 }
+
+Test(host_state, bundle_mac_covers_every_field_and_the_key)
+{
+    bundle b;
+    uint8_t key[32], mac[32], m2[32];
+    memset(key, 0x42, sizeof key);
+    fill_bundle(&b);
+    cr_assert(bundle_mac(&b, key, mac));
+    cr_assert(bundle_mac(&b, key, m2));
+    cr_assert_eq(memcmp(mac, m2, 32), 0, "deterministic");
+    key[0] ^= 1;
+    cr_assert(bundle_mac(&b, key, m2));
+    cr_assert_neq(memcmp(mac, m2, 32), 0, "another key");
+    key[0] ^= 1;
+#define MAC_CHANGES(stmt, undo)                                                                  \
+    do {                                                                                         \
+        stmt;                                                                                    \
+        cr_assert(bundle_mac(&b, key, m2));                                                      \
+        cr_assert_neq(memcmp(mac, m2, 32), 0, "%s", #stmt);                                      \
+        undo;                                                                                    \
+    } while (0)
+    MAC_CHANGES(b.time++, b.time--);
+    MAC_CHANGES(b.nonce[0] ^= 1, b.nonce[0] ^= 1);
+    MAC_CHANGES(b.fresh = false, b.fresh = true);
+    MAC_CHANGES(b.app_id[19] ^= 1, b.app_id[19] ^= 1);
+    MAC_CHANGES(b.dcap_skipped = false, b.dcap_skipped = true);
+    MAC_CHANGES(b.compose[0] ^= 1, b.compose[0] ^= 1);
+    MAC_CHANGES(b.host_key[0] ^= 1, b.host_key[0] ^= 1);
+    MAC_CHANGES(b.compose_len--, b.compose_len++); /* lengths are framed */
+    MAC_CHANGES(b.verdict[0] = 'v', b.verdict[0] = 'r');
+#undef MAC_CHANGES
+    cr_assert(bundle_mac(&b, key, m2));
+    cr_assert_eq(memcmp(mac, m2, 32), 0, "all undone");
+    bundle_free(&b);
+}
+
+Test(host_state, bundle_key_is_made_private_and_checked)
+{
+    char dir[] = "/tmp/crabbox-bkey-XXXXXX", path[PATH_MAX];
+    uint8_t k1[32], k2[32];
+    bundle b;
+    cr_assert(mkdtemp(dir) != NULL);
+    cr_assert_eq(setenv("XDG_STATE_HOME", dir, 1), 0);
+    snprintf(path, sizeof path, "%s/crabbox", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    cr_assert_eq(bundle_key_load(k1, false), ENOENT);
+    fill_bundle(&b);
+    cr_assert_eq(bundle_check_auth(&b), BUNDLE_NO_HOST_KEY);
+    cr_assert_eq(bundle_key_load(k1, true), 0);
+    cr_assert_eq(bundle_key_load(k2, false), 0);
+    cr_assert_eq(memcmp(k1, k2, 32), 0);
+    cr_assert_eq(bundle_check_auth(&b), BUNDLE_EDITED, "no MAC while a key exists");
+    cr_assert(bundle_mac(&b, k1, b.mac));
+    b.has_mac = true;
+    cr_assert_eq(bundle_check_auth(&b), BUNDLE_AUTHENTIC);
+    b.mac[31] ^= 1;
+    cr_assert_eq(bundle_check_auth(&b), BUNDLE_EDITED);
+    snprintf(path, sizeof path, "%s/crabbox/bundle.key", dir);
+    cr_assert_eq(chmod(path, 0644), 0);
+    cr_assert_eq(bundle_key_load(k2, false), EPERM, "a readable key authenticates nothing");
+    cr_assert_eq(bundle_check_auth(&b), BUNDLE_NO_HOST_KEY);
+    cr_assert_str_eq(bundle_auth_name(BUNDLE_NO_HOST_KEY), "not authenticated (no host key)");
+    unlink(path);
+    snprintf(path, sizeof path, "%s/crabbox", dir);
+    rmdir(path);
+    rmdir(dir);
+    bundle_free(&b);
+}

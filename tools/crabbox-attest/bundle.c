@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +155,145 @@ const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_evaluate
     }
 }
 
+/* ---- authenticity ------------------------------------------------------------------------------ */
+
+bool bundle_key_path(char *out, size_t out_len)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg != NULL && xdg[0] == '/') {
+        n = snprintf(out, out_len, "%s/crabbox/bundle.key", xdg);
+    } else if (home != NULL && home[0] == '/') {
+        n = snprintf(out, out_len, "%s/.local/state/crabbox/bundle.key", home);
+    } else {
+        return false;
+    }
+    return n > 0 && (size_t)n < out_len;
+}
+
+int bundle_key_load(uint8_t key[32], bool create)
+{
+    char path[4096];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    int fd, e;
+    if (!bundle_key_path(path, sizeof path)) { return ENOENT; }
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        uint8_t fresh[32];
+        if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh) { return EIO; }
+        e = tc_write_file_atomic(path, fresh, sizeof fresh, 0600);
+        explicit_bzero(fresh, sizeof fresh);
+        if (e != 0) { return e; }
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) { return errno; }
+    /* A key others can read or replace authenticates nothing. */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        close(fd);
+        return EPERM;
+    }
+    close(fd);
+    e = tc_read_file(path, 64, TC_READ_NOFOLLOW, &data, &len);
+    if (e != 0) { return e; }
+    if (len != 32) {
+        explicit_bzero(data, len);
+        free(data);
+        return EINVAL;
+    }
+    memcpy(key, data, 32);
+    explicit_bzero(data, len);
+    free(data);
+    return 0;
+}
+
+/* mac_field appends u64be(len) || bytes to the HMAC's inner message list. */
+typedef struct mac_msg {
+    cbs parts[64];
+    uint8_t lens[32][8];
+    size_t num, num_lens;
+} mac_msg;
+
+static void mac_field(mac_msg *m, const void *p, size_t len)
+{
+    uint8_t *l = m->lens[m->num_lens++];
+    for (int i = 0; i < 8; i++) { l[i] = (uint8_t)((uint64_t)len >> (56 - 8 * i)); }
+    m->parts[m->num++] = cbs_make(l, 8);
+    m->parts[m->num++] = cbs_make(p != NULL ? p : (const void *)"", len);
+}
+
+static void mac_str(mac_msg *m, const char *s)
+{
+    mac_field(m, s, strlen(s));
+}
+
+bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32])
+{
+    static const char k_mac_domain[] = "crabbox-bundle-mac-v1";
+    mac_msg *m = calloc(1, sizeof *m);
+    uint8_t pad[64], inner[32], t[8], flags[4];
+    bool ok;
+    if (m == NULL) { return false; }
+    for (int i = 0; i < 8; i++) { t[i] = (uint8_t)((uint64_t)b->time >> (56 - 8 * i)); }
+    flags[0] = b->has_nonce;
+    flags[1] = b->fresh;
+    flags[2] = b->has_app_id;
+    flags[3] = (uint8_t)(b->dcap_skipped | b->test_root << 1);
+    /* HMAC-SHA256 (RFC 2104), the key shorter than the block. */
+    memset(pad, 0x36, sizeof pad);
+    for (int i = 0; i < 32; i++) { pad[i] ^= key[i]; }
+    m->parts[m->num++] = cbs_make(pad, 64);
+    m->parts[m->num++] = cbs_make((const uint8_t *)k_mac_domain, sizeof k_mac_domain - 1);
+    mac_str(m, b->lease);
+    mac_str(m, b->provider);
+    mac_str(m, b->cloud_id);
+    mac_field(m, t, 8);
+    mac_field(m, b->info, b->info_len);
+    mac_field(m, b->quote, b->quote_len);
+    mac_field(m, b->collateral, b->collateral_len);
+    mac_str(m, b->collateral_source);
+    mac_field(m, b->compose, b->compose_len);
+    mac_field(m, b->host_key, b->host_key_len);
+    mac_field(m, b->pre_launch_script, b->pre_launch_script_len);
+    mac_field(m, b->nonce, b->has_nonce ? 32 : 0);
+    mac_field(m, b->app_id, b->has_app_id ? 20 : 0);
+    mac_field(m, flags, 4);
+    mac_str(m, b->verdict);
+    mac_str(m, b->failed_check);
+    mac_str(m, b->error);
+    mac_str(m, b->detail);
+    ok = cba_sha256(inner, m->parts, m->num);
+    memset(pad, 0x5c, sizeof pad);
+    for (int i = 0; i < 32; i++) { pad[i] ^= key[i]; }
+    m->parts[0] = cbs_make(pad, 64);
+    m->parts[1] = cbs_make(inner, 32);
+    ok = ok && cba_sha256(out, m->parts, 2);
+    explicit_bzero(pad, sizeof pad);
+    explicit_bzero(inner, sizeof inner);
+    free(m);
+    return ok;
+}
+
+bundle_auth bundle_check_auth(const bundle *b)
+{
+    uint8_t key[32], mac[32];
+    bundle_auth r;
+    if (bundle_key_load(key, false) != 0) { return BUNDLE_NO_HOST_KEY; }
+    r = b->has_mac && bundle_mac(b, key, mac) && cba_ct_eq(mac, b->mac, 32) ? BUNDLE_AUTHENTIC : BUNDLE_EDITED;
+    explicit_bzero(key, sizeof key);
+    return r;
+}
+
+const char *bundle_auth_name(bundle_auth a)
+{
+    switch (a) {
+    case BUNDLE_AUTHENTIC: return "authentic";
+    case BUNDLE_EDITED: return "EDITED";
+    default: return "not authenticated (no host key)";
+    }
+}
+
 /* ---- base64 ------------------------------------------------------------------------------------ */
 
 static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -254,6 +394,7 @@ json_object *bundle_to_json(const bundle *b)
     json_object_object_add(o, "dcap", json_object_new_string(b->dcap_skipped ? "skipped" : "checked"));
     json_object_object_add(o, "test_root", json_object_new_boolean(b->test_root));
     json_object_object_add(o, "verifier_version", json_object_new_string(cba_version()));
+    json_object_object_add(o, "mac", b->has_mac ? hex_json(b->mac, 32) : NULL);
     return o;
 }
 
@@ -387,7 +528,7 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
     ok = ok && rd_str(&r, "lease", false, out->lease, sizeof out->lease) &&
          rd_str(&r, "provider", true, out->provider, sizeof out->provider) &&
          rd_str(&r, "cloud_id", true, out->cloud_id, sizeof out->cloud_id) &&
-         rd_get(&r, "time", json_type_int, false, &v);
+         rd_get(&r, "time", json_type_int, false, &v) && rd_hex(&r, "mac", out->mac, 32, &out->has_mac);
     if (ok) { out->time = json_object_get_int64(v); }
     ok = ok && rd_str(&r, "verdict", false, out->verdict, sizeof out->verdict) &&
          rd_str(&r, "failed_check", true, out->failed_check, sizeof out->failed_check) &&
@@ -428,19 +569,41 @@ bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compos
         fprintf(stderr, "crabbox-attest: %s\n", msg);
         return false;
     }
-    *compose = b.compose;
-    *compose_len = b.compose_len;
-    *script = b.pre_launch_script;
-    *script_len = b.pre_launch_script_len;
-    b.compose = b.pre_launch_script = NULL;
-    b.compose_len = b.pre_launch_script_len = 0;
+    *compose = NULL;
+    *script = NULL;
+    *compose_len = *script_len = 0;
+    if (bundle_check_auth(&b) == BUNDLE_AUTHENTIC) {
+        *compose = b.compose;
+        *compose_len = b.compose_len;
+        *script = b.pre_launch_script;
+        *script_len = b.pre_launch_script_len;
+        b.compose = b.pre_launch_script = NULL;
+        b.compose_len = b.pre_launch_script_len = 0;
+    }
     bundle_free(&b);
     return true;
 }
 
+/* print_claims lists what an unauthenticated bundle says the host expected: shown, never used. */
+static void print_claims(const bundle *b, const char *path, bundle_auth auth)
+{
+    char app[41] = "-", nonce[65] = "-", ch[65] = "-";
+    uint8_t h[32];
+    const cbs c = cbs_make(b->compose, b->compose_len);
+    if (b->has_app_id) { cba_hex_encode(app, b->app_id, 20); }
+    if (b->has_nonce) { cba_hex_encode(nonce, b->nonce, 32); }
+    if (b->compose != NULL && cba_sha256(h, &c, 1)) { cba_hex_encode(ch, h, 32); }
+    fprintf(stderr,
+            "crabbox-attest: bundle %s is %s: its expectations are claims, NOT used: expected_app_id=%s "
+            "compose_sha256=%s nonce=%s fresh=%s time=%lld dcap=%s verdict=%s. Give --app-id, --compose-hash "
+            "or --docker-compose, --nonce (or --report-data), --at to check them.\n",
+            path, bundle_auth_name(auth), app, ch, nonce, b->fresh ? "true" : "false", (long long)b->time,
+            b->dcap_skipped ? "skipped" : "checked", b->verdict);
+}
+
 bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len, uint8_t **quote,
                  size_t *quote_len, uint8_t **collateral, size_t *collateral_len, cba_policy *policy,
-                 bool *quote_replaces_info_quote, int64_t *at)
+                 bool *quote_replaces_info_quote, int64_t *at, const uint8_t *nonce, bundle_auth *auth)
 {
     bundle b;
     char msg[400];
@@ -453,38 +616,49 @@ bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t 
         bundle_free(&b);
         return false;
     }
-    if (!policy->has_app_id && b.has_app_id) {
-        memcpy(policy->app_id, b.app_id, 20);
-        policy->has_app_id = true;
-    }
-    if (!policy->has_report_data && b.fresh) {
-        /* Recomputed from the nonce and the host key, never taken from a stored value. */
-        if (!bundle_report_data(policy->report_data, b.nonce, b.host_key, b.host_key_len)) {
+    *auth = bundle_check_auth(&b);
+    if (nonce != NULL && !policy->has_report_data) {
+        if (b.host_key == NULL || !bundle_report_data(policy->report_data, nonce, b.host_key, b.host_key_len)) {
+            fprintf(stderr, "crabbox-attest: bundle %s has no SSH host key to bind --nonce to\n", path);
             bundle_free(&b);
             return false;
         }
         policy->has_report_data = true;
     }
-    if (!policy->has_compose_hash && b.compose != NULL) {
-        if (!bundle_expected_compose_hash(policy->compose_hash, b.info, b.info_len, b.compose, b.compose_len)) {
-            bundle_free(&b);
-            return false;
+    if (*auth == BUNDLE_AUTHENTIC) {
+        if (!policy->has_app_id && b.has_app_id) {
+            memcpy(policy->app_id, b.app_id, 20);
+            policy->has_app_id = true;
         }
-        policy->has_compose_hash = true;
+        if (!policy->has_report_data && b.fresh) {
+            /* Recomputed from the nonce and the host key, never taken from a stored value. */
+            if (!bundle_report_data(policy->report_data, b.nonce, b.host_key, b.host_key_len)) {
+                bundle_free(&b);
+                return false;
+            }
+            policy->has_report_data = true;
+        }
+        if (!policy->has_compose_hash && b.compose != NULL) {
+            if (!bundle_expected_compose_hash(policy->compose_hash, b.info, b.info_len, b.compose, b.compose_len)) {
+                bundle_free(&b);
+                return false;
+            }
+            policy->has_compose_hash = true;
+        }
+        if (at != NULL) { *at = b.time; }
+    } else {
+        print_claims(&b, path, *auth);
     }
     *quote_replaces_info_quote = b.fresh && b.quote != NULL && b.info != NULL;
-    if (at != NULL) { *at = b.time; }
-    if (want_collateral) {
-        if (b.collateral != NULL) {
-            *collateral = b.collateral;
-            *collateral_len = b.collateral_len;
-            b.collateral = NULL;
-            b.collateral_len = 0;
-        } else if (b.dcap_skipped) {
-            policy->skip_dcap = true;
-            fprintf(stderr, "crabbox-attest: note: bundle %s was verified without collateral (DCAP skipped); "
-                            "give --collateral or --pccs to check it now\n", path);
-        }
+    if (want_collateral && b.collateral != NULL) {
+        /* Evidence, not policy: the verifier authenticates it against the root. */
+        *collateral = b.collateral;
+        *collateral_len = b.collateral_len;
+        b.collateral = NULL;
+        b.collateral_len = 0;
+    } else if (want_collateral && b.dcap_skipped && !policy->skip_dcap) {
+        fprintf(stderr, "crabbox-attest: note: bundle %s records dcap=skipped (reported, not obeyed): give "
+                        "--collateral FILE or --pccs URL to run the DCAP checks, or --no-dcap to skip them\n", path);
     }
     *info = b.info;
     *info_len = b.info_len;

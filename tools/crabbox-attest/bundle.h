@@ -55,6 +55,8 @@ typedef struct bundle {
     char failed_check[32];  /* cba_check_name, or "" */
     char error[48];         /* cba_err_name, or "" */
     char detail[256];
+    bool has_mac;           /* HMAC-SHA256 under the per-user bundle key (bundle_mac) */
+    uint8_t mac[32];
 } bundle;
 
 void bundle_init(bundle *b);
@@ -94,6 +96,33 @@ void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32])
  * else "unchecked". */
 const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_evaluated);
 
+/* ---- Authenticity ------------------------------------------------------------------------
+ * The host MACs every bundle it writes under a per-user 32-byte key, <state dir>/bundle.key
+ * ($XDG_STATE_HOME/crabbox or ~/.local/state/crabbox; 0600, made on first use). The MAC is
+ * HMAC-SHA256(key, "crabbox-bundle-mac-v1" || every field, each as u64be(len) || bytes, in the
+ * order of struct bundle). A re-verification on the same machine tells an authentic bundle from an
+ * edited one; elsewhere (no key) nothing the bundle claims is authenticated. */
+typedef enum bundle_auth {
+    BUNDLE_AUTHENTIC = 0,
+    BUNDLE_EDITED,      /* MAC present and wrong, or missing while the key exists */
+    BUNDLE_NO_HOST_KEY, /* no key here: not authenticated */
+} bundle_auth;
+
+/* bundle_key_path writes the key's path; false when neither XDG_STATE_HOME nor HOME is absolute. */
+CBA_MUST_USE bool bundle_key_path(char *out, size_t out_len);
+
+/* bundle_key_load reads the key (a regular 0600 file of the user, exactly 32 bytes); with
+ * create, makes one when there is none. 0, or an errno value (ENOENT: none; EPERM: wrong owner
+ * or mode; EINVAL: wrong size). */
+CBA_MUST_USE int bundle_key_load(uint8_t key[32], bool create);
+
+/* bundle_mac computes the MAC of b (its own mac field excluded). */
+CBA_MUST_USE bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32]);
+
+/* bundle_check_auth says whether b is authentic under the key on this machine. */
+bundle_auth bundle_check_auth(const bundle *b);
+const char *bundle_auth_name(bundle_auth a); /* "authentic", "EDITED", "not authenticated (no host key)" */
+
 /* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */
 json_object *bundle_to_json(const bundle *b);
 
@@ -106,20 +135,26 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen);
 int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle *out, char *errbuf,
                  size_t errlen);
 
-/* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs:
- * the info/quote buffers (malloc'ed), the collateral (only when want_collateral; else the caller
- * brings its own), the policy's app id, report data (fresh quotes only) and compose hash unless
- * the caller already set them, *quote_replaces_info_quote, and *at (the bundle's time) when at is
- * not NULL. With want_collateral and a bundle that skipped DCAP, policy->skip_dcap is set, as the
- * host did. Prints a message naming the file and returns false on failure. */
+/* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs: the
+ * evidence (info/quote, malloc'ed), the collateral (only when want_collateral; else the caller
+ * brings its own; evidence too: the verifier authenticates it) and *quote_replaces_info_quote.
+ * Only when the bundle is authentic here (*auth) does it also take the host's expectations, unless
+ * the caller set them: the policy's app id, report data (fresh quotes, from the nonce and host
+ * key) and compose hash, and *at (the bundle's time) when at is not NULL. Otherwise they are
+ * claims: printed, not used. Policy (e.g. skipping DCAP) never comes from a bundle. Prints a message
+ * naming the file and returns false on failure. */
 CBA_MUST_USE bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len,
                               uint8_t **quote, size_t *quote_len, uint8_t **collateral, size_t *collateral_len,
-                              cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at);
+                              cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at,
+                              const uint8_t *nonce, bundle_auth *auth);
+/* (nonce, when not NULL: the nonce the caller trusts; the report data is computed from it and the
+ * bundle's host key whatever the bundle's authenticity.) */
 
 /* bundle_fill_app_compose hands over (owned, malloc'ed; NULL when absent) the deployed compose and
  * the supplied pre-launch script a bundle records, for the app-compose policy. false with a
  * message when the bundle does not load. */
 CBA_MUST_USE bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compose_len,
                                           uint8_t **script, size_t *script_len);
+/* (bundle_fill_app_compose hands them over only from an authentic bundle: else both NULL.) */
 
 #endif

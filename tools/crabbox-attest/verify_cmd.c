@@ -25,9 +25,15 @@ static const char k_verify_usage[] =
     "  --info FILE          Tappd.Info, Info or GetQuote response (JSON) from the dstack guest agent\n"
     "  --quote FILE         TDX quote, binary or hex text; checked against the response's quote\n"
     "  --collateral FILE    DCAP collateral (dcap-qvl QuoteCollateralV3 JSON)\n"
-    "  --bundle FILE        a crabbox evidence bundle: its evidence, collateral (unless given), app id,\n"
-    "                       compose, and report data from its nonce and SSH host key; --at defaults\n"
-    "                       to the bundle's time\n"
+    "  --bundle FILE        a crabbox evidence bundle: its evidence and collateral (unless given).\n"
+    "                       Authentic (its MAC checks under this user's crabbox bundle key): also its\n"
+    "                       app id, compose, pre-launch script and report data from its nonce and SSH\n"
+    "                       host key; --at defaults to its time. EDITED or not authenticated (no key\n"
+    "                       here): those are claims, printed and not used. Never its policy: without\n"
+    "                       collateral it is exit 3 unless --no-dcap. Reports bundle: authentic |\n"
+    "                       EDITED (exit 1) | not authenticated (no host key)\n"
+    "  --nonce HEX          with --bundle: the nonce you trust (report data from it and the bundle's\n"
+    "                       SSH host key)\n"
     "  --pccs URL           or fetch it from this Intel PCS / PCCS base URL (verified, cached;\n"
     "                       see 'crabbox-attest collateral fetch --help'); with --no-cache,\n"
     "                       --cache-dir DIR\n"
@@ -78,7 +84,7 @@ enum {
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
     OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
     OPT_DOCKER_COMPOSE, OPT_PRE_LAUNCH_SCRIPT, OPT_ALLOW_SCRIPT, OPT_ALLOW_ENV, OPT_ACCEPT_PHALA_DEFAULT,
-    OPT_APP_COMPOSE_POLICY,
+    OPT_APP_COMPOSE_POLICY, OPT_NONCE,
 };
 
 static const struct option k_options[] = {
@@ -113,6 +119,7 @@ static const struct option k_options[] = {
     { "allow-env", required_argument, NULL, OPT_ALLOW_ENV },
     { "accept-phala-default-script", no_argument, NULL, OPT_ACCEPT_PHALA_DEFAULT },
     { "app-compose-policy", no_argument, NULL, OPT_APP_COMPOSE_POLICY },
+    { "nonce", required_argument, NULL, OPT_NONCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -136,6 +143,10 @@ typedef struct verify_args {
     const char *envs[MAX_ENV_ARGS + 2]; /* + DSTACK_AUTHORIZED_KEYS, NULL */
     size_t num_envs;
     bool accept_phala_default, app_compose_policy;
+    bool has_nonce;
+    uint8_t nonce[32];
+    bool bundle_loaded;
+    bundle_auth auth;
 } verify_args;
 
 static const char k_test_root_warning[] =
@@ -230,6 +241,10 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_PRE_LAUNCH_SCRIPT: a->script_path = optarg; break;
         case OPT_ACCEPT_PHALA_DEFAULT: a->accept_phala_default = true; break;
         case OPT_APP_COMPOSE_POLICY: a->app_compose_policy = true; break;
+        case OPT_NONCE:
+            if (!cli_parse_hex(a->nonce, 32, optarg)) { return usage_error(a, "--nonce needs 64 hex digits"); }
+            a->has_nonce = true;
+            break;
         case OPT_ALLOW_SCRIPT:
             if (a->num_script_hashes == MAX_SCRIPT_HASHES ||
                 !cli_parse_hex(a->script_hashes[a->num_script_hashes], 32, optarg)) {
@@ -317,6 +332,12 @@ static int parse_args(verify_args *a, int argc, char **argv)
     if ((a->info_path == NULL && a->quote_path == NULL) == (a->bundle_path == NULL)) {
         return usage_error(a, "give --quote FILE, --info FILE or both, or --bundle FILE");
     }
+    if (a->has_nonce && a->bundle_path == NULL) {
+        return usage_error(a, "--nonce needs --bundle (the report data binds it to the bundle's SSH host key)");
+    }
+    if (a->has_nonce && a->policy.has_report_data) {
+        return usage_error(a, "give either --nonce or --report-data, not both");
+    }
     if (a->compose_path != NULL && a->policy.has_compose_hash) {
         return usage_error(a, "give either --compose or --compose-hash, not both");
     }
@@ -348,23 +369,36 @@ static json_object *hex_json(const uint8_t *b, size_t n)
     return json_object_new_string(buf);
 }
 
+static const char k_edited_reason[] =
+    "the bundle was EDITED after the host wrote it (its MAC does not check under this user's bundle key)";
+
+/* edited_only: the evidence verified, but the bundle around it was edited. */
+static bool edited_only(const cba_report *r, const verify_args *a)
+{
+    return a->bundle_loaded && a->auth == BUNDLE_EDITED && r->verdict == CBA_VERDICT_VERIFIED;
+}
+
 static void print_json(const cba_report *r, const verify_args *a)
 {
     json_object *o = json_object_new_object(), *checks = json_object_new_array();
-    bool verified = r->verdict == CBA_VERDICT_VERIFIED;
+    bool edited = edited_only(r, a), verified = r->verdict == CBA_VERDICT_VERIFIED && !edited;
     char reason[256];
 
     if (verified) {
         snprintf(reason, sizeof reason, "all checks passed");
+    } else if (edited) {
+        snprintf(reason, sizeof reason, "%s", k_edited_reason);
     } else {
         snprintf(reason, sizeof reason, "%s: %s", cba_err_message(r->error.code), r->error.detail);
     }
     json_object_object_add(o, "verdict", json_object_new_string(verified ? "verified" : "rejected"));
     json_object_object_add(o, "failed_check",
-                           verified ? NULL : json_object_new_string(cba_check_name(r->failed_check)));
+                           verified ? NULL
+                                    : json_object_new_string(edited ? "bundle" : cba_check_name(r->failed_check)));
+    json_object_object_add(o, "bundle", a->bundle_loaded ? json_object_new_string(bundle_auth_name(a->auth)) : NULL);
     json_object_object_add(o, "reason", json_object_new_string(reason));
-    json_object_object_add(o, "error", verified ? NULL : json_object_new_string(cba_err_name(r->error.code)));
-    json_object_object_add(o, "where", verified ? NULL : json_object_new_string(r->error.where));
+    json_object_object_add(o, "error", verified || edited ? NULL : json_object_new_string(cba_err_name(r->error.code)));
+    json_object_object_add(o, "where", verified || edited ? NULL : json_object_new_string(r->error.where));
     for (int i = 0; i < CBA_CHECK_COUNT; i++) {
         json_object *c = json_object_new_object();
         json_object_object_add(c, "name", json_object_new_string(cba_check_name((cba_check)i)));
@@ -431,7 +465,10 @@ static void print_text(const cba_report *r, const verify_args *a)
         cli_hex(h, r->pre_launch_script_sha256, 32);
         printf("pre_launch_script: sha256 %s ssh_keys=%s\n", h, ssh_keys_label(r, a));
     }
-    if (r->verdict == CBA_VERDICT_VERIFIED) {
+    if (a->bundle_loaded) { printf("bundle: %s\n", bundle_auth_name(a->auth)); }
+    if (edited_only(r, a)) {
+        printf("verdict: rejected at bundle: %s\n", k_edited_reason);
+    } else if (r->verdict == CBA_VERDICT_VERIFIED) {
         if (r->has_tcb) {
             printf("verdict: verified (TCB %s)\n", cba_tcb_status_name(r->tcb_status));
         } else {
@@ -467,9 +504,11 @@ int cmd_verify(int argc, char **argv)
     if (a.collateral_path && !cli_read_file(a.collateral_path, CLI_MAX_INPUT, &coll)) { goto out_usage; }
     if (a.bundle_path && !bundle_fill(a.bundle_path, a.collateral_path == NULL && a.pccs_url == NULL, &info.data,
                                       &info.len, &quote.data, &quote.len, &coll.data, &coll.len, &a.policy,
-                                      &ev.quote_replaces_info_quote, a.have_at ? NULL : &a.at)) {
+                                      &ev.quote_replaces_info_quote, a.have_at ? NULL : &a.at,
+                                      a.has_nonce ? a.nonce : NULL, &a.auth)) {
         goto out_usage;
     }
+    a.bundle_loaded = a.bundle_path != NULL;
     if (a.trust_root_path) {
         if (!fetch_load_trust_root(a.trust_root_path, &root)) { goto out_usage; }
         fprintf(stderr, "%s\n", k_test_root_warning);
@@ -568,7 +607,10 @@ int cmd_verify(int argc, char **argv)
     } else {
         print_text(r, &a);
     }
-    if (r->verdict == CBA_VERDICT_VERIFIED) {
+    if (a.bundle_loaded) { fprintf(stderr, "bundle: %s\n", bundle_auth_name(a.auth)); }
+    if (edited_only(r, &a)) {
+        rc = EXIT_REJECTED;
+    } else if (r->verdict == CBA_VERDICT_VERIFIED) {
         rc = EXIT_VERIFIED;
     } else if (r->collateral_missing) {
         rc = EXIT_NEED_COLLATERAL;

@@ -218,7 +218,20 @@ static bool save_bundle(app *a, const bundle *b, char *out_path, size_t out_len)
                  r[1]) >= (int)out_len) {
         return false;
     }
-    o = bundle_to_json(b);
+    {
+        /* Authenticate what we write (bundle.h): a shallow copy carries the MAC. */
+        bundle tmp = *b;
+        uint8_t key[32];
+        int ke = bundle_key_load(key, true);
+        if (ke == 0 && bundle_mac(b, key, tmp.mac)) {
+            tmp.has_mac = true;
+        } else {
+            fprintf(stderr, "crabbox: warning: the evidence bundle is not authenticated: no bundle key (%s)\n",
+                    ke != 0 ? strerror(ke) : "MAC failed");
+        }
+        explicit_bzero(key, sizeof key);
+        o = bundle_to_json(&tmp);
+    }
     if (o == NULL) { return false; }
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -1232,14 +1245,23 @@ int cmd_attest(app *a)
     int lock_fd, status = open_existing(a, a->positional[0], true, &c, &lease, &tok, &lock_fd);
     cbx_wipe(&tok, sizeof tok);
     if (status != 0) { return status; }
-    if (a->json) {
-        json_object *o = claim_to_json(&c);
-        json_object_object_add(o, "ok", json_object_new_boolean(true));
-        json_object_object_add(o, "verdict", json_object_new_string("verified"));
-        print_json(o);
-        json_object_put(o);
-    } else {
-        printf("verified lease=%s %s=%s bundle=%s\n", c.lease, a->cvm_key, c.cloud_id, c.bundle);
+    {
+        /* Read back what was saved: the record on disk is what later re-verification gets. */
+        bundle b;
+        char msg[400];
+        const char *auth = bundle_load(c.bundle, &b, msg, sizeof msg) == 0 ? bundle_auth_name(bundle_check_auth(&b))
+                                                                           : "unreadable";
+        if (strcmp(auth, "unreadable") != 0) { bundle_free(&b); }
+        if (a->json) {
+            json_object *o = claim_to_json(&c);
+            json_object_object_add(o, "ok", json_object_new_boolean(true));
+            json_object_object_add(o, "verdict", json_object_new_string("verified"));
+            json_object_object_add(o, "bundle_auth", json_object_new_string(auth));
+            print_json(o);
+            json_object_put(o);
+        } else {
+            printf("verified lease=%s %s=%s bundle=%s\nbundle: %s\n", c.lease, a->cvm_key, c.cloud_id, c.bundle, auth);
+        }
     }
     unlock_lease(a, c.lease, lock_fd);
     return CBX_EXIT_OK;
