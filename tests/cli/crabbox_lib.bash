@@ -23,8 +23,10 @@ unset CRABBOX_CONFIG CRABBOX_TEST_MODE CRABBOX_TEST_ATTEST CRABBOX_COLLATERAL CR
       CRABBOX_IDLE_TIMEOUT CRABBOX_REQUIRE_COLLATERAL CRABBOX_TEST_HELPER CRABBOX_TEST_NODE_ID CRABBOX_PCCS_URL \
       CRABBOX_ALLOW_INFO_ONLY_ATTESTATION CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT XDG_CACHE_HOME
 # Hermetic: the host never asks Intel PCS from a test (tests/cli/crabbox_collateral.sh turns
-# fetching on against a loopback PCCS).
-export CRABBOX_COLLATERAL_FETCH=false
+# fetching on against a loopback PCCS). Without collateral the host refuses leases by default
+# (requireCollateral: true); these offline tests opt out explicitly, from a trusted source (the
+# environment), and crabbox_collateral.sh tests the fail-closed default.
+export CRABBOX_COLLATERAL_FETCH=false CRABBOX_REQUIRE_COLLATERAL=false
 mkdir -p "$HOME" "$tmp/work"
 "$helper" root "$tmp/root.der" || { echo "cannot make the test root"; exit 1; }
 "$helper" collateral "$tmp/collateral.json" || { echo "cannot make collateral"; exit 1; }

@@ -115,7 +115,10 @@ class TestWorld:
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
                     "XDG_STATE_HOME": self.state_home, "XDG_CONFIG_HOME": self.cfg_home,
                     "CRABBOX_DRIVER_PATH": paths["drivers"], "CRABBOX_PROVIDER": "test",
-                    "CRABBOX_TEST_TRUST_ROOT": self.root}
+                    "CRABBOX_TEST_TRUST_ROOT": self.root,
+                    # requireCollateral is true by default: the test PKI's collateral, from a
+                    # trusted source (the environment), keeps leases verifiable offline.
+                    "CRABBOX_COLLATERAL": self.collateral}
         self.state = os.path.join(self.state_home, "crabbox")
 
     def crab(self, args, env_extra=None, cwd=None, umask=None, timeout=60):

@@ -289,7 +289,9 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
         fetch_result_free(&r);
         return 0;
     }
-    snprintf(why, why_len, "%s", r.error[0] != '\0' ? r.error : "collateral could not be fetched");
+    snprintf(why, why_len, "tried the local collateral cache, then %s: %.200s",
+             o.base_url != NULL ? o.base_url : FETCH_DEFAULT_URL,
+             r.error[0] != '\0' ? r.error : "collateral could not be fetched");
     fetch_result_free(&r);
     return -1;
 }
@@ -448,6 +450,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .collateral_len = a->collateral.len,
         .collateral_source = a->collateral_source,
         .require_collateral = a->require_collateral,
+        .collateral_fetch_off = !config_get_bool(&a->cfg, NULL, "collateralFetch", true),
         .trust_root_der = a->trust_root.data,
         .trust_root_der_len = a->trust_root.len,
         .provider = a->d->name,
@@ -462,10 +465,11 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
     cbx_buf_free(&compose);
     cbx_buf_free(&script);
-    if (g->bundle.dcap_skipped && (rc == CRABBOX_OK || rc == CRABBOX_E_ATTESTATION)) {
+    if (g->bundle.dcap_skipped && !a->require_collateral && (rc == CRABBOX_OK || rc == CRABBOX_E_ATTESTATION)) {
         fprintf(stderr, "WARNING: no DCAP collateral (%s): the DCAP checks (CRLs, TCB info, QE identity, TCB status) "
-                        "were SKIPPED; quote signatures and the chain to the root were still checked. Give "
-                        "--collateral FILE, set pccsUrl, or requireCollateral: true to refuse such leases\n",
+                        "were SKIPPED because requireCollateral is false; quote signatures and the chain to the root "
+                        "were still checked. Labelled dcap=skipped. Give --collateral FILE, or set pccsUrl in your "
+                        "user config\n",
                 g->collateral_note[0] != '\0' ? g->collateral_note
                 : config_get_bool(&a->cfg, NULL, "collateralFetch", true) ? "none found"
                                                                           : "collateralFetch is off");
@@ -1595,7 +1599,7 @@ int cmd_cleanup(app *a)
 static json_object *config_json(app *a, const crabbox_config_key *keys)
 {
     static const char *const host_keys[] = { "provider", "class", "ttl", "idleTimeout", "collateral",
-                                             "requireCollateral", NULL };
+                                             "requireCollateral", "pccsUrl", NULL };
     static const char *const block_keys[] = { "attest", "compose", NULL };
     json_object *o = json_object_new_object(), *blk = json_object_new_object();
     for (size_t i = 0; host_keys[i] != NULL; i++) {

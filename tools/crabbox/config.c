@@ -15,22 +15,27 @@
 
 typedef enum key_type { KT_STRING, KT_BOOL, KT_DURATION } key_type;
 
+static const char k_trusted_only[] = "";
+
 static const struct {
     const char *name;
     key_type type;
     const char *env;
-    const char *untrusted_only; /* the one value a repository file may set (the stricter), or NULL */
+    const char *untrusted_only; /* the one value a repository file may set (the stricter), or NULL;
+                                   k_trusted_only: a repository file may not set it at all */
 } k_host_keys[] = {
     { "provider", KT_STRING, "CRABBOX_PROVIDER", NULL },
     { "class", KT_STRING, "CRABBOX_CLASS", NULL },
     { "ttl", KT_DURATION, "CRABBOX_TTL", NULL },
     { "idleTimeout", KT_DURATION, "CRABBOX_IDLE_TIMEOUT", NULL },
-    { "collateral", KT_STRING, "CRABBOX_COLLATERAL", NULL },
+    /* Where DCAP collateral comes from decides whether a revoked or out-of-date platform is caught:
+     * a cloned repository must not choose it (a dead pccsUrl would make every lease skip DCAP). */
+    { "collateral", KT_STRING, "CRABBOX_COLLATERAL", k_trusted_only },
     { "requireCollateral", KT_BOOL, "CRABBOX_REQUIRE_COLLATERAL", "true" },
     { "allowInfoOnlyAttestation", KT_BOOL, "CRABBOX_ALLOW_INFO_ONLY_ATTESTATION", "false" },
     { "acceptPhalaDefaultPreLaunchScript", KT_BOOL, "CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT", "false" },
     { "collateralFetch", KT_BOOL, "CRABBOX_COLLATERAL_FETCH", "true" },
-    { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", NULL },
+    { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", k_trusted_only },
 };
 
 /* Keys the host owns in every driver block. */
@@ -602,8 +607,13 @@ int config_validate(config *c, const char *driver_name, const crabbox_config_key
             rc = check_type(it, k_host_keys[j].type, err);
             if (rc != CRABBOX_OK) { return rc; }
             /* A repository must not weaken what the user's own configuration asks for. */
-            if (!it->trusted && k_host_keys[j].untrusted_only != NULL &&
-                strcmp(it->value, k_host_keys[j].untrusted_only) != 0) {
+            if (!it->trusted && k_host_keys[j].untrusted_only == k_trusted_only) {
+                it->ignored = true;
+                fprintf(stderr, "warning: %s: ignoring '%s' from a repository config (it chooses where DCAP collateral "
+                                "comes from; set it in your user config, the environment or a flag)\n",
+                        it->where, it->key);
+            } else if (!it->trusted && k_host_keys[j].untrusted_only != NULL &&
+                       strcmp(it->value, k_host_keys[j].untrusted_only) != 0) {
                 it->ignored = true;
                 fprintf(stderr, "warning: %s: ignoring '%s: %s' from a repository config (only a trusted source "
                                 "can weaken verification)\n",

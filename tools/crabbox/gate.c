@@ -229,8 +229,14 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     }
 
     if (coll == NULL && pol->require_collateral) {
-        return reject(out, "collateral", "no collateral, and collateral is required (--require-collateral)%s%s",
-                      out->collateral_note[0] != '\0' ? ": " : "", out->collateral_note);
+        /* Fail closed, and say what was tried and the two ways out. */
+        return reject(out, "collateral",
+                      "no verified DCAP collateral (%.150s): revocation and TCB status unchecked. Give "
+                      "--collateral FILE, or skip the DCAP checks with requireCollateral: false in your user config "
+                      "or --no-require-collateral (labelled dcap=skipped)",
+                      out->collateral_note[0] != '\0' ? out->collateral_note
+                      : pol->collateral_fetch_off      ? "collateral fetching is off: collateralFetch: false"
+                                                       : "no collateral source");
     }
 
     cba_policy_init(&p);

@@ -52,7 +52,8 @@ typedef struct gate_policy {
     const uint8_t *collateral; /* QuoteCollateralV3 JSON, or NULL */
     size_t collateral_len;
     const char *collateral_source; /* "file:PATH" for the bundle */
-    bool require_collateral;       /* no collateral = rejected instead of DCAP skipped */
+    bool require_collateral;       /* no collateral = rejected instead of DCAP skipped (the default) */
+    bool collateral_fetch_off;     /* for the message: collateralFetch: false */
     const uint8_t *trust_root_der; /* TEST ONLY (--trust-root); NULL = Intel's root */
     size_t trust_root_der_len;
     const char *provider;          /* for the bundle */
@@ -72,7 +73,7 @@ typedef struct gate_result {
     cbx_buf fetched_collateral; /* what pol->fetch_collateral gave (owned) */
     char collateral_note[400];  /* why there is no collateral, when the fetch found none */
     const char *failed_check; /* cba_check_name, or "evidence" for evidence the host cannot use */
-    char detail[320];
+    char detail[480];
     const char *ssh_keys; /* who controls root's keys (bundle_ssh_keys_label), when verified */
     cba_report report;
     crabbox_attest_token token; /* minted when verified */

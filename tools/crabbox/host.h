@@ -40,7 +40,7 @@ typedef struct app {
     const char *env_names[32];   /* run --env NAME... */
     size_t num_env;
     const char *id_opt, *slug_opt, *type_opt, *trust_root_path, *collateral_opt;
-    bool require_collateral_flag;
+    bool require_collateral_flag, no_require_collateral_flag;
     int class_pos; /* argv index of --class, or -1 */
     cfg_flag flags[HOST_MAX_FLAGS];
     bool flag_name_owned[HOST_MAX_FLAGS];

@@ -356,7 +356,8 @@ int app_setup(app *a, crabbox_err *err)
     if (v != NULL && !cbx_parse_duration(v, &a->ttl)) { return cbx_set_err(err, CRABBOX_E_USAGE, "bad ttl"); }
     v = config_get(&a->cfg, NULL, "idleTimeout", NULL);
     if (v != NULL && !cbx_parse_duration(v, &a->idle)) { return cbx_set_err(err, CRABBOX_E_USAGE, "bad idle timeout"); }
-    a->require_collateral = config_get_bool(&a->cfg, NULL, "requireCollateral", false);
+    /* Fail closed: no verified collateral, no lease, unless a trusted source says otherwise. */
+    a->require_collateral = config_get_bool(&a->cfg, NULL, "requireCollateral", true);
 
     rc = state_open(&a->st, getenv("XDG_STATE_HOME"), getenv("XDG_CONFIG_HOME"), getenv("HOME"), err);
     if (rc != CRABBOX_OK) { return rc; }

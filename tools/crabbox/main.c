@@ -38,7 +38,9 @@ static const char k_usage[] =
     "                             without it the host uses its cache, else fetches it (Intel PCS, or\n"
     "                             pccsUrl / CRABBOX_PCCS_URL); when none can be had the DCAP checks are\n"
     "                             SKIPPED with a warning (collateralFetch: false: never fetch)\n"
-    "  --require-collateral       refuse the lease when there is no collateral\n"
+    "  --require-collateral       refuse the lease when there is no verified collateral (the default)\n"
+    "  --no-require-collateral    without verified collateral, skip the DCAP checks with a warning\n"
+    "                             (labelled dcap=skipped) instead of refusing the lease\n"
     "  --<driver>-<key> VALUE     a driver setting, e.g. --phala-instance-type tdx.medium\n"
     "  --<driver>-skip-attestation  turn attestation off (the lease is labelled attested=false)\n"
     "  --trust-root FILE          TEST ONLY: trust this root (DER) instead of Intel's SGX Root CA\n"
@@ -190,12 +192,17 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
         snprintf(name, sizeof name, "%.*s", eq != NULL ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
         if (eq != NULL) { value = eq + 1; }
         if (strcmp(name, "json") == 0 || strcmp(name, "keep") == 0 || strcmp(name, "dry-run") == 0 ||
-            strcmp(name, "require-collateral") == 0 || strcmp(name, "no-sync") == 0 || strcmp(name, "wait") == 0) {
+            strcmp(name, "require-collateral") == 0 || strcmp(name, "no-sync") == 0 || strcmp(name, "wait") == 0 ||
+            strcmp(name, "no-require-collateral") == 0) {
             if (value != NULL) { return usage_error(a, "--%s takes no value", name); }
             if (name[0] == 'k') { a->keep = true; }
             if (name[0] == 'd') { a->dry_run = true; }
             if (name[0] == 'r') { a->require_collateral_flag = true; }
-            if (name[0] == 'n') { a->no_sync = true; }
+            if (strcmp(name, "no-require-collateral") == 0) {
+                a->no_require_collateral_flag = true;
+            } else if (name[0] == 'n') {
+                a->no_sync = true;
+            }
             if (name[0] == 'w') { a->wait = true; }
             if (*num_used < 64) { used_opts[(*num_used)++] = argv[i] + 2; }
             continue;
@@ -252,8 +259,12 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
         }
         a->num_flags++;
     }
-    if (a->require_collateral_flag &&
-        config_add(&a->cfg, NULL, "requireCollateral", "true", CFG_LEVEL_FLAG, true, -1, "flag --require-collateral",
+    if (a->require_collateral_flag && a->no_require_collateral_flag) {
+        return usage_error(a, "--require-collateral and --no-require-collateral contradict each other");
+    }
+    if ((a->require_collateral_flag || a->no_require_collateral_flag) &&
+        config_add(&a->cfg, NULL, "requireCollateral", a->require_collateral_flag ? "true" : "false", CFG_LEVEL_FLAG,
+                   true, -1, a->require_collateral_flag ? "flag --require-collateral" : "flag --no-require-collateral",
                    &err) != CRABBOX_OK) {
         return report_error(a, err.code, err.message, NULL);
     }
