@@ -42,6 +42,8 @@ static void now_options(mke_options *o)
 }
 
 /* setup makes a private home, trusts the test root and opens the "test" driver in `mode`. */
+static bool g_default_require; /* setup leaves requireCollateral at its default */
+
 static void setup(fixture *f, const char *mode, bool with_collateral)
 {
     char path[PATH_MAX + 64], drivers[PATH_MAX];
@@ -77,6 +79,13 @@ static void setup(fixture *f, const char *mode, bool with_collateral)
     setenv("CRABBOX_PROVIDER", "test", 1);
     setenv("CRABBOX_TEST_MODE", mode, 1);
     setenv("CRABBOX_COLLATERAL_FETCH", "false", 1); /* hermetic: never ask Intel PCS */
+    /* requireCollateral is true by default; the fixtures without collateral opt out explicitly
+     * (a trusted source), required_collateral_missing_is_rejected tests the default. */
+    if (g_default_require) {
+        unsetenv("CRABBOX_REQUIRE_COLLATERAL");
+    } else {
+        setenv("CRABBOX_REQUIRE_COLLATERAL", with_collateral ? "true" : "false", 1);
+    }
     unsetenv("CRABBOX_CONFIG");
     memset(&f->a, 0, sizeof f->a);
     config_init(&f->a.cfg);
@@ -387,8 +396,10 @@ Test(host_gate, required_collateral_missing_is_rejected)
     crabbox_lease *lease;
     gate_result *g = calloc(1, sizeof *g);
     crabbox_err err = { 0 };
+    g_default_require = true;
     setup(&f, "", false);
-    f.a.require_collateral = true;
+    g_default_require = false;
+    cr_assert(f.a.require_collateral, "requireCollateral is true by default");
     lease = warm(&f, "cbx_000000000011");
     cr_assert_eq(run_gate(&f, lease, g, &err), CRABBOX_E_ATTESTATION);
     cr_assert_str_eq(g->failed_check, "collateral");
