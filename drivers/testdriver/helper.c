@@ -158,6 +158,7 @@ static int cmd_evidence(int argc, char **argv)
         if (!cba_sha512(rd, parts, 3)) { return die("SHA-512 failed"); }
     }
     if (has_word(tamper, "tamper-app-id")) { o.info.app_id[19] ^= 1; }
+    if (has_word(tamper, "other-mrtd")) { o.quote.mrtd[0] ^= 1; } /* another firmware: a genuine, other image */
     /* The app-compose.json the platform would make from the deployed compose file. */
     app = json_object_new_object();
     json_object_object_add(app, "docker_compose_file",

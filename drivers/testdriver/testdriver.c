@@ -16,6 +16,7 @@
  *   crash-warmup (abort after the CVM exists), crash-evidence (abort in fetch_evidence)
  *   early-session: warmup asks for a session with a forged token before any verification
  *   extra-root-key: root's authorized_keys gets a second key after boot (the host's key check)
+ *   other-mrtd: genuine evidence of another firmware (MRTD differs: the measurement pins)
  * The CVM's authorized_keys is what the host's pre-launch script would write: its `key='...'` line.
  * Compile-time variants (TD_VARIANT_*) build the plugins the loader must refuse. */
 #include <dirent.h>
@@ -395,7 +396,7 @@ static int td_fetch_evidence(void *drv, const crabbox_lease *lease, const uint8_
     int rc;
     static const char *const k_tampers[] = { "tamper-quote", "tamper-compose", "tamper-app-id", "wrong-nonce",
                                              "not-fresh",    "garbage",        "tamper-script", "drop-script",
-                                             "tamper-runner", "tamper-envs",   NULL };
+                                             "tamper-runner", "tamper-envs",   "other-mrtd", NULL };
     char script[PATH_MAX];
 
     *out = NULL;

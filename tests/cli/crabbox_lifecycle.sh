@@ -55,6 +55,11 @@ assert not any(re.search(r"DSTACK_AUTHORIZED_KEYS|DSTACK_ROOT_PUBLIC_KEY|user_co
 PY
 py bundle_has_script "__import__('base64').b64decode(o['pre_launch_script'])==open('$script','rb').read()" "$bundle"
 has attested_ssh_keys '^attested test_cvm=.* ssh_keys=lease-key-only' "$tmp/err"
+# Measurements pinned on first use: this first lease pins MRTD and RTMR0-2 for test/-/-.
+py first_sighting_json "o['measurement_pin']=='first-sighting' and re.fullmatch(r'test/-/[0-9a-f]{64}', o['measurement_pin_key'])"
+pinkey=$(field measurement_pin_key)
+has first_sighting_msg "measurements: FIRST SIGHTING of $pinkey" "$tmp/err"
+same pins_mode "$(mode_of "$state/pins")" 600
 py claim_ssh_keys "o['ssh_keys']=='lease-key-only'" "$state/claims/$lease.json"
 cmp -s "$script" "$(dirname "$(grep -l "$lease" "$state"/testdriver-cloud/*/lease)")/pre_launch_script" && ok || bad "the driver did not get the script"
 
@@ -135,6 +140,26 @@ sys.stdout.write(json.loads(t['app_compose'])['pre_launch_script'])" "$CBA_SHARE
 else
     echo "SKIP phala_script: no real capture (CBA_SHARED_FIXTURES)"
 fi
+# Measurement pins: another MRTD under the same key is refused, both values shown; `pins` lists
+# and `pins --forget` drops the entry, after which the new image is pinned as a first sighting.
+expect pins_list 0 pins --json && py pins_list_json "len(o)==1 and o[0]['key']=='$pinkey' and len(o[0]['mrtd'])==96 and len(o[0]['rtmr'])==3"
+expect pins_text 0 pins && has pins_text_row "^$pinkey mrtd=" "$tmp/out"
+expect second_lease_matches 0 warmup --json && py second_match_json "o['measurement_pin']=='match'"
+hasnt second_no_first_sighting 'FIRST SIGHTING' "$tmp/err"
+expect stop_second 0 stop "$(field lease)"
+: >"$calls"
+CRABBOX_TEST_MODE=other-mrtd expect other_mrtd_refused 3 warmup --json && py other_mrtd_json "o['failed_check']=='measurement_pins'"
+has other_mrtd_msg "measurement_pins: MRTD differs from its pin \(first seen on lease cbx_[0-9a-f]{12}\): pinned [0-9a-f]{96}, now [0-9a-f]{96}; .crabbox pins --forget $pinkey. accepts the new image" "$tmp/err"
+has other_mrtd_destroyed '^destroy cbx_[0-9a-f]{12} ok' "$calls"
+expect pins_forget_unknown 4 pins --forget test/nope/-
+expect pins_forget 0 pins --forget "$pinkey" && has pins_forgot "^forgot measurement pin $pinkey" "$tmp/out"
+CRABBOX_TEST_MODE=other-mrtd expect other_mrtd_repinned 0 warmup && has repinned_stdout "^measurements: first sighting, pinned under $pinkey" "$tmp/out"
+expect stop_repinned 0 stop "$(field lease "$state/claims/$(ls "$state/claims" | head -1)")"
+expect pins_forget_again 0 pins --forget "$pinkey"
+printf 'garbage line\n' >"$state/pins"
+expect pins_malformed 3 warmup --json && py pins_malformed_json "o['failed_check']=='measurement_pins'"
+has pins_malformed_msg 'pins:1: not a pin entry' "$tmp/err"
+rm -f "$state/pins"
 # Defence in depth: a second root key appearing after boot is refused after the session opens.
 : >"$calls"
 CRABBOX_TEST_MODE=extra-root-key expect extra_root_key 3 warmup --json && py extra_root_key_json "o['failed_check']=='root_keys'"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "pins.h"
 #include "internal.h"
 #include "state.h"
 #include "util.h"
@@ -468,4 +469,46 @@ Test(host_state, bundle_key_is_made_private_and_checked)
     rmdir(path);
     rmdir(dir);
     bundle_free(&b);
+}
+
+Test(host_state, measurement_pins_first_match_mismatch_forget)
+{
+    char dir[] = "/tmp/crabbox-pins-XXXXXX", path[PATH_MAX], why[256], key[PINS_MAX_KEY];
+    pin_entry e, old, *v = NULL;
+    pin_outcome out;
+    size_t num = 0;
+    cr_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/pins", dir);
+    cr_assert(pins_key(key, sizeof key, "phala", "tdx.small", NULL));
+    cr_assert_str_eq(key, "phala/tdx.small/-");
+    cr_assert(!pins_key(key, sizeof key, "phala", "tdx small", NULL), "space");
+    cr_assert(!pins_key(key, sizeof key, "phala", "a/b", NULL), "slash");
+    cr_assert(!pins_key(key, sizeof key, "phala", "x\n", NULL), "newline");
+    memset(&e, 0, sizeof e);
+    snprintf(e.key, sizeof e.key, "%s", key);
+    memset(e.mrtd, 1, 48);
+    memset(e.rtmr, 2, sizeof e.rtmr);
+    e.first_seen = 1767225600;
+    snprintf(e.lease, sizeof e.lease, "cbx_0123456789ab");
+    cr_assert_eq(pins_check(path, &e, &out, &old, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(out, PIN_FIRST_SIGHTING);
+    cr_assert_eq(pins_check(path, &e, &out, &old, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(out, PIN_MATCH);
+    e.rtmr[2][47] ^= 1;
+    cr_assert_eq(pins_check(path, &e, &out, &old, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(out, PIN_MISMATCH, "RTMR2 changed");
+    cr_assert_eq(old.rtmr[2][47], 2);
+    cr_assert_str_eq(old.lease, "cbx_0123456789ab");
+    cr_assert_eq(pins_load(path, &v, &num, why, sizeof why), 0);
+    cr_assert_eq(num, 1, "a mismatch does not re-pin");
+    free(v);
+    cr_assert_eq(pins_forget(path, "phala/other/-", why, sizeof why), ENOENT);
+    cr_assert_eq(pins_forget(path, key, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(pins_check(path, &e, &out, &old, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(out, PIN_FIRST_SIGHTING, "pinned again after --forget");
+    save_text(path, "phala/x/- 00 11 22 33 1 cbx\n");
+    cr_assert_eq(pins_check(path, &e, &out, &old, why, sizeof why), EINVAL, "short digests");
+    cr_assert(strstr(why, "pins:1: not a pin entry") != NULL, "%s", why);
+    unlink(path);
+    rmdir(dir);
 }

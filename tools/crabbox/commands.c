@@ -12,6 +12,8 @@
 #include "crypto.h"
 #include "fetch.h"
 #include "host.h"
+#include "internal.h"
+#include "pins.h"
 #include "prelaunch.h"
 #include "spawnsvc.h"
 
@@ -296,6 +298,69 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
     return -1;
 }
 
+/* check_pins applies the measurement pins (pins.h) to a verified report: first sighting pins it,
+ * a match passes, another MRTD/RTMR0-2 under the same (provider, instance type, OS image) refuses
+ * the lease (failed check measurement_pins) showing the pinned and the new value. */
+static int check_pins(app *a, claim *c, const cba_report *r, const char **failed_check, crabbox_err *err)
+{
+    char path[PATH_MAX], os[65] = "", why[256];
+    pin_entry e, old;
+    pin_outcome outcome;
+    int rc;
+    memset(&e, 0, sizeof e);
+    if (r->has_os_image_hash) { cbx_hex(os, r->os_image_hash, 32); }
+    if (!pins_key(e.key, sizeof e.key, a->d->name, c->server_type, os)) {
+        *failed_check = "measurement_pins";
+        return cbx_set_err(err, CRABBOX_E_ATTESTATION, "cannot make a measurement pin key (instance type \"%.60s\")",
+                           c->server_type);
+    }
+    memcpy(e.mrtd, r->mrtd, 48);
+    for (int i = 0; i < 3; i++) { memcpy(e.rtmr[i], r->rtmr[i], 48); }
+    e.first_seen = cbx_now_unix();
+    snprintf(e.lease, sizeof e.lease, "%s", c->lease);
+    if (!cbx_path_join(path, sizeof path, a->st.root, "pins")) { return cbx_set_err(err, CRABBOX_E_FAILED, "path too long"); }
+    rc = state_lock(&a->st, true, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    rc = pins_check(path, &e, &outcome, &old, why, sizeof why);
+    state_unlock(&a->st);
+    if (rc != 0) {
+        *failed_check = "measurement_pins";
+        return cbx_set_err(err, CRABBOX_E_ATTESTATION, "measurement pins: %s", why[0] != '\0' ? why : strerror(rc));
+    }
+    snprintf(c->measurement_pin_key, sizeof c->measurement_pin_key, "%s", e.key);
+    if (outcome == PIN_FIRST_SIGHTING) {
+        snprintf(c->measurement_pin, sizeof c->measurement_pin, "first-sighting");
+        fprintf(stderr, "measurements: FIRST SIGHTING of %s: pinned MRTD and RTMR0-2 (later leases must match; "
+                        "`crabbox pins` lists them)\n", e.key);
+        return CRABBOX_OK;
+    }
+    if (outcome == PIN_MATCH) {
+        snprintf(c->measurement_pin, sizeof c->measurement_pin, "match");
+        return CRABBOX_OK;
+    }
+    {
+        const uint8_t *was = old.mrtd, *now = e.mrtd;
+        const char *name = "MRTD";
+        char h1[97], h2[97];
+        static const char *const k_names[] = { "RTMR0", "RTMR1", "RTMR2" };
+        for (int i = 0; i < 3 && cba_ct_eq(old.mrtd, e.mrtd, 48); i++) {
+            if (!cba_ct_eq(old.rtmr[i], e.rtmr[i], 48)) {
+                was = old.rtmr[i];
+                now = e.rtmr[i];
+                name = k_names[i];
+                break;
+            }
+        }
+        cbx_hex(h1, was, 48);
+        cbx_hex(h2, now, 48);
+        *failed_check = "measurement_pins";
+        return cbx_set_err(err, CRABBOX_E_ATTESTATION,
+                           "%s differs from its pin (first seen on lease %s): pinned %s, now %s; `crabbox pins "
+                           "--forget %s` accepts the new image",
+                           name, old.lease, h1, h2, e.key);
+    }
+}
+
 /* key_fields returns the length of "TYPE BASE64" at the start of an OpenSSH key line (options
  * before the type are not skipped: a line with options is not the lease's line). */
 static size_t key_fields(const char *line, size_t len)
@@ -506,14 +571,15 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         fprintf(stderr, "attested %s=%s app_id=%s compose_hash=%s rtmr3=%s ssh_keys=%s%s%s\n", a->cvm_key,
                 lease->cloud_id, app_id, ch, rtmr3, c->ssh_keys, g->dcap_skipped ? " dcap=skipped" : "",
                 g->fresh ? "" : " attestation_fresh=false");
-        rc = check_root_keys(a, c, lease, tok, failed_check, err);
+        rc = check_pins(a, c, r, failed_check, err);
+        if (rc == CRABBOX_OK) { rc = check_root_keys(a, c, lease, tok, failed_check, err); }
         if (rc == CRABBOX_E_ATTESTATION) {
             char msg[sizeof err->message];
             snprintf(msg, sizeof msg, "%s", err->message);
             c->attested = 0;
             cbx_wipe(tok, sizeof *tok);
-            cbx_set_err(err, CRABBOX_E_ATTESTATION, "refusing %s lease %s=%s: root_keys: %s", a->display, a->cvm_key,
-                        lease->cloud_id, msg);
+            cbx_set_err(err, CRABBOX_E_ATTESTATION, "refusing %s lease %s=%s: %s: %s", a->display, a->cvm_key,
+                        lease->cloud_id, *failed_check != NULL ? *failed_check : "attestation", msg);
         } else if (rc != CRABBOX_OK) {
             cbx_wipe(tok, sizeof *tok);
         }
@@ -855,6 +921,9 @@ int cmd_warmup(app *a)
     } else {
         printf("provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
         printf("slug=%s attested=%s\n", c.slug, c.attested == 1 ? "true" : "false");
+        if (strcmp(c.measurement_pin, "first-sighting") == 0) {
+            printf("measurements: first sighting, pinned under %s\n", c.measurement_pin_key);
+        }
     }
     a->d->lease_free(a->drv, lease);
     unlock_lease(a, c.lease, lock_fd);
@@ -1265,9 +1334,77 @@ int cmd_attest(app *a)
             json_object_put(o);
         } else {
             printf("verified lease=%s %s=%s bundle=%s\nbundle: %s\n", c.lease, a->cvm_key, c.cloud_id, c.bundle, auth);
+            if (strcmp(c.measurement_pin, "first-sighting") == 0) {
+                printf("measurements: first sighting, pinned under %s\n", c.measurement_pin_key);
+            }
         }
     }
     unlock_lease(a, c.lease, lock_fd);
+    return CBX_EXIT_OK;
+}
+
+int cmd_pins(app *a)
+{
+    char path[PATH_MAX], why[256];
+    pin_entry *v = NULL;
+    size_t num = 0;
+    crabbox_err err = { 0 };
+    int rc;
+    if (!cbx_path_join(path, sizeof path, a->st.root, "pins")) {
+        return report_error(a, CRABBOX_E_FAILED, "path too long", NULL);
+    }
+    rc = state_lock(&a->st, a->forget_opt != NULL, &err);
+    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    if (a->forget_opt != NULL) {
+        rc = pins_forget(path, a->forget_opt, why, sizeof why);
+        state_unlock(&a->st);
+        if (rc == ENOENT) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "no measurement pin %.160s", a->forget_opt);
+            return report_error(a, CRABBOX_E_NOT_FOUND, msg, NULL);
+        }
+        if (rc != 0) { return report_error(a, CRABBOX_E_FAILED, why[0] != '\0' ? why : strerror(rc), NULL); }
+        if (a->json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ok", json_object_new_boolean(true));
+            json_object_object_add(o, "forgotten", json_object_new_string(a->forget_opt));
+            print_json(o);
+            json_object_put(o);
+        } else {
+            printf("forgot measurement pin %s\n", a->forget_opt);
+        }
+        return CBX_EXIT_OK;
+    }
+    rc = pins_load(path, &v, &num, why, sizeof why);
+    state_unlock(&a->st);
+    if (rc != 0) { return report_error(a, CRABBOX_E_FAILED, why[0] != '\0' ? why : strerror(rc), NULL); }
+    if (a->json) {
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < num; i++) {
+            json_object *o = json_object_new_object(), *rt = json_object_new_array();
+            char h[97];
+            json_object_object_add(o, "key", json_object_new_string(v[i].key));
+            cbx_hex(h, v[i].mrtd, 48);
+            json_object_object_add(o, "mrtd", json_object_new_string(h));
+            for (int r = 0; r < 3; r++) {
+                cbx_hex(h, v[i].rtmr[r], 48);
+                json_object_array_add(rt, json_object_new_string(h));
+            }
+            json_object_object_add(o, "rtmr", rt);
+            json_object_object_add(o, "first_seen", json_object_new_int64(v[i].first_seen));
+            json_object_object_add(o, "lease", json_object_new_string(v[i].lease));
+            json_object_array_add(arr, o);
+        }
+        print_json(arr);
+        json_object_put(arr);
+    } else {
+        for (size_t i = 0; i < num; i++) {
+            char h[97];
+            cbx_hex(h, v[i].mrtd, 48);
+            printf("%s mrtd=%.16s... first_seen=%lld lease=%s\n", v[i].key, h, (long long)v[i].first_seen, v[i].lease);
+        }
+    }
+    free(v);
     return CBX_EXIT_OK;
 }
 

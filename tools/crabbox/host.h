@@ -39,7 +39,7 @@ typedef struct app {
     bool no_sync, wait;          /* run --no-sync; status --wait */
     const char *env_names[32];   /* run --env NAME... */
     size_t num_env;
-    const char *id_opt, *slug_opt, *type_opt, *trust_root_path, *collateral_opt;
+    const char *id_opt, *slug_opt, *type_opt, *trust_root_path, *collateral_opt, *forget_opt;
     bool require_collateral_flag, no_require_collateral_flag;
     int class_pos; /* argv index of --class, or -1 */
     cfg_flag flags[HOST_MAX_FLAGS];
@@ -102,6 +102,7 @@ int cmd_doctor(app *a);
 int cmd_cleanup(app *a);
 int cmd_attest(app *a);
 int cmd_status(app *a);
+int cmd_pins(app *a);
 
 /* report_error prints an error (as JSON on stdout with --json) and returns its exit status. */
 int report_error(app *a, int code, const char *msg, const char *failed_check);

@@ -93,6 +93,10 @@ static const struct {
                  "Destroys leases that expired (idle timeout or TTL), failed, were abandoned by a command\n"
                  "that died, or need a rollback; removes claims whose CVM is gone. Kept leases and leases in\n"
                  "use are skipped. --dry-run only prints what it would do.\n", "dry-run", 0 },
+    { "pins", "crabbox pins [--forget KEY] [--json] [OPTIONS]\n"
+              "Lists the measurement pins: MRTD and RTMR0-2 recorded per provider/instance type/OS image hash\n"
+              "the first time a lease verified (later leases with other values are refused). --forget KEY\n"
+              "drops one (the next lease under KEY is pinned again).\n", "forget", 0 },
     { "doctor", "crabbox doctor [--json] [OPTIONS]\n"
                 "Checks the driver (path, ABI), the provider (the driver's own checks), ssh-keygen and the\n"
                 "state directory; prints the effective configuration with --json.\n", "", 0 },
@@ -124,7 +128,7 @@ __attribute__((format(printf, 2, 3))) static int usage_error(app *a, const char 
 
 /* Host options that take a value. */
 static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", "idle-timeout", "slug",
-                                            "collateral", "trust-root", "id", "env", NULL };
+                                            "collateral", "trust-root", "id", "env", "forget", NULL };
 
 static bool takes_value(const char *name)
 {
@@ -224,6 +228,7 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
                 a->env_names[a->num_env++] = value;
             }
             else if (strcmp(name, "slug") == 0) { a->slug_opt = value; }
+            else if (strcmp(name, "forget") == 0) { a->forget_opt = value; }
             else if (strcmp(name, "type") == 0) { a->type_opt = value; }
             else if (strcmp(name, "trust-root") == 0) { a->trust_root_path = value; }
             else {
@@ -306,7 +311,8 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < num_used; i++) {
-        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", "no-sync", "env", "wait", NULL };
+        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", "no-sync", "env", "wait", "forget",
+                                                  NULL };
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(used[i], "="), used[i]);
         for (size_t k = 0; k_specific[k] != NULL; k++) {
@@ -341,6 +347,7 @@ int main(int argc, char **argv)
     else if (strcmp(a.command, "attest") == 0) { status = cmd_attest(&a); }
     else if (strcmp(a.command, "status") == 0) { status = cmd_status(&a); }
     else if (strcmp(a.command, "cleanup") == 0) { status = cmd_cleanup(&a); }
+    else if (strcmp(a.command, "pins") == 0) { status = cmd_pins(&a); }
     else { status = cmd_doctor(&a); }
     if (status == CBX_EXIT_OK && (a.cancel_seen || spawn_cancel_pending(&a.cancel))) { status = CBX_EXIT_CANCELLED; }
 out:

@@ -150,7 +150,7 @@ void claim_set_expiry(claim *c)
 #define CLAIM_STRINGS(X)                                                                           \
     X(lease) X(slug) X(provider) X(class_name) X(server_type) X(state) X(cloud_id) X(name) X(app_id) \
     X(gateway_host) X(status) X(recovery) X(tdx_app_id) X(tdx_compose_hash) X(tdx_mrtd) X(tdx_rtmr3) X(tdx_os_image_hash) \
-    X(scope) X(lease_dir) X(compose_sha256) X(bundle) X(ssh_keys)
+    X(scope) X(lease_dir) X(compose_sha256) X(bundle) X(ssh_keys) X(measurement_pin) X(measurement_pin_key)
 #define CLAIM_INTS(X) X(created_at) X(last_touched_at) X(idle_timeout_secs) X(ttl_secs) X(expires_at)
 
 json_object *claim_to_json(const claim *c)
