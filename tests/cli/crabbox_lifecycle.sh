@@ -160,6 +160,22 @@ printf 'garbage line\n' >"$state/pins"
 expect pins_malformed 3 warmup --json && py pins_malformed_json "o['failed_check']=='measurement_pins'"
 has pins_malformed_msg 'pins:1: not a pin entry' "$tmp/err"
 rm -f "$state/pins"
+# Info-only opt-in: the host key no quote bound is pinned (sessions need it) but marked, and only
+# the same opt-in uses it; a fresh verification rewrites the pin unmarked.
+CRABBOX_TEST_MODE=not-fresh CRABBOX_ALLOW_INFO_ONLY_ATTESTATION=true expect info_only_warmup 0 warmup --json && \
+    py info_only_json "o['attestation_fresh'] is False"
+io_lease=$(field lease)
+io_kh="$XDG_CONFIG_HOME/crabbox/testboxes/$io_lease/known_hosts"
+has info_only_marked '^# crabbox: info-only: this host key is NOT bound by any quote' "$io_kh"
+has info_only_key_still_pinned "^$io_lease ssh-ed25519 " "$io_kh"
+CRABBOX_TEST_MODE=not-fresh CRABBOX_ALLOW_INFO_ONLY_ATTESTATION=true expect info_only_with_opt_in 0 run --id "$io_lease" --no-sync -- true
+expect info_only_fresh_again 0 attest "$io_lease"
+hasnt fresh_unmarked 'info-only' "$io_kh"
+CRABBOX_TEST_MODE=not-fresh CRABBOX_ALLOW_INFO_ONLY_ATTESTATION=true expect info_only_marked_again 0 attest "$io_lease"
+has info_only_remarked '^# crabbox: info-only' "$io_kh"
+# Without the opt-in the lease is re-verified, refused (report_data) and destroyed: no session.
+CRABBOX_TEST_MODE=not-fresh expect info_only_needs_opt_in 3 run --id "$io_lease" --no-sync -- true
+same info_only_gone "$(num_claims)" 0
 # Defence in depth: a second root key appearing after boot is refused after the session opens.
 : >"$calls"
 CRABBOX_TEST_MODE=extra-root-key expect extra_root_key 3 warmup --json && py extra_root_key_json "o['failed_check']=='root_keys'"

@@ -246,13 +246,22 @@ static bool save_bundle(app *a, const bundle *b, char *out_path, size_t out_len)
     return true;
 }
 
-/* pin_host_key writes the lease's known_hosts with the attested SSH host key (driver.h). */
-static void pin_host_key(app *a, const claim *c, const bundle *b)
+/* The first line of a known_hosts whose key no quote bound (allowInfoOnlyAttestation). */
+static const char k_unbound_marker[] =
+    "# crabbox: info-only: this host key is NOT bound by any quote (allowInfoOnlyAttestation)\n";
+
+/* pin_host_key writes the lease's known_hosts with the SSH host key (driver.h). A key that no
+ * quote bound (info-only) is pinned too — sessions need it — but marked (k_unbound_marker), and
+ * session_exec refuses a marked entry unless the same opt-in is active; every session re-verifies
+ * first anyway, and a fresh verification rewrites the file unmarked. */
+static void pin_host_key(app *a, const claim *c, const bundle *b, bool bound)
 {
     char line[20000], path[PATH_MAX];
+    size_t off = bound ? 0 : sizeof k_unbound_marker - 1;
     int e;
     if (b->host_key == NULL) { return; }
-    if (!gate_known_hosts_line(line, sizeof line, c->lease, b->host_key, b->host_key_len) ||
+    if (!bound) { memcpy(line, k_unbound_marker, off); }
+    if (!gate_known_hosts_line(line + off, sizeof line - off, c->lease, b->host_key, b->host_key_len) ||
         !cbx_path_join(path, sizeof path, c->lease_dir, "known_hosts")) {
         fprintf(stderr, "warning: the attested host key is not an SSH public key blob: not pinned\n");
         return;
@@ -564,7 +573,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         } else {
             c->tdx_os_image_hash[0] = '\0';
         }
-        pin_host_key(a, c, &g->bundle);
+        pin_host_key(a, c, &g->bundle, g->fresh);
         *tok = g->token;
         snprintf(c->ssh_keys, sizeof c->ssh_keys, "%s", g->ssh_keys != NULL ? g->ssh_keys : "unchecked");
         if (strcmp(c->ssh_keys, "host-controllable") == 0) { fprintf(stderr, "%s\n", BUNDLE_PHALA_DEFAULT_WARNING); }
@@ -1123,8 +1132,8 @@ static int upload_env(app *a, const crabbox_session *s, size_t n_ssh, char *name
 /* session_exec opens a session with the token, syncs the work tree (run, unless --no-sync), and
  * runs the command (or an interactive shell). Returns the program's exit status, or an exit
  * status after reporting an error. */
-static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest_token *tok, char **cmd, int num_cmd,
-                        bool sync)
+static int session_exec(app *a, const claim *c, const crabbox_lease *lease, const crabbox_attest_token *tok,
+                        char **cmd, int num_cmd, bool sync)
 {
     crabbox_session *s = NULL;
     crabbox_err err = { 0 };
@@ -1132,6 +1141,23 @@ static int session_exec(app *a, const crabbox_lease *lease, const crabbox_attest
     const char **argv;
     size_t pos = 0, n = 0;
     int rc, status;
+
+    if (c->attested == 1) {
+        /* An info-only pin is refused unless this process runs with the same opt-in. */
+        char path[PATH_MAX];
+        cbx_buf kh = { 0 };
+        bool marked = cbx_path_join(path, sizeof path, c->lease_dir, "known_hosts") &&
+                      cbx_read_file(path, 1u << 20, true, &kh) == 0 && kh.len >= sizeof k_unbound_marker - 1 &&
+                      memcmp(kh.data, k_unbound_marker, sizeof k_unbound_marker - 1) == 0;
+        cbx_buf_free(&kh);
+        if (marked && !config_get_bool(&a->cfg, NULL, "allowInfoOnlyAttestation", false)) {
+            return report_error(a, CRABBOX_E_ATTESTATION,
+                                "the lease's pinned SSH host key is not bound by any quote (it was pinned under "
+                                "allowInfoOnlyAttestation); set that opt-in to use it, or `crabbox attest` it with a "
+                                "driver that returns a fresh quote",
+                                "report_data");
+        }
+    }
 
     rc = a->d->open_session(a->drv, lease, tok, &s, &err);
     if (rc != CRABBOX_OK || s == NULL) {
@@ -1271,7 +1297,7 @@ int cmd_run(app *a)
         fprintf(stderr, "provisioned lease=%s %s=%s state=ready\n", c.lease, a->cvm_key, c.cloud_id);
     }
     touch(a, &c);
-    status = session_exec(a, lease, &tok, a->cmd, a->num_cmd, !a->no_sync);
+    status = session_exec(a, &c, lease, &tok, a->cmd, a->num_cmd, !a->no_sync);
     cbx_wipe(&tok, sizeof tok);
     if (host_cancel_poll(a)) {
         /* Ctrl-C reached ssh too; say "interrupted", not ssh's 255 (the lease is still released). */
@@ -1303,7 +1329,7 @@ int cmd_ssh(app *a)
     int lock_fd, status = open_existing(a, a->positional[0], false, &c, &lease, &tok, &lock_fd);
     if (status != 0) { return status; }
     touch(a, &c);
-    status = session_exec(a, &lease, &tok, NULL, 0, false);
+    status = session_exec(a, &c, &lease, &tok, NULL, 0, false);
     cbx_wipe(&tok, sizeof tok);
     touch(a, &c);
     unlock_lease(a, c.lease, lock_fd);
@@ -1555,7 +1581,7 @@ int cmd_status(app *a)
         char *probe[] = { word };
         int lock_fd, status = open_existing(a, c.lease, false, &vc, &lease, &tok, &lock_fd);
         if (status != 0) { return status; }
-        status = session_exec(a, &lease, &tok, probe, 1, false);
+        status = session_exec(a, &vc, &lease, &tok, probe, 1, false);
         cbx_wipe(&tok, sizeof tok);
         unlock_lease(a, vc.lease, lock_fd);
         if (status != 0) {
