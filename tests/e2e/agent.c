@@ -71,15 +71,6 @@ static void options_for(mke_options *o, const char *dir, const char *mode, char 
         json_object_object_add(app, "manifest_version", json_object_new_int(2));
         json_object_object_add(app, "name", json_object_new_string("crabbox-e2e"));
         json_object_object_add(app, "runner", json_object_new_string("docker-compose"));
-        {
-            /* What the platform deployed as the pre-launch script (the phala double exports it). */
-            size_t script_len = 0;
-            char *script = read_small(dir, "pre_launch_script", &script_len);
-            if (script != NULL) {
-                json_object_object_add(app, "pre_launch_script", json_object_new_string_len(script, (int)script_len));
-                free(script);
-            }
-        }
         *app_compose = strdup(json_object_to_json_string_ext(app, JSON_C_TO_STRING_PLAIN |
                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(app);

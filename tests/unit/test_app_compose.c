@@ -71,6 +71,8 @@ static const attack k_attacks[] = {
     { "compose absent", "{\"runner\":\"docker-compose\",\"pre_launch_script\":\"" SCRIPT_J "\"}",
       "docker_compose_file is absent" },
     { "script with one more byte", "{" BASE ",\"pre_launch_script\":\"" SCRIPT_J " \"}", "runs as root" },
+    { "odd key provider", "{" BASE ",\"pre_launch_script\":\"" SCRIPT_J "\",\"key_provider\":\"tpm\"}",
+      "key_provider is \"tpm\"" },
     { "not an object", "[1]", "not a JSON object" },
     { "not JSON (a YAML compose)", "services: {}\n", "" },
     { "duplicate runner", "{\"runner\":\"bash\"," BASE ",\"pre_launch_script\":\"" SCRIPT_J "\"}", "" },
@@ -107,7 +109,8 @@ Test(app_compose, the_host_app_compose_passes)
                        "\"gateway_enabled\":true,\"tproxy_enabled\":true,\"public_logs\":true,\"public_sysinfo\":true,"
                        "\"public_tcbinfo\":true,\"local_key_provider_enabled\":false,\"no_instance_id\":false,"
                        "\"secure_time\":false,\"storage_fs\":\"zfs\",\"features\":[\"kms\",\"tproxy-net\"],"
-                       "\"allowed_envs\":[],\"docker_config\":{},\"bash_script\":null}",
+                       "\"allowed_envs\":[],\"docker_config\":{},\"bash_script\":null,\"key_provider\":\"kms\","
+                       "\"key_provider_id\":\"\"}",
                        &e, &res),
                  CBA_OK, "%s", e.detail);
     cr_assert_eq(res.match, CBA_SCRIPT_SUPPLIED);

@@ -23,6 +23,7 @@ _Static_assert(sizeof k_flag_names / sizeof k_flag_names[0] == CBA_ACF_COUNT, "o
 /* The documented sets (docs/verifier.md §App-compose policy). */
 static const char *const k_storage_fs[] = { "zfs", "ext4" };
 static const char *const k_features[] = { "kms", "tproxy-net" };
+static const char *const k_key_providers[] = { "none", "kms", "local" };
 
 const char *cba_app_compose_flag_name(cba_app_compose_flag flag)
 {
@@ -238,6 +239,21 @@ static cba_err check_member(cba_error *err, const cba_app_compose_policy *p, con
     }
     if (strcmp(key, "name") == 0) {
         return cba_json_string_view(v, &s) ? CBA_OK : fail_member(err, key, v, "a string");
+    }
+    if (strcmp(key, "key_provider") == 0) {
+        /* Which key provider serves the app's keys; the key-provider event and MRCONFIGID bind it. */
+        if (!cba_json_string_view(v, &s) || !in_list(k_key_providers, CBA_ARRAY_LEN(k_key_providers), s)) {
+            return fail_member(err, key, v, "\"none\", \"kms\" or \"local\"");
+        }
+        return CBA_OK;
+    }
+    if (strcmp(key, "key_provider_id") == 0) {
+        bool hex = cba_json_string_view(v, &s) && s.len <= 128;
+        for (size_t i = 0; hex && i < s.len; i++) {
+            uint8_t c = s.data[i];
+            hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        }
+        return hex ? CBA_OK : fail_member(err, key, v, "a hex string (at most 64 bytes)");
     }
     return cba_fail(err, CBA_E_APP_COMPOSE_POLICY, "app_compose",
                     "unknown member \"%.40s\" (the policy refuses what it does not know)", key);

@@ -227,6 +227,7 @@ typedef struct cba_policy {
  *   features                  array, each "kms" or "tproxy-net"
  *   manifest_version          integer 1 or 2
  *   name                      any string
+ *   key_provider              "none", "kms" or "local"; key_provider_id: hex (MRCONFIGID binds them)
  * Any other member is refused (fail closed) until the policy knows it. A failure names the member
  * and both values (long values by SHA-256 prefix). */
 #define CBA_APP_COMPOSE_FLAGS(X)                                                                 \
