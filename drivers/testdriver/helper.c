@@ -184,9 +184,12 @@ static int cmd_evidence(int argc, char **argv)
     } else if (script != NULL && !has_word(tamper, "drop-script")) {
         json_object_object_add(app, "pre_launch_script", json_object_new_string_len((const char *)script, (int)script_len));
     }
-    if (has_word(tamper, "tamper-envs")) {
+    /* The phala driver declares DSTACK_AUTHORIZED_KEYS (--ssh-pubkey), as Phala's compose does;
+     * tamper-envs opens one more: an env var the host can set in the attested CVM. */
+    {
         json_object *envs = json_object_new_array();
         json_object_array_add(envs, json_object_new_string("DSTACK_AUTHORIZED_KEYS"));
+        if (has_word(tamper, "tamper-envs")) { json_object_array_add(envs, json_object_new_string("DSTACK_ROOT_PASSWORD")); }
         json_object_object_add(app, "allowed_envs", envs);
     }
     free(script);

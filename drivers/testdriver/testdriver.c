@@ -9,7 +9,7 @@
  * The `mode` config key (CRABBOX_TEST_MODE, --test-mode) is a comma list of misbehaviours:
  *   tamper-quote, tamper-compose, tamper-app-id, wrong-nonce, not-fresh, garbage  (evidence)
  *   tamper-script (another key appended to the pre-launch script), drop-script, tamper-runner
- *   (runner bash + bash_script), tamper-envs (allowed_envs DSTACK_AUTHORIZED_KEYS), phala-script
+ *   (runner bash + bash_script), tamper-envs (allowed_envs also DSTACK_ROOT_PASSWORD), phala-script
  *   (the platform's own script instead of the host's: <cloud>/phala-default-script, which a test
  *   copies from the real capture)                                                  (app-compose)
  *   fail-warmup, fail-evidence, fail-destroy, malformed-list                       (errors)

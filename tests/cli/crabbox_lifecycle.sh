@@ -109,7 +109,7 @@ done
 # The app-compose around our compose: a provider that extends or drops our script, swaps the runner
 # or opens env vars is refused at app_compose, naming the member.
 for m in tamper-script:'pre_launch_script sha256:' drop-script:'pre_launch_script is absent' \
-         tamper-runner:'runner is "bash"' tamper-envs:'allowed_envs\[0\] is "DSTACK_AUTHORIZED_KEYS"'; do
+         tamper-runner:'runner is "bash"' tamper-envs:'allowed_envs\[1\] is "DSTACK_ROOT_PASSWORD"'; do
     CRABBOX_TEST_MODE=${m%%:*} expect "gate_${m%%:*}" 3 warmup --json && py "gate_${m%%:*}_check" "o['failed_check']=='app_compose'"
     has "gate_${m%%:*}_msg" "app_compose: .*${m#*:}" "$tmp/err"
 done
@@ -125,14 +125,14 @@ t = json.load(open(sys.argv[1]))['tcb_info']
 t = json.loads(t) if isinstance(t, str) else t
 sys.stdout.write(json.loads(t['app_compose'])['pre_launch_script'])" "$CBA_SHARED_FIXTURES/crabbox/real_attestation_info.json" \
         >"$state/testdriver-cloud/phala-default-script"
-    CRABBOX_TEST_MODE=phala-script,tamper-envs expect phala_script_refused 3 warmup --json && \
+    CRABBOX_TEST_MODE=phala-script expect phala_script_refused 3 warmup --json && \
         py phala_script_refused_json "o['failed_check']=='app_compose'"
     has phala_script_explained "Phala's default v0.0.15: the host can add root SSH keys" "$tmp/err"
     printf 'acceptPhalaDefaultPreLaunchScript: true\n' >crabbox.yaml
-    CRABBOX_TEST_MODE=phala-script,tamper-envs expect phala_script_repo_cannot_accept 3 warmup --json
+    CRABBOX_TEST_MODE=phala-script expect phala_script_repo_cannot_accept 3 warmup --json
     has phala_script_repo_warning "ignoring 'acceptPhalaDefaultPreLaunchScript: true' from a repository config" "$tmp/err"
     rm crabbox.yaml
-    CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT=true CRABBOX_TEST_MODE=phala-script,tamper-envs \
+    CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT=true CRABBOX_TEST_MODE=phala-script \
         expect phala_script_accepted 0 warmup --json && py phala_script_label "o['ssh_keys']=='host-controllable'"
     has phala_script_warning "WARNING: accepted Phala Cloud's default pre-launch script .* the HOST can add its own root key" "$tmp/err"
     has phala_script_attested_label '^attested test_cvm=.* ssh_keys=host-controllable' "$tmp/err"

@@ -121,12 +121,18 @@ bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *info, size_t i
 void bundle_app_compose_policy(cba_app_compose_policy *p, const uint8_t *compose, size_t compose_len,
                                const uint8_t *script, size_t script_len)
 {
+    /* The env name the phala driver declares (`phala deploy --ssh-pubkey` becomes an encrypted
+     * DSTACK_AUTHORIZED_KEYS). Only a pre-launch script reads it, and the script is policy too: the
+     * host's own takes no key from the environment; no script reads nothing; Phala's default (it
+     * does read it) needs the trusted opt-in. The compose does not reference it. */
+    static const char *const k_driver_envs[] = { "DSTACK_AUTHORIZED_KEYS", NULL };
     cba_app_compose_policy_init(p);
     p->docker_compose = compose;
     p->docker_compose_len = compose_len;
     p->pre_launch_script = script;
     p->pre_launch_script_len = script_len;
     p->require_pre_launch_script = script != NULL;
+    p->allowed_envs = k_driver_envs;
 }
 
 void bundle_accept_phala_default(cba_app_compose_policy *p, uint8_t hash[1][32])

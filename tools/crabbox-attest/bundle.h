@@ -72,7 +72,8 @@ CBA_MUST_USE bool bundle_expected_compose_hash(uint8_t out[32], const uint8_t *i
 
 /* bundle_app_compose_policy sets the app-compose policy the host applies to a lease it deployed:
  * the documented defaults (cba_app_compose_policy_init), the docker compose it deployed, and the
- * pre-launch script it supplied (then required). Borrowed pointers. */
+ * pre-launch script it supplied (then required); allowed_envs may name the driver's declared
+ * DSTACK_AUTHORIZED_KEYS, which only a pre-launch script would read. Borrowed pointers. */
 void bundle_app_compose_policy(cba_app_compose_policy *p, const uint8_t *compose, size_t compose_len,
                                const uint8_t *script, size_t script_len);
 

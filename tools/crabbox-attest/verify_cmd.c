@@ -140,7 +140,7 @@ typedef struct verify_args {
     cba_app_compose_policy acp;
     uint8_t script_hashes[MAX_SCRIPT_HASHES + 1][32]; /* + the Phala default */
     size_t num_script_hashes;
-    const char *envs[MAX_ENV_ARGS + 2]; /* + DSTACK_AUTHORIZED_KEYS, NULL */
+    const char *envs[MAX_ENV_ARGS + 3]; /* + DSTACK_AUTHORIZED_KEYS twice at most, NULL */
     size_t num_envs;
     bool accept_phala_default, app_compose_policy;
     bool has_nonce;
@@ -577,6 +577,12 @@ int cmd_verify(int argc, char **argv)
     }
     a.acp.pre_launch_script_sha256 = a.num_script_hashes ? (const uint8_t(*)[32])a.script_hashes : NULL;
     a.acp.num_pre_launch_script_sha256 = a.num_script_hashes;
+    if (a.acp.allowed_envs != NULL && (dcompose.data != NULL || script.data != NULL)) {
+        /* What the host allows for a lease it deployed (bundle_app_compose_policy). */
+        for (const char *const *e = a.acp.allowed_envs; *e != NULL && a.num_envs < MAX_ENV_ARGS + 2; e++) {
+            a.envs[a.num_envs++] = *e;
+        }
+    }
     a.envs[a.num_envs] = NULL;
     a.acp.allowed_envs = a.num_envs ? a.envs : NULL;
     a.policy.app_compose = &a.acp;
