@@ -368,6 +368,7 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     size_t argc = 0;
     crabbox_spawn_opts opts;
     crabbox_err serr;
+    char rdir[4096], cwd[4096 + 16];
     int rc;
     memset(out, 0, sizeof *out);
     argv[argc++] = px->cli;
@@ -381,8 +382,16 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     if ((call->flags & PHALA_NO_CANCEL) == 0 && host_cancelled(h)) {
         return phala_fail(err, CRABBOX_E_CANCELLED, "phala %s cancelled", call->what);
     }
+    /* Every run gets a fresh, private, empty working directory (never the user's folder and its
+     * phala.toml); it is removed after the run. */
+    if ((rc = phala_record_dir(px, rdir, sizeof rdir, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = phala_cli_dir_make(rdir, cwd, sizeof cwd)) != 0) {
+        return phala_fail(err, CRABBOX_E_FAILED, "phala %s: cannot create a working directory in %s: %s",
+                          call->what, rdir, strerror(rc));
+    }
     memset(&opts, 0, sizeof opts);
     opts.struct_size = sizeof opts;
+    opts.cwd = cwd;
     opts.deadline_ms = h->now_ms(h->ctx) + (px->cli_timeout_cap_ms > 0 && px->cli_timeout_cap_ms < call->timeout_ms
                                                  ? px->cli_timeout_cap_ms
                                                  : call->timeout_ms);
@@ -391,6 +400,9 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     memset(&serr, 0, sizeof serr);
     phala_log(px, CRABBOX_LOG_DEBUG, "running phala %s", call->what);
     rc = h->spawn(h->ctx, argv, &opts, out, &serr);
+    if (phala_cli_dir_remove(cwd) != 0) {
+        phala_log(px, CRABBOX_LOG_WARN, "phala %s: could not remove its working directory %s", call->what, cwd);
+    }
     if (rc != CRABBOX_OK) {
         h->output_free(h->ctx, out);
         memset(out, 0, sizeof *out);

@@ -57,6 +57,16 @@ PHALA_MUST_USE int phala_write_file_atomic(const char *path, const uint8_t *data
  * (EPERM for wrong owner or mode, ELOOP for a symlink). */
 PHALA_MUST_USE int phala_private_dir(const char *path, bool create);
 
+/* phala_cli_dir_make creates the private working directory of one CLI run: a new, empty 0700
+ * directory "<record_dir>/cli-XXXXXX". The CLI reads ./phala.toml from its working directory (a
+ * file naming a CVM turns `deploy` into an update of that CVM, its `profile` switches accounts),
+ * so it never runs in the user's folder. Returns 0 or an errno value. */
+PHALA_MUST_USE int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len);
+
+/* phala_cli_dir_remove removes such a directory with whatever the CLI left in it (depth first,
+ * symlinks not followed, one file system). Returns 0, or EEXIST when it could not. */
+int phala_cli_dir_remove(const char *path);
+
 /* phala_sleep_ms sleeps for ms milliseconds (EINTR resumes). */
 void phala_sleep_ms(int64_t ms);
 

@@ -1,6 +1,7 @@
 /* util.c — errors, sanitised excerpts of CLI text, atomic files, private directories. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -224,4 +225,34 @@ int64_t phala_wall_seconds(void)
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) { return 0; }
     return (int64_t)ts.tv_sec;
+}
+
+/* remove_entry is nftw's callback: depth-first, symlinks themselves (never their targets). */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP || type == FTW_D) {
+        (void)rmdir(path);
+    } else {
+        (void)unlink(path);
+    }
+    return 0; /* best effort, keep going: what stays is reported by the caller's check */
+}
+
+int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len)
+{
+    int n = snprintf(out, out_len, "%s/cli-XXXXXX", record_dir);
+    if (n < 0 || (size_t)n >= out_len) { return ENAMETOOLONG; }
+    if (mkdtemp(out) == NULL) { return errno; } /* mode 0700, new and empty */
+    return 0;
+}
+
+int phala_cli_dir_remove(const char *path)
+{
+    if (path == NULL || path[0] != '/') { return EINVAL; }
+    /* FTW_PHYS: a symlink the CLI left is removed, never followed; FTW_MOUNT: stay on this file
+     * system. */
+    (void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    return access(path, F_OK) == 0 ? EEXIST : 0;
 }

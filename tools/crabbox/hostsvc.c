@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -169,6 +170,17 @@ static int spawn_with_env(app *a, char **envp, const char *const argv[], const c
         req.stderr_to_user = opts->stderr_to_user;
         req.stdin_data = opts->stdin_data;
         req.stdin_len = opts->stdin_len;
+    }
+    if (opts != NULL && CRABBOX_HAS_MEMBER(crabbox_spawn_opts, opts, cwd) && opts->cwd != NULL) {
+        /* The driver's private working directory (the phala CLI reads ./phala.toml). */
+        struct stat st;
+        if (opts->cwd[0] != '/' || stat(opts->cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(av);
+            return cbx_set_err(err, CRABBOX_E_USAGE,
+                               "spawn %.200s: the working directory must be an existing absolute directory",
+                               argv[0]);
+        }
+        req.cwd = opts->cwd;
     }
     req.progress = h_progress;
     req.progress_ctx = a;

@@ -1060,3 +1060,63 @@ Test(phala_double, data_plane_refuses_without_gateway_or_token)
     g_drv->close(d2);
     th_cleanup(&h2);
 }
+
+/* ---- issue 11 §1: the CLI never runs in the user's folder -------------------------------------- */
+
+Test(phala_double, every_cli_call_runs_in_a_private_empty_directory)
+{
+    char user_dir[400], toml[450], prefix[400], old_cwd[1024];
+    crabbox_lease *l;
+    crabbox_lease_list *list = NULL;
+    crabbox_err err;
+    char summary[256];
+    json_object *st, *cs;
+    FILE *f;
+    /* The user's project folder holds a phala.toml naming their own CVM: the real CLI would turn
+     * `deploy` into an update of that CVM. The test process (whose cwd the children would
+     * inherit) stands in it. */
+    snprintf(user_dir, sizeof user_dir, "%s/project", g_root);
+    cr_assert_eq(mkdir(user_dir, 0700), 0);
+    snprintf(toml, sizeof toml, "%s/phala.toml", user_dir);
+    f = fopen(toml, "w");
+    cr_assert_not_null(f);
+    fputs("name = \"my-web-app\"\napp_id = \"1111111111111111111111111111111111111111\"\n", f);
+    fclose(f);
+    cr_assert_not_null(getcwd(old_cwd, sizeof old_cwd));
+    cr_assert_eq(chdir(user_dir), 0);
+    l = warmup_ok(LEASE_A);
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->list(g_d, &list, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_list_free(g_d, list);
+    cr_assert_eq(g_drv->doctor(g_d, summary, sizeof summary, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert(th_log_has(&g_host, "phala.toml in this folder is ignored"), "%s", g_host.log);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_free(g_d, l);
+    cr_assert_eq(chdir(old_cwd), 0);
+    cr_assert_not(g_host.saw_no_cwd, "a CLI call without a working directory");
+    /* Every call ran in its own new, empty, private directory under <state>/phala/cli-*, and
+     * each one is gone afterwards. */
+    snprintf(prefix, sizeof prefix, "%s/phala/cli-", g_state);
+    st = double_state();
+    cr_assert(json_object_object_get_ex(st, "calls", &cs));
+    cr_assert_geq(json_object_array_length(cs), 6);
+    for (size_t i = 0; i < json_object_array_length(cs); i++) {
+        json_object *c = json_object_array_get_idx(cs, i), *cwd, *ents;
+        cr_assert(json_object_object_get_ex(c, "cwd", &cwd));
+        cr_assert(json_object_object_get_ex(c, "cwd_entries", &ents));
+        cr_assert_eq(strncmp(json_object_get_string(cwd), prefix, strlen(prefix)), 0, "call %zu ran in %s", i,
+                     json_object_get_string(cwd));
+        cr_assert_eq(json_object_array_length(ents), 0, "call %zu: its directory was not empty", i);
+        cr_assert_neq(access(json_object_get_string(cwd), F_OK), 0, "%s was left behind",
+                      json_object_get_string(cwd));
+        for (size_t k = 0; k < i; k++) {
+            json_object *o = json_object_array_get_idx(cs, k), *ocwd;
+            cr_assert(json_object_object_get_ex(o, "cwd", &ocwd));
+            cr_assert_str_neq(json_object_get_string(ocwd), json_object_get_string(cwd),
+                              "two calls shared a directory");
+        }
+    }
+    json_object_put(st);
+    /* The user's file is untouched. */
+    cr_assert_eq(access(toml, F_OK), 0);
+}
