@@ -149,6 +149,9 @@ int phala_classify_message(cbs msg)
         "enotfound",     "eai_again",    "socket hang up", "network",     "unavailable",
         "bad gateway",   "fetch failed", "connection reset", "connection refused",
         "temporarily",   "try again",    "cancelled",   "canceled",       "aborted",
+        /* The real CLI (1.1.18) says exactly this for a refused connection, its own 30 s
+         * request timeout and any error answer without a JSON "detail" (an HTML 5xx). */
+        "unknown api error",
     };
     static const char *const k_transient_words[] = { "502", "503", "504", "eof" };
     static const char *const k_usage[] = {
@@ -277,6 +280,22 @@ static bool human_failure(cbs err_text, cbs *out)
     return true;
 }
 
+/* unknown_option finds the CLI's argument parser refusal "unknown or unexpected option: --x"
+ * (1.1.18 prints it alone on stderr, exit 1) at the start of a line. */
+static bool unknown_option(cbs err_text, cbs *out)
+{
+    static const char k_text[] = "unknown or unexpected option: ";
+    for (size_t i = find_ci(err_text, k_text, 0); i < err_text.len; i = find_ci(err_text, k_text, i + 1)) {
+        if (i == 0 || cbs_byte(err_text, i - 1) == '\n') {
+            size_t end = i;
+            while (end < err_text.len && cbs_byte(err_text, end) != '\n') { end++; }
+            *out = sub(err_text, i, end);
+            return true;
+        }
+    }
+    return false;
+}
+
 static int fail_with_message(const char *what, cbs msg, crabbox_err *err)
 {
     char ex[EXCERPT_LEN];
@@ -345,6 +364,13 @@ int phala_interpret(const char *what, const crabbox_output *out, unsigned flags,
         json_object_put(doc);
     }
     if (human_failure(se, &msg)) { return fail_with_message(what, msg, err); }
+    if (unknown_option(se, &msg)) {
+        /* The CLI refused an option before doing anything (no JSON, exit 1): nothing was
+         * created, and no retry can help. */
+        phala_excerpt(ex, sizeof ex, msg);
+        return phala_fail(err, CRABBOX_E_USAGE, "phala %s failed: %s: %s", what,
+                          phala_reason(CRABBOX_E_USAGE), ex);
+    }
     phala_excerpt(ex, sizeof ex, last_line(se.len > 0 && !all_blank(se) ? se : so));
     if (out->exit_status > 128) {
         return phala_fail(err, CRABBOX_E_FAILED, "phala %s failed: killed by signal %d: %s", what,
