@@ -75,6 +75,16 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
             if (d->ssh_op_ms > evidence) { d->ssh_op_ms = evidence; }
         }
     }
+    {
+        /* Phala's deploy makes container logs and system info public (the agent's port 8090)
+         * unless told otherwise: crabbox deploys with both off unless the user opts in. */
+        const char *pl = config_value(host, "publicLogs"), *ps = config_value(host, "publicSysinfo");
+        if ((pl != NULL && !phala_bool_parse(pl, &d->public_logs)) ||
+            (ps != NULL && !phala_bool_parse(ps, &d->public_sysinfo))) {
+            free(d);
+            return phala_fail(err, CRABBOX_E_USAGE, "phala: publicLogs and publicSysinfo must be true or false");
+        }
+    }
     if (d->ca_bundle != NULL && d->ca_bundle[0] != '/') {
         free(d);
         return phala_fail(err, CRABBOX_E_USAGE, "phala: caBundle must be an absolute path");
@@ -194,6 +204,9 @@ static const crabbox_config_key k_config_keys[] = {
     { "cliTimeoutSeconds", 0 },
     { "adoptWaitSeconds", 0 },
     { "evidenceTimeoutSeconds", 0 },
+    /* Opt-ins to Phala's public container logs / system info: a repository cannot publish them. */
+    { "publicLogs", CRABBOX_KEY_TRUSTED_ONLY },
+    { "publicSysinfo", CRABBOX_KEY_TRUSTED_ONLY },
     { NULL, 0 },
 };
 

@@ -67,6 +67,14 @@ PHALA_MUST_USE int phala_cli_dir_make(const char *record_dir, char *out, size_t 
  * symlinks not followed, one file system). Returns 0, or EEXIST when it could not. */
 int phala_cli_dir_remove(const char *path);
 
+/* phala_utf8_valid: strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF)
+ * and no NUL byte. The CLI reads the compose and pre-launch script files as UTF-8 text, so only
+ * such bytes reach the platform unchanged. */
+bool phala_utf8_valid(const uint8_t *p, size_t len);
+
+/* phala_bool_parse reads a configured boolean: exactly "true" or "false". */
+PHALA_MUST_USE bool phala_bool_parse(const char *s, bool *out);
+
 /* phala_sleep_ms sleeps for ms milliseconds (EINTR resumes). */
 void phala_sleep_ms(int64_t ms);
 
@@ -305,18 +313,30 @@ typedef struct phala_drv {
     int64_t ssh_step_ms;       /* between attempts (10 s) */
     int64_t evidence_ms;       /* `evidenceTimeoutSeconds`: the Info + quote exchange (120 s) */
     int64_t ssh_op_ms;         /* one blocking SSH / TLS operation (30 s; capped by evidence_ms) */
+    bool public_logs;          /* trusted-only `publicLogs`: deploy with --public-logs (default off) */
+    bool public_sysinfo;       /* trusted-only `publicSysinfo`: --public-sysinfo (default off) */
 } phala_drv;
 
 /* Bounds of the duration keys (seconds). */
 #define PHALA_CFG_MAX_SECONDS 86400
 
-/* Timeouts of single CLI runs. */
+/* Timeouts of single CLI runs. They cover the real CLI's own worst case (1.1.18, read in its
+ * bundled ofetch 1.5.1): every HTTP request times out after 30 s, and a GET is retried once after
+ * a timeout, a network error or a 408/409/425/429/5xx answer (POST and DELETE are not), so a GET
+ * costs up to 60 s. status = GET /auth/me; cvms get = GET /cvms/app_<id>; cvms list (one page) =
+ * GET /apps + POST /status/batch; cvms delete = GET + DELETE. Plus node's start-up and slack. */
+#define PHALA_CLI_REQUEST_MS 30000
+#define PHALA_CLI_GET_MS (2 * PHALA_CLI_REQUEST_MS)
+#define PHALA_CLI_SLACK_MS 15000
 #define PHALA_T_VERSION_MS 15000
-#define PHALA_T_STATUS_MS 30000
-#define PHALA_T_LIST_MS 60000
-#define PHALA_T_GET_MS 30000
-#define PHALA_T_DELETE_MS 30000
+#define PHALA_T_STATUS_MS (PHALA_CLI_GET_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_LIST_MS (PHALA_CLI_GET_MS + PHALA_CLI_REQUEST_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_GET_MS (PHALA_CLI_GET_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_DELETE_MS (PHALA_CLI_GET_MS + PHALA_CLI_REQUEST_MS + PHALA_CLI_SLACK_MS)
 #define PHALA_T_DEPLOY_MS (15 * 60 * 1000)
+_Static_assert(PHALA_T_GET_MS > 2 * PHALA_CLI_REQUEST_MS, "cvms get: a GET and its retry");
+_Static_assert(PHALA_T_DELETE_MS > 3 * PHALA_CLI_REQUEST_MS, "cvms delete: GET, retry, DELETE");
+_Static_assert(PHALA_T_LIST_MS > 3 * PHALA_CLI_REQUEST_MS, "cvms list: GET, retry, POST");
 
 PHALA_MUST_USE int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
                                 crabbox_err *err);

@@ -5,7 +5,9 @@
  * Serves HTTP/1.1 on a unix socket (one request per connection, as curl --unix-socket sends):
  *   GET  /Info      a dstack Info response built by the evidence generator (tools/mkevidence,
  *                   test PKI) for the app id in DIR/app_id and the compose in DIR/compose.yml
- *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR);
+ *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR), or verbatim
+ *                   the app compose in DIR/app_compose.json when the loopback Phala Cloud API
+ *                   (tests/phala-api) wrote one;
  *   POST /GetQuote  {"report_data":"<128 hex>"} -> {"quote":"<hex>","report_data":...}: a fresh
  *                   quote of the same TD carrying exactly the requested report data.
  * DIR/agent_mode (re-read per request) injects faults: ok (default), tamper-quote (bad quote
@@ -62,7 +64,12 @@ static void options_for(mke_options *o, const char *dir, const char *mode, char 
     mke_options_init_at(o, now);
     *ok = app_hex != NULL && compose != NULL && strlen(app_hex) >= 40 &&
           cba_hex_decode(o->info.app_id, 20, app_hex, 40);
-    if (*ok) {
+    if (*ok && strcmp(mode, "tamper-compose") != 0 &&
+        (*app_compose = read_small(dir, "app_compose.json", NULL)) != NULL) {
+        /* The app compose the (fake) platform built from what the real phala CLI sent, exactly:
+         * pre_launch_script, public_logs and allowed_envs included (tests/phala-api). */
+        o->info.app_compose = *app_compose;
+    } else if (*ok) {
         bool tc = strcmp(mode, "tamper-compose") == 0;
         app = json_object_new_object();
         json_object_object_add(app, "docker_compose_file",

@@ -205,6 +205,40 @@ def main():
             left = cvms_left()
             check("%s: exit %d%s, no CVM left (%.1fs)" % (name, r.returncode, ", says '%s'" % needle if needle else "", dt),
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
+        # ---- issue 11 §1: a phala.toml in the user's folder never redirects the deploy ----------
+        if w.real:
+            req = E.urllib.request.Request("http://127.0.0.1:%d/__fake/add" % w.api_port,
+                                           data=json.dumps({"name": "my-web-app"}).encode(), method="POST")
+            with E.urllib.request.urlopen(req, timeout=10) as resp:
+                mine = json.loads(resp.read())["app_id"]
+            with open(os.path.join(w.project, "phala.toml"), "w") as f:
+                f.write('name = "my-web-app"\napp_id = "%s"\nprofile = "someone-else"\n' % mine)
+            n_before = len(w.dump()["requests"])
+            r, dt = crab(["--json", "warmup"])
+            lease = json.loads(r.stdout).get("lease") if r.returncode == 0 else None
+            reqs = w.dump()["requests"][n_before:]
+            touched = [q for q in reqs if mine in q["path"] and q["method"] != "GET"]
+            new_cvm = [c for c in w.dump()["cvms"] if c["name"] == "crabbox-" + (lease or "?").replace("_", "-")]
+            check("phala.toml naming the user's app in the folder: the real CLI creates a new CVM (%.1fs), "
+                  "the user's app untouched" % dt,
+                  lease is not None and not touched and len(new_cvm) == 1 and
+                  any(q["route"] == "provision" for q in reqs) and
+                  any(c["app_id"] == mine for c in w.dump()["cvms"]),
+                  "touched=%s new=%s\n%s" % (touched, new_cvm, txt(r)[-1500:]))
+            r, _ = crab(["doctor"])
+            check("doctor warns that ./phala.toml is ignored", "phala.toml in this folder is ignored" in txt(r),
+                  txt(r)[-800:])
+            if lease:
+                r, _ = crab(["stop", lease])
+            left = cvms_left()
+            check("... stop removes only our CVM", left == ["my-web-app"], "left=%s %s" % (left, txt(r)[-800:]))
+            os.unlink(os.path.join(w.project, "phala.toml"))
+            req = E.urllib.request.Request("http://127.0.0.1:%d/api/v1/cvms/app_%s" % (w.api_port, mine),
+                                           headers={"X-API-Key": "k"}, method="DELETE")
+            E.urllib.request.urlopen(req, timeout=10).close()
+        else:
+            print("SKIP phala.toml case: needs the real phala CLI", flush=True)
+
         double_env("get=hang:20*1")
         env = dict(base_env)
 

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 SKIP = 77
 DOMAIN = "e2e.test"
@@ -217,6 +218,62 @@ def txt(r):
     return (r.stdout + r.stderr).decode(errors="replace")
 
 
+def real_cli():
+    """The real phala CLI (E2E_PHALA_CLI, installed by the setup.phala_cli fixture) when present,
+    else None: the suites then run the CLI double and say so. E2E_PHALA_CLI_MODE=double forces
+    the double, =real requires the real CLI."""
+    mode = os.environ.get("E2E_PHALA_CLI_MODE", "")
+    path = os.environ.get("E2E_PHALA_CLI", "")
+    if mode == "double":
+        return None
+    if path and os.access(path, os.X_OK) and os.environ.get("E2E_PHALA_API"):
+        return path
+    if mode == "real":
+        raise AssertionError("E2E_PHALA_CLI_MODE=real but the real phala CLI is not installed (%r)" % path)
+    print("NOTE: the real phala CLI is not installed (setup.phala_cli skipped: offline?): "
+          "this run uses the CLI double", flush=True)
+    return None
+
+
+# Faults of the CLI double (tests/phala-double/phala) and what makes the real CLI fail the same
+# way through the loopback Phala Cloud API (tests/phala-api/phala_api_server.py).
+HTTP_FAULTS = {
+    "": "",
+    "deploy=fail:Insufficient balance*1": "provision=402:Insufficient balance*1",
+    # The real CLI retries a GET once after a 5xx (ofetch): two answers make one failed call.
+    "get=fail:Internal server error*1": "get=500:Internal server error*2",
+    "deploy=transient*1": "create=create-then-close*1",
+    "get=hang:20*1": "get=hang:20*1",
+}
+
+
+def start_api(procs, root, tag, state, env_extra):
+    """The loopback Phala Cloud API for one world or lane; returns its port."""
+    port_file = os.path.join(root, "api-%s.port" % tag)
+    log = open(os.path.join(root, "api-%s.log" % tag), "wb")
+    procs.start([sys.executable, os.environ["E2E_PHALA_API"], "--state", state, "--port-file", port_file],
+                env=dict(os.environ, **env_extra), stdout=log, stderr=log)
+    return wait_for(read_port(port_file), 15, "phala api %s" % tag)
+
+
+def api_faults(port, faults):
+    body = json.dumps({"faults": faults}).encode()
+    req = urllib.request.Request("http://127.0.0.1:%d/__fake/faults" % port, data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+
+
+def api_dump(state):
+    """The API fake's state as the double's dump shape: {"cvms": [{name, app_id, ...}], ...}."""
+    try:
+        with open(state, "r", encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    d["cvms"] = d.get("apps", [])
+    return d
+
+
 class World:
     """Everything the phala e2e tests run against, in one temporary root (removed by close()):
     the test PKI, two gateways (a certificate for the gateway domain, one for another name), the
@@ -234,6 +291,7 @@ class World:
         self.proxy = os.path.join(self.drivers, "crabbox-phala-proxy")
         if not os.path.exists(self.helper):
             skip("crabbox-testdriver-helper not built")
+        self.real = real_cli()
         self.procs = Procs()
         self.root = tempfile.mkdtemp(prefix="crabbox-e2e-")
         try:
@@ -262,11 +320,17 @@ class World:
         assert run([self.helper, "root", self.trust_root]).returncode == 0
         assert run([self.helper, "collateral", self.collateral]).returncode == 0
         self.double_state = os.path.join(self.cloud, "state.json")
+        self.api_state = os.path.join(self.cloud, "api-state.json")
+        self.api_port = None
+        if self.real:
+            self.api_port = start_api(self.procs, root, "world", self.api_state, {
+                "PHALA_DOUBLE_GATEWAY_DOMAIN": DOMAIN, "PHALA_DOUBLE_CVM_DIR": self.export,
+                "PHALA_CLOUD_DIR": self.cloud})
         self.double_env()
         self.config_path = os.path.join(self.cfg, "crabbox", "config.yaml")
         with open(self.config_path, "w") as f:
             f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: 20\n%s"
-                    % (self.double, self.ca, self.work, extra_config))
+                    % (self.real or self.double, self.ca, self.work, extra_config))
         os.chmod(self.config_path, 0o600)
         self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export) for tag in cvms}
         self.routes = os.path.join(root, "routes")
@@ -282,9 +346,15 @@ class World:
                          "XDG_CONFIG_HOME": self.cfg, "XDG_STATE_HOME": self.state, "PHALA_CLOUD_DIR": self.cloud,
                          "PHALA_CLOUD_API_KEY": "phak_e2e_test_key", "CRABBOX_DRIVER_PATH": self.drivers,
                          "CRABBOX_PHALA_CONNECT_TO": "127.0.0.1:%d" % self.gw_good}
+        if self.real:
+            self.base_env["PHALA_CLOUD_API_PREFIX"] = "http://127.0.0.1:%d/api/v1" % self.api_port
+            self.base_env["PHALA_DISABLE_UPDATE_CHECK"] = "1"
 
     def double_env(self, faults=""):
-        """(Re)write the double's knobs; faults as in tests/phala-double/phala (PHALA_DOUBLE_FAULTS)."""
+        """(Re)write the double's knobs; faults as in tests/phala-double/phala (PHALA_DOUBLE_FAULTS).
+        With the real CLI the same fault is made at the HTTP level (HTTP_FAULTS)."""
+        if self.real:
+            api_faults(self.api_port, HTTP_FAULTS[faults])
         with open(os.path.join(self.cloud, "double.env"), "w") as f:
             f.write("PHALA_DOUBLE_GATEWAY_DOMAIN=%s\nPHALA_DOUBLE_CVM_DIR=%s\nPHALA_DOUBLE_STATE=%s\n"
                     "PHALA_DOUBLE_FAULTS=%s\n" % (DOMAIN, self.export, self.double_state, faults))
@@ -317,6 +387,8 @@ class World:
         return Lane(self, name, slots, extra_config, ssh_wait)
 
     def dump(self):
+        if self.real:
+            return api_dump(self.api_state)
         r = run([self.double, "__double", "dump"], env=dict(self.base_env, PHALA_DOUBLE_STATE=self.double_state))
         return json.loads(r.stdout) if r.returncode == 0 else None
 

@@ -284,7 +284,7 @@ Test(phala_double, warmup_deploys_and_resolves_gateway)
     snprintf(compose_path, sizeof compose_path, "%s/crabbox-compose.yml", g_lease_dir);
     snprintf(want, sizeof want,
              "deploy --json --dev-os --ssh-pubkey %s/id_ed25519.pub --wait -n " NAME_A
-             " -t tdx.small --compose %s\n",
+             " -t tdx.small --compose %s --no-public-logs --no-public-sysinfo\n",
              g_lease_dir, compose_path);
     c = calls();
     cr_assert_not_null(strstr(c, want), "calls:\n%s\nwant: %s", c, want);
@@ -1119,4 +1119,99 @@ Test(phala_double, every_cli_call_runs_in_a_private_empty_directory)
     json_object_put(st);
     /* The user's file is untouched. */
     cr_assert_eq(access(toml, F_OK), 0);
+}
+
+
+/* k_config_has_trusted_only: 1 when the driver declares key trusted-only, 0 when not, -1 absent. */
+static int k_config_has_trusted_only(const crabbox_driver *drv, const char *key)
+{
+    for (const crabbox_config_key *k = drv->config_keys; k != NULL && k->name != NULL; k++) {
+        if (strcmp(k->name, key) == 0) { return (k->flags & CRABBOX_KEY_TRUSTED_ONLY) != 0; }
+    }
+    return -1;
+}
+
+/* ---- issue 11 §3 / issue 12 §1: deploy flags and the pre-launch script --------------------------- */
+
+#define SCRIPT "#!/bin/sh\n# crabbox pre-launch \xe2\x9c\x93\nset -e\necho ok\n"
+
+Test(phala_double, deploy_keeps_logs_private_and_carries_the_pre_launch_script)
+{
+    crabbox_lease_spec s = spec_for(LEASE_A);
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    char path[400], buf[256], want[1024];
+    struct stat st;
+    FILE *f;
+    size_t n;
+    s.pre_launch_script = (const uint8_t *)SCRIPT;
+    s.pre_launch_script_len = strlen(SCRIPT);
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_OK, "%s", err.message);
+    snprintf(path, sizeof path, "%s/crabbox-pre-launch.sh", g_lease_dir);
+    snprintf(want, sizeof want, "--no-public-logs --no-public-sysinfo --pre-launch-script %s\n", path);
+    {
+        char *c = calls();
+        cr_assert_not_null(strstr(c, want), "%s", c);
+        free(c);
+    }
+    /* the exact bytes, 0600, and the double (the CLI) got them */
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, SCRIPT);
+    cr_assert_str_eq(cvm_field(NAME_A, "pre_launch_script"), SCRIPT);
+    g_drv->lease_free(g_d, l);
+}
+
+Test(phala_double, pre_launch_script_and_compose_must_be_utf8_text)
+{
+    crabbox_lease_spec s = spec_for(LEASE_A);
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    static const uint8_t bad[] = { '#', '!', 0xff, '\n' };
+    static const uint8_t nul[] = { 'a', 0, 'b' };
+    s.pre_launch_script = bad;
+    s.pre_launch_script_len = sizeof bad;
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "pre-launch script is not UTF-8"), "%s", err.message);
+    s.pre_launch_script = nul;
+    s.pre_launch_script_len = sizeof nul;
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    s = spec_for(LEASE_A);
+    s.compose = nul;
+    s.compose_len = sizeof nul;
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "compose is not UTF-8"), "%s", err.message);
+    cr_assert_eq(count_calls("deploy"), 0, "refused before the CLI ran");
+}
+
+Test(phala_double, public_logs_and_sysinfo_are_trusted_opt_ins)
+{
+    crabbox_lease *l;
+    crabbox_err err;
+    char *c;
+    g_drv->close(g_d);
+    th_config(&g_host, "publicLogs", "true");
+    th_config(&g_host, "publicSysinfo", "true");
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+    l = warmup_ok(LEASE_A);
+    c = calls();
+    cr_assert_not_null(strstr(c, " --public-logs --public-sysinfo\n"), "%s", c);
+    free(c);
+    g_drv->lease_free(g_d, l);
+    cr_assert_eq(k_config_has_trusted_only(g_drv, "publicLogs"), 1);
+    cr_assert_eq(k_config_has_trusted_only(g_drv, "publicSysinfo"), 1);
+    g_drv->close(g_d);
+    th_config(&g_host, "publicLogs", "yes");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "true or false"), "%s", err.message);
+    th_config(&g_host, "publicLogs", "false");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
 }
