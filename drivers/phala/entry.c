@@ -49,7 +49,7 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
         /* Durations: whole seconds, bounded; the defaults are those of phala-provider.md §5/§7.
          * The caps exist so that a hung CLI or guest agent fails in seconds where that matters
          * (tests, CI); they never lengthen a default deadline. */
-        int64_t cli_cap = 0, adopt = 0, evidence = 0;
+        int64_t cli_cap = 0, adopt = 0, evidence = 0, keepalive = 0;
         const struct {
             const char *key;
             int64_t lo;
@@ -59,6 +59,7 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
             { "cliTimeoutSeconds", 1, &cli_cap },
             { "adoptWaitSeconds", 1, &adopt },
             { "evidenceTimeoutSeconds", 1, &evidence },
+            { "sshKeepaliveSeconds", 1, &keepalive },
         };
         for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
             const char *v = config_value(host, durations[i].key);
@@ -69,6 +70,7 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
             }
         }
         d->px.cli_timeout_cap_ms = cli_cap;
+        d->ssh_keepalive_ms = keepalive == 0 ? 60000 : keepalive > 600000 ? 600000 : keepalive;
         if (adopt > 0) { d->adopt_window_ms = adopt; }
         if (evidence > 0) {
             d->evidence_ms = evidence;
@@ -205,6 +207,8 @@ static const crabbox_config_key k_config_keys[] = {
     { "adoptWaitSeconds", 0 },
     { "evidenceTimeoutSeconds", 0 },
     /* Opt-ins to Phala's public container logs / system info: a repository cannot publish them. */
+    /* ServerAliveInterval of sessions: the dstack gateway cuts 10 idle minutes (at most 600). */
+    { "sshKeepaliveSeconds", 0 },
     { "publicLogs", CRABBOX_KEY_TRUSTED_ONLY },
     { "publicSysinfo", CRABBOX_KEY_TRUSTED_ONLY },
     { NULL, 0 },

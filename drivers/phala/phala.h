@@ -313,6 +313,7 @@ typedef struct phala_drv {
     int64_t ssh_step_ms;       /* between attempts (10 s) */
     int64_t evidence_ms;       /* `evidenceTimeoutSeconds`: the Info + quote exchange (120 s) */
     int64_t ssh_op_ms;         /* one blocking SSH / TLS operation (30 s; capped by evidence_ms) */
+    int64_t ssh_keepalive_ms;  /* `sshKeepaliveSeconds`: ServerAliveInterval of sessions (60 s) */
     bool public_logs;          /* trusted-only `publicLogs`: deploy with --public-logs (default off) */
     bool public_sysinfo;       /* trusted-only `publicSysinfo`: --public-sysinfo (default off) */
 } phala_drv;

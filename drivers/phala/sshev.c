@@ -509,7 +509,7 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
                        crabbox_session **out, crabbox_err *err)
 {
     char gateway[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
-    char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32];
+    char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32], opt_alive[48];
     const char *connect_to = getenv(PHALA_CONNECT_TO_ENV);
     uint8_t *kh_blob = NULL;
     size_t kh_len = 0;
@@ -547,12 +547,13 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
              d->ca_bundle != NULL ? d->ca_bundle : "", connect_to != NULL && connect_to[0] != '\0' ? " --connect-to " : "",
              connect_to != NULL && connect_to[0] != '\0' ? connect_to : "", lease->cloud_id);
     snprintf(opt_pc, sizeof opt_pc, "ProxyCommand=%s", pc);
+    snprintf(opt_alive, sizeof opt_alive, "ServerAliveInterval=%lld", (long long)(d->ssh_keepalive_ms / 1000));
     snprintf(opt_known, sizeof opt_known, "UserKnownHostsFile=%s", known);
     snprintf(opt_alias, sizeof opt_alias, "HostKeyAlias=%s", lease->lease_id);
     snprintf(key, sizeof key, "%s/id_ed25519", keydir);
 
     s = calloc(1, sizeof *s);
-    sv = calloc(40, sizeof *sv);
+    sv = calloc(48, sizeof *sv);
     pv = calloc(12, sizeof *pv);
     if (s == NULL || sv == NULL || pv == NULL) {
         free(s);
@@ -567,7 +568,13 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
                                 "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
                                 "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
                                 "-o", "StrictHostKeyChecking=yes", "-o", opt_known, "-o", "GlobalKnownHostsFile=/dev/null",
-                                "-o", opt_alias, "-o", "ConnectTimeout=30", "-o", opt_pc, gateway, NULL };
+                                "-o", opt_alias, "-o", "ConnectTimeout=30",
+                                /* The dstack gateway drops a connection after 10 minutes without data
+                                 * (gateway.toml [core.proxy.timeouts]): a keepalive (every 60 s by
+                                 * default) keeps a silent `crabbox run` alive; 3 unanswered ones end
+                                 * a dead session. */
+                                "-o", opt_alive, "-o", "ServerAliveCountMax=3",
+                                "-o", opt_pc, gateway, NULL };
         for (; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], &ok); }
     }
     {

@@ -19,6 +19,7 @@
  * DIR/agent.log before it is answered, so a test can tell that an evidence fetch is under way.
  * Each connection is served by a forked child, so a hanging answer blocks nobody else. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,24 @@
 #include "internal.h"
 #include "mkevidence.h"
 
+
+
+/* hold_until_peer_closes: read and drop whatever the peer sends, never answering, until it closes
+ * the connection (or max_s seconds pass). */
+static void hold_until_peer_closes(int fd, int max_s)
+{
+    time_t end = time(NULL) + max_s;
+    char sink[4096];
+    while (time(NULL) < end) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r = poll(&p, 1, 1000);
+        if (r < 0 && errno != EINTR) { return; }
+        if (r > 0) {
+            ssize_t n = read(fd, sink, sizeof sink);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) { return; }
+        }
+    }
+}
 
 static char *read_small(const char *dir, const char *name, size_t *len)
 {
@@ -148,7 +167,9 @@ static void handle(int fd, const char *dir)
             fclose(lf);
         }
         if (strcmp(mode, "hang") == 0 || (is_quote && strcmp(mode, "hang-quote") == 0)) {
-            sleep(600);
+            /* Never answer, but end with the client: a hang must not outlive the test that
+             * provoked it (issue 17 §5). */
+            hold_until_peer_closes(fd, 600);
             return;
         }
         if (strcmp(mode, "close") == 0 || (is_quote && strcmp(mode, "close-quote") == 0)) { return; }

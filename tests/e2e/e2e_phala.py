@@ -31,7 +31,8 @@ def main():
         if not cond:
             failures.append(name)
 
-    w = E.World()
+    # Keepalives every 2 s so the idle-gateway case below fits in seconds (production: 60 s).
+    w = E.World(extra_config="  sshKeepaliveSeconds: 2\n")
     try:
         good, evil = w.cvm["good"], w.cvm["evil"]
         crab, cvms_left, app_of, txt = w.crab, w.cvms_left, w.app_of, E.txt
@@ -205,6 +206,34 @@ def main():
             left = cvms_left()
             check("%s: exit %d%s, no CVM left (%.1fs)" % (name, r.returncode, ", says '%s'" % needle if needle else "", dt),
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
+        # ---- issue 11 §3: the dstack gateway cuts idle connections; ssh keepalives prevent it ----
+        import ssl
+        r, _ = crab(["--json", "warmup"])
+        lease = json.loads(r.stdout).get("lease") if r.returncode == 0 else None
+        check("warmup for the idle-gateway case", lease is not None, txt(r)[-800:])
+        if lease:
+            with open(w.routes + ".tmp", "w") as f:
+                f.write("* idle:4@127.0.0.1:%d\n" % good.port)
+            os.replace(w.routes + ".tmp", w.routes)
+            # Control: a TLS connection that sends nothing is cut by this gateway after 4 s.
+            ctx = ssl.create_default_context(cafile=ca)
+            t0 = time.monotonic()
+            with E.socket.create_connection(("127.0.0.1", gw_good), timeout=20) as raw:
+                with ctx.wrap_socket(raw, server_hostname="%s-22.%s" % (app_of(lease), E.DOMAIN)) as tls:
+                    try:
+                        got = tls.recv(64)
+                    except (ssl.SSLError, OSError):
+                        got = b""
+            idle_dt = time.monotonic() - t0
+            check("control: the gateway cuts a connection idle for 4 s (%.1fs)" % idle_dt,
+                  got in (b"",) and 3.0 <= idle_dt < 15, "got=%r after %.1fs" % (got, idle_dt))
+            r, dt = crab(["run", "--id", lease, "--", "sh", "-c", "sleep 9; echo still-here"])
+            check("a run silent for 9 s survives a gateway that cuts 4 idle seconds (ssh keepalive) (%.1fs)" % dt,
+                  r.returncode == 0 and b"still-here" in r.stdout, txt(r)[-1200:])
+            route(good)
+            r, _ = crab(["stop", lease])
+            check("... stop", r.returncode == 0 and cvms_left() == [], txt(r)[-800:])
+
         # ---- issue 11 §1: a phala.toml in the user's folder never redirects the deploy ----------
         if w.real:
             req = E.urllib.request.Request("http://127.0.0.1:%d/__fake/add" % w.api_port,
@@ -264,6 +293,7 @@ def main():
         double_env()
     finally:
         w.close()
+    check("no harness process left after the suite", not w.leftovers, repr(w.leftovers))
     for k, v in timings.items():
         print("time %s: %.2f s" % (k, v))
     if failures:

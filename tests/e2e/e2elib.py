@@ -64,19 +64,74 @@ def make_pki(d):
     return ca, certs
 
 
+# The reaper (issue 17 §5): a watchdog process that learns the process group of every harness
+# process and kills those groups when its stdin closes, i.e. when the suite ends in any way,
+# including SIGKILL at ctest's TIMEOUT. Its own session, so it outlives the suite by a moment.
+REAPER = r"""
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("-"):
+        groups.discard(int(line[1:]))
+    elif line:
+        groups.add(int(line))
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for g in groups:
+        try:
+            os.killpg(g, sig)
+        except OSError:
+            pass
+    if groups and sig == signal.SIGTERM:
+        time.sleep(1)
+"""
+
+
 class Procs:
-    """Every child process of a test; kill_all ends them (process groups) at the end."""
+    """Every child process of a test, each the leader of its own process group; kill_all ends
+    the groups (with every process they forked) at the end, and the reaper does it should the
+    suite die first."""
 
     def __init__(self):
         self.procs = []
+        self.reaper = subprocess.Popen([sys.executable, "-c", REAPER], stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)
+
+    def _tell(self, line):
+        try:
+            self.reaper.stdin.write(line.encode())
+            self.reaper.stdin.flush()
+        except (OSError, ValueError):
+            pass
 
     def start(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen(argv, start_new_session=True, **kw)
         self.procs.append(p)
+        self._tell("%d\n" % p.pid)
         return p
 
+    def groups(self):
+        return {p.pid for p in self.procs}
+
     def kill_all(self):
+        self._kill_all()
+        # Every group, also of leaders that already exited: a forked child (an agent's connection
+        # handler, a gateway's stalled connection) keeps the group alive after its leader.
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._tell("-%d\n" % p.pid)
+        try:
+            self.reaper.stdin.close()
+            self.reaper.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def _kill_all(self):
         # SIGTERM first (the fake CVMs' shells reap their sshd and agent), then SIGKILL the groups.
         for p in self.procs:
             if p.poll() is None:
@@ -97,6 +152,46 @@ class Procs:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def procs_mentioning(needle, exclude_groups=(), environ=False):
+    """Live processes (not zombies) whose command line (or, with environ, environment: a lane's
+    HOME) contains needle (a world's or lane's private directory), except those in
+    exclude_groups and this process: (pid, cmdline) pairs."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read()
+            hit = needle.encode() in cmd
+            if not hit and environ and cmd:
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    hit = needle.encode() in f.read()
+            if not hit or os.getpgid(int(d)) in exclude_groups:
+                continue
+        except (OSError, ProcessLookupError):
+            continue
+        found.append((int(d), cmd.replace(b"\0", b" ").decode(errors="replace")[:160]))
+    return found
+
+
+def no_process_left(needle, exclude_groups=(), grace=10.0, environ=False):
+    """The "no harness process left" invariant: after a bounded grace (a killed command's CLI child
+    may still be finishing), nothing that mentions needle runs outside exclude_groups. What is
+    left is killed (so one failure does not leak into the next case) and returned."""
+    end = time.monotonic() + grace
+    left = procs_mentioning(needle, exclude_groups, environ)
+    while left and time.monotonic() < end:
+        time.sleep(0.1)
+        left = procs_mentioning(needle, exclude_groups, environ)
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
 
 
 def wait_for(pred, timeout, what):
@@ -283,7 +378,7 @@ class World:
         w = World(); try: r, dt = w.crab(["warmup"]) ... finally: w.close()
     """
 
-    def __init__(self, extra_config="", cvms=("good", "evil")):
+    def __init__(self, extra_config="", cvms=("good", "evil"), real=True):
         prerequisites()
         self.gw_bin, self.agent_bin, self.crabbox, self.drivers, self.double = need_env(
             "E2E_GATEWAY", "E2E_AGENT", "E2E_CRABBOX", "E2E_DRIVER_DIR", "E2E_DOUBLE")
@@ -291,7 +386,8 @@ class World:
         self.proxy = os.path.join(self.drivers, "crabbox-phala-proxy")
         if not os.path.exists(self.helper):
             skip("crabbox-testdriver-helper not built")
-        self.real = real_cli()
+        self.real = real_cli() if real else None
+        self.leftovers = []
         self.procs = Procs()
         self.root = tempfile.mkdtemp(prefix="crabbox-e2e-")
         try:
@@ -404,7 +500,10 @@ class World:
         return "?"
 
     def close(self):
+        """Ends every harness process; self.leftovers lists what still ran afterwards (an
+        invariant the suites assert: it must be empty)."""
         self.procs.kill_all()
+        self.leftovers = no_process_left(self.root, grace=5.0)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
