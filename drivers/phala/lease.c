@@ -67,6 +67,22 @@ static int destroy_owned(phala_drv *d, const char *lease_id, const char *app_id,
     }
     rc = phala_run(&d->px, &call, &doc, err);
     json_object_put(doc);
+    doc = NULL;
+    if (rc == CRABBOX_E_TIMEOUT || rc == CRABBOX_E_TRANSIENT) {
+        /* A delete killed at its deadline (the CLI's GET + DELETE can take 90 s) or cut by the
+         * network may have gone through: look, and delete once more when the CVM is still ours. */
+        crabbox_err rerr;
+        memset(&rerr, 0, sizeof rerr);
+        int grc = phala_cvm_get(&d->px, app_id, flags, &det, &rerr);
+        if (grc == CRABBOX_E_NOT_FOUND) { return CRABBOX_OK; }
+        if (grc == CRABBOX_OK && strcmp(det.app_id, app_id) == 0 && phala_lease_for_name(owner, sizeof owner, cstr(det.name)) &&
+            strcmp(owner, lease_id) == 0) {
+            phala_log(&d->px, CRABBOX_LOG_INFO, "phala_cvm=%s is still there after %s; deleting again", app_id,
+                      phala_reason(rc));
+            rc = phala_run(&d->px, &call, &doc, err);
+            json_object_put(doc);
+        }
+    }
     if (rc == CRABBOX_E_NOT_FOUND) { return CRABBOX_OK; } /* deleted meanwhile */
     return rc;
 }

@@ -332,12 +332,16 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
     return CRABBOX_OK;
 }
 
-/* The remote commands are fixed strings; the only variable part is our own hex report data. */
-#define DSTACK_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/dstack.sock "
-#define TAPPD_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/tappd.sock "
+/* The remote commands are fixed strings; the only variable parts are our own hex report data and
+ * one of the socket paths below (our constant, chosen by the probe's answer). Newer dstack images
+ * put the sockets in /var/run/dstack/ (the SDKs try it first), older ones in /var/run/. */
+static const char *const k_agent_sockets[] = {
+    "/var/run/dstack/dstack.sock", "/var/run/dstack.sock", "/var/run/dstack/tappd.sock", "/var/run/tappd.sock",
+};
+#define AGENT_CURL "curl -sS -f --max-time 30 --unix-socket "
 #define PROBE_CMD                                                                                  \
-    "if test -S /var/run/dstack.sock; then echo dstack; elif test -S /var/run/tappd.sock; then "   \
-    "echo tappd; else echo none; fi"
+    "for s in /var/run/dstack/dstack.sock /var/run/dstack.sock /var/run/dstack/tappd.sock "         \
+    "/var/run/tappd.sock; do if test -S $s; then echo $s; exit 0; fi; done; echo none"
 
 /* exchange runs the Info and quote calls over one connection. A failing agent call is a fetch
  * failure (FAILED, with the reason), not CRABBOX_E_ATTESTATION: that code means "the verifier
@@ -346,7 +350,8 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
 static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], crabbox_evidence *ev,
                     crabbox_err *err)
 {
-    char rd_hex[129], cmd[512];
+    char rd_hex[129], cmd[512], curl[128];
+    const char *sock = NULL;
     uint8_t *out = NULL, *qresp = NULL;
     size_t out_len = 0, qlen = 0;
     int status, rc;
@@ -355,15 +360,20 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
 
     cba_hex_encode(rd_hex, report_data, 64);
     if ((rc = ssh_exec(d, c, PROBE_CMD, 64, deadline, &out, &out_len, &status, err)) != CRABBOX_OK) { return rc; }
-    if (status != 0 || (strcmp((char *)out, "dstack\n") != 0 && strcmp((char *)out, "tappd\n") != 0)) {
-        free(out);
-        return phala_fail(err, CRABBOX_E_FAILED,
-                          "no guest agent socket on the CVM (/var/run/dstack.sock or /var/run/tappd.sock)");
+    for (size_t i = 0; status == 0 && i < sizeof k_agent_sockets / sizeof k_agent_sockets[0]; i++) {
+        size_t n = strlen(k_agent_sockets[i]);
+        if (out_len == n + 1 && memcmp(out, k_agent_sockets[i], n) == 0 && out[n] == '\n') { sock = k_agent_sockets[i]; }
     }
-    dstack = out[0] == 'd';
     free(out);
-    rc = ssh_exec(d, c, dstack ? DSTACK_CURL "http://dstack/Info" : TAPPD_CURL "http://localhost/prpc/Tappd.Info",
-                  EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
+    if (sock == NULL) {
+        return phala_fail(err, CRABBOX_E_FAILED,
+                          "no guest agent socket on the CVM (dstack.sock or tappd.sock in /var/run/dstack or "
+                          "/var/run)");
+    }
+    dstack = strstr(sock, "/dstack.sock") != NULL;
+    snprintf(curl, sizeof curl, AGENT_CURL "%s ", sock);
+    snprintf(cmd, sizeof cmd, "%s%s", curl, dstack ? "http://dstack/Info" : "http://localhost/prpc/Tappd.Info");
+    rc = ssh_exec(d, c, cmd, EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
     if (status != 0 || ev->info_json_len == 0) {
         return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's Info call failed (curl status %d)", status);
@@ -371,7 +381,7 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
     /* dstack GetQuote takes the 64 raw bytes; tappd's RawQuote does too (TdxQuote would hash them
      * again with an "app-data:" prefix, which the verifier's binding does not expect). */
     snprintf(cmd, sizeof cmd, "%s-X POST -H 'Content-Type: application/json' -d '{\"report_data\":\"%s\"}' %s",
-             dstack ? DSTACK_CURL : TAPPD_CURL, rd_hex,
+             curl, rd_hex,
              dstack ? "http://dstack/GetQuote" : "http://localhost/prpc/Tappd.RawQuote");
     rc = ssh_exec(d, c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
     if (rc != CRABBOX_OK) { return rc; }

@@ -167,7 +167,18 @@ def main():
             left = cvms_left()
             check("%s: exit %s, says '%s', no CVM left (%.1fs)" % (name, r.returncode, needle, dt),
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
+        # The "evil" fake CVM is an honest one whose agent listens at /var/run/dstack/dstack.sock (newer
+        # dstack images): with an honest agent it attests.
+        agent_mode("ok")
+        route(evil)
+        r, dt = crab(["--json", "warmup"])
+        lease = json.loads(r.stdout).get("lease") if r.returncode == 0 else None
+        check("agent socket at /var/run/dstack/dstack.sock: warmup attests (%.1fs)" % dt, lease is not None,
+              txt(r)[-1200:])
         route(good)
+        if lease:
+            r, _ = crab(["stop", lease])
+            check("... stop", r.returncode == 0 and cvms_left() == [], txt(r)[-800:])
 
         # ---- the Info-only fallback: opt-in from a trusted source only, labelled ------------------
         agent_mode("no-quote")

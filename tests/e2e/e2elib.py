@@ -272,7 +272,7 @@ def prerequisites():
 class FakeCvm:
     """sshd + guest agent in their own mount namespace, on a loopback port."""
 
-    def __init__(self, procs, root, tag, agent_bin, export_dir):
+    def __init__(self, procs, root, tag, agent_bin, export_dir, socket_path="/var/run/dstack.sock"):
         self.dir = os.path.join(root, "cvm-" + tag)
         self.export_dir = export_dir  # where the double writes app_id/compose/authorized_keys
         os.makedirs(os.path.join(self.dir, "run", "sshd"), mode=0o755)
@@ -288,12 +288,13 @@ class FakeCvm:
                     "MaxStartups 100\n" % (self.port, self.dir, export_dir))
         log = open(os.path.join(self.dir, "cvm.log"), "wb")
         # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
+        os.makedirs(os.path.join(self.dir, "run", "dstack"), mode=0o755)
         script = ('mount --bind "$1/run" /var/run || exit 1; '
-                  '"$2" --socket /var/run/dstack.sock --cvm-dir "$3" & a=$!; '
+                  '"$2" --socket "$4" --cvm-dir "$3" & a=$!; '
                   '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
                   'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
         procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                     self.dir, agent_bin, export_dir], stdout=log, stderr=log)
+                     self.dir, agent_bin, export_dir, socket_path], stdout=log, stderr=log)
         wait_for(self.listening, 15, "sshd of fake CVM %s" % tag)
 
     def listening(self):
@@ -428,7 +429,11 @@ class World:
             f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: 20\n%s"
                     % (self.real or self.double, self.ca, self.work, extra_config))
         os.chmod(self.config_path, 0o600)
-        self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export) for tag in cvms}
+        # "evil" serves its agent where newer dstack images do (/var/run/dstack/dstack.sock): the
+        # cases that fetch its evidence prove the driver finds it there (issue 11 §3).
+        self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export,
+                                 "/var/run/dstack/dstack.sock" if tag == "evil" else "/var/run/dstack.sock")
+                    for tag in cvms}
         self.routes = os.path.join(root, "routes")
         if cvms:
             self.route(self.cvm[cvms[0]])

@@ -802,6 +802,20 @@ Test(phala_double, destroy_get_hang_times_out)
     g_drv->lease_free(g_d, l);
 }
 
+Test(phala_double, destroy_retries_a_delete_killed_at_its_deadline)
+{
+    crabbox_lease *l = warmup_ok(LEASE_A);
+    crabbox_err err;
+    g_host.deadline_cap_ms = 1500;
+    set_faults("delete=hang:30*1");
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert_eq(num_cvms(), 0);
+    cr_assert_eq(count_calls("cvms delete"), 2, "the killed delete was retried once");
+    cr_assert(th_log_has(&g_host, "is still there after timed out; deleting again"), "%s", g_host.log);
+    g_drv->lease_free(g_d, l);
+}
+
 /* ---- cleanup ---------------------------------------------------------------------------------- */
 
 Test(phala_double, cleanup_reaps_ambiguous_after_grace_and_drops_stale_records)
