@@ -248,7 +248,8 @@ PHALA_MUST_USE int phala_parse_get(const json_object *doc, phala_cvm_detail *out
                                    crabbox_err *err);
 
 /* phala_gateway_host builds "<app_id>-22.<domain>" after checking the domain is a DNS name
- * (labels of [A-Za-z0-9-], no leading/trailing hyphen, total under out_len). */
+ * (labels of [A-Za-z0-9-], no leading/trailing hyphen, total under out_len), optionally followed
+ * by ":<port>" (1..65535, kept: the gateway then listens there instead of 443). */
 PHALA_MUST_USE bool phala_gateway_host(char *out, size_t out_len, const char *app_id, cbs domain);
 
 /* phala_cvm_get runs `cvms get --cvm-id <id> --json`; NOT_FOUND when the CVM is gone. flags:
@@ -373,6 +374,11 @@ typedef struct phala_tls_opts {
     int64_t connect_timeout_ms;
     int64_t handshake_timeout_ms;
 } phala_tls_opts;
+
+/* phala_gateway_split splits a gateway host "<name>[:<port>]" into the DNS name (SNI, certificate
+ * name, ssh destination) and the TCP port (PHALA_GATEWAY_PORT without one). False for anything
+ * else (an IPv6 literal, a port 0 or > 65535, a name that is not DNS). */
+PHALA_MUST_USE bool phala_gateway_split(const char *gw, char *host, size_t host_len, uint16_t *port);
 
 /* phala_mono_ms: CLOCK_MONOTONIC in milliseconds (deadlines outside the host's spawn). */
 int64_t phala_mono_ms(void);

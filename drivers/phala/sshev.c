@@ -101,7 +101,7 @@ static void conn_close(ssh_conn *c)
 static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, ssh_conn *c, crabbox_err *err)
 {
     phala_tls_opts o;
-    char pub[PATH_MAX], priv[PATH_MAX];
+    char pub[PATH_MAX], priv[PATH_MAX], gw_host[256];
     const char *hk;
     size_t hk_len = 0;
     int hk_type = 0, rc;
@@ -109,8 +109,10 @@ static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, s
     memset(c, 0, sizeof *c);
     c->sv[0] = c->sv[1] = c->stop[0] = c->stop[1] = -1;
     memset(&o, 0, sizeof o);
-    o.host = gateway;
-    o.port = PHALA_GATEWAY_PORT;
+    if (!phala_gateway_split(gateway, gw_host, sizeof gw_host, &o.port)) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]", gateway);
+    }
+    o.host = gw_host;
     o.connect_to = getenv(PHALA_CONNECT_TO_ENV);
     o.ca_bundle = d->ca_bundle;
     o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS < d->ssh_op_ms ? PHALA_T_TCP_CONNECT_MS : d->ssh_op_ms;
@@ -518,7 +520,7 @@ static char *xstrdup(const char *s, bool *ok)
 int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
                        crabbox_session **out, crabbox_err *err)
 {
-    char gateway[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
+    char gateway[256], gw_name[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
     char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32], opt_alive[48];
     const char *connect_to = getenv(PHALA_CONNECT_TO_ENV);
     uint8_t *kh_blob = NULL;
@@ -553,6 +555,13 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: the proxy path, CA bundle or gateway has characters unsafe in a ProxyCommand");
     }
+    {
+        uint16_t gw_port;
+        if (!phala_gateway_split(gateway, gw_name, sizeof gw_name, &gw_port)) {
+            return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]",
+                              gateway);
+        }
+    }
     snprintf(pc, sizeof pc, "%s --gateway-host %s%s%s%s%s %s", proxy, gateway, d->ca_bundle != NULL ? " --ca-bundle " : "",
              d->ca_bundle != NULL ? d->ca_bundle : "", connect_to != NULL && connect_to[0] != '\0' ? " --connect-to " : "",
              connect_to != NULL && connect_to[0] != '\0' ? connect_to : "", lease->cloud_id);
@@ -584,7 +593,7 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
                                  * default) keeps a silent `crabbox run` alive; 3 unanswered ones end
                                  * a dead session. */
                                 "-o", opt_alive, "-o", "ServerAliveCountMax=3",
-                                "-o", opt_pc, gateway, NULL };
+                                "-o", opt_pc, gw_name, NULL };
         for (; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], &ok); }
     }
     {

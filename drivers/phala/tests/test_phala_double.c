@@ -380,6 +380,22 @@ Test(phala_double, warmup_tolerates_libuv_assertion_line)
     g_drv->lease_free(g_d, l);
 }
 
+Test(phala_double, warmup_gateway_domain_with_port)
+{
+    crabbox_lease *l;
+    crabbox_err err;
+    setenv("PHALA_DOUBLE_GATEWAY_DOMAIN", "gw.example.test:8443", 1);
+    l = warmup_ok(LEASE_A);
+    cr_assert_not_null(strstr(l->gateway_host, "-22.gw.example.test:8443"), "%s", l->gateway_host);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_free(g_d, l);
+    /* A port that is not one is refused like any other bad domain. */
+    setenv("PHALA_DOUBLE_GATEWAY_DOMAIN", "gw.example.test:99999", 1);
+    cr_assert_eq(warmup(LEASE_B, &l, &err), CRABBOX_E_MALFORMED);
+    cr_assert_not_null(strstr(err.message, "gateway domain is not a host name"), "%s", err.message);
+    unsetenv("PHALA_DOUBLE_GATEWAY_DOMAIN");
+}
+
 Test(phala_double, warmup_gateway_domain_fallbacks)
 {
     crabbox_lease *l;
