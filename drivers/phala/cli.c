@@ -8,6 +8,7 @@
  * wordings, and a message we do not recognise stays a plain failure. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "phala.h"
@@ -395,7 +396,7 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     crabbox_spawn_opts opts;
     crabbox_err serr;
     char rdir[4096], cwd[4096 + 16];
-    int rc;
+    int rc, cwd_lock = -1;
     memset(out, 0, sizeof *out);
     argv[argc++] = px->cli;
     for (size_t i = 0; call->args[i] != NULL; i++) {
@@ -411,7 +412,8 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     /* Every run gets a fresh, private, empty working directory (never the user's folder and its
      * phala.toml); it is removed after the run. */
     if ((rc = phala_record_dir(px, rdir, sizeof rdir, err)) != CRABBOX_OK) { return rc; }
-    if ((rc = phala_cli_dir_make(rdir, cwd, sizeof cwd)) != 0) {
+    phala_cli_dirs_sweep(rdir);
+    if ((rc = phala_cli_dir_make(rdir, cwd, sizeof cwd, &cwd_lock)) != 0) {
         return phala_fail(err, CRABBOX_E_FAILED, "phala %s: cannot create a working directory in %s: %s",
                           call->what, rdir, strerror(rc));
     }
@@ -429,6 +431,7 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     if (phala_cli_dir_remove(cwd) != 0) {
         phala_log(px, CRABBOX_LOG_WARN, "phala %s: could not remove its working directory %s", call->what, cwd);
     }
+    close(cwd_lock);
     if (rc != CRABBOX_OK) {
         h->output_free(h->ctx, out);
         memset(out, 0, sizeof *out);

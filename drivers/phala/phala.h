@@ -60,8 +60,13 @@ PHALA_MUST_USE int phala_private_dir(const char *path, bool create);
 /* phala_cli_dir_make creates the private working directory of one CLI run: a new, empty 0700
  * directory "<record_dir>/cli-XXXXXX". The CLI reads ./phala.toml from its working directory (a
  * file naming a CVM turns `deploy` into an update of that CVM, its `profile` switches accounts),
- * so it never runs in the user's folder. Returns 0 or an errno value. */
-PHALA_MUST_USE int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len);
+ * so it never runs in the user's folder. *lock_fd is an flock'ed descriptor of the directory, to
+ * close after phala_cli_dir_remove. Returns 0 or an errno value. */
+PHALA_MUST_USE int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len, int *lock_fd);
+
+/* phala_cli_dirs_sweep removes the cli-* directories in record_dir that no live run holds (left
+ * by a crabbox killed with SIGKILL); every CLI call sweeps before it makes its own. */
+void phala_cli_dirs_sweep(const char *record_dir);
 
 /* phala_cli_dir_remove removes such a directory with whatever the CLI left in it (depth first,
  * symlinks not followed, one file system). Returns 0, or EEXIST when it could not. */

@@ -1,4 +1,5 @@
 /* util.c — errors, sanitised excerpts of CLI text, atomic files, private directories. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,12 +242,43 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return 0; /* best effort, keep going: what stays is reported by the caller's check */
 }
 
-int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len)
+int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len, int *lock_fd)
 {
-    int n = snprintf(out, out_len, "%s/cli-XXXXXX", record_dir);
+    int n = snprintf(out, out_len, "%s/cli-XXXXXX", record_dir), fd, rc;
+    *lock_fd = -1;
     if (n < 0 || (size_t)n >= out_len) { return ENAMETOOLONG; }
     if (mkdtemp(out) == NULL) { return errno; } /* mode 0700, new and empty */
+    /* Held while the CLI runs: a sweep removes only directories nobody holds (a crabbox killed
+     * with SIGKILL cannot remove its own; the lock dies with it). Close-on-exec: the CLI child
+     * does not keep it. */
+    fd = open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno;
+        if (fd >= 0) { close(fd); }
+        (void)rmdir(out);
+        return rc;
+    }
+    *lock_fd = fd;
     return 0;
+}
+
+void phala_cli_dirs_sweep(const char *record_dir)
+{
+    DIR *dir = opendir(record_dir);
+    struct dirent *de;
+    if (dir == NULL) { return; }
+    while ((de = readdir(dir)) != NULL) {
+        char path[4096];
+        int fd, n;
+        if (strncmp(de->d_name, "cli-", 4) != 0 || strlen(de->d_name) != 10) { continue; }
+        n = snprintf(path, sizeof path, "%s/%s", record_dir, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof path) { continue; }
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) { continue; }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) { (void)phala_cli_dir_remove(path); } /* its owner is gone */
+        close(fd);
+    }
+    closedir(dir);
 }
 
 int phala_cli_dir_remove(const char *path)

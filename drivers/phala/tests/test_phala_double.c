@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1244,4 +1246,33 @@ Test(phala_double, public_logs_and_sysinfo_are_trusted_opt_ins)
     cr_assert_not_null(strstr(err.message, "true or false"), "%s", err.message);
     th_config(&g_host, "publicLogs", "false");
     cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+}
+
+Test(phala_double, cli_dirs_left_by_a_killed_run_are_swept)
+{
+    char stale[400], busy[400], file[450];
+    crabbox_lease_list *list = NULL;
+    crabbox_err err;
+    int fd;
+    FILE *f;
+    snprintf(stale, sizeof stale, "%s/phala", g_state);
+    (void)mkdir(stale, 0700);
+    snprintf(stale, sizeof stale, "%s/phala/cli-AAAAAA", g_state);
+    snprintf(busy, sizeof busy, "%s/phala/cli-BBBBBB", g_state);
+    cr_assert_eq(mkdir(stale, 0700), 0);
+    cr_assert_eq(mkdir(busy, 0700), 0);
+    snprintf(file, sizeof file, "%s/phala.toml", stale);
+    f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs("name = \"x\"\n", f);
+    fclose(f);
+    fd = open(busy, O_RDONLY | O_DIRECTORY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* a run in progress */
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->list(g_d, &list, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_list_free(g_d, list);
+    cr_assert_neq(access(stale, F_OK), 0, "the stale directory (owner killed) is swept");
+    cr_assert_eq(access(busy, F_OK), 0, "a directory in use stays");
+    close(fd);
 }
