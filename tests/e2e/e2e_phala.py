@@ -290,8 +290,12 @@ def main():
         env = dict(base_env)
 
         def get_calls():
-            """`phala cvms get` calls the double recorded (it records a call before it hangs)."""
-            return sum(1 for c in (w.dump() or {}).get("calls", []) if c.get("argv", [])[:2] == ["cvms", "get"])
+            """`phala cvms get` calls the double recorded, or with the real CLI the GET /cvms/app_<id>
+            requests the API fake recorded (both record before they hang)."""
+            d = w.dump() or {}
+            if w.real:
+                return sum(1 for q in d.get("requests", []) if q.get("route") == "get")
+            return sum(1 for c in d.get("calls", []) if c.get("argv", [])[:2] == ["cvms", "get"])
         gets_before = get_calls()
         p = subprocess.Popen(w.crab_argv(["warmup"]),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
