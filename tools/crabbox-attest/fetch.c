@@ -793,6 +793,7 @@ static bool check_collateral(const fetch_opts *o, const fetch_target *t, const u
         return false;
     }
     cba_policy_init(&pol);
+    cba_report_init(rep);
     pol.trust_root_der = o->trust_root_der;
     pol.trust_root_der_len = o->trust_root_der_len;
     if (cba_collateral_verify(&c, rep, &pol, json, len, now) != CBA_OK) {
@@ -1363,9 +1364,10 @@ int cmd_collateral(int argc, char **argv)
     cli_buf quote = { 0 }, info = { 0 }, root = { 0 };
     fetch_result res;
     cba_report *rep = NULL;
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     int rc;
 
+    cba_evidence_init(&ev);
     memset(&res, 0, sizeof res);
     memset(&a, 0, sizeof a);
     fetch_opts_init(&a.fo);
@@ -1418,6 +1420,7 @@ int cmd_collateral(int argc, char **argv)
             cba_policy pol;
             char until[32];
             cba_policy_init(&pol);
+            cba_report_init(rep);
             pol.trust_root_der = a.fo.trust_root_der;
             pol.trust_root_der_len = a.fo.trust_root_der_len;
             ev.collateral_json = res.json.data;

@@ -380,12 +380,13 @@ int cmd_verify(int argc, char **argv)
 {
     verify_args a;
     cli_buf info = { 0 }, quote = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     cba_report *r = NULL;
     int rc;
 
     memset(&a, 0, sizeof a);
     cba_policy_init(&a.policy);
+    cba_evidence_init(&ev);
     a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
     rc = parse_args(&a, argc, argv);
     if (rc >= 0) { goto out; }
@@ -411,9 +412,13 @@ int cmd_verify(int argc, char **argv)
     if (a.pccs_url != NULL) {
         fetch_opts fo;
         fetch_result fr;
-        cba_evidence fev = { .quote = quote.data, .quote_len = quote.len,
-                             .info_json = info.data, .info_json_len = info.len };
+        cba_evidence fev;
         int frc;
+        cba_evidence_init(&fev);
+        fev.quote = quote.data;
+        fev.quote_len = quote.len;
+        fev.info_json = info.data;
+        fev.info_json_len = info.len;
         fetch_opts_init(&fo);
         fo.base_url = a.pccs_url;
         fo.cache_dir = a.cache_dir;
@@ -451,6 +456,7 @@ int cmd_verify(int argc, char **argv)
         rc = usage_error(&a, "out of memory");
         goto out;
     }
+    cba_report_init(r);
     if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
     }

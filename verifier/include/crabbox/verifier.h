@@ -13,6 +13,14 @@
  * Many quotes against collateral verified once:
  *     cba_collateral *c;  cba_collateral_verify(&c, &rep, &pol, json, json_len, now);
  *     cba_verify_with(&rep, &pol, c, &evidence, now);   ... cba_collateral_free(c);
+ *
+ * Structs that grow (docs/api.md, "ABI"): cba_policy, cba_evidence and cba_report begin with
+ * `struct_size`, which their init functions (cba_policy_init, cba_evidence_init, cba_report_init)
+ * set to the size the caller was compiled with. Always initialise them with these functions. New
+ * members are only ever appended; a library that is newer than the caller gives members the caller
+ * does not know their cba_*_init default (inputs) or does not write them (the report); a caller newer
+ * than the library gets CBA_E_STRUCT_SIZE if it set a member the library does not know. A
+ * struct_size below the first released layout is refused with CBA_E_STRUCT_SIZE, never read past.
  */
 #ifndef CRABBOX_VERIFIER_H
 #define CRABBOX_VERIFIER_H
@@ -81,7 +89,8 @@ extern "C" {
     X(CBA_E_COMPOSE_HASH_MISMATCH, "compose hash does not match")                                \
     X(CBA_E_APP_ID_MISMATCH, "app id does not match")                                            \
     X(CBA_E_QUOTE_MISSING, "no quote in the evidence")                                           \
-    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")
+    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")          \
+    X(CBA_E_STRUCT_SIZE, "struct_size is unset, too small, or has members this library lacks")
 
 typedef enum cba_err {
 #define CBA_X_ENUM(name, msg) name,
@@ -169,6 +178,7 @@ CBA_API bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_sta
 #define CBA_ADVISORY_ID_MAX 32 /* "INTEL-SA-01234" fits with room */
 
 typedef struct cba_policy {
+    uint32_t struct_size;       /* set by cba_policy_init; keep first */
     uint32_t accepted_statuses; /* bit (1u << cba_tcb_status); Revoked is never accepted */
     const char *const *allowed_advisories; /* borrowed; NULL-terminated list or NULL */
     bool skip_dcap;        /* --no-dcap: skip CRLs, TCB info, QE identity, TCB status (never
@@ -203,11 +213,13 @@ typedef struct cba_policy {
     size_t trust_root_der_len;
 } cba_policy;
 
-/* cba_policy_init sets the strict default: UpToDate only, no advisories, debug rejected. */
+/* cba_policy_init sets struct_size and the strict default: UpToDate only, no advisories, debug
+ * rejected. New members are appended after the last one; their defaults are what this sets. */
 CBA_API void cba_policy_init(cba_policy *policy);
 
 /* ---- Evidence --------------------------------------------------------------------------- */
 typedef struct cba_evidence {
+    uint32_t struct_size; /* set by cba_evidence_init; keep first */
     const uint8_t *quote; /* raw quote bytes; optional when info carries one */
     size_t quote_len;
     const uint8_t *info_json; /* Tappd.Info / Info / GetQuote response; optional */
@@ -220,6 +232,9 @@ typedef struct cba_evidence {
     bool quote_replaces_info_quote;
 } cba_evidence;
 
+/* cba_evidence_init zeroes the evidence (no input) and sets struct_size. */
+CBA_API void cba_evidence_init(cba_evidence *evidence);
+
 /* ---- Report ----------------------------------------------------------------------------- */
 typedef enum cba_verdict { CBA_VERDICT_REJECTED = 0, CBA_VERDICT_VERIFIED = 1 } cba_verdict;
 
@@ -228,11 +243,15 @@ typedef struct cba_check_result {
     char detail[160];
 } cba_check_result;
 
+/* Room for checks: CBA_CHECK_COUNT grows (checks are appended) while the report's layout stays. */
+#define CBA_MAX_CHECKS 32
+
 typedef struct cba_report {
+    uint32_t struct_size;   /* set by cba_report_init; keep first */
     cba_verdict verdict;
-    cba_check failed_check; /* CBA_CHECK_COUNT when verified */
+    cba_check failed_check; /* CBA_CHECK_COUNT when verified: test verdict, not this */
     cba_error error;        /* code CBA_OK when verified */
-    cba_check_result checks[CBA_CHECK_COUNT];
+    cba_check_result checks[CBA_MAX_CHECKS]; /* [0, CBA_CHECK_COUNT) used; the rest NOT_RUN */
     bool test_root;          /* a non-Intel trust anchor was used */
     bool collateral_missing; /* DCAP checks could not run: no collateral and not skip_dcap */
 
@@ -286,6 +305,11 @@ typedef struct cba_report {
     bool has_os_image_hash;
     uint8_t os_image_hash[32];
 } cba_report;
+
+/* cba_report_init zeroes the report and sets struct_size. Every function that fills a report
+ * (cba_verify, cba_verify_with, cba_collateral_verify, cba_describe) needs it set; it writes at
+ * most struct_size bytes and never changes struct_size. */
+CBA_API void cba_report_init(cba_report *report);
 
 /* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
  * `out` (always, also on rejection). Returns CBA_OK when verified, else the error code that is also
