@@ -78,16 +78,10 @@ void cba_report_init(cba_report *report)
  * the smallest accepted; members appended since then take their init default when the caller is
  * older, and a newer caller's struct is accepted only if every member this library does not know is
  * zero (unset): a policy knob the library cannot enforce must not be silently ignored. */
-#define SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
-#define POLICY_SIZE_MIN SIZE_THROUGH(cba_policy, trust_root_der_len)
-#define EVIDENCE_SIZE_MIN SIZE_THROUGH(cba_evidence, quote_replaces_info_quote)
-#define REPORT_SIZE_MIN SIZE_THROUGH(cba_report, os_image_hash)
 _Static_assert(sizeof(cba_check_result[CBA_MAX_CHECKS]) >= sizeof(cba_check_result[CBA_CHECK_COUNT]),
                "CBA_MAX_CHECKS must hold every check");
 
-/* import_struct makes *dst (holding this library's defaults, dst_size bytes) the caller's view of
- * src: src's struct_size bytes, of which only the first dst_size are understood. */
-static cba_err import_struct(cba_error *err, void *dst, size_t dst_size, const void *src, size_t min_size,
+cba_err cba_import_struct(cba_error *err, void *dst, size_t dst_size, const void *src, size_t min_size,
                              const char *what)
 {
     uint32_t size;
@@ -110,7 +104,7 @@ static cba_err import_struct(cba_error *err, void *dst, size_t dst_size, const v
 /* report_usable says whether the library may write the caller's report. */
 static bool report_usable(const cba_report *r)
 {
-    return r != NULL && r->struct_size >= REPORT_SIZE_MIN;
+    return r != NULL && r->struct_size >= CBA_REPORT_SIZE_MIN;
 }
 
 /* report_export copies a full report into the caller's (struct_size bytes, kept as they are). */
@@ -1261,7 +1255,7 @@ cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cb
     r = report->struct_size == sizeof *report ? report : &tmp;
     cba_error_clear(&e);
     cba_policy_init(&pol);
-    rc = import_struct(&e, &pol, sizeof pol, policy, POLICY_SIZE_MIN, "policy");
+    rc = cba_import_struct(&e, &pol, sizeof pol, policy, CBA_POLICY_SIZE_MIN, "policy");
     if (rc != CBA_OK) {
         rc = struct_refused(r, CBA_CHECK_CRL, rc, &e);
     } else {
@@ -1287,8 +1281,8 @@ static cba_err verify_entry(cba_report *out, const cba_policy *policy, const cba
     cba_error_clear(&e);
     cba_policy_init(&pol);
     cba_evidence_init(&ev);
-    rc = import_struct(&e, &pol, sizeof pol, policy, POLICY_SIZE_MIN, "policy");
-    if (rc == CBA_OK) { rc = import_struct(&e, &ev, sizeof ev, evidence, EVIDENCE_SIZE_MIN, "evidence"); }
+    rc = cba_import_struct(&e, &pol, sizeof pol, policy, CBA_POLICY_SIZE_MIN, "policy");
+    if (rc == CBA_OK) { rc = cba_import_struct(&e, &ev, sizeof ev, evidence, CBA_EVIDENCE_SIZE_MIN, "evidence"); }
     if (rc != CBA_OK) {
         rc = struct_refused(r, CBA_CHECK_QUOTE_PARSE, rc, &e);
     } else {

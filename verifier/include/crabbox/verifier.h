@@ -337,6 +337,61 @@ CBA_API CBA_MUST_USE cba_err cba_verify_with(cba_report *out, const cba_policy *
                                              const cba_collateral *collateral,
                                              const cba_evidence *evidence, int64_t now);
 
+/* ---- Describe before verifying ---------------------------------------------------------- */
+typedef enum cba_pck_ca {
+    CBA_PCK_CA_UNKNOWN = 0,
+    CBA_PCK_CA_PLATFORM,  /* leaf issued by "Intel SGX PCK Platform CA": ca=platform */
+    CBA_PCK_CA_PROCESSOR  /* leaf issued by "Intel SGX PCK Processor CA": ca=processor */
+} cba_pck_ca;
+
+/* What a quote says about itself, read WITHOUT verifying anything: enough to choose the
+ * collateral (FMSPC, PCE-ID, PCK CA kind) and to look at the report fields. None of it is
+ * attested; cba_verify checks all of it. New members are appended. */
+typedef struct cba_description {
+    uint32_t struct_size; /* set by cba_description_init; keep first */
+    uint16_t quote_version;
+    uint16_t body_type; /* 2 = TD 1.0, 3 = TD 1.5 */
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    cba_pck_ca pck_ca;
+    uint8_t tee_tcb_svn[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint64_t td_attributes;
+    uint64_t xfam;
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t report_data[64];
+} cba_description;
+
+/* cba_description_init zeroes the description and sets struct_size. */
+CBA_API void cba_description_init(cba_description *description);
+
+/* cba_describe parses the evidence's quote (or, without one, the guest agent response's quote)
+ * and its PCK leaf certificate, verifying nothing, and fills `out`. Returns CBA_OK, or the parse
+ * error (also in *err, which may be NULL); out is then zeroed except struct_size. */
+CBA_API CBA_MUST_USE cba_err cba_describe(cba_description *out, cba_error *err, const cba_evidence *evidence);
+
+/* ---- The report as JSON ------------------------------------------------------------------ */
+/* cba_report_json returns the report as one JSON object on one line, without a newline: the
+ * object `crabbox-attest verify --json` prints (docs/verifier.md lists the members). `policy` (the
+ * one verified under) and `now` fill "dcap" and "at". The string is new and NUL-terminated; free
+ * it with cba_free. NULL when out of memory or when a struct_size is too small. */
+CBA_API char *cba_report_json(const cba_report *report, const cba_policy *policy, int64_t now);
+
+/* cba_free frees what the library returned for the caller to free; NULL is fine. */
+CBA_API void cba_free(void *p);
+
+/* ---- Threads ----------------------------------------------------------------------------- */
+/* Every function is thread-safe on distinct objects, and a verified cba_collateral is immutable:
+ * any number of threads may pass the same one to cba_verify_with at once (docs/api.md). With
+ * policy.one_shot false, wolfCrypt keeps per-thread ECC tables; a thread that verified calls
+ * cba_thread_cleanup before it exits to free them (else they leak with the thread). */
+CBA_API void cba_thread_cleanup(void);
+
 /* cba_compose_hash computes the dstack compose hash of an app-compose.json: SHA-256 of its exact
  * bytes (the guest hashes the file as written, without canonicalisation). */
 CBA_API CBA_MUST_USE bool cba_compose_hash(uint8_t out[32], const uint8_t *app_compose, size_t len);
