@@ -19,7 +19,11 @@ p=$tmp/moved
 export PKG_CONFIG_PATH=$p/lib/pkgconfig
 libdir=$(pkg-config --variable=libdir crabbox-verifier)
 [ "$(cd "$libdir" && pwd -P)" = "$(cd "$p/lib" && pwd -P)" ] || { echo "FAIL: .pc libdir $libdir is not in the moved prefix" >&2; exit 1; }
-example=$src/docs/examples/embed.c
+# The example is the one docs/api.md shows (and docs/examples/embed.c, which must be the same).
+example=$tmp/embed.c
+sed -n '/^<!-- embed.c: begin -->$/,/^<!-- embed.c: end -->$/p' "$src/docs/api.md" | sed '1,2d;$d' | sed '$d' >"$example"
+cmp -s "$example" "$src/docs/examples/embed.c" ||
+    { echo "FAIL: docs/api.md's example differs from docs/examples/embed.c" >&2; diff "$example" "$src/docs/examples/embed.c" >&2; exit 1; }
 quote=$fx/dcap-qvl-tdx/tdx_quote coll=$fx/dcap-qvl-tdx/tdx_quote_collateral.json
 cp "$quote" "$tmp/flipped"
 printf '\001' | dd of="$tmp/flipped" bs=1 seek=200 conv=notrunc 2>/dev/null
@@ -44,14 +48,16 @@ expect_run() {
 # 1. pkg-config only.
 cc -std=c11 -Wall -Wextra -Werror $flags "$example" -o "$tmp/embed_pc_shared" \
    $(pkg-config --cflags --libs crabbox-verifier) -Wl,-rpath,"$libdir"
-ldd "$tmp/embed_pc_shared" | grep -q "libcrabbox-verifier.so.0 => $libdir" ||
+deps=$(ldd "$tmp/embed_pc_shared") # (not piped into grep -q: with pipefail, ldd's SIGPIPE fails it)
+printf '%s\n' "$deps" | grep -qF "libcrabbox-verifier.so.0 => $libdir/" ||
     { echo "FAIL: the shared consumer does not use the installed libcrabbox-verifier.so.0" >&2; exit 1; }
 expect_run "pkg-config, shared" "$tmp/embed_pc_shared"
 
 static_libs=$(pkg-config --static --libs crabbox-verifier | sed 's/-lcrabbox-verifier/-Wl,-Bstatic -lcrabbox-verifier -Wl,-Bdynamic/')
 cc -std=c11 -Wall -Wextra -Werror $flags "$example" -o "$tmp/embed_pc_static" \
    $(pkg-config --static --cflags crabbox-verifier) $static_libs
-if ldd "$tmp/embed_pc_static" | grep -q libcrabbox-verifier; then
+deps=$(ldd "$tmp/embed_pc_static")
+if printf '%s\n' "$deps" | grep -q libcrabbox-verifier; then
     echo "FAIL: the --static consumer loads libcrabbox-verifier.so" >&2; exit 1
 fi
 expect_run "pkg-config --static (the archive)" "$tmp/embed_pc_static"
