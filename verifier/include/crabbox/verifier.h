@@ -4,11 +4,11 @@
  * evidence bytes, the verification time and a policy, and gets back a report. Every function is
  * safe to call from several threads on distinct objects.
  *
- * One-shot use:
- *     cba_policy pol;  cba_policy_init(&pol);
- *     cba_report rep;
- *     cba_verify(&rep, &pol, &(cba_evidence){ .quote = q, .quote_len = n }, now);
- *     if (rep.verdict == CBA_VERDICT_VERIFIED) { ... }
+ * One-shot use (docs/api.md has a complete program):
+ *     cba_policy pol;    cba_policy_init(&pol);
+ *     cba_evidence ev;   cba_evidence_init(&ev);  ev.quote = q;  ev.quote_len = n;
+ *     cba_report rep;    cba_report_init(&rep);
+ *     if (cba_verify(&rep, &pol, &ev, now) == CBA_OK) { ... rep.verdict == CBA_VERDICT_VERIFIED }
  *
  * Many quotes against collateral verified once:
  *     cba_collateral *c;  cba_collateral_verify(&c, &rep, &pol, json, json_len, now);
