@@ -350,8 +350,8 @@ int cmd_verify(int argc, char **argv)
         a.policy.trust_root_der_len = root.len;
     }
     if (a.pccs_url != NULL) {
-        fetch_opts fo;
-        fetch_result fr;
+        cba_fetch_opts fo;
+        cba_fetch_result fr;
         cba_evidence fev;
         int frc;
         cba_evidence_init(&fev);
@@ -359,24 +359,24 @@ int cmd_verify(int argc, char **argv)
         fev.quote_len = quote.len;
         fev.info_json = info.data;
         fev.info_json_len = info.len;
-        fetch_opts_init(&fo);
+        cba_fetch_opts_init(&fo);
         fo.base_url = a.pccs_url;
         fo.cache_dir = a.cache_dir;
         fo.no_cache = a.no_cache;
         fo.quiet = a.json;
         fo.trust_root_der = a.policy.trust_root_der;
         fo.trust_root_der_len = a.policy.trust_root_der_len;
-        frc = fetch_collateral(&fo, &fev, a.at, &fr);
+        frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a.at, &fr));
         if (frc == EXIT_USAGE) {
             rc = usage_error(&a, fr.error);
-            fetch_result_free(&fr);
+            cba_fetch_result_free(&fr);
             goto out;
         }
         /* Verified collateral; or collateral that does not verify (the verifier then names the
          * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
         coll = fr.json;
         fr.json = (cli_buf){ 0 };
-        fetch_result_free(&fr);
+        cba_fetch_result_free(&fr);
     }
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
