@@ -377,7 +377,7 @@ CBA_API CBA_MUST_USE cba_err cba_describe(cba_description *out, cba_error *err, 
 
 /* ---- The report as JSON ------------------------------------------------------------------ */
 /* cba_report_json returns the report as one JSON object on one line, without a newline: the
- * object `crabbox-attest verify --json` prints (docs/verifier.md lists the members). `policy` (the
+ * object `crabbox-attest verify --json` prints (README.md lists the members). `policy` (the
  * one verified under) and `now` fill "dcap" and "at". The string is new and NUL-terminated; free
  * it with cba_free. NULL when out of memory or when a struct_size is too small. */
 CBA_API char *cba_report_json(const cba_report *report, const cba_policy *policy, int64_t now);
