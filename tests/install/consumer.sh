@@ -83,8 +83,8 @@ for cxx in consumer_cxx consumer_cxx_shared; do
 done
 
 # 3. The installed tools: drivers found relative to the executable, man pages present.
-for m in crabbox.1 crabbox-attest.1; do
-    [ -f "$p/share/man/man1/$m" ] || { echo "FAIL: man page $m not installed" >&2; exit 1; }
+for m in man1/crabbox.1 man1/crabbox-attest.1 man3/libcrabbox-verifier.3; do
+    [ -f "$p/share/man/$m" ] || { echo "FAIL: man page $m not installed" >&2; exit 1; }
 done
 [ -x "$p/lib/crabbox/drivers/crabbox-phala-proxy" ] || { echo "FAIL: crabbox-phala-proxy not beside the driver" >&2; exit 1; }
 # (the phala CLI double stands in for `phala`, which the driver's doctor runs)
