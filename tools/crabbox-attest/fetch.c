@@ -998,8 +998,9 @@ out:
     return rc;
 }
 
-cba_fetch_status fetch_collateral_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,
-                                       int64_t now, cba_fetch_result *out)
+/* fetch_with returns a cba_fetch_status value as an int (fail() and the steps speak int). */
+static int fetch_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev, int64_t now,
+                      cba_fetch_result *out)
 {
     fetch_target t;
     cache_dir cd = { .fd = -1, .path = "" };
@@ -1111,17 +1112,28 @@ out:
     return rc;
 }
 
+static cba_fetch_status to_status(int rc)
+{
+    return rc >= 0 && rc < (int)CBA_FETCH_STATUS_COUNT ? (cba_fetch_status)rc : CBA_FETCH_INTERNAL;
+}
+
+cba_fetch_status fetch_collateral_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,
+                                       int64_t now, cba_fetch_result *out)
+{
+    return to_status(fetch_with(cu, o, ev, now, out));
+}
+
 cba_fetch_status cba_fetch_collateral(const cba_fetch_opts *o, const cba_evidence *ev, int64_t now,
                                       cba_fetch_result *out)
 {
     curl_api cu;
     char why[300];
-    int rc;
+    cba_fetch_status st;
     memset(out, 0, sizeof *out);
-    if (!curl_api_open(&cu, why, sizeof why)) { return (cba_fetch_status)fail(out, CBA_FETCH_UNAVAILABLE, "%s", why); }
-    rc = fetch_collateral_with(&cu, o, ev, now, out);
+    if (!curl_api_open(&cu, why, sizeof why)) { return to_status(fail(out, CBA_FETCH_UNAVAILABLE, "%s", why)); }
+    st = fetch_collateral_with(&cu, o, ev, now, out);
     curl_api_close(&cu);
-    return rc >= 0 && rc < CBA_FETCH_STATUS_COUNT ? (cba_fetch_status)rc : CBA_FETCH_INTERNAL;
+    return st;
 }
 
 static const struct { const char *name, *msg; } k_fetch_statuses[] = {
