@@ -361,14 +361,6 @@ static const char *ssh_keys_label(const cba_report *r, const verify_args *a)
                                         (c->status == CBA_CHECK_SKIP && strncmp(c->detail, "not enforced", 12) == 0));
 }
 
-static json_object *hex_json(const uint8_t *b, size_t n)
-{
-    char buf[257];
-    if (n > 128) { return NULL; }
-    cli_hex(buf, b, n);
-    return json_object_new_string(buf);
-}
-
 static const char k_edited_reason[] =
     "the bundle was EDITED after the host wrote it (its MAC does not check under this user's bundle key)";
 
@@ -378,74 +370,29 @@ static bool edited_only(const cba_report *r, const verify_args *a)
     return a->bundle_loaded && a->auth == BUNDLE_EDITED && r->verdict == CBA_VERDICT_VERIFIED;
 }
 
+/* print_json prints the library's JSON of the report (cba_report_json, the object documented in
+ * docs/verifier.md) with what only the CLI knows added: the bundle's authenticity (an EDITED
+ * bundle is rejected at "bundle" even when its evidence verified) and the ssh_keys label. Out of
+ * memory, a line that still says the verification failed. */
 static void print_json(const cba_report *r, const verify_args *a)
 {
-    json_object *o = json_object_new_object(), *checks = json_object_new_array();
-    bool edited = edited_only(r, a), verified = r->verdict == CBA_VERDICT_VERIFIED && !edited;
-    char reason[256];
-
-    if (verified) {
-        snprintf(reason, sizeof reason, "all checks passed");
-    } else if (edited) {
-        snprintf(reason, sizeof reason, "%s", k_edited_reason);
-    } else {
-        snprintf(reason, sizeof reason, "%s: %s", cba_err_message(r->error.code), r->error.detail);
+    char *text = cba_report_json(r, &a->policy, a->at);
+    json_object *o = text != NULL ? json_tokener_parse(text) : NULL;
+    cba_free(text);
+    if (o == NULL || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
+        return;
     }
-    json_object_object_add(o, "verdict", json_object_new_string(verified ? "verified" : "rejected"));
-    json_object_object_add(o, "failed_check",
-                           verified ? NULL
-                                    : json_object_new_string(edited ? "bundle" : cba_check_name(r->failed_check)));
+    if (edited_only(r, a)) {
+        json_object_object_add(o, "verdict", json_object_new_string("rejected"));
+        json_object_object_add(o, "failed_check", json_object_new_string("bundle"));
+        json_object_object_add(o, "reason", json_object_new_string(k_edited_reason));
+        json_object_object_add(o, "error", NULL);
+        json_object_object_add(o, "where", NULL);
+    }
     json_object_object_add(o, "bundle", a->bundle_loaded ? json_object_new_string(bundle_auth_name(a->auth)) : NULL);
-    json_object_object_add(o, "reason", json_object_new_string(reason));
-    json_object_object_add(o, "error", verified || edited ? NULL : json_object_new_string(cba_err_name(r->error.code)));
-    json_object_object_add(o, "where", verified || edited ? NULL : json_object_new_string(r->error.where));
-    for (int i = 0; i < CBA_CHECK_COUNT; i++) {
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "name", json_object_new_string(cba_check_name((cba_check)i)));
-        json_object_object_add(c, "status", json_object_new_string(cba_check_status_name(r->checks[i].status)));
-        json_object_object_add(c, "detail", json_object_new_string(r->checks[i].detail));
-        json_object_array_add(checks, c);
-    }
-    json_object_object_add(o, "checks", checks);
-    json_object_object_add(o, "tcb_status",
-                           r->has_tcb ? json_object_new_string(cba_tcb_status_name(r->tcb_status)) : NULL);
-    if (r->has_tcb) {
-        json_object *adv = json_object_new_array();
-        for (size_t i = 0; i < r->num_advisory_ids; i++) {
-            json_object_array_add(adv, json_object_new_string(r->advisory_ids[i]));
-        }
-        json_object_object_add(o, "advisory_ids", adv);
-        json_object_object_add(o, "tcb_evaluation_data_number",
-                               json_object_new_int64(r->tcb_evaluation_data_number));
-    } else {
-        json_object_object_add(o, "advisory_ids", NULL);
-    }
-    json_object_object_add(o, "fmspc", r->has_pck ? hex_json(r->fmspc, 6) : NULL);
-    json_object_object_add(o, "quote_version", r->has_quote ? json_object_new_int(r->quote_version) : NULL);
-    json_object_object_add(o, "mrtd", r->has_quote ? hex_json(r->mrtd, 48) : NULL);
-    if (r->has_quote) {
-        json_object *rt = json_object_new_array();
-        for (int i = 0; i < 4; i++) { json_object_array_add(rt, hex_json(r->rtmr[i], 48)); }
-        json_object_object_add(o, "rtmr", rt);
-        json_object_object_add(o, "mrconfigid", hex_json(r->mrconfigid, 48));
-        json_object_object_add(o, "tee_tcb_svn", hex_json(r->tee_tcb_svn, 16));
-    } else {
-        json_object_object_add(o, "rtmr", NULL);
-    }
-    json_object_object_add(o, "report_data", r->has_quote ? hex_json(r->report_data, 64) : NULL);
-    json_object_object_add(o, "app_id", r->has_app_id ? hex_json(r->app_id, 20) : NULL);
-    json_object_object_add(o, "compose_hash", r->has_compose_hash ? hex_json(r->compose_hash, 32) : NULL);
-    json_object_object_add(o, "os_image_hash", r->has_os_image_hash ? hex_json(r->os_image_hash, 32) : NULL);
-    json_object_object_add(o, "instance_id", r->has_instance_id ? hex_json(r->instance_id, 20) : NULL);
-    json_object_object_add(o, "pre_launch_script_sha256",
-                           r->has_pre_launch_script ? hex_json(r->pre_launch_script_sha256, 32) : NULL);
     json_object_object_add(o, "ssh_keys", json_object_new_string(ssh_keys_label(r, a)));
-    json_object_object_add(o, "at", json_object_new_int64(a->at));
-    json_object_object_add(o, "dcap", json_object_new_string(a->policy.skip_dcap ? "skipped" : "checked"));
-    if (r->collateral_expires != 0) {
-        json_object_object_add(o, "collateral_expires", json_object_new_int64(r->collateral_expires));
-    }
-    if (r->test_root) { json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning)); }
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }
@@ -485,12 +432,13 @@ int cmd_verify(int argc, char **argv)
     verify_args a;
     cli_buf info = { 0 }, quote = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
     cli_buf dcompose = { 0 }, script = { 0 };
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     cba_report *r = NULL;
     int rc;
 
     memset(&a, 0, sizeof a);
     cba_policy_init(&a.policy);
+    cba_evidence_init(&ev);
     a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
     rc = parse_args(&a, argc, argv);
     if (rc >= 0) { goto out; }
@@ -516,29 +464,33 @@ int cmd_verify(int argc, char **argv)
         a.policy.trust_root_der_len = root.len;
     }
     if (a.pccs_url != NULL) {
-        fetch_opts fo;
-        fetch_result fr;
-        cba_evidence fev = { .quote = quote.data, .quote_len = quote.len,
-                             .info_json = info.data, .info_json_len = info.len };
+        cba_fetch_opts fo;
+        cba_fetch_result fr;
+        cba_evidence fev;
         int frc;
-        fetch_opts_init(&fo);
+        cba_evidence_init(&fev);
+        fev.quote = quote.data;
+        fev.quote_len = quote.len;
+        fev.info_json = info.data;
+        fev.info_json_len = info.len;
+        cba_fetch_opts_init(&fo);
         fo.base_url = a.pccs_url;
         fo.cache_dir = a.cache_dir;
         fo.no_cache = a.no_cache;
         fo.quiet = a.json;
         fo.trust_root_der = a.policy.trust_root_der;
         fo.trust_root_der_len = a.policy.trust_root_der_len;
-        frc = fetch_collateral(&fo, &fev, a.at, &fr);
+        frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a.at, &fr));
         if (frc == EXIT_USAGE) {
             rc = usage_error(&a, fr.error);
-            fetch_result_free(&fr);
+            cba_fetch_result_free(&fr);
             goto out;
         }
         /* Verified collateral; or collateral that does not verify (the verifier then names the
          * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
         coll = fr.json;
         fr.json = (cli_buf){ 0 };
-        fetch_result_free(&fr);
+        cba_fetch_result_free(&fr);
     }
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
@@ -599,6 +551,7 @@ int cmd_verify(int argc, char **argv)
         rc = usage_error(&a, "out of memory");
         goto out;
     }
+    cba_report_init(r);
     if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
     }
