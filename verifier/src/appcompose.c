@@ -33,6 +33,7 @@ const char *cba_app_compose_flag_name(cba_app_compose_flag flag)
 void cba_app_compose_policy_init(cba_app_compose_policy *policy)
 {
     memset(policy, 0, sizeof *policy);
+    policy->struct_size = (uint32_t)sizeof *policy;
     /* The instance id is reported and bound by its event; a compose that turns it off hides
      * which instance answered. */
     policy->flag_rules[CBA_ACF_NO_INSTANCE_ID] = CBA_FLAG_FALSE;

@@ -34,6 +34,7 @@ void cba_error_clear(cba_error *err);
 #define CBA_POLICY_SIZE_MIN CBA_SIZE_THROUGH(cba_policy, trust_root_der_len)
 #define CBA_EVIDENCE_SIZE_MIN CBA_SIZE_THROUGH(cba_evidence, quote_replaces_info_quote)
 #define CBA_REPORT_SIZE_MIN CBA_SIZE_THROUGH(cba_report, os_image_hash)
+#define CBA_APP_COMPOSE_POLICY_SIZE_MIN CBA_SIZE_THROUGH(cba_app_compose_policy, report_only)
 #define CBA_DESCRIPTION_SIZE_MIN CBA_SIZE_THROUGH(cba_description, report_data)
 
 /* cba_import_struct makes *dst (holding this library's defaults, dst_size bytes) the caller's

@@ -951,12 +951,18 @@ static cba_err step_report_data(verify_ctx *v)
 static cba_err step_app_compose(verify_ctx *v)
 {
     const cba_app_compose_policy *p = v->policy->app_compose;
+    cba_app_compose_policy acp;
     cba_app_compose_result res;
     cba_err rc;
     if (p == NULL) {
         v->skip_reason = "no app-compose policy given";
         return CBA_OK;
     }
+    /* The caller's struct is struct_size bytes as it was compiled (see cba_import_struct). */
+    cba_app_compose_policy_init(&acp);
+    rc = cba_import_struct(&v->e, &acp, sizeof acp, p, CBA_APP_COMPOSE_POLICY_SIZE_MIN, "policy.app_compose");
+    if (rc != CBA_OK) { return rc; }
+    p = &acp;
     if (v->info == NULL || !v->info->has_app_compose) {
         /* Nothing to apply the rules to. With an expectation that needs the app-compose (the
          * deployed compose, a supplied script) that is a failure; otherwise only the compose

@@ -268,6 +268,7 @@ typedef enum cba_flag_rule { CBA_FLAG_ANY = 0, CBA_FLAG_FALSE, CBA_FLAG_TRUE } c
     "bf12939bc82c9bdd103b6b1226913e6da58ed7cfcfc7c7ae808ac0813715b9a8"
 
 typedef struct cba_app_compose_policy {
+    uint32_t struct_size; /* set by cba_app_compose_policy_init; grows like cba_policy */
     const uint8_t *docker_compose; /* expected docker_compose_file; NULL = not checked here */
     size_t docker_compose_len;
     const uint8_t *pre_launch_script; /* the script the deployer supplied; NULL = none */
