@@ -153,3 +153,24 @@ Test(abi, newer_caller_unknown_members_must_be_zero)
     cr_assert_eq(newer_report.r.verdict, CBA_VERDICT_REJECTED);
     tu_buf_free(&quote);
 }
+
+/* The app-compose policy hangs off the policy by pointer and grows the same way. */
+Test(abi, uninitialised_app_compose_policy_is_refused)
+{
+    tu_buf quote;
+    cba_evidence ev;
+    cba_policy p;
+    cba_report r;
+    cba_app_compose_policy acp;
+    quote_evidence(&ev, &p, &quote);
+    cba_report_init(&r);
+    memset(&acp, 0, sizeof acp);
+    p.app_compose = &acp;
+    cr_assert_eq(cba_verify(&r, &p, &ev, CRABBOX_AT), CBA_E_STRUCT_SIZE);
+    cr_assert_eq(r.failed_check, CBA_CHECK_APP_COMPOSE);
+    cr_assert_str_eq(r.error.where, "policy.app_compose");
+    cba_app_compose_policy_init(&acp);
+    cr_assert_eq(acp.struct_size, sizeof acp);
+    cr_assert_eq(cba_verify(&r, &p, &ev, CRABBOX_AT), CBA_OK, "%s", r.error.detail);
+    tu_buf_free(&quote);
+}
