@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "crabbox/verifier.h"
+#include "crypto.h" /* the wolfSSL build, for --version */
 #include "fetch.h"
 
 static const char k_usage[] =
@@ -14,7 +15,8 @@ static const char k_usage[] =
     "  inspect   show what a quote, certificate chain, guest agent response or collateral holds\n"
     "  collateral fetch  download DCAP collateral for a quote from Intel PCS or a PCCS (verified, cached)\n"
     "\n"
-    "Run 'crabbox-attest COMMAND --help' for a command's options. --version prints the version.\n";
+    "Run 'crabbox-attest COMMAND --help' for a command's options. --version prints the version\n"
+    "and the wolfSSL build.\n";
 
 int main(int argc, char **argv)
 {
@@ -27,7 +29,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("crabbox-attest %s\n", cba_version());
+        printf("crabbox-attest %s\n%s\nwolfSSL options: %s\n", cba_version(), cba_crypto_library(),
+               cba_crypto_config());
         return 0;
     }
     if (strcmp(argv[1], "verify") == 0) { return cmd_verify(argc - 1, argv + 1); }

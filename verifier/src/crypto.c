@@ -6,6 +6,7 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 #include <wolfssl/wolfcrypt/sha3.h>
 #include <wolfssl/wolfcrypt/sha512.h>
+#include <wolfssl/version.h>
 
 #include <string.h>
 
@@ -50,8 +51,72 @@ bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts)
     return ok;
 }
 
+/* A wolfSSL without WOLFSSL_HASH_FLAGS computes SHA3-256 only, whose padding (0x06) differs from
+ * original Keccak's (0x01) that dstack uses; Keccak-f[1600] is small enough to carry (FIPS 202
+ * section 3). Always compiled, so tests/unit/test_crypto.c checks it with every wolfSSL. */
+static uint64_t rotl64(uint64_t x, unsigned n)
+{
+    return n == 0 ? x : (x << n) | (x >> (64 - n));
+}
+
+static void keccak_f1600(uint64_t a[25])
+{
+    static const uint64_t rc[24] = {
+        0x0000000000000001u, 0x0000000000008082u, 0x800000000000808au, 0x8000000080008000u,
+        0x000000000000808bu, 0x0000000080000001u, 0x8000000080008081u, 0x8000000000008009u,
+        0x000000000000008au, 0x0000000000000088u, 0x0000000080008009u, 0x000000008000000au,
+        0x000000008000808bu, 0x800000000000008bu, 0x8000000000008089u, 0x8000000000008003u,
+        0x8000000000008002u, 0x8000000000000080u, 0x000000000000800au, 0x800000008000000au,
+        0x8000000080008081u, 0x8000000000008080u, 0x0000000080000001u, 0x8000000080008008u,
+    };
+    static const unsigned rot[25] = { 0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43,
+                                      25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14 };
+    for (size_t round = 0; round < 24; round++) {
+        uint64_t c[5], b[25];
+        for (size_t x = 0; x < 5; x++) { c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20]; }
+        for (size_t x = 0; x < 5; x++) {
+            uint64_t d = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
+            for (size_t y = 0; y < 25; y += 5) { a[y + x] ^= d; }
+        }
+        /* rho and pi: B[y][2x+3y] = rot(A[x][y]) */
+        for (size_t x = 0; x < 5; x++) {
+            for (size_t y = 0; y < 5; y++) {
+                b[((2 * x + 3 * y) % 5) * 5 + y] = rotl64(a[y * 5 + x], rot[y * 5 + x]);
+            }
+        }
+        for (size_t y = 0; y < 25; y += 5) {
+            for (size_t x = 0; x < 5; x++) {
+                a[y + x] = b[y + x] ^ (~b[y + (x + 1) % 5] & b[y + (x + 2) % 5]);
+            }
+        }
+        a[0] ^= rc[round];
+    }
+}
+
+bool cba_keccak256_portable(uint8_t out[32], const cbs *parts, size_t num_parts)
+{
+    enum { RATE = 136 };
+    uint64_t st[25] = { 0 };
+    size_t pos = 0;
+    for (size_t i = 0; i < num_parts; i++) {
+        for (size_t j = 0; j < parts[i].len; j++) {
+            st[pos / 8] ^= (uint64_t)parts[i].data[j] << (8 * (pos % 8));
+            if (++pos == RATE) {
+                keccak_f1600(st);
+                pos = 0;
+            }
+        }
+    }
+    st[pos / 8] ^= (uint64_t)0x01 << (8 * (pos % 8));
+    st[(RATE - 1) / 8] ^= (uint64_t)0x80 << (8 * ((RATE - 1) % 8));
+    keccak_f1600(st);
+    for (size_t i = 0; i < 32; i++) { out[i] = (uint8_t)(st[i / 8] >> (8 * (i % 8))); }
+    return true;
+}
+
 bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts)
 {
+#if defined(CBA_HAVE_WC_SHA3_SETFLAGS)
     wc_Sha3 h;
     bool ok = wc_InitSha3_256(&h, NULL, INVALID_DEVID) == 0 &&
               wc_Sha3_SetFlags(&h, WC_HASH_SHA3_KECCAK256) == 0;
@@ -61,6 +126,9 @@ bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts)
     ok = ok && wc_Sha3_256_Final(&h, out) == 0;
     wc_Sha3_256_Free(&h);
     return ok;
+#else
+    return cba_keccak256_portable(out, parts, num_parts);
+#endif
 }
 
 /* rc_of maps a wolfCrypt error from an operation whose inputs are already known to be well
@@ -92,12 +160,19 @@ static cba_crypto_rc import_key(ecc_key *key, const uint8_t pub_xy[64])
     int curve_idx, rc;
     rc = wc_ecc_import_unsigned(key, pub_xy, pub_xy + 32, NULL, ECC_SECP256R1);
     if (rc != 0) { return rc_of(rc); }
+#if defined(CBA_HAVE_WC_ECC_POINT_IS_ON_CURVE)
     curve_idx = wc_ecc_get_curve_idx(ECC_SECP256R1);
     if (curve_idx < 0) { return CBA_CRYPTO_INVALID; }
     /* P-256 has cofactor 1: on the curve (and not infinity, which has no affine X||Y) means in the
      * prime-order group, so the costly order multiplication of wc_ecc_check_key adds nothing. */
     rc = wc_ecc_point_is_on_curve(&key->pubkey, curve_idx);
     return rc == 0 ? CBA_CRYPTO_OK : rc_of(rc);
+#else
+    /* Without USE_ECC_B_PARAM the full check (on the curve, in range, order n) is what there is. */
+    (void)curve_idx;
+    rc = wc_ecc_check_key(key);
+    return rc == 0 ? CBA_CRYPTO_OK : rc_of(rc);
+#endif
 }
 
 cba_crypto_rc cba_p256_point_check(const uint8_t pub_xy[64])
@@ -171,5 +246,64 @@ bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts, size_
 
 void cba_crypto_release_tables(void)
 {
-    wc_ecc_fp_free();
+#if defined(CBA_HAVE_WC_ECC_FP_FREE)
+    wc_ecc_fp_free();   /* FP_ECC: per-thread tables of every point seen twice */
+#endif
+}
+
+#ifndef CBA_WOLFSSL_BUILD
+#define CBA_WOLFSSL_BUILD "unknown build"
+#endif
+/* The options that decide speed and attack surface, as this build's options.h has them. */
+#if defined(WOLFSSL_SP_X86_64_ASM) && defined(WOLFSSL_HAVE_SP_ECC)
+#define CBA_W_SP " sp-p256-asm"
+#elif defined(WOLFSSL_HAVE_SP_ECC)
+#define CBA_W_SP " sp-p256-c"
+#else
+#define CBA_W_SP " generic-ecc"
+#endif
+#if defined(USE_INTEL_SPEEDUP)
+#define CBA_W_INTEL " intelasm"
+#else
+#define CBA_W_INTEL ""
+#endif
+#if defined(WOLFSSL_AESNI)
+#define CBA_W_AESNI " aesni"
+#else
+#define CBA_W_AESNI ""
+#endif
+#if defined(FP_ECC)
+#define CBA_W_FPECC " fp-ecc"
+#else
+#define CBA_W_FPECC ""
+#endif
+#if defined(WOLFSSL_TLS13)
+#define CBA_W_TLS13 " tls13"
+#else
+#define CBA_W_TLS13 ""
+#endif
+#if defined(HAVE_SNI)
+#define CBA_W_SNI " sni"
+#else
+#define CBA_W_SNI ""
+#endif
+#if defined(NO_OLD_TLS) && defined(NO_DES3) && defined(NO_RC4) && !defined(HAVE_NULL_CIPHER)
+#define CBA_W_LEGACY " no-legacy-ciphers"
+#else
+#define CBA_W_LEGACY " legacy-ciphers"
+#endif
+#if defined(CBA_HAVE_WC_SHA3_SETFLAGS)
+#define CBA_W_KECCAK " keccak:wolfssl"
+#else
+#define CBA_W_KECCAK " keccak:portable"
+#endif
+
+const char *cba_crypto_library(void)
+{
+    return "wolfSSL " LIBWOLFSSL_VERSION_STRING " " CBA_WOLFSSL_BUILD;
+}
+
+const char *cba_crypto_config(void)
+{
+    return (CBA_W_SP CBA_W_INTEL CBA_W_AESNI CBA_W_FPECC CBA_W_TLS13 CBA_W_SNI CBA_W_LEGACY CBA_W_KECCAK) + 1;
 }

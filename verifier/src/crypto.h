@@ -16,6 +16,9 @@ CBA_MUST_USE bool cba_sha384(uint8_t out[48], const cbs *parts, size_t num_parts
 CBA_MUST_USE bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts);
 /* Keccak-256 with the original Keccak padding (not SHA3-256), as dstack's MR config V2 uses. */
 CBA_MUST_USE bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts);
+/* cba_keccak256_portable is the same in plain C: what cba_keccak256 uses when wolfSSL lacks
+ * WOLFSSL_HASH_FLAGS (cmake/wolfssl.cmake detects it). Never fails. */
+CBA_MUST_USE bool cba_keccak256_portable(uint8_t out[32], const cbs *parts, size_t num_parts);
 
 /* cba_crypto_rc separates "the input is bad" from "wolfCrypt ran out of memory", so that an
  * allocation failure is reported as CBA_E_NOMEM and never as forged or malformed evidence. */
@@ -48,7 +51,13 @@ CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs 
 /* cba_crypto_release_tables frees wolfCrypt's per-thread ECC fixed-point tables. wolfCrypt (as
  * Debian builds it, FP_ECC) builds a table for a point on its second use: ~35M instructions and
  * ~1 MiB each, repaid only over many verifications with the same key. A one-shot verification
- * releases them after every signature so that none is ever built. */
+ * releases them after every signature so that none is ever built. A no-op with a wolfSSL without
+ * FP_ECC (the bundled build: SP P-256 assembly has its own fixed tables for G). */
 void cba_crypto_release_tables(void);
+
+/* cba_crypto_library names the wolfSSL the build links ("wolfSSL 5.5.4 bundled (...)"), and
+ * cba_crypto_config its relevant options ("sp-p256-asm intelasm aesni ..."); static strings. */
+const char *cba_crypto_library(void);
+const char *cba_crypto_config(void);
 
 #endif

@@ -1,0 +1,92 @@
+# cmake/wolfssl.cmake — which wolfSSL the project links (docs/wolfssl.md).
+#
+# CRABBOX_WOLFSSL=bundled (default): the wolfSSL tuned for this project, built once from Debian's
+#   source package by scripts/build-wolfssl (SP P-256 assembly, Intel assembly, AES-NI, TLS 1.2/1.3
+#   ECDHE-AEAD, static + PIC) and cached in ~/.cache/crabbox-attest; configuring the first time
+#   builds it (about a minute on 2 CPUs). CRABBOX_WOLFSSL_SUITE=bookworm|trixie picks the source.
+# CRABBOX_WOLFSSL=system: Debian's libwolfssl (pkg-config wolfssl), as before.
+#
+# Either way the target is PkgConfig::WOLFSSL (the name every CMakeLists.txt already links), and the
+# features the code uses only when present are detected here by linking a probe against the chosen
+# library; they reach the compiler as CBA_HAVE_* definitions of that target:
+#   CBA_HAVE_WC_ECC_FP_FREE          wc_ecc_fp_free (FP_ECC: Debian's generic build)
+#   CBA_HAVE_WC_ECC_POINT_IS_ON_CURVE wc_ecc_point_is_on_curve (USE_ECC_B_PARAM)
+#   CBA_HAVE_WC_SHA3_SETFLAGS        wc_Sha3_SetFlags (WOLFSSL_HASH_FLAGS: Keccak-256 through wolfSSL)
+#   CBA_HAVE_WC_ECC_SET_DETERMINISTIC wc_ecc_set_deterministic (mkevidence's reproducible test keys)
+# CRABBOX_WOLFSSL_DESCRIPTION (a cache-internal string) is what --version prints about the build.
+set(CRABBOX_WOLFSSL "bundled" CACHE STRING "wolfSSL to link: bundled (built from Debian's source, tuned) or system")
+set_property(CACHE CRABBOX_WOLFSSL PROPERTY STRINGS bundled system)
+set(CRABBOX_WOLFSSL_SUITE "bookworm" CACHE STRING "Debian suite of the bundled wolfSSL's source: bookworm or trixie")
+set_property(CACHE CRABBOX_WOLFSSL_SUITE PROPERTY STRINGS bookworm trixie)
+find_package(Threads REQUIRED)
+
+if(CRABBOX_WOLFSSL STREQUAL "system")
+  pkg_check_modules(WOLFSSL REQUIRED IMPORTED_TARGET wolfssl)
+  set(_cba_wolfssl_desc "system, shared: pkg-config wolfssl ${WOLFSSL_VERSION}")
+elseif(CRABBOX_WOLFSSL STREQUAL "bundled")
+  # Built (or found in the cache) at configure time, so `cmake -S . -B build` alone sets it up.
+  message(STATUS "wolfSSL: bundled (${CRABBOX_WOLFSSL_SUITE}); scripts/build-wolfssl builds it once (about a minute)")
+  execute_process(COMMAND ${CMAKE_CURRENT_LIST_DIR}/../scripts/build-wolfssl --print-prefix
+                          --suite ${CRABBOX_WOLFSSL_SUITE}
+                  OUTPUT_VARIABLE _cba_wolfssl_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE _cba_wolfssl_rc)
+  if(NOT _cba_wolfssl_rc EQUAL 0 OR NOT EXISTS "${_cba_wolfssl_prefix}/lib/libwolfssl.a")
+    message(FATAL_ERROR "scripts/build-wolfssl failed (see above). Install its tools with "
+                        "scripts/install-deps, or configure with -DCRABBOX_WOLFSSL=system to use "
+                        "Debian's libwolfssl-dev.")
+  endif()
+  set(CRABBOX_WOLFSSL_PREFIX "${_cba_wolfssl_prefix}" CACHE INTERNAL "bundled wolfSSL install prefix")
+  add_library(PkgConfig::WOLFSSL STATIC IMPORTED GLOBAL)
+  set_target_properties(PkgConfig::WOLFSSL PROPERTIES
+                        IMPORTED_LOCATION "${_cba_wolfssl_prefix}/lib/libwolfssl.a"
+                        INTERFACE_LINK_LIBRARIES "Threads::Threads;m")
+  # SYSTEM: its headers are not ours to keep warning-free.
+  target_include_directories(PkgConfig::WOLFSSL SYSTEM INTERFACE "${_cba_wolfssl_prefix}/include")
+  # A static wolfSSL must never be exported from a shared object: the verifier's .so would hand its
+  # copy to the application, and a plugin's copy would interpose on the host's. The lease-driver
+  # plugins also keep only crabbox_driver_entry (their version script); tests/wolfssl_symbols checks
+  # every ELF file of the build.
+  target_link_options(PkgConfig::WOLFSSL INTERFACE "LINKER:--exclude-libs,libwolfssl.a")
+  file(STRINGS "${_cba_wolfssl_prefix}/.crabbox-built" _cba_wolfssl_built LIMIT_COUNT 1)
+  string(REGEX REPLACE ", built in .*" "" _cba_wolfssl_built "${_cba_wolfssl_built}")
+  set(_cba_wolfssl_desc "bundled, static: ${_cba_wolfssl_built}")
+else()
+  message(FATAL_ERROR "CRABBOX_WOLFSSL must be bundled or system, not '${CRABBOX_WOLFSSL}'")
+endif()
+
+# ---- feature probes: link a call against the chosen library ------------------------------------
+include(CheckSymbolExists)
+include(CMakePushCheckState)
+cmake_push_check_state(RESET)
+get_target_property(_cba_inc PkgConfig::WOLFSSL INTERFACE_INCLUDE_DIRECTORIES)
+if(_cba_inc)
+  set(CMAKE_REQUIRED_INCLUDES ${_cba_inc})
+endif()
+set(CMAKE_REQUIRED_LIBRARIES PkgConfig::WOLFSSL)
+set(CMAKE_REQUIRED_QUIET ON)
+set(_cba_wolfssl_defs "")
+set(_cba_wolfssl_features "")
+# check_symbol_exists compiles a use of the function's address and links it: a declaration that
+# is missing (the option is off in options.h) or a definition that is missing both fail.
+foreach(_fn wc_ecc_fp_free wc_ecc_point_is_on_curve wc_Sha3_SetFlags wc_ecc_set_deterministic)
+  string(TOUPPER "${_fn}" _name)
+  unset(CBA_HAVE_${_name} CACHE)
+  check_symbol_exists(${_fn} "wolfssl/options.h;wolfssl/wolfcrypt/ecc.h;wolfssl/wolfcrypt/sha3.h"
+                      CBA_HAVE_${_name})
+  if(CBA_HAVE_${_name})
+    list(APPEND _cba_wolfssl_defs CBA_HAVE_${_name}=1)
+    string(APPEND _cba_wolfssl_features " ${_fn}")
+  endif()
+endforeach()
+cmake_pop_check_state()
+message(STATUS "wolfSSL: ${_cba_wolfssl_desc}; optional functions:${_cba_wolfssl_features}")
+set_property(TARGET PkgConfig::WOLFSSL APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS
+             ${_cba_wolfssl_defs} "CBA_WOLFSSL_BUILD=\"${_cba_wolfssl_desc}\"")
+set(CRABBOX_WOLFSSL_DESCRIPTION "${_cba_wolfssl_desc}" CACHE INTERNAL "what --version says about wolfSSL")
+
+# ---- the one-copy check ------------------------------------------------------------------------
+if(BUILD_TESTING)
+  add_test(NAME build.wolfssl_symbols
+           COMMAND ${CMAKE_CURRENT_LIST_DIR}/../tests/wolfssl_symbols ${CMAKE_BINARY_DIR}
+                   $<$<STREQUAL:${CRABBOX_WOLFSSL},bundled>:${CRABBOX_WOLFSSL_PREFIX}/lib/libwolfssl.a>)
+endif()
