@@ -458,3 +458,127 @@ Test(json, flat_member_limit)
     cr_assert_eq(flat(&f, "{}", &e), CBA_OK);
     cr_assert_eq(f.num, 0);
 }
+
+/* ---- cba_jdoc: the scanner's own tree must answer every getter exactly as json-c's does ----- */
+
+static const char *const k_jdoc_texts[] = {
+    "{\"i\":42,\"z\":0,\"neg\":-1,\"d\":42.0,\"e\":1e2,\"b\":true,\"f\":false,\"s\":\"42\",\"n\":null,"
+    "\"max\":18446744073709551615,\"big\":9223372036854775808,\"min\":-9223372036854775808,"
+    "\"nz\":-0,\"o\":{\"x\":1},\"a\":[1,\"2\",{}],\"h\":\"00A0fF\",\"odd\":\"0a0\",\"bad\":\"0g\","
+    "\"empty\":\"\",\"esc\":\"q\\\"\\\\\\n\\u00e9\\ud83d\\ude00/\\/\",\"nul\":\"a\\u0000b\","
+    "\"k\\u0065y\":\"by escaped key\",\"\\u00e9t\\u00e9\":\"accent\",\"hx\":\"\\u0030\\u0031\"}",
+    "{\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[{\"svn\":1},{\"svn\":2,\"category\":\"x\"}],"
+    "\"pcesvn\":13},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},{}]}",
+    "[]", "{}", "\"top\"", "12", "null", "[[[]],[{}]]",
+    "{\"a\":1,\"a\":2}", "{\"a\":1e999999}", "{\"a\":\"\\ud800\"}", "{\"a\":01}", "{\"a\":\"\x01\"}",
+    "{\"a\":99999999999999999999}", "{\"a\" : [1, 2 ,3 ] } ", "{\"a\":[1,2,3]} x",
+};
+static const char *const k_jdoc_keys[] = {
+    "i", "z", "neg", "d", "e", "b", "f", "s", "n", "max", "big", "min", "nz", "o", "a", "h", "odd",
+    "bad", "empty", "esc", "nul", "key", "k\\u0065y", "\xc3\xa9t\xc3\xa9", "hx", "missing",
+    "tcbLevels", "",
+};
+
+Test(json, jdoc_agrees_with_json_c_getters)
+{
+    for (size_t t = 0; t < sizeof k_jdoc_texts / sizeof k_jdoc_texts[0]; t++) {
+        const char *text = k_jdoc_texts[t];
+        cba_error e1, e2;
+        json_object *o = NULL;
+        cba_jdoc d;
+        cba_err r1, r2;
+        cba_error_clear(&e1);
+        cba_error_clear(&e2);
+        r1 = cba_json_parse(&e1, &o, txt(text), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t");
+        r2 = cba_jdoc_parse(&e2, &d, txt(text), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t");
+        cr_assert_eq(r1, r2, "text %zu: json-c %d, jdoc %d", t, r1, r2);
+        if (r1 != CBA_OK) {
+            cr_assert_str_eq(e1.detail, e2.detail, "text %zu: same message", t);
+            cr_assert_eq(d.num, 0);
+            cba_jdoc_cleanup(&d);
+            continue;
+        }
+        const cba_jnode *root = cba_jdoc_root(&d);
+        cr_assert_not_null(root);
+        cr_assert_eq(root->type == CBA_JT_OBJECT, json_object_is_type(o, json_type_object), "text %zu", t);
+        for (size_t k = 0; k < sizeof k_jdoc_keys / sizeof k_jdoc_keys[0]; k++) {
+            const char *key = k_jdoc_keys[k];
+            cbs s1 = { 0 }, s2 = { 0 };
+            uint64_t u1 = 7, u2 = 7;
+            uint8_t h1[3] = { 9, 9, 9 }, h2[3] = { 9, 9, 9 };
+            json_object *c1 = NULL;
+            const cba_jnode *c2 = NULL;
+            bool b1, b2;
+            cr_assert_eq(cba_json_has(o, key), cba_jhas(root, key), "%zu/%s: has", t, key);
+            b1 = cba_json_get_string(o, key, &s1);
+            b2 = cba_jget_string(root, key, &s2);
+            cr_assert_eq(b1, b2, "%zu/%s: get_string", t, key);
+            if (b1) {
+                cr_assert_eq(s1.len, s2.len, "%zu/%s: string length", t, key);
+                cr_assert(s1.len == 0 || memcmp(s1.data, s2.data, s1.len) == 0, "%zu/%s: bytes", t, key);
+            }
+            for (uint64_t max = 0; max < 3; max++) {
+                uint64_t m = max == 2 ? UINT64_MAX : max * 42;
+                b1 = cba_json_get_u64(o, key, m, &u1);
+                b2 = cba_jget_u64(root, key, m, &u2);
+                cr_assert_eq(b1, b2, "%zu/%s: get_u64 max %llu", t, key, (unsigned long long)m);
+                cr_assert_eq(u1, u2, "%zu/%s: u64 value", t, key);
+            }
+            for (size_t n = 0; n <= 3; n++) {
+                cr_assert_eq(cba_json_get_hex(o, key, h1, n), cba_jget_hex(root, key, h2, n),
+                             "%zu/%s: get_hex %zu", t, key, n);
+                cr_assert(memcmp(h1, h2, 3) == 0);
+            }
+            b1 = cba_json_get_object(o, key, &c1);
+            b2 = cba_jget_object(root, key, &c2);
+            cr_assert_eq(b1, b2, "%zu/%s: get_object", t, key);
+            b1 = cba_json_get_array(o, key, &c1);
+            b2 = cba_jget_array(root, key, &c2);
+            cr_assert_eq(b1, b2, "%zu/%s: get_array", t, key);
+            if (b1) {
+                size_t n = json_object_array_length(c1);
+                cr_assert_eq(n, c2->num, "%zu/%s: array length", t, key);
+                for (size_t i = 0; i <= n; i++) {
+                    json_object *x = i < n ? json_object_array_get_idx(c1, i) : NULL;
+                    const cba_jnode *y = cba_jnode_at(c2, i);
+                    cr_assert_eq(x == NULL && i == n, y == NULL, "%zu/%s[%zu]", t, key, i);
+                    if (i < n && x != NULL) {
+                        cr_assert_eq(json_object_is_type(x, json_type_object), y->type == CBA_JT_OBJECT);
+                        cr_assert_eq(json_object_is_type(x, json_type_string), y->type == CBA_JT_STRING);
+                    }
+                }
+            }
+        }
+        json_object_put(o);
+        cba_jdoc_cleanup(&d);
+    }
+    cba_jdoc_cleanup(NULL);
+}
+
+Test(json, jdoc_nested_walk_and_escaped_keys)
+{
+    cba_jdoc d;
+    cba_error e;
+    const cba_jnode *root, *levels, *lvl, *tcb, *comps, *c;
+    cbs s;
+    uint64_t v;
+    cba_error_clear(&e);
+    cr_assert_eq(cba_jdoc_parse(&e, &d, txt(k_jdoc_texts[1]), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t"),
+                 CBA_OK, "%s", e.detail);
+    root = cba_jdoc_root(&d);
+    cr_assert(cba_jget_array(root, "tcbLevels", &levels));
+    cr_assert_eq(levels->num, 2);
+    lvl = cba_jnode_at(levels, 0);
+    cr_assert(cba_jget_object(lvl, "tcb", &tcb));
+    cr_assert(cba_jget_array(tcb, "sgxtcbcomponents", &comps));
+    c = cba_jnode_at(comps, 1);
+    cr_assert(cba_jget_u64(c, "svn", 255, &v) && v == 2);
+    cr_assert(cba_jget_string(c, "category", &s) && cbs_eq_str(s, "x"));
+    cr_assert(cba_jget_u64(tcb, "pcesvn", 65535, &v) && v == 13, "pcesvn after the nested array");
+    cr_assert(cba_jget_string(lvl, "tcbStatus", &s) && cbs_eq_str(s, "UpToDate"));
+    cr_assert_eq(cba_jnode_at(levels, 1)->type, CBA_JT_OBJECT);
+    cr_assert_eq(cba_jnode_at(levels, 1)->num, 0);
+    cr_assert_null(cba_jnode_at(levels, 2));
+    cr_assert_null(cba_jnode_at(root, 0), "an object is not an array");
+    cba_jdoc_cleanup(&d);
+}

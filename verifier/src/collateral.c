@@ -58,35 +58,35 @@ typedef struct jctx {
     const char *where;
 } jctx;
 
-static cba_err j_fail_missing_or_type(const jctx *j, const json_object *o, const char *key,
+static cba_err j_fail_missing_or_type(const jctx *j, const cba_jnode *o, const char *key,
                                       const char *want)
 {
-    if (!cba_json_has(o, key)) {
+    if (!cba_jhas(o, key)) {
         return cba_fail(j->err, j->code, j->where, "member \"%s\" is missing", key);
     }
     return cba_fail(j->err, j->code, j->where, "member \"%s\" must be %s", key, want);
 }
 
-CBA_MUST_USE static cba_err j_string(const jctx *j, const json_object *o, const char *key, cbs *out)
+CBA_MUST_USE static cba_err j_string(const jctx *j, const cba_jnode *o, const char *key, cbs *out)
 {
-    if (cba_json_get_string(o, key, out)) { return CBA_OK; }
+    if (cba_jget_string(o, key, out)) { return CBA_OK; }
     return j_fail_missing_or_type(j, o, key, "a string");
 }
 
-CBA_MUST_USE static cba_err j_object(const jctx *j, const json_object *o, const char *key,
-                                     json_object **out)
+CBA_MUST_USE static cba_err j_object(const jctx *j, const cba_jnode *o, const char *key,
+                                     const cba_jnode **out)
 {
-    if (cba_json_get_object(o, key, out)) { return CBA_OK; }
+    if (cba_jget_object(o, key, out)) { return CBA_OK; }
     return j_fail_missing_or_type(j, o, key, "an object");
 }
 
 /* j_array fetches a required array with 1..max elements; *out_num is its length. */
-CBA_MUST_USE static cba_err j_array(const jctx *j, const json_object *o, const char *key,
-                                    size_t max, json_object **out, size_t *out_num)
+CBA_MUST_USE static cba_err j_array(const jctx *j, const cba_jnode *o, const char *key,
+                                    size_t max, const cba_jnode **out, size_t *out_num)
 {
     size_t n;
-    if (!cba_json_get_array(o, key, out)) { return j_fail_missing_or_type(j, o, key, "an array"); }
-    n = json_object_array_length(*out);
+    if (!cba_jget_array(o, key, out)) { return j_fail_missing_or_type(j, o, key, "an array"); }
+    n = (*out)->num;
     CBA_ENSURE(n >= 1, j->err, j->code, j->where, "array \"%s\" is empty", key);
     CBA_ENSURE(n <= max, j->err, j->code, j->where, "array \"%s\" has %zu elements (at most %zu)",
                key, n, max);
@@ -95,11 +95,11 @@ CBA_MUST_USE static cba_err j_array(const jctx *j, const json_object *o, const c
 }
 
 /* j_uint reads a JSON integer (never a double, bool or string) in 0..max. */
-CBA_MUST_USE static cba_err j_uint(const jctx *j, const json_object *o, const char *key,
+CBA_MUST_USE static cba_err j_uint(const jctx *j, const cba_jnode *o, const char *key,
                                    uint64_t max, uint64_t *out)
 {
-    if (cba_json_get_u64(o, key, max, out)) { return CBA_OK; }
-    if (!cba_json_has(o, key)) {
+    if (cba_jget_u64(o, key, max, out)) { return CBA_OK; }
+    if (!cba_jhas(o, key)) {
         return cba_fail(j->err, j->code, j->where, "member \"%s\" is missing", key);
     }
     return cba_fail(j->err, j->code, j->where, "member \"%s\" must be an integer in 0..%llu", key,
@@ -107,11 +107,11 @@ CBA_MUST_USE static cba_err j_uint(const jctx *j, const json_object *o, const ch
 }
 
 /* j_hex reads exactly out_len bytes written as 2*out_len hex digits (either case). */
-CBA_MUST_USE static cba_err j_hex(const jctx *j, const json_object *o, const char *key,
+CBA_MUST_USE static cba_err j_hex(const jctx *j, const cba_jnode *o, const char *key,
                                   uint8_t *out, size_t out_len)
 {
-    if (cba_json_get_hex(o, key, out, out_len)) { return CBA_OK; }
-    if (!cba_json_has(o, key)) {
+    if (cba_jget_hex(o, key, out, out_len)) { return CBA_OK; }
+    if (!cba_jhas(o, key)) {
         return cba_fail(j->err, j->code, j->where, "member \"%s\" is missing", key);
     }
     return cba_fail(j->err, j->code, j->where, "member \"%s\" must be exactly %zu hex digits", key,
@@ -119,7 +119,7 @@ CBA_MUST_USE static cba_err j_hex(const jctx *j, const json_object *o, const cha
 }
 
 /* j_date reads a strict "YYYY-MM-DDThh:mm:ssZ" date. */
-CBA_MUST_USE static cba_err j_date(const jctx *j, const json_object *o, const char *key,
+CBA_MUST_USE static cba_err j_date(const jctx *j, const cba_jnode *o, const char *key,
                                    int64_t *out)
 {
     cbs s;
@@ -130,17 +130,17 @@ CBA_MUST_USE static cba_err j_date(const jctx *j, const json_object *o, const ch
 }
 
 /* j_optional_string: when `key` is present it must be a string (category/type of components). */
-CBA_MUST_USE static cba_err j_optional_string(const jctx *j, const json_object *o, const char *key)
+CBA_MUST_USE static cba_err j_optional_string(const jctx *j, const cba_jnode *o, const char *key)
 {
     cbs ignored;
-    if (!cba_json_has(o, key)) { return CBA_OK; }
+    if (!cba_jhas(o, key)) { return CBA_OK; }
     return j_string(j, o, key, &ignored);
 }
 
 /* j_status reads tcbStatus. Platform levels accept the seven TCB info statuses (dcap-spec §3.2);
  * module and QE levels (module_or_qe) only UpToDate, OutOfDate and Revoked. The TDRelaunch*
  * statuses are verdicts, never collateral values. */
-CBA_MUST_USE static cba_err j_status(const jctx *j, const json_object *o, bool module_or_qe,
+CBA_MUST_USE static cba_err j_status(const jctx *j, const cba_jnode *o, bool module_or_qe,
                                      cba_tcb_status *out)
 {
     cbs s;
@@ -161,25 +161,24 @@ CBA_MUST_USE static cba_err j_status(const jctx *j, const json_object *o, bool m
 
 /* j_advisories reads the optional advisoryIDs array: strings of 1..CBA_ADVISORY_ID_MAX-1
  * printable ASCII characters without spaces, at most CBA_ADVISORIES_PER_LEVEL of them. */
-CBA_MUST_USE static cba_err j_advisories(const jctx *j, const json_object *o, cba_advisories *out)
+CBA_MUST_USE static cba_err j_advisories(const jctx *j, const cba_jnode *o, cba_advisories *out)
 {
-    json_object *arr;
+    const cba_jnode *arr;
     size_t n;
     memset(out, 0, sizeof *out);
-    if (!cba_json_has(o, "advisoryIDs")) { return CBA_OK; }
-    if (!cba_json_get_array(o, "advisoryIDs", &arr)) {
+    if (!cba_jhas(o, "advisoryIDs")) { return CBA_OK; }
+    if (!cba_jget_array(o, "advisoryIDs", &arr)) {
         return cba_fail(j->err, j->code, j->where, "member \"advisoryIDs\" must be an array");
     }
-    n = json_object_array_length(arr);
+    n = arr->num;
     CBA_ENSURE(n <= CBA_ADVISORIES_PER_LEVEL, j->err, j->code, j->where,
                "advisoryIDs has %zu entries (at most %d)", n, CBA_ADVISORIES_PER_LEVEL);
     for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(arr, i);
+        const cba_jnode *e = cba_jnode_at(arr, i);
         cbs s, c;
         uint8_t ch;
         bool printable = true;
-        CBA_ENSURE(e != NULL && json_object_get_type(e) == json_type_string &&
-                       cba_json_string_view(e, &s),
+        CBA_ENSURE(cba_jnode_string(e, &s),
                    j->err, j->code, j->where, "advisoryIDs[%zu] is not a string", i);
         CBA_ENSURE(s.len >= 1 && s.len < CBA_ADVISORY_ID_MAX, j->err, j->code, j->where,
                    "advisoryIDs[%zu] has length %zu (1..%d)", i, s.len, CBA_ADVISORY_ID_MAX - 1);
@@ -198,10 +197,10 @@ CBA_MUST_USE static cba_err j_advisories(const jctx *j, const json_object *o, cb
 }
 
 /* array_obj returns element i of arr when it is an object, else NULL. */
-static json_object *array_obj(const json_object *arr, size_t i)
+static const cba_jnode *array_obj(const cba_jnode *arr, size_t i)
 {
-    json_object *e = json_object_array_get_idx(arr, i);
-    return (e != NULL && json_object_get_type(e) == json_type_object) ? e : NULL;
+    const cba_jnode *e = cba_jnode_at(arr, i);
+    return (e != NULL && e->type == CBA_JT_OBJECT) ? e : NULL;
 }
 
 static uint64_t load_le64(const uint8_t b[8])
@@ -503,26 +502,27 @@ static int level_cmp_desc(const void *a, const void *b)
 }
 
 /* parse_components reads exactly 16 {"svn": 0..255} objects of tcb.<key>. */
-CBA_MUST_USE static cba_err parse_components(const jctx *j, const json_object *tcb,
+CBA_MUST_USE static cba_err parse_components(const jctx *j, const cba_jnode *tcb,
                                              const char *key, uint8_t out[CBA_TCB_COMPONENTS])
 {
-    json_object *arr;
+    const cba_jnode *arr, *comp = NULL;
     size_t n;
-    if (!cba_json_get_array(tcb, key, &arr)) {
+    if (!cba_jget_array(tcb, key, &arr)) {
         return j_fail_missing_or_type(j, tcb, key, "an array");
     }
-    n = json_object_array_length(arr);
+    n = arr->num;
     CBA_ENSURE(n == CBA_TCB_COMPONENTS, j->err, j->code, j->where,
                "%s has %zu components (exactly %d required)", key, n, CBA_TCB_COMPONENTS);
     for (size_t i = 0; i < n; i++) {
-        const json_object *comp = array_obj(arr, i);
         uint64_t svn;
         char field[48];
-        CBA_ENSURE(comp != NULL, j->err, j->code, j->where, "%s[%zu] is not an object", key, i);
-        where_fmt(field, sizeof field, "%s[%zu].svn", key, i);
-        CBA_ENSURE(cba_json_get_u64(comp, "svn", 255, &svn), j->err, j->code, j->where,
-                   "%s must be %s", field,
-                   cba_json_has(comp, "svn") ? "an integer in 0..255" : "present");
+        /* walk the siblings instead of indexing from the start each time */
+        comp = i == 0 ? cba_jnode_at(arr, 0) : comp + comp->next;
+        CBA_ENSURE(comp->type == CBA_JT_OBJECT, j->err, j->code, j->where,
+                   "%s[%zu] is not an object", key, i);
+        CBA_ENSURE(cba_jget_u64(comp, "svn", 255, &svn), j->err, j->code, j->where,
+                   "%s must be %s", where_fmt(field, sizeof field, "%s[%zu].svn", key, i),
+                   cba_jhas(comp, "svn") ? "an integer in 0..255" : "present");
         CBA_TRY(j_optional_string(j, comp, "category"));
         CBA_TRY(j_optional_string(j, comp, "type"));
         out[i] = (uint8_t)svn;
@@ -531,11 +531,11 @@ CBA_MUST_USE static cba_err parse_components(const jctx *j, const json_object *t
 }
 
 CBA_MUST_USE static cba_err parse_tcb_level(cba_error *err, cba_tcb_level *out,
-                                            const json_object *lvl, size_t idx)
+                                            const cba_jnode *lvl, size_t idx)
 {
     char w[48];
     jctx j = { err, CBA_E_TCB_INFO_FORMAT, where_fmt(w, sizeof w, "tcb_info.tcbLevels[%zu]", idx) };
-    json_object *tcb;
+    const cba_jnode *tcb;
     uint64_t pcesvn;
     CBA_ENSURE(lvl != NULL, err, j.code, j.where, "level is not an object");
     CBA_TRY(j_object(&j, lvl, "tcb", &tcb));
@@ -551,12 +551,12 @@ CBA_MUST_USE static cba_err parse_tcb_level(cba_error *err, cba_tcb_level *out,
 /* parse_module_levels reads a module identity's tcbLevels; isvsvn values must be distinct so that
  * "the level with the largest isvsvn <= T[0]" is unambiguous. */
 CBA_MUST_USE static cba_err parse_module_levels(cba_error *err, cba_module_identity *mod,
-                                                const json_object *entry, size_t mod_idx)
+                                                const cba_jnode *entry, size_t mod_idx)
 {
     char w[48];
     jctx j = { err, CBA_E_TCB_INFO_FORMAT,
                where_fmt(w, sizeof w, "tcb_info.tdxModuleIdentities[%zu]", mod_idx) };
-    json_object *arr;
+    const cba_jnode *arr;
     size_t n;
     CBA_TRY(j_array(&j, entry, "tcbLevels", CBA_MODULE_MAX_LEVELS, &arr, &n));
     mod->levels = calloc(n, sizeof *mod->levels);
@@ -567,9 +567,9 @@ CBA_MUST_USE static cba_err parse_module_levels(cba_error *err, cba_module_ident
         jctx lj = { err, j.code,
                     where_fmt(lw, sizeof lw, "tcb_info.tdxModuleIdentities[%zu].tcbLevels[%zu]",
                               mod_idx, i) };
-        const json_object *lvl = array_obj(arr, i);
+        const cba_jnode *lvl = array_obj(arr, i);
         cba_module_level *ml = &mod->levels[i];
-        json_object *tcb;
+        const cba_jnode *tcb;
         uint64_t isvsvn;
         CBA_ENSURE(lvl != NULL, err, lj.code, lj.where, "level is not an object");
         CBA_TRY(j_object(&lj, lvl, "tcb", &tcb));
@@ -614,7 +614,7 @@ static bool parse_module_id(cbs id, uint8_t *out)
 
 /* parse_module_fields reads mrsigner (48 B), attributes and attributesMask (8 B each, read as
  * little-endian u64 like SEAMATTRIBUTES in the quote). */
-CBA_MUST_USE static cba_err parse_module_fields(const jctx *j, const json_object *o,
+CBA_MUST_USE static cba_err parse_module_fields(const jctx *j, const cba_jnode *o,
                                                 uint8_t mrsigner[48], uint64_t *attributes,
                                                 uint64_t *mask)
 {
@@ -628,12 +628,12 @@ CBA_MUST_USE static cba_err parse_module_fields(const jctx *j, const json_object
 }
 
 CBA_MUST_USE static cba_err parse_modules(cba_error *err, cba_tcb_info *out,
-                                          const json_object *root)
+                                          const cba_jnode *root)
 {
     jctx j = { err, CBA_E_TCB_INFO_FORMAT, "tcb_info" };
-    json_object *arr;
+    const cba_jnode *arr;
     size_t n;
-    if (!cba_json_has(root, "tdxModuleIdentities")) { return CBA_OK; } /* optional (§3.2) */
+    if (!cba_jhas(root, "tdxModuleIdentities")) { return CBA_OK; } /* optional (§3.2) */
     CBA_TRY(j_array(&j, root, "tdxModuleIdentities", CBA_TCB_MAX_MODULES, &arr, &n));
     out->modules = calloc(n, sizeof *out->modules);
     CBA_ENSURE(out->modules != NULL, err, CBA_E_NOMEM, "tcb_info", "out of memory");
@@ -641,7 +641,7 @@ CBA_MUST_USE static cba_err parse_modules(cba_error *err, cba_tcb_info *out,
     for (size_t i = 0; i < n; i++) {
         char w[48];
         jctx mj = { err, j.code, where_fmt(w, sizeof w, "tcb_info.tdxModuleIdentities[%zu]", i) };
-        const json_object *entry = array_obj(arr, i);
+        const cba_jnode *entry = array_obj(arr, i);
         cba_module_identity *mod = &out->modules[i];
         cbs id;
         CBA_ENSURE(entry != NULL, err, mj.code, mj.where, "entry is not an object");
@@ -660,10 +660,10 @@ CBA_MUST_USE static cba_err parse_modules(cba_error *err, cba_tcb_info *out,
 }
 
 CBA_MUST_USE static cba_err parse_platform_levels(cba_error *err, cba_tcb_info *out,
-                                                  const json_object *root)
+                                                  const cba_jnode *root)
 {
     jctx j = { err, CBA_E_TCB_INFO_FORMAT, "tcb_info" };
-    json_object *arr;
+    const cba_jnode *arr;
     size_t n;
     CBA_TRY(j_array(&j, root, "tcbLevels", CBA_TCB_MAX_LEVELS, &arr, &n));
     out->levels = calloc(n, sizeof *out->levels);
@@ -700,7 +700,8 @@ void cba_tcb_info_cleanup(cba_tcb_info *info)
 cba_err cba_tcb_info_parse(cba_error *err, cba_tcb_info *out, cbs json)
 {
     jctx j = { err, CBA_E_TCB_INFO_FORMAT, "tcb_info" };
-    json_object *root = NULL, *module;
+    cba_jdoc doc;
+    const cba_jnode *root, *module;
     cbs id;
     uint64_t v;
     cba_err rc;
@@ -708,8 +709,10 @@ cba_err cba_tcb_info_parse(cba_error *err, cba_tcb_info *out, cbs json)
     memset(out, 0, sizeof *out);
     CBA_ENSURE(json.len <= CBA_COLLATERAL_MEMBER_MAX, err, j.code, j.where,
                "TCB info is %zu bytes (at most %u)", json.len, CBA_COLLATERAL_MEMBER_MAX);
-    CBA_TRY(cba_json_parse(err, &root, json, CBA_JSON_MAX_DEPTH, j.code, j.where));
-    if (json_object_get_type(root) != json_type_object) {
+    /* One pass of the strict scanner, no json-c tree (the text is signed: read exactly once). */
+    CBA_TRY(cba_jdoc_parse(err, &doc, json, CBA_JSON_MAX_DEPTH, j.code, j.where));
+    root = cba_jdoc_root(&doc);
+    if (root->type != CBA_JT_OBJECT) {
         rc = cba_fail(err, j.code, j.where, "TCB info is not a JSON object");
         goto out;
     }
@@ -760,7 +763,7 @@ cba_err cba_tcb_info_parse(cba_error *err, cba_tcb_info *out, cbs json)
     }
     rc = CBA_OK;
 out:
-    json_object_put(root);
+    cba_jdoc_cleanup(&doc);
     if (rc != CBA_OK) { cba_tcb_info_cleanup(out); }
     return rc;
 }
@@ -775,10 +778,10 @@ void cba_qe_identity_cleanup(cba_qe_identity *id)
 }
 
 CBA_MUST_USE static cba_err parse_qe_levels(cba_error *err, cba_qe_identity *out,
-                                            const json_object *root)
+                                            const cba_jnode *root)
 {
     jctx j = { err, CBA_E_QE_IDENTITY_FORMAT, "qe_identity" };
-    json_object *arr;
+    const cba_jnode *arr;
     size_t n;
     CBA_TRY(j_array(&j, root, "tcbLevels", CBA_QE_MAX_LEVELS, &arr, &n));
     out->levels = calloc(n, sizeof *out->levels);
@@ -787,9 +790,9 @@ CBA_MUST_USE static cba_err parse_qe_levels(cba_error *err, cba_qe_identity *out
     for (size_t i = 0; i < n; i++) {
         char w[48];
         jctx lj = { err, j.code, where_fmt(w, sizeof w, "qe_identity.tcbLevels[%zu]", i) };
-        const json_object *lvl = array_obj(arr, i);
+        const cba_jnode *lvl = array_obj(arr, i);
         cba_qe_level *ql = &out->levels[i];
-        json_object *tcb;
+        const cba_jnode *tcb;
         uint64_t isvsvn;
         CBA_ENSURE(lvl != NULL, err, lj.code, lj.where, "level is not an object");
         CBA_TRY(j_object(&lj, lvl, "tcb", &tcb));
@@ -809,7 +812,8 @@ CBA_MUST_USE static cba_err parse_qe_levels(cba_error *err, cba_qe_identity *out
 cba_err cba_qe_identity_parse(cba_error *err, cba_qe_identity *out, cbs json)
 {
     jctx j = { err, CBA_E_QE_IDENTITY_FORMAT, "qe_identity" };
-    json_object *root = NULL;
+    cba_jdoc doc;
+    const cba_jnode *root;
     uint8_t misc[4], misc_mask[4];
     cbs id;
     uint64_t v;
@@ -818,8 +822,9 @@ cba_err cba_qe_identity_parse(cba_error *err, cba_qe_identity *out, cbs json)
     memset(out, 0, sizeof *out);
     CBA_ENSURE(json.len <= CBA_COLLATERAL_MEMBER_MAX, err, j.code, j.where,
                "QE identity is %zu bytes (at most %u)", json.len, CBA_COLLATERAL_MEMBER_MAX);
-    CBA_TRY(cba_json_parse(err, &root, json, CBA_JSON_MAX_DEPTH, j.code, j.where));
-    if (json_object_get_type(root) != json_type_object) {
+    CBA_TRY(cba_jdoc_parse(err, &doc, json, CBA_JSON_MAX_DEPTH, j.code, j.where));
+    root = cba_jdoc_root(&doc);
+    if (root->type != CBA_JT_OBJECT) {
         rc = cba_fail(err, j.code, j.where, "QE identity is not a JSON object");
         goto out;
     }
@@ -861,7 +866,7 @@ cba_err cba_qe_identity_parse(cba_error *err, cba_qe_identity *out, cbs json)
     out->isvprodid = (uint16_t)v;
     rc = parse_qe_levels(err, out, root);
 out:
-    json_object_put(root);
+    cba_jdoc_cleanup(&doc);
     if (rc != CBA_OK) { cba_qe_identity_cleanup(out); }
     return rc;
 }

@@ -5,7 +5,11 @@
  * despite VALIDATE_UTF8, lone \ud800 escapes, silently clamps integers that overflow 64 bits, and
  * keeps the last of two duplicate keys. So every text first passes our own RFC 8259 scanner
  * (grammar, UTF-8, escapes, integer range, depth, duplicate keys after unescaping) and only then
- * goes to json-c for the tree. Both must agree that the text is one value plus whitespace. */
+ * goes to json-c for the tree. Both must agree that the text is one value plus whitespace.
+ * The signed collateral documents (the QuoteCollateralV3 envelope, TCB info, QE identity) skip
+ * json-c: cba_jdoc_parse has the same scanner record a node per value as it validates, so the
+ * text is read once and no tree is allocated member by member (tests/unit/test_json.c checks
+ * every getter against json-c's answers). */
 #include "json.h"
 
 #include <limits.h>
@@ -41,6 +45,12 @@ typedef struct scanner {
     int max_depth;
     key_entry *keys; /* stack of the keys of every open object */
     size_t num_keys, cap_keys;
+    /* With doc != NULL the scan also records every value as a node (cba_jdoc_parse): one pass
+     * validates and indexes. pending_key is the key of the member scan_value reads next. */
+    cba_jdoc *doc;
+    cbs pending_key;
+    bool pending_key_escaped;
+    bool any_escaped;
 } scanner;
 
 typedef enum str_step { STR_CP, STR_QUOTE, STR_BAD } str_step;
@@ -185,8 +195,9 @@ static uint64_t fnv1a_cp(uint64_t h, uint32_t cp)
 /* scan_string reads a string starting at its opening quote. For keys, *out_key gets the body
  * view, the decoded hash and length; a key containing U+0000 is refused because json-c stores
  * keys as C strings and would silently truncate (and so merge) them. */
-static scan_result scan_string(scanner *s, key_entry *out_key)
+static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped)
 {
+    bool escaped = false;
     cbs start;
     uint64_t h = 0xcbf29ce484222325ull;
     size_t num_cp = 0;
@@ -207,6 +218,7 @@ static scan_result scan_string(scanner *s, key_entry *out_key)
             }
             if (!cbs_skip(&s->in, run)) { return SCAN_SYNTAX; }
         }
+        escaped |= s->in.len > 0 && cbs_byte(s->in, 0) == '\\';
         st = string_next(&s->in, &cp);
         if (st == STR_BAD) { return SCAN_SYNTAX; }
         if (st == STR_QUOTE) { break; }
@@ -224,6 +236,7 @@ static scan_result scan_string(scanner *s, key_entry *out_key)
         out_key->hash = h;
         out_key->num_cp = num_cp;
     }
+    if (out_escaped != NULL) { *out_escaped = escaped; }
     return SCAN_OK;
 }
 
@@ -311,11 +324,44 @@ static scan_result scan_literal(scanner *s, const char *lit)
     return SCAN_OK;
 }
 
+/* node_new appends a node for the value about to be read (doc mode); *out_idx is its index. */
+static scan_result node_new(scanner *s, size_t *out_idx)
+{
+    cba_jdoc *d = s->doc;
+    if (d->num == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        cba_jnode *grown;
+        if (cap > UINT32_MAX || cap > SIZE_MAX / sizeof *grown) { return SCAN_TOO_MANY_KEYS; }
+        grown = realloc(d->nodes, cap * sizeof *grown);
+        if (grown == NULL) { return SCAN_NOMEM; }
+        d->nodes = grown;
+        d->cap = cap;
+    }
+    d->nodes[d->num] = (cba_jnode){ .key = s->pending_key, .key_escaped = s->pending_key_escaped };
+    *out_idx = d->num++;
+    s->pending_key = cbs_make(NULL, 0);
+    s->pending_key_escaped = false;
+    return SCAN_OK;
+}
+
+/* link_child records the node at index child as the next child of parent (doc mode). Children
+ * and siblings always follow their parent and elder sibling, so the links are forward offsets. */
+static void link_child(cba_jdoc *d, size_t parent, size_t *prev, size_t child)
+{
+    if (*prev == SIZE_MAX) {
+        d->nodes[parent].first = (uint32_t)(child - parent);
+    } else {
+        d->nodes[*prev].next = (uint32_t)(child - *prev);
+    }
+    d->nodes[parent].num++;
+    *prev = child;
+}
+
 static scan_result scan_value(scanner *s, int depth);
 
-static scan_result scan_object(scanner *s, int depth)
+static scan_result scan_object(scanner *s, int depth, size_t self)
 {
-    size_t base = s->num_keys;
+    size_t base = s->num_keys, prev = SIZE_MAX;
     scan_result r;
     if (depth > s->max_depth) { return SCAN_DEPTH; }
     if (!accept(&s->in, '{')) { return SCAN_SYNTAX; }
@@ -323,8 +369,9 @@ static scan_result scan_object(scanner *s, int depth)
     if (accept(&s->in, '}')) { return SCAN_OK; }
     for (;;) {
         key_entry k;
+        bool key_escaped = false;
         skip_ws(&s->in);
-        if ((r = scan_string(s, &k)) != SCAN_OK) { return r; }
+        if ((r = scan_string(s, &k, &key_escaped)) != SCAN_OK) { return r; }
         if (s->num_keys - base >= JSON_MAX_KEYS_PER_OBJECT) { return SCAN_TOO_MANY_KEYS; }
         for (size_t i = base; i < s->num_keys; i++) {
             if (keys_equal(&s->keys[i], &k)) { return SCAN_DUPLICATE; }
@@ -332,6 +379,11 @@ static scan_result scan_object(scanner *s, int depth)
         if ((r = push_key(s, &k)) != SCAN_OK) { return r; }
         skip_ws(&s->in);
         if (!accept(&s->in, ':')) { return SCAN_SYNTAX; }
+        if (s->doc != NULL) {
+            s->pending_key = k.body;
+            s->pending_key_escaped = key_escaped;
+            link_child(s->doc, self, &prev, s->doc->num);
+        }
         if ((r = scan_value(s, depth)) != SCAN_OK) { return r; }
         skip_ws(&s->in);
         if (accept(&s->in, '}')) { break; }
@@ -341,14 +393,16 @@ static scan_result scan_object(scanner *s, int depth)
     return SCAN_OK;
 }
 
-static scan_result scan_array(scanner *s, int depth)
+static scan_result scan_array(scanner *s, int depth, size_t self)
 {
+    size_t prev = SIZE_MAX;
     scan_result r;
     if (depth > s->max_depth) { return SCAN_DEPTH; }
     if (!accept(&s->in, '[')) { return SCAN_SYNTAX; }
     skip_ws(&s->in);
     if (accept(&s->in, ']')) { return SCAN_OK; }
     for (;;) {
+        if (s->doc != NULL) { link_child(s->doc, self, &prev, s->doc->num); }
         if ((r = scan_value(s, depth)) != SCAN_OK) { return r; }
         skip_ws(&s->in);
         if (accept(&s->in, ']')) { return SCAN_OK; }
@@ -361,26 +415,58 @@ static scan_result scan_array(scanner *s, int depth)
 static scan_result scan_value(scanner *s, int depth)
 {
     uint8_t b;
+    size_t idx = 0;
+    scan_result r;
+    cbs start;
+    bool escaped = false;
     skip_ws(&s->in);
     if (!peek(s->in, &b)) { return SCAN_SYNTAX; }
+    if (s->doc == NULL) {
+        switch (b) {
+        case '{': return scan_object(s, depth + 1, 0);
+        case '[': return scan_array(s, depth + 1, 0);
+        case '"': return scan_string(s, NULL, NULL);
+        case 't': return scan_literal(s, "true");
+        case 'f': return scan_literal(s, "false");
+        case 'n': return scan_literal(s, "null");
+        default: break;
+        }
+        if (b == '-' || is_digit(b)) { return scan_number(s); }
+        return SCAN_SYNTAX;
+    }
+    if ((r = node_new(s, &idx)) != SCAN_OK) { return r; }
+    start = s->in;
     switch (b) {
-    case '{': return scan_object(s, depth + 1);
-    case '[': return scan_array(s, depth + 1);
-    case '"': return scan_string(s, NULL);
-    case 't': return scan_literal(s, "true");
-    case 'f': return scan_literal(s, "false");
-    case 'n': return scan_literal(s, "null");
+    case '{': s->doc->nodes[idx].type = CBA_JT_OBJECT; return scan_object(s, depth + 1, idx);
+    case '[': s->doc->nodes[idx].type = CBA_JT_ARRAY; return scan_array(s, depth + 1, idx);
+    case '"':
+        if ((r = scan_string(s, NULL, &escaped)) != SCAN_OK) { return r; }
+        s->doc->nodes[idx].type = CBA_JT_STRING;
+        s->doc->nodes[idx].escaped = escaped;
+        s->any_escaped |= escaped;
+        /* the body: after the opening quote, before the closing one */
+        if (!cbs_skip(&start, 1) ||
+            !cbs_get_bytes(&start, &s->doc->nodes[idx].str, start.len - s->in.len - 1)) {
+            return SCAN_SYNTAX;
+        }
+        return SCAN_OK;
+    case 't': s->doc->nodes[idx].type = CBA_JT_TRUE; return scan_literal(s, "true");
+    case 'f': s->doc->nodes[idx].type = CBA_JT_FALSE; return scan_literal(s, "false");
+    case 'n': s->doc->nodes[idx].type = CBA_JT_NULL; return scan_literal(s, "null");
     default: break;
     }
-    if (b == '-' || is_digit(b)) { return scan_number(s); }
-    return SCAN_SYNTAX;
+    if (b != '-' && !is_digit(b)) { return SCAN_SYNTAX; }
+    if ((r = scan_number(s)) != SCAN_OK) { return r; }
+    s->doc->nodes[idx].type = CBA_JT_NUMBER;
+    if (!cbs_get_bytes(&start, &s->doc->nodes[idx].str, start.len - s->in.len)) { return SCAN_SYNTAX; }
+    return SCAN_OK;
 }
 
 /* scan_text checks that `in` is exactly one strict JSON value plus whitespace. *out_offset is
  * where the scan stopped (for error messages). */
-static scan_result scan_text(cbs in, int max_depth, size_t *out_offset)
+static scan_result scan_text_doc(cbs in, int max_depth, size_t *out_offset, cba_jdoc *doc)
 {
-    scanner s = { .in = in, .max_depth = max_depth };
+    scanner s = { .in = in, .max_depth = max_depth, .doc = doc };
     scan_result r;
     if (max_depth < 1 || max_depth > JSON_DEPTH_LIMIT) {
         *out_offset = 0;
@@ -392,8 +478,14 @@ static scan_result scan_text(cbs in, int max_depth, size_t *out_offset)
         if (s.in.len != 0) { r = SCAN_SYNTAX; }
     }
     *out_offset = in.len - s.in.len;
+    if (doc != NULL) { doc->any_escaped = s.any_escaped; }
     free(s.keys);
     return r;
+}
+
+static scan_result scan_text(cbs in, int max_depth, size_t *out_offset)
+{
+    return scan_text_doc(in, max_depth, out_offset, NULL);
 }
 
 bool cba_json_has_duplicate_keys(cbs in, int max_depth)
@@ -464,6 +556,197 @@ cba_err cba_json_parse(cba_error *err, json_object **out, cbs in, int max_depth,
     }
     *out = obj;
     return CBA_OK;
+}
+
+/* ---- cba_jdoc: the strict scanner's own tree of views --------------------------------------- */
+
+static size_t put_utf8(uint8_t *out, uint32_t cp);
+
+static str_step decode_next(cbs *raw, uint32_t *cp)
+{
+    return raw->len == 0 ? STR_QUOTE : string_next(raw, cp);
+}
+
+void cba_jdoc_cleanup(cba_jdoc *doc)
+{
+    if (doc == NULL) { return; }
+    free(doc->nodes);
+    free(doc->arena);
+    memset(doc, 0, sizeof *doc);
+}
+
+/* unescape_into decodes the escaped string bodies into one arena (decoded UTF-8 is never longer
+ * than its escaped text, so the input's length bounds the whole arena). */
+static bool unescape_into(cba_jdoc *doc, size_t in_len)
+{
+    size_t used = 0, cap = in_len + 4; /* + 4: room for put_utf8's widest write */
+    doc->arena = malloc(cap);
+    if (doc->arena == NULL) { return false; }
+    for (size_t i = 0; i < doc->num; i++) {
+        cba_jnode *n = &doc->nodes[i];
+        cbs raw = n->str;
+        size_t start = used;
+        uint32_t cp;
+        str_step st;
+        if (n->type != CBA_JT_STRING || !n->escaped) { continue; }
+        for (;;) {
+            /* The scan validated the text: everything but an escape is copied as it is. */
+            size_t run = 0;
+            cbs plain;
+            while (run < raw.len && cbs_byte(raw, run) != '\\') { run++; }
+            if (run > cap - used || !cbs_get_bytes(&raw, &plain, run)) { return false; }
+            if (run > 0) { memcpy(doc->arena + used, plain.data, run); }
+            used += run;
+            if ((st = decode_next(&raw, &cp)) != STR_CP) { break; }
+            if (cap - used < 4) { return false; } /* cannot happen: see above */
+            used += put_utf8(doc->arena + used, cp);
+        }
+        if (st == STR_BAD) { return false; } /* cannot happen after the scan */
+        n->str = cbs_make(doc->arena + start, used - start);
+    }
+    return true;
+}
+
+/* jdoc_build scans `in` into *out (zeroed first; left empty on failure) and decodes its escaped
+ * strings. */
+static scan_result jdoc_build(cbs in, int max_depth, size_t *out_offset, cba_jdoc *out)
+{
+    scan_result r;
+    memset(out, 0, sizeof *out);
+    r = scan_text_doc(in, max_depth, out_offset, out);
+    if (r == SCAN_OK && out->num == 0) { r = SCAN_SYNTAX; } /* cannot happen: one value read */
+    if (r == SCAN_OK && out->any_escaped && !unescape_into(out, in.len)) { r = SCAN_NOMEM; }
+    if (r != SCAN_OK) { cba_jdoc_cleanup(out); }
+    return r;
+}
+
+cba_err cba_jdoc_parse(cba_error *err, cba_jdoc *out, cbs in, int max_depth, cba_err code,
+                       const char *where)
+{
+    size_t off;
+    scan_result r;
+    CBA_ENSURE(out != NULL && max_depth >= 1 && max_depth <= JSON_DEPTH_LIMIT, err,
+               CBA_E_ARGUMENT, where, "cba_jdoc_parse: bad arguments");
+    memset(out, 0, sizeof *out);
+    /* The same refusals, in the same order and words, as cba_json_parse. */
+    CBA_ENSURE(in.len > 0 && in.len < INT_MAX, err, code, where, "JSON text is empty or too large");
+    for (size_t i = 0; i < in.len; i++) {
+        CBA_ENSURE(cbs_byte(in, i) != 0, err, code, where, "NUL byte in JSON text at offset %zu", i);
+    }
+    r = jdoc_build(in, max_depth, &off, out);
+    CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
+    CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);
+    return CBA_OK;
+}
+
+const cba_jnode *cba_jdoc_root(const cba_jdoc *doc)
+{
+    return (doc != NULL && doc->num > 0) ? &doc->nodes[0] : NULL;
+}
+
+const cba_jnode *cba_jnode_at(const cba_jnode *arr, size_t i)
+{
+    const cba_jnode *n;
+    if (arr == NULL || arr->type != CBA_JT_ARRAY || i >= arr->num) { return NULL; }
+    n = arr + arr->first;
+    while (i-- > 0) { n += n->next; }
+    return n;
+}
+
+/* key_is compares a member's key (as written) with a C string, decoding escapes as json-c does. */
+static bool key_is(const cba_jnode *m, const char *key)
+{
+    cbs raw = m->key;
+    size_t i = 0;
+    uint32_t cp;
+    if (!m->key_escaped) { return cbs_eq_str(raw, key); }
+    while (decode_next(&raw, &cp) == STR_CP) {
+        uint8_t u[4];
+        size_t n = put_utf8(u, cp);
+        for (size_t k = 0; k < n; k++, i++) {
+            if (key[i] == '\0' || (uint8_t)key[i] != u[k]) { return false; }
+        }
+    }
+    return key[i] == '\0';
+}
+
+const cba_jnode *cba_jnode_member(const cba_jnode *obj, const char *key)
+{
+    const cba_jnode *n;
+    if (obj == NULL || key == NULL || obj->type != CBA_JT_OBJECT || obj->num == 0) { return NULL; }
+    n = obj + obj->first;
+    for (size_t i = 0; i < obj->num; i++, n += n->next) {
+        if (key_is(n, key)) { return n; }
+    }
+    return NULL;
+}
+
+bool cba_jnode_string(const cba_jnode *n, cbs *out)
+{
+    if (n == NULL || n->type != CBA_JT_STRING) { return false; }
+    *out = n->str;
+    return true;
+}
+
+bool cba_jget_string(const cba_jnode *obj, const char *key, cbs *out)
+{
+    return cba_jnode_string(cba_jnode_member(obj, key), out);
+}
+
+bool cba_jget_hex(const cba_jnode *obj, const char *key, uint8_t *out, size_t out_len)
+{
+    cbs s;
+    if (!cba_jget_string(obj, key, &s) || out_len > SIZE_MAX / 2 || s.len != 2 * out_len) {
+        return false;
+    }
+    if (s.len == 0) { return true; }
+    return cba_hex_decode(out, out_len, (const char *)s.data, s.len);
+}
+
+bool cba_jget_u64(const cba_jnode *obj, const char *key, uint64_t max, uint64_t *out)
+{
+    const cba_jnode *v = cba_jnode_member(obj, key);
+    cbs t;
+    uint8_t b;
+    bool negative;
+    uint64_t u = 0;
+    if (v == NULL || v->type != CBA_JT_NUMBER) { return false; }
+    t = v->str;
+    negative = cbs_byte(t, 0) == '-';
+    if (negative && !cbs_skip(&t, 1)) { return false; }
+    /* An integer is what json-c calls json_type_int: no fraction, no exponent (the scanner has
+     * checked the grammar and the 64-bit range already). */
+    while (cbs_get_u8(&t, &b)) {
+        if (!is_digit(b)) { return false; }
+        if (__builtin_mul_overflow(u, 10u, &u) || __builtin_add_overflow(u, (uint64_t)(b - '0'), &u)) {
+            return false;
+        }
+    }
+    if (negative && u != 0) { return false; } /* json-c reads "-0" as 0 */
+    if (u > max) { return false; }
+    *out = u;
+    return true;
+}
+
+bool cba_jget_object(const cba_jnode *obj, const char *key, const cba_jnode **out)
+{
+    const cba_jnode *v = cba_jnode_member(obj, key);
+    if (v == NULL || v->type != CBA_JT_OBJECT) { return false; }
+    *out = v;
+    return true;
+}
+
+bool cba_jget_array(const cba_jnode *obj, const char *key, const cba_jnode **out)
+{
+    const cba_jnode *v = cba_jnode_member(obj, key);
+    if (v == NULL || v->type != CBA_JT_ARRAY) { return false; }
+    *out = v;
+    return true;
+}
+
+bool cba_jhas(const cba_jnode *obj, const char *key)
+{
+    return cba_jnode_member(obj, key) != NULL;
 }
 
 /* member returns the value under `key` of the object `obj`, or NULL. */
@@ -621,118 +904,62 @@ static size_t put_utf8(uint8_t *out, uint32_t cp)
     return 4;
 }
 
-/* flat_string reads a string of text the scanner already validated. *out_raw is its body as
- * written; *out_escaped whether it holds a backslash. */
-static bool flat_string(cbs *c, cbs *out_raw, bool *out_escaped)
-{
-    size_t i = 0;
-    bool esc = false;
-    if (!accept(c, '"')) { return false; }
-    while (i < c->len && cbs_byte(*c, i) != '"') {
-        if (cbs_byte(*c, i) == '\\') {
-            esc = true;
-            i++; /* the escaped character, never the closing quote */
-        }
-        i++;
-    }
-    if (i >= c->len || !cbs_get_bytes(c, out_raw, i) || !accept(c, '"')) { return false; }
-    *out_escaped = esc;
-    return true;
-}
-
-/* unescape decodes a validated string body (escapes, UTF-8) into a new buffer. UTF-8 output is
- * never longer than the escaped input. */
-static uint8_t *unescape(cbs raw, size_t *out_len)
-{
-    uint8_t *buf = malloc(raw.len ? raw.len : 1);
-    size_t n = 0;
-    uint32_t cp;
-    if (buf == NULL) { return NULL; }
-    for (;;) {
-        str_step st = raw.len == 0 ? STR_QUOTE : string_next(&raw, &cp);
-        if (st == STR_QUOTE) { break; }
-        if (st == STR_BAD) { /* cannot happen after scan_text; fail closed */
-            free(buf);
-            return NULL;
-        }
-        n += put_utf8(buf + n, cp);
-    }
-    *out_len = n;
-    return buf;
-}
-
 void cba_json_flat_cleanup(cba_json_flat *flat)
 {
     if (flat == NULL) { return; }
-    for (size_t i = 0; i < flat->num; i++) { free(flat->members[i].owned); }
+    free(flat->arena);
     memset(flat, 0, sizeof *flat);
 }
 
 cba_err cba_json_parse_flat(cba_error *err, cba_json_flat *out, cbs in, cba_err code,
                             const char *where)
 {
-    cbs c = in;
+    cba_jdoc doc;
+    const cba_jnode *root, *m;
     size_t off;
     scan_result r;
     CBA_ENSURE(out != NULL, err, CBA_E_ARGUMENT, where, "cba_json_parse_flat: bad arguments");
     memset(out, 0, sizeof *out);
     CBA_ENSURE(in.len > 0, err, code, where, "JSON text is empty");
-    /* Full strict validation first (syntax, UTF-8, duplicate keys); the walk below then only
-     * has to follow the structure. */
-    r = scan_text(in, CBA_JSON_MAX_DEPTH, &off);
+    /* One pass: the strict scan (syntax, UTF-8, duplicate keys) also indexes the members and
+     * finds the escaped strings, which are then decoded once into one arena. */
+    r = jdoc_build(in, CBA_JSON_MAX_DEPTH, &off, &doc);
     CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
     CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);
-    skip_ws(&c);
-    CBA_ENSURE(accept(&c, '{'), err, code, where, "top level is not an object");
-    skip_ws(&c);
-    if (accept(&c, '}')) { return CBA_OK; }
-    for (;;) {
-        cbs key, raw;
-        bool key_esc, esc;
-        uint8_t b = 0;
+    root = cba_jdoc_root(&doc);
+    out->arena = doc.arena; /* the decoded strings outlive the nodes */
+    doc.arena = NULL;
+    if (root->type != CBA_JT_OBJECT) {
+        cba_jdoc_cleanup(&doc);
+        cba_json_flat_cleanup(out);
+        return cba_fail(err, code, where, "top level is not an object");
+    }
+    m = root->num > 0 ? root + root->first : NULL;
+    for (size_t i = 0; i < root->num; i++, m += m->next) {
         if (out->num == CBA_JSON_FLAT_MAX) {
+            cba_jdoc_cleanup(&doc);
             cba_json_flat_cleanup(out);
             return cba_fail(err, code, where, "object has more than %d members", CBA_JSON_FLAT_MAX);
         }
-        skip_ws(&c);
-        if (!flat_string(&c, &key, &key_esc)) { goto bad; }
-        skip_ws(&c);
-        if (!accept(&c, ':')) { goto bad; }
-        skip_ws(&c);
-        if (!peek(c, &b) || b != '"') {
+        if (m->type != CBA_JT_STRING) {
             char name[40], member_where[48];
-            size_t n = key.len < sizeof name - 1 ? key.len : sizeof name - 1;
-            for (size_t i = 0; i < n; i++) {
-                uint8_t k = cbs_byte(key, i);
-                name[i] = (char)(k >= 0x20 && k < 0x7f ? k : '?');
+            size_t n = m->key.len < sizeof name - 1 ? m->key.len : sizeof name - 1;
+            for (size_t k = 0; k < n; k++) {
+                uint8_t ch = cbs_byte(m->key, k);
+                name[k] = (char)(ch >= 0x20 && ch < 0x7f ? ch : '?');
             }
             name[n] = '\0';
             snprintf(member_where, sizeof member_where, "%s.%s", where, name);
+            cba_jdoc_cleanup(&doc);
             cba_json_flat_cleanup(out);
             return cba_fail(err, code, member_where, "member must be a string");
         }
-        if (!flat_string(&c, &raw, &esc)) { goto bad; }
-        out->members[out->num].key = key;
-        if (esc) {
-            size_t len;
-            uint8_t *dec = unescape(raw, &len);
-            if (dec == NULL) {
-                cba_json_flat_cleanup(out);
-                return cba_fail(err, CBA_E_NOMEM, where, "out of memory unescaping a string");
-            }
-            out->members[out->num].owned = dec;
-            out->members[out->num].value = cbs_make(dec, len);
-        } else {
-            out->members[out->num].value = raw;
-        }
+        out->members[out->num].key = m->key;
+        out->members[out->num].value = m->str;
         out->num++;
-        skip_ws(&c);
-        if (accept(&c, '}')) { return CBA_OK; }
-        if (!accept(&c, ',')) { goto bad; }
     }
-bad:
-    cba_json_flat_cleanup(out);
-    return cba_fail(err, code, where, "invalid JSON object");
+    cba_jdoc_cleanup(&doc);
+    return CBA_OK;
 }
 
 bool cba_json_flat_get(const cba_json_flat *flat, const char *key, cbs *out)
