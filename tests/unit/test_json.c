@@ -582,3 +582,27 @@ Test(json, jdoc_nested_walk_and_escaped_keys)
     cr_assert_null(cba_jnode_at(root, 0), "an object is not an array");
     cba_jdoc_cleanup(&d);
 }
+
+/* The scanner skips plain ASCII eight bytes at a time (cbs_json_plain_run): a special byte at any
+ * position and alignment must still be seen. */
+Test(json, special_byte_at_every_position)
+{
+    static const struct { const char *ins; bool ok; } cases[] = {
+        { "\x01", false }, { "\x1f", false }, { "\xff", false }, { "\x80", false },
+        { "\\\"", true }, { "\\\\", true }, { "\\u00e9", true }, { "\xc3\xa9", true },
+        { "\x7f", true }, { " ", true }, { "\\x", false }, { "\"", false },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t pos = 0; pos < 40; pos++) {
+            char text[128];
+            size_t n = 0;
+            text[n++] = '"';
+            for (size_t i = 0; i < pos; i++) { text[n++] = (char)('a' + (char)(i % 26)); }
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", cases[c].ins);
+            for (size_t i = 0; i < 17; i++) { text[n++] = 'z'; }
+            text[n++] = '"';
+            text[n] = '\0';
+            cr_assert_eq(parse_s(text) == CBA_OK, cases[c].ok, "case %zu at %zu: %s", c, pos, text);
+        }
+    }
+}

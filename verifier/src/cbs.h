@@ -99,6 +99,32 @@ static inline uint8_t cbs_byte(cbs c, size_t i)
     return c.data[i];
 }
 
+/* cbs_json_plain_run returns the length of the leading run of bytes that need nothing from a JSON
+ * string scanner: printable ASCII (0x20..0x7f) other than '"' and '\\'. Eight bytes at a time
+ * (SWAR: a word is taken whole only when none of its bytes is special); the rest one by one. */
+static inline size_t cbs_json_plain_run(cbs c)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t n = 0;
+    while (c.len - n >= 8) {
+        uint64_t w, q, b;
+        memcpy(&w, c.data + n, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        /* any byte >= 0x80, any byte < 0x20, any byte equal to '"' or '\\' */
+        if (((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) != 0) {
+            break;
+        }
+        n += 8;
+    }
+    while (n < c.len) {
+        uint8_t x = c.data[n];
+        if (x < 0x20 || x >= 0x80 || x == '"' || x == '\\') { break; }
+        n++;
+    }
+    return n;
+}
+
 static inline bool cbs_eq(cbs a, cbs b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);

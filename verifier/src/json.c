@@ -210,13 +210,7 @@ static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped
         if (out_key == NULL) {
             /* Values need validation only, not the key hash: skip runs of plain printable
              * ASCII (the bulk of collateral: hex, PEM, base64) in one tight loop. */
-            size_t run = 0;
-            while (run < s->in.len) {
-                uint8_t b = cbs_byte(s->in, run);
-                if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') { break; }
-                run++;
-            }
-            if (!cbs_skip(&s->in, run)) { return SCAN_SYNTAX; }
+            if (!cbs_skip(&s->in, cbs_json_plain_run(s->in))) { return SCAN_SYNTAX; }
         }
         escaped |= s->in.len > 0 && cbs_byte(s->in, 0) == '\\';
         st = string_next(&s->in, &cp);
