@@ -23,7 +23,7 @@ expect unknown_provider 2 --provider nosuch doctor && has unknown_provider_msg '
 expect provider_alias 0 --provider TestDriver doctor
 
 # ---- doctor, warmup, list ----------------------------------------------------------------------
-expect doctor 0 doctor --json && py doctor_json "o['ok'] and o['driver']['name']=='test' and o['driver']['abi_version']==1 and o['attest'] is True and o['collateral'] is False"
+expect doctor 0 doctor --json && py doctor_json "o['ok'] and o['driver']['name']=='test' and o['driver']['abi_version']==1 and o['attest'] is True and o['collateral'] is False and o['wolfssl']['library'].startswith('wolfSSL ') and o['wolfssl']['options']"
 expect warmup 0 warmup --json --slug 'My Box!' && py warmup_json \
     "o['ok'] and re.fullmatch(r'cbx_[0-9a-f]{12}', o['lease']) and o['state']=='ready' and o['attested'] is True and o['slug']=='my-box' and o['tdx_app_id']==o['app_id'] and len(o['tdx_rtmr3'])==96 and os.path.exists(o['bundle'])"
 has dcap_warning 'DCAP checks .* SKIPPED' "$tmp/err"

@@ -1813,6 +1813,12 @@ int cmd_doctor(app *a)
         json_object_object_add(o, "attest", json_object_new_boolean(attest_enabled(a, false)));
         json_object_object_add(o, "collateral", json_object_new_boolean(a->collateral.data != NULL));
         json_object_object_add(o, "config", config_json(a, keys));
+        {
+            json_object *w = json_object_new_object();
+            json_object_object_add(w, "library", json_object_new_string(cba_crypto_library()));
+            json_object_object_add(w, "options", json_object_new_string(cba_crypto_config()));
+            json_object_object_add(o, "wolfssl", w);
+        }
         print_json(o);
         json_object_put(o);
     } else {
@@ -1820,6 +1826,7 @@ int cmd_doctor(app *a)
                a->ld.path, a->d->abi_version, a->st.root, have_keygen ? "ready" : "missing",
                attest_enabled(a, false) ? "on" : "OFF", a->collateral.data != NULL ? "given" : "none (DCAP skipped)");
         printf("%s runtime=%s\n", summary, a->d->name);
+        printf("%s (%s)\n", cba_crypto_library(), cba_crypto_config());
     }
     if (!have_keygen) { return report_error(a->json ? NULL : a, CRABBOX_E_FAILED, "ssh-keygen not found in PATH", NULL); }
     return CBX_EXIT_OK;
