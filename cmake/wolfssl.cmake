@@ -46,7 +46,10 @@ elseif(CRABBOX_WOLFSSL STREQUAL "bundled")
   # copy to the application, and a plugin's copy would interpose on the host's. The lease-driver
   # plugins also keep only crabbox_driver_entry (their version script); tests/wolfssl_symbols checks
   # every ELF file of the build.
-  target_link_options(PkgConfig::WOLFSSL INTERFACE "LINKER:--exclude-libs,libwolfssl.a")
+  target_link_options(PkgConfig::WOLFSSL INTERFACE "LINKER:--exclude-libs,libwolfssl.a"
+                      # wolfSSL is built with a section per function: keep only what is called
+                      # (a smaller binary maps fewer pages: the cold process's peak RSS)
+                      "LINKER:--gc-sections")
   file(STRINGS "${_cba_wolfssl_prefix}/.crabbox-built" _cba_wolfssl_built LIMIT_COUNT 1)
   string(REGEX REPLACE ", built in .*" "" _cba_wolfssl_built "${_cba_wolfssl_built}")
   set(_cba_wolfssl_desc "bundled, static: ${_cba_wolfssl_built}")
