@@ -619,9 +619,9 @@ cba_err cba_jdoc_parse(cba_error *err, cba_jdoc *out, cbs in, int max_depth, cba
 {
     size_t off;
     scan_result r;
+    if (out != NULL) { memset(out, 0, sizeof *out); }
     CBA_ENSURE(out != NULL && max_depth >= 1 && max_depth <= JSON_DEPTH_LIMIT, err,
                CBA_E_ARGUMENT, where, "cba_jdoc_parse: bad arguments");
-    memset(out, 0, sizeof *out);
     /* The same refusals, in the same order and words, as cba_json_parse. */
     CBA_ENSURE(in.len > 0 && in.len < INT_MAX, err, code, where, "JSON text is empty or too large");
     for (size_t i = 0; i < in.len; i++) {
