@@ -5,7 +5,10 @@
  * it refuses); a failure leaves *out alone; depth acceptance is monotonic; an accepted tree
  * serialises to text that parses again to the same serialisation; an accepted timestamp formats
  * back to the identical 20 bytes; cba_json_parse_flat accepts only what cba_json_parse accepts
- * and then gives each member the same bytes json-c does (a differential of the two unescapers). */
+ * and then gives each member the same bytes json-c does (a differential of the two unescapers);
+ * cba_jdoc_parse accepts exactly what cba_json_parse accepts, with the same message when both
+ * refuse, and its tree is json-c's: same types, array lengths, member lookups, string bytes and
+ * integers (a differential of the two trees). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,80 @@ static void check_flat(cbs in, const json_object *obj)
     cba_json_flat_cleanup(&flat);
 }
 
+/* same_tree: the jdoc node and the json-c value are the same JSON value. */
+static bool same_tree(const cba_jnode *n, const json_object *o, int depth)
+{
+    if (depth > CBA_JSON_MAX_DEPTH + 1) { return false; }
+    switch (json_object_get_type(o)) {
+    case json_type_null: return n->type == CBA_JT_NULL;
+    case json_type_boolean:
+        return n->type == (json_object_get_boolean(o) ? CBA_JT_TRUE : CBA_JT_FALSE);
+    case json_type_double: return n->type == CBA_JT_NUMBER;
+    case json_type_int: return n->type == CBA_JT_NUMBER;
+    case json_type_string: {
+        cbs s;
+        size_t len = (size_t)json_object_get_string_len(o);
+        return cba_jnode_string(n, &s) && s.len == len &&
+               (len == 0 || memcmp(s.data, json_object_get_string((json_object *)o), len) == 0);
+    }
+    case json_type_array: {
+        size_t len = json_object_array_length(o);
+        if (n->type != CBA_JT_ARRAY || n->num != len || cba_jnode_at(n, len) != NULL) { return false; }
+        for (size_t i = 0; i < len; i++) {
+            const json_object *e = json_object_array_get_idx(o, i);
+            const cba_jnode *c = cba_jnode_at(n, i);
+            if (c == NULL) { return false; }
+            if (e == NULL ? c->type != CBA_JT_NULL : !same_tree(c, e, depth + 1)) { return false; }
+        }
+        return true;
+    }
+    case json_type_object: {
+        size_t num = 0;
+        if (n->type != CBA_JT_OBJECT) { return false; }
+        json_object_object_foreach((json_object *)o, key, val) {
+            const cba_jnode *c = cba_jnode_member(n, key);
+            uint64_t u1 = 0, u2 = 0;
+            bool g1, g2;
+            num++;
+            if (c == NULL) { return false; }
+            if (val == NULL ? c->type != CBA_JT_NULL : !same_tree(c, val, depth + 1)) { return false; }
+            g1 = val != NULL && json_object_is_type(val, json_type_int) &&
+                 json_object_get_int64(val) >= 0;
+            if (g1) { u1 = json_object_get_uint64(val); }
+            g2 = cba_jget_u64(n, key, UINT64_MAX, &u2);
+            if (g1 != g2 || u1 != u2) { return false; }
+        }
+        return num == n->num;
+    }
+    }
+    return false;
+}
+
+/* check_jdoc: the one-pass tree agrees with cba_json_parse (rc_json, obj) on the same text. */
+static void check_jdoc(cbs in, cba_err rc_json, const cba_error *err_json, const json_object *obj)
+{
+    cba_jdoc doc;
+    cba_error err;
+    cba_err rc;
+    cba_error_clear(&err);
+    rc = cba_jdoc_parse(&err, &doc, in, CBA_JSON_MAX_DEPTH, CBA_E_JSON, "fuzz");
+    if (rc == CBA_E_NOMEM || rc_json == CBA_E_NOMEM) {
+        cba_jdoc_cleanup(&doc);
+        return;
+    }
+    if ((rc == CBA_OK) != (rc_json == CBA_OK)) { abort(); }
+    if (rc != CBA_OK) {
+        /* json-c's own refusals never happen after the scanner accepted (checked below) */
+        if (doc.num != 0 || strcmp(err.detail, err_json->detail) != 0) { abort(); }
+        return;
+    }
+    if (obj == NULL ? cba_jdoc_root(&doc)->type != CBA_JT_NULL
+                    : !same_tree(cba_jdoc_root(&doc), obj, 0)) {
+        abort();
+    }
+    cba_jdoc_cleanup(&doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cbs in = cbs_make(data, size);
@@ -91,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cba_error_clear(&err);
     rc = cba_json_parse(&err, &obj, in, CBA_JSON_MAX_DEPTH, CBA_E_JSON, "fuzz");
     if (rc == CBA_E_NOMEM) { return 0; }
+    check_jdoc(in, rc, &err, rc == CBA_OK ? obj : NULL);
     if (rc != CBA_OK) {
         if (obj != sentinel || err.code != rc || strcmp(err.where, "fuzz") != 0) { abort(); }
         if (!dup16 && !nul) { abort(); } /* json-c refused what the strict scanner accepted */
