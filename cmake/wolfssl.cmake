@@ -46,10 +46,18 @@ elseif(CRABBOX_WOLFSSL STREQUAL "bundled")
   # copy to the application, and a plugin's copy would interpose on the host's. The lease-driver
   # plugins also keep only crabbox_driver_entry (their version script); tests/wolfssl_symbols checks
   # every ELF file of the build.
-  target_link_options(PkgConfig::WOLFSSL INTERFACE "LINKER:--exclude-libs,libwolfssl.a"
-                      # wolfSSL is built with a section per function: keep only what is called
-                      # (a smaller binary maps fewer pages: the cold process's peak RSS)
-                      "LINKER:--gc-sections")
+  target_link_options(PkgConfig::WOLFSSL INTERFACE "LINKER:--exclude-libs,libwolfssl.a")
+  # wolfSSL is built with a section per function: the shipped programs keep only what they call
+  # (a smaller binary maps fewer pages: the cold process's peak RSS). Only these: Criterion
+  # registers tests in sections nothing references, which --gc-sections would drop.
+  function(_cba_wolfssl_gc_sections)
+    foreach(t crabbox-attest crabbox crabbox-phala-proxy bench_verify)
+      if(TARGET ${t})
+        set_property(TARGET ${t} APPEND PROPERTY LINK_OPTIONS "LINKER:--gc-sections")
+      endif()
+    endforeach()
+  endfunction()
+  cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _cba_wolfssl_gc_sections)
   file(STRINGS "${_cba_wolfssl_prefix}/.crabbox-built" _cba_wolfssl_built LIMIT_COUNT 1)
   string(REGEX REPLACE ", built in .*" "" _cba_wolfssl_built "${_cba_wolfssl_built}")
   set(_cba_wolfssl_desc "bundled, static: ${_cba_wolfssl_built}")
