@@ -462,13 +462,13 @@ Test(json, flat_member_limit)
 /* ---- cba_jdoc: the scanner's own tree must answer every getter exactly as json-c's does ----- */
 
 static const char *const k_jdoc_texts[] = {
-    "{\"i\":42,\"z\":0,\"neg\":-1,\"d\":42.0,\"e\":1e2,\"b\":true,\"f\":false,\"s\":\"42\",\"n\":null,"
+    ("{\"i\":42,\"z\":0,\"neg\":-1,\"d\":42.0,\"e\":1e2,\"b\":true,\"f\":false,\"s\":\"42\",\"n\":null,"
     "\"max\":18446744073709551615,\"big\":9223372036854775808,\"min\":-9223372036854775808,"
     "\"nz\":-0,\"o\":{\"x\":1},\"a\":[1,\"2\",{}],\"h\":\"00A0fF\",\"odd\":\"0a0\",\"bad\":\"0g\","
     "\"empty\":\"\",\"esc\":\"q\\\"\\\\\\n\\u00e9\\ud83d\\ude00/\\/\",\"nul\":\"a\\u0000b\","
-    "\"k\\u0065y\":\"by escaped key\",\"\\u00e9t\\u00e9\":\"accent\",\"hx\":\"\\u0030\\u0031\"}",
-    "{\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[{\"svn\":1},{\"svn\":2,\"category\":\"x\"}],"
-    "\"pcesvn\":13},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},{}]}",
+    "\"k\\u0065y\":\"by escaped key\",\"\\u00e9t\\u00e9\":\"accent\",\"hx\":\"\\u0030\\u0031\"}"),
+    ("{\"tcbLevels\":[{\"tcb\":{\"sgxtcbcomponents\":[{\"svn\":1},{\"svn\":2,\"category\":\"x\"}],"
+     "\"pcesvn\":13},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},{}]}"),
     "[]", "{}", "\"top\"", "12", "null", "[[[]],[{}]]",
     "{\"a\":1,\"a\":2}", "{\"a\":1e999999}", "{\"a\":\"\\ud800\"}", "{\"a\":01}", "{\"a\":\"\x01\"}",
     "{\"a\":99999999999999999999}", "{\"a\" : [1, 2 ,3 ] } ", "{\"a\":[1,2,3]} x",
