@@ -8,7 +8,7 @@
 #   status           text and --json of a running lease; unknown and stopped leases exit 4
 #   -v / --verbose   debug lines only with it
 #   --version        crabbox has none (usage error, exit 2, as documented by --help); crabbox-attest
-#                    prints the project's version
+#                    prints the project's version, then the wolfSSL build and its options
 # Prints "N passed, M failed".
 . "$(dirname "$0")/crabbox_lib.bash"
 src=${CBA_SOURCE_DIR:?set by ctest}
@@ -96,10 +96,15 @@ expect status_stopped 4 status "$lease"
 expect crabbox_no_version 2 --version && has crabbox_version_msg "unknown option '--version'" "$tmp/err"
 hasnt help_no_version -- '--version' <("$crabbox" --help)
 version=$(sed -n 's/^project(crabbox-attest VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
-if out=$("$attest_tool" --version 2>&1) && [ -n "$version" ] && [ "$out" = "crabbox-attest $version" ]; then
+# line 1 the project's version, then the wolfSSL build and its options (docs/wolfssl.md)
+if out=$("$attest_tool" --version 2>&1) && [ -n "$version" ] &&
+    [ "$(sed -n 1p <<<"$out")" = "crabbox-attest $version" ] &&
+    [[ "$(sed -n 2p <<<"$out")" =~ ^wolfSSL\ [0-9]+\.[0-9]+\.[0-9]+\ (bundled|system), ]] &&
+    [[ "$(sed -n 3p <<<"$out")" =~ ^wolfSSL\ options:\ .*(sp-p256|generic-ecc) ]] &&
+    [ "$(wc -l <<<"$out")" = 3 ]; then
     ok
 else
-    bad "crabbox-attest --version: '$out', want 'crabbox-attest $version'"
+    bad "crabbox-attest --version: '$out', want 'crabbox-attest $version' and two wolfSSL lines"
 fi
 same nothing_left "$(num_claims)/$(num_cvms)" 0/0
 # every check above ran (a helper that returns early would otherwise shrink the suite silently)
