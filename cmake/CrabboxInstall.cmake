@@ -25,7 +25,10 @@ add_custom_command(
   OUTPUT ${CRABBOX_PUBLIC_AR}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CRABBOX_PUBLIC_DIR}
   COMMAND ${CRABBOX_LD} -r -o ${CRABBOX_PUBLIC_OBJ} $<TARGET_OBJECTS:crabbox_verifier_obj>
+          ${CRABBOX_WOLFSSL_EMBED_ARCHIVE}
   COMMAND ${CRABBOX_OBJCOPY} --localize-hidden ${CRABBOX_PUBLIC_OBJ}
+  # with the bundled wolfSSL linked in (cmake/wolfssl.cmake), its default-visibility API too
+  COMMAND ${CRABBOX_OBJCOPY} -w --keep-global-symbol=cba_* ${CRABBOX_PUBLIC_OBJ}
   COMMAND ${CMAKE_COMMAND} -E rm -f ${CRABBOX_PUBLIC_AR}
   COMMAND ${CMAKE_AR} qc ${CRABBOX_PUBLIC_AR} ${CRABBOX_PUBLIC_OBJ}
   COMMAND ${CMAKE_RANLIB} ${CRABBOX_PUBLIC_AR}

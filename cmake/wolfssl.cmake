@@ -36,6 +36,10 @@ elseif(CRABBOX_WOLFSSL STREQUAL "bundled")
                         "Debian's libwolfssl-dev.")
   endif()
   set(CRABBOX_WOLFSSL_PREFIX "${_cba_wolfssl_prefix}" CACHE INTERNAL "bundled wolfSSL install prefix")
+  # The installed libcrabbox-verifier.a (cmake/CrabboxInstall.cmake) is compiled against this
+  # wolfSSL's options.h: it carries the wolfSSL objects it uses, with only cba_* global, so that a
+  # static consumer can never pair it with the system's differently configured library.
+  set(CRABBOX_WOLFSSL_EMBED_ARCHIVE "${_cba_wolfssl_prefix}/lib/libwolfssl.a")
   add_library(PkgConfig::WOLFSSL STATIC IMPORTED GLOBAL)
   set_target_properties(PkgConfig::WOLFSSL PROPERTIES
                         IMPORTED_LOCATION "${_cba_wolfssl_prefix}/lib/libwolfssl.a"
