@@ -661,6 +661,7 @@ static cba_err step_tcb_status(verify_ctx *v)
     CBA_TRY(cba_tcb_evaluate(err, &res, &v->coll->tcb_info, &v->sgx, &v->quote.td,
                              v->quote.body_type, v->qe_level));
     r->has_tcb = true;
+    r->tcb_date = res.tcb_date;
     r->tcb_status = res.status;
     r->platform_tcb_status = res.platform_status;
     r->module_tcb_status = res.module_status;
@@ -742,16 +743,123 @@ static cba_err step_rtmr_replay(verify_ctx *v)
     return cba_eventlog_check_cert_copy(&v->e, v->info, (const uint8_t(*)[48])v->digests);
 }
 
+/* hex_abbrev writes the first and last 8 hex digits of `b` ("0123abcd..89abcdef"), or all of
+ * them when they fit in 16. */
+static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    char full[129];
+    size_t len = n > 64 ? 64 : n;
+    for (size_t i = 0; i < len; i++) {
+        full[2 * i] = d[b[i] >> 4];
+        full[2 * i + 1] = d[b[i] & 15];
+    }
+    full[2 * len] = '\0';
+    if (2 * len <= 16) {
+        snprintf(out, 40, "%.16s", full);
+    } else {
+        snprintf(out, 40, "%.8s...%s", full, full + 2 * len - 8);
+    }
+}
+
+/* pin_field_bytes points at the quote's copy of a pinnable field. */
+static const uint8_t *pin_field_bytes(const cba_td_report *td, cba_pin_field f)
+{
+    switch (f) {
+    case CBA_PIN_MRTD: return td->mrtd;
+    case CBA_PIN_RTMR0: return td->rtmr[0];
+    case CBA_PIN_RTMR1: return td->rtmr[1];
+    case CBA_PIN_RTMR2: return td->rtmr[2];
+    case CBA_PIN_RTMR3: return td->rtmr[3];
+    case CBA_PIN_MRSEAM: return td->mrseam;
+    case CBA_PIN_MRSIGNERSEAM: return td->mrsignerseam;
+    case CBA_PIN_MRCONFIGID: return td->mrconfigid;
+    case CBA_PIN_MROWNER: return td->mrowner;
+    case CBA_PIN_MROWNERCONFIG: return td->mrownerconfig;
+    case CBA_PIN_REPORT_DATA: return td->report_data;
+    case CBA_PIN_XFAM:
+    case CBA_PIN_TD_ATTRIBUTES:
+    case CBA_PIN_COUNT: break;
+    }
+    return NULL;
+}
+
+/* check_pin_list fails unless the field equals one of the allowed values; the detail shows the
+ * actual value (abbreviated) and the first allowed one. */
+static cba_err check_pin_list(verify_ctx *v, cba_pin_field f, const uint8_t *actual, cba_err code)
+{
+    const struct cba_pin_list *l = &v->policy->pins[f];
+    size_t size = cba_pin_field_size(f);
+    char got[40], want[40];
+    if (l->num_values == 0) { return CBA_OK; }
+    CBA_ENSURE(l->values != NULL, &v->e, CBA_E_ARGUMENT, cba_pin_field_name(f), "pin list has no values");
+    for (size_t i = 0; i < l->num_values; i++) {
+        if (cba_ct_eq(l->values + i * size, actual, size)) { return CBA_OK; }
+    }
+    hex_abbrev(got, actual, size);
+    hex_abbrev(want, l->values, size);
+    return cba_fail(&v->e, code, cba_pin_field_name(f), "%s is %s; expected %s%s (%zu allowed value%s)",
+                    cba_pin_field_name(f), got, want, l->num_values > 1 ? " or another" : "",
+                    l->num_values, l->num_values > 1 ? "s" : "");
+}
+
 static cba_err check_pins(verify_ctx *v)
 {
     const cba_policy *p = v->policy;
-    CBA_ENSURE(!p->has_mrtd || cba_ct_eq(p->mrtd, v->quote.td.mrtd, 48), &v->e,
-               CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD differs from the pinned value");
-    for (int i = 0; i < 3; i++) {
-        CBA_ENSURE(!p->has_rtmr[i] || cba_ct_eq(p->rtmr[i], v->quote.td.rtmr[i], 48), &v->e,
-                   CBA_E_MEASUREMENT_POLICY, "rtmr", "RTMR%d differs from the pinned value", i);
+    const cba_td_report *td = &v->quote.td;
+    char got[40], want[40];
+    if (p->has_mrtd && !cba_ct_eq(p->mrtd, td->mrtd, 48)) {
+        hex_abbrev(got, td->mrtd, 48);
+        hex_abbrev(want, p->mrtd, 48);
+        return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD is %s; expected the pinned %s", got, want);
     }
+    for (int i = 0; i < 3; i++) {
+        if (p->has_rtmr[i] && !cba_ct_eq(p->rtmr[i], td->rtmr[i], 48)) {
+            hex_abbrev(got, td->rtmr[i], 48);
+            hex_abbrev(want, p->rtmr[i], 48);
+            return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "rtmr", "RTMR%d is %s; expected the pinned %s", i,
+                            got, want);
+        }
+    }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        uint8_t le[8];
+        const uint8_t *actual = pin_field_bytes(td, (cba_pin_field)f);
+        if (f == CBA_PIN_REPORT_DATA) { continue; } /* the report_data check */
+        if (f == CBA_PIN_XFAM || f == CBA_PIN_TD_ATTRIBUTES) {
+            uint64_t x = f == CBA_PIN_XFAM ? td->xfam : td->td_attributes;
+            for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(x >> (8 * b)); }
+            actual = le;
+        }
+        CBA_TRY(check_pin_list(v, (cba_pin_field)f, actual, CBA_E_MEASUREMENT_POLICY));
+    }
+    if (p->has_min_tee_tcb_svn) {
+        for (int i = 0; i < 16; i++) {
+            if (td->tee_tcb_svn[i] < p->min_tee_tcb_svn[i]) {
+                hex_abbrev(got, td->tee_tcb_svn, 16);
+                hex_abbrev(want, p->min_tee_tcb_svn, 16);
+                return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "tee_tcb_svn",
+                                "TEE_TCB_SVN is %s; component %d is below the minimum %s", got, i, want);
+            }
+        }
+    }
+    CBA_ENSURE(v->quote.qe_report.isvsvn >= p->min_qe_isvsvn, &v->e, CBA_E_MEASUREMENT_POLICY, "qe_isvsvn",
+               "QE ISVSVN is %u; the policy's minimum is %u", (unsigned)v->quote.qe_report.isvsvn,
+               (unsigned)p->min_qe_isvsvn);
+    CBA_ENSURE(v->sgx.pcesvn >= p->min_pcesvn, &v->e, CBA_E_MEASUREMENT_POLICY, "pcesvn",
+               "PCESVN is %u; the policy's minimum is %u", (unsigned)v->sgx.pcesvn, (unsigned)p->min_pcesvn);
     return CBA_OK;
+}
+
+static bool has_any_pin(const cba_policy *p)
+{
+    if (p->has_mrtd || p->has_rtmr[0] || p->has_rtmr[1] || p->has_rtmr[2] || p->has_min_tee_tcb_svn ||
+        p->min_qe_isvsvn != 0 || p->min_pcesvn != 0) {
+        return true;
+    }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        if (f != CBA_PIN_REPORT_DATA && p->pins[f].num_values != 0) { return true; }
+    }
+    return false;
 }
 
 static cba_err step_quote_measurements(verify_ctx *v)
@@ -760,7 +868,7 @@ static cba_err step_quote_measurements(verify_ctx *v)
     const cba_policy *p = v->policy;
     CBA_TRY(check_pins(v));
     if (in == NULL) {
-        if (!p->has_mrtd && !p->has_rtmr[0] && !p->has_rtmr[1] && !p->has_rtmr[2]) {
+        if (!has_any_pin(p)) {
             v->skip_reason = "no guest agent response and no pinned measurement";
         }
         return CBA_OK;
@@ -871,10 +979,14 @@ static cba_err step_report_data(verify_ctx *v)
 {
     const cba_policy *p = v->policy;
     const uint8_t *rd = v->quote.td.report_data;
-    if (p->has_report_data) {
-        CBA_ENSURE(cba_ct_eq(p->report_data, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
-                   "quote report data differs from the expected value");
+    if (p->has_report_data && !cba_ct_eq(p->report_data, rd, 64)) {
+        char got[40], want[40];
+        hex_abbrev(got, rd, 64);
+        hex_abbrev(want, p->report_data, 64);
+        return cba_fail(&v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
+                        "quote report data is %s; expected %s", got, want);
     }
+    CBA_TRY(check_pin_list(v, CBA_PIN_REPORT_DATA, rd, CBA_E_REPORT_DATA_MISMATCH));
     if (v->info != NULL && v->info->quote_from_cert && !v->info_quote_replaced) {
         uint8_t want[64];
         CBA_ENSURE(cba_ratls_report_data(want, v->info->cert_spki), &v->e, CBA_E_INTERNAL, "crypto",
@@ -883,7 +995,7 @@ static cba_err step_report_data(verify_ctx *v)
                    "quote report data is not SHA-512(\"ratls-cert:\" || app certificate key)");
         v->r->ratls_bound = true;
     }
-    if (!p->has_report_data && !v->r->ratls_bound) {
+    if (!p->has_report_data && p->pins[CBA_PIN_REPORT_DATA].num_values == 0 && !v->r->ratls_bound) {
         v->skip_reason = "no binding requested (give --report-data)";
     }
     return CBA_OK;
@@ -963,8 +1075,11 @@ static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, siz
                                                : "app-id event equals the claim (no expected app id given)");
         break;
     case CBA_CHECK_REPORT_DATA:
-        snprintf(buf, n, "%s%s%s", v->policy->has_report_data ? "equals the expected value" : "",
-                 v->policy->has_report_data && r->ratls_bound ? "; " : "",
+        snprintf(buf, n, "%s%s%s",
+                 v->policy->has_report_data || v->policy->pins[CBA_PIN_REPORT_DATA].num_values != 0
+                     ? "equals the expected value" : "",
+                 (v->policy->has_report_data || v->policy->pins[CBA_PIN_REPORT_DATA].num_values != 0) &&
+                         r->ratls_bound ? "; " : "",
                  r->ratls_bound ? "binds the app certificate key (RA-TLS)" : "");
         break;
     default:
@@ -1107,6 +1222,8 @@ static cba_err run_pipeline(verify_ctx *v)
         check_set(r, s->check, CBA_CHECK_PASS, detail[0] ? detail : s->pass_detail);
         if (s->check == CBA_CHECK_QUOTE_SIGNATURE) {
             publish_quote(r, &v->quote); /* authenticated from here on */
+            r->pce_svn = v->sgx.pcesvn;
+            r->qe_isvsvn = v->quote.qe_report.isvsvn;
         }
     }
     if (first_deferred != CBA_OK) {

@@ -168,6 +168,35 @@ CBA_API bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_sta
 #define CBA_MAX_ADVISORIES 32
 #define CBA_ADVISORY_ID_MAX 32 /* "INTEL-SA-01234" fits with room */
 
+/* Pinnable quote fields. td_attributes and xfam are their 8 quote bytes (little endian, as
+ * `verify --json` prints them); report data is 64 bytes, the rest 48. */
+#define CBA_PIN_FIELDS(X)                                                                        \
+    X(CBA_PIN_MRTD, "mrtd", 48)                                                                  \
+    X(CBA_PIN_RTMR0, "rtmr0", 48)                                                                \
+    X(CBA_PIN_RTMR1, "rtmr1", 48)                                                                \
+    X(CBA_PIN_RTMR2, "rtmr2", 48)                                                                \
+    X(CBA_PIN_RTMR3, "rtmr3", 48)                                                                \
+    X(CBA_PIN_MRSEAM, "mrseam", 48)                                                              \
+    X(CBA_PIN_MRSIGNERSEAM, "mrsignerseam", 48)                                                  \
+    X(CBA_PIN_MRCONFIGID, "mrconfigid", 48)                                                      \
+    X(CBA_PIN_MROWNER, "mrowner", 48)                                                            \
+    X(CBA_PIN_MROWNERCONFIG, "mrownerconfig", 48)                                                \
+    X(CBA_PIN_XFAM, "xfam", 8)                                                                   \
+    X(CBA_PIN_TD_ATTRIBUTES, "td_attributes", 8)                                                 \
+    X(CBA_PIN_REPORT_DATA, "report_data", 64)
+
+typedef enum cba_pin_field {
+#define CBA_X_ENUM(name, str, size) name,
+    CBA_PIN_FIELDS(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_PIN_COUNT
+} cba_pin_field;
+
+/* cba_pin_field_name returns the field's name ("mrtd", ..., "" when out of range);
+ * cba_pin_field_size its size in bytes (0 when out of range). */
+CBA_API const char *cba_pin_field_name(cba_pin_field field);
+CBA_API size_t cba_pin_field_size(cba_pin_field field);
+
 typedef struct cba_policy {
     uint32_t accepted_statuses; /* bit (1u << cba_tcb_status); Revoked is never accepted */
     const char *const *allowed_advisories; /* borrowed; NULL-terminated list or NULL */
@@ -201,7 +230,22 @@ typedef struct cba_policy {
      * the report says so (report.test_root). */
     const uint8_t *trust_root_der;
     size_t trust_root_der_len;
+
+    /* ---- Allow-lists and minimums (go-tdx-guest's policy; appended). Each pins[f] is borrowed:
+     * num_values values of cba_pin_field_size(f) bytes back to back, in the quote's byte order;
+     * num_values 0 = not pinned. A field passes when it equals one of its values. These add to
+     * has_mrtd / has_rtmr / has_report_data above (both must pass when both are set). The pins
+     * are checked in quote_measurements (report data in report_data), the minimums too. */
+    struct cba_pin_list {
+        const uint8_t *values;
+        size_t num_values;
+    } pins[CBA_PIN_COUNT];
+    bool has_min_tee_tcb_svn;
+    uint8_t min_tee_tcb_svn[16]; /* each of the 16 components must be >= (go-tdx-guest) */
+    uint16_t min_qe_isvsvn;      /* QE report ISVSVN; 0 = no minimum */
+    uint16_t min_pcesvn;         /* PCK certificate PCESVN; 0 = no minimum */
 } cba_policy;
+
 
 /* cba_policy_init sets the strict default: UpToDate only, no advisories, debug rejected. */
 CBA_API void cba_policy_init(cba_policy *policy);
@@ -285,6 +329,12 @@ typedef struct cba_report {
      * claim alone authenticates nothing (pin MRTD and RTMR0-2 for the image instead). */
     bool has_os_image_hash;
     uint8_t os_image_hash[32];
+
+    /* Appended (cleared with the dstack block when rejected): what else the signed quote and its
+     * PCK certificate prove, and the matched TCB level's date (has_tcb). */
+    uint16_t pce_svn;   /* PCK certificate PCESVN */
+    uint16_t qe_isvsvn; /* QE report ISVSVN */
+    int64_t tcb_date;   /* tcbDate of the matched TDX TCB level, Unix seconds; 0 = unknown */
 } cba_report;
 
 /* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
