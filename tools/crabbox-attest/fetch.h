@@ -41,6 +41,14 @@ typedef struct fetch_opts {
     size_t trust_root_der_len;
 } fetch_opts;
 
+/* fetch_normalize_base_url turns the URL forms people copy into the base this code appends
+ * paths to: a trailing "/", "/sgx/certification/v4" or "/tdx/certification/v4" (or v3) is
+ * dropped, and a bare host gets "https://". False when nothing is left or it does not fit. */
+bool fetch_normalize_base_url(const char *in, char *out, size_t out_len);
+
+/* fetch_parse_seconds parses a decimal number of seconds in [min, max]. */
+bool fetch_parse_seconds(const char *text, double min, double max, double *out);
+
 /* fetch_opts_init sets the defaults above (Intel PCS, 30 s / 10 s, 3 tries, default cache). */
 void fetch_opts_init(fetch_opts *opts);
 

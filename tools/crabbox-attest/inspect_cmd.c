@@ -319,7 +319,8 @@ int cmd_inspect(int argc, char **argv)
             json_object_object_add(o, "type", json_object_new_string("certificate_chain"));
             json_object_object_add(o, "certificates", chain);
         }
-    } else if (in.len > 0 && in.data[0] == 0x30) {
+    } else if (in.len > 1 && in.data[0] == 0x30 && (in.data[1] == 0x82 || in.data[1] == 0x83)) {
+        /* DER (a hex quote can start with the character '0' = 0x30 too) */
         rc = inspect_der(o, cbs_make(in.data, in.len));
     } else if (cli_decode_quote_file(&in, path)) {
         rc = inspect_quote(o, cbs_make(in.data, in.len));
