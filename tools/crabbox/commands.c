@@ -289,6 +289,8 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     cbx_buf compose = { 0 };
     char path[PATH_MAX];
     gate_result *g;
+    tc_policy *vpol;
+    cba_policy vp;
     int rc, e;
     static const uint8_t k_zero[32] = { 0 };
 
@@ -318,11 +320,29 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the deployed compose of lease %s", c->lease);
     }
     g = calloc(1, sizeof *g);
-    if (g == NULL) {
+    vpol = malloc(sizeof *vpol);
+    if (g == NULL || vpol == NULL) {
+        free(g);
+        free(vpol);
         cbx_buf_free(&compose);
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
+    rc = config_policy(&a->cfg, vpol, err);
+    if (rc != CRABBOX_OK) {
+        free(g);
+        free(vpol);
+        cbx_buf_free(&compose);
+        return rc;
+    }
+    cba_policy_init(&vp);
+    tc_policy_apply(vpol, &vp);
+    {
+        char summary[400];
+        tc_policy_describe(vpol, summary, sizeof summary);
+        if (summary[0] != '\0') { fprintf(stderr, "... verifier policy: %s\n", summary); }
+    }
     gate_policy pol = {
+        .verifier_policy = &vp,
         .collateral = a->collateral.data,
         .collateral_len = a->collateral.len,
         .collateral_source = a->collateral_source,
@@ -388,6 +408,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     }
     gate_result_free(g);
     free(g);
+    free(vpol);
     return rc;
 }
 
@@ -1438,9 +1459,53 @@ static json_object *config_json(app *a, const crabbox_config_key *keys)
     return o;
 }
 
+/* policy_json shows the effective verifier policy (config_policy) under the config key names. */
+static json_object *policy_json(const tc_policy *p)
+{
+    static const char *const k_pin_keys[CBA_PIN_COUNT] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrseam",
+                                                           "mrsignerseam", "mrconfigid", "mrowner", "mrownerconfig",
+                                                           "xfam", "tdAttributes", "reportData" };
+    json_object *o = json_object_new_object();
+    char hex[129];
+    if (p->has_accept) {
+        json_object *l = json_object_new_array();
+        for (int st = 0; st < CBA_TCB_STATUS_COUNT; st++) {
+            if (p->accepted_statuses & (1u << st)) {
+                json_object_array_add(l, json_object_new_string(cba_tcb_status_name((cba_tcb_status)st)));
+            }
+        }
+        json_object_object_add(o, "acceptTcbStatus", l);
+    }
+    if (p->has_advisories) {
+        json_object *l = json_object_new_array();
+        for (size_t i = 0; i < p->num_advisories; i++) { json_object_array_add(l, json_object_new_string(p->advisories[i])); }
+        json_object_object_add(o, "allowedAdvisories", l);
+    }
+    if (p->has_min_tcb_eval) { json_object_object_add(o, "minTcbEvaluationNumber", json_object_new_int64(p->min_tcb_eval)); }
+    if (p->has_max_age) { json_object_object_add(o, "maxCollateralAgeSeconds", json_object_new_int64(p->max_age)); }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        json_object *l;
+        if (!p->has_pin[f]) { continue; }
+        l = json_object_new_array();
+        for (size_t i = 0; i < p->num_pin[f]; i++) {
+            cbx_hex(hex, p->pin[f][i], cba_pin_field_size((cba_pin_field)f));
+            json_object_array_add(l, json_object_new_string(hex));
+        }
+        json_object_object_add(o, k_pin_keys[f], l);
+    }
+    if (p->has_min_tee_tcb_svn) {
+        cbx_hex(hex, p->min_tee_tcb_svn, 16);
+        json_object_object_add(o, "minTeeTcbSvn", json_object_new_string(hex));
+    }
+    if (p->has_min_qe_isvsvn) { json_object_object_add(o, "minQeIsvsvn", json_object_new_int(p->min_qe_isvsvn)); }
+    if (p->has_min_pcesvn) { json_object_object_add(o, "minPcesvn", json_object_new_int(p->min_pcesvn)); }
+    return o;
+}
+
 int cmd_doctor(app *a)
 {
-    char summary[512] = "", keygen_path[PATH_MAX];
+    char summary[512] = "", keygen_path[PATH_MAX], policy_summary[400];
+    tc_policy *vpol;
     crabbox_err err = { 0 };
     const crabbox_config_key *keys = NULL;
     bool have_keygen = spawn_resolve("ssh-keygen", getenv("PATH"), keygen_path, sizeof keygen_path);
@@ -1449,6 +1514,12 @@ int cmd_doctor(app *a)
     summary[sizeof summary - 1] = '\0';
     if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
     if (keys == NULL) { keys = config_builtin_keys(a->d->name); }
+    vpol = malloc(sizeof *vpol);
+    if (vpol == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
+    if (config_policy(&a->cfg, vpol, &err) != CRABBOX_OK) {
+        free(vpol);
+        return fail(a, &err);
+    }
     if (a->json) {
         json_object *o = json_object_new_object(), *drv = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(have_keygen));
@@ -1462,6 +1533,7 @@ int cmd_doctor(app *a)
         json_object_object_add(o, "attest", json_object_new_boolean(attest_enabled(a, false)));
         json_object_object_add(o, "collateral", json_object_new_boolean(a->collateral.data != NULL));
         json_object_object_add(o, "config", config_json(a, keys));
+        json_object_object_add(o, "policy", policy_json(vpol));
         print_json(o);
         json_object_put(o);
     } else {
@@ -1469,7 +1541,10 @@ int cmd_doctor(app *a)
                a->ld.path, a->d->abi_version, a->st.root, have_keygen ? "ready" : "missing",
                attest_enabled(a, false) ? "on" : "OFF", a->collateral.data != NULL ? "given" : "none (DCAP skipped)");
         printf("%s runtime=%s\n", summary, a->d->name);
+        tc_policy_describe(vpol, policy_summary, sizeof policy_summary);
+        printf("verifier policy: %s\n", policy_summary[0] != '\0' ? policy_summary : "default (UpToDate only, no pins)");
     }
+    free(vpol);
     if (!have_keygen) { return report_error(a->json ? NULL : a, CRABBOX_E_FAILED, "ssh-keygen not found in PATH", NULL); }
     return CBX_EXIT_OK;
 }

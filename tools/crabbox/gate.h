@@ -60,6 +60,8 @@ typedef struct gate_policy {
     void *fetch_ctx;
     bool allow_info_only;          /* accept a driver that can bind a nonce returning only the Info quote
                                       (not bound to this session: labelled attestation_fresh=false) */
+    const cba_policy *verifier_policy; /* the user's verifier policy (config_policy), or NULL for the
+                                          default; the gate sets the bindings on a copy of it */
 } gate_policy;
 
 typedef struct gate_result {

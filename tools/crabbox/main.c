@@ -39,6 +39,13 @@ static const char k_usage[] =
     "                             pccsUrl / CRABBOX_PCCS_URL); when none can be had the DCAP checks are\n"
     "                             SKIPPED with a warning (collateralFetch: false: never fetch)\n"
     "  --require-collateral       refuse the lease when there is no collateral\n"
+    "  --accept-tcb-status LIST, --allowed-advisories LIST, --min-tcb-evaluation-number N,\n"
+    "  --max-collateral-age-seconds N, --mrtd HEX[,HEX...], --rtmr0..--rtmr3, --mrseam,\n"
+    "  --mrsignerseam, --mrconfigid, --mrowner, --mrownerconfig, --xfam, --td-attributes (lists of\n"
+    "  allowed values), --min-tee-tcb-svn HEX, --min-qe-isvsvn N, --min-pcesvn N\n"
+    "                             the verifier policy; also config keys (acceptTcbStatus, mrtd, ...,\n"
+    "                             the vocabulary of 'crabbox-attest verify --policy') and CRABBOX_MRTD,\n"
+    "                             ...; a repository file can only tighten it (see docs/user-guide.md)\n"
     "  --<driver>-<key> VALUE     a driver setting, e.g. --phala-instance-type tdx.medium\n"
     "  --<driver>-skip-attestation  turn attestation off (the lease is labelled attested=false)\n"
     "  --trust-root FILE          TEST ONLY: trust this root (DER) instead of Intel's SGX Root CA\n"
@@ -124,12 +131,31 @@ __attribute__((format(printf, 2, 3))) static int usage_error(app *a, const char 
 static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", "idle-timeout", "slug",
                                             "collateral", "trust-root", "id", "env", NULL };
 
+/* The verifier policy keys (tools/common/policy.h) as flags: --accept-tcb-status LIST, --mrtd
+ * HEX[,HEX...], --min-pcesvn N, ... (trusted, like every flag). reportData is not one: the host
+ * binds report data to its nonce per lease. */
+static const char *const k_policy_keys[] = { "acceptTcbStatus", "allowedAdvisories", "minTcbEvaluationNumber",
+                                             "maxCollateralAgeSeconds", "mrtd", "rtmr0", "rtmr1", "rtmr2",
+                                             "rtmr3", "mrseam", "mrsignerseam", "mrconfigid", "mrowner",
+                                             "mrownerconfig", "xfam", "tdAttributes", "minTeeTcbSvn",
+                                             "minQeIsvsvn", "minPcesvn", NULL };
+
+static const char *policy_flag_key(const char *name)
+{
+    for (size_t i = 0; k_policy_keys[i] != NULL; i++) {
+        char kebab[64];
+        config_kebab(kebab, sizeof kebab, k_policy_keys[i]);
+        if (strcmp(kebab, name) == 0) { return k_policy_keys[i]; }
+    }
+    return NULL;
+}
+
 static bool takes_value(const char *name)
 {
     for (size_t i = 0; k_value_opts[i] != NULL; i++) {
         if (strcmp(k_value_opts[i], name) == 0) { return true; }
     }
-    return false;
+    return policy_flag_key(name) != NULL;
 }
 
 static bool env_name_valid(const char *s)
@@ -228,6 +254,13 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
                     if (strcmp(k_map[k].flag, name) != 0) { continue; }
                     snprintf(where, sizeof where, "flag --%s", name);
                     if (config_add(&a->cfg, NULL, k_map[k].key, value, CFG_LEVEL_FLAG, true, at, where, &err) != CRABBOX_OK) {
+                        return report_error(a, err.code, err.message, NULL);
+                    }
+                }
+                if (policy_flag_key(name) != NULL) {
+                    snprintf(where, sizeof where, "flag --%s", name);
+                    if (config_add(&a->cfg, NULL, policy_flag_key(name), value, CFG_LEVEL_FLAG, true, at, where,
+                                   &err) != CRABBOX_OK) {
                         return report_error(a, err.code, err.message, NULL);
                     }
                 }
