@@ -33,6 +33,12 @@ static bool load(sample *s)
     return true;
 }
 
+static void unload(sample *s)
+{
+    tu_buf_free(&s->quote);
+    tu_buf_free(&s->coll);
+}
+
 static cba_err verify(const sample *s, const cba_policy *p, cba_report *r)
 {
     cba_evidence ev = { .quote = s->quote.data, .quote_len = s->quote.len, .collateral_json = s->coll.data,
@@ -82,6 +88,7 @@ Test(pins, every_field_allow_list)
         p.pins[f].values = NULL; /* a count without values fails closed */
         cr_assert_eq(verify(&s, &p, &r), CBA_E_ARGUMENT);
     }
+    unload(&s);
 }
 
 Test(pins, minimums)
@@ -108,6 +115,7 @@ Test(pins, minimums)
     cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY);
     cr_assert(strstr(r.error.detail, "component 15") != NULL, "%s", r.error.detail);
     cr_assert(s.base.tcb_date > 0 && s.base.pce_svn != 0);
+    unload(&s);
 }
 
 Test(pins, policy_document_to_cba_policy)
@@ -140,4 +148,5 @@ Test(pins, policy_document_to_cba_policy)
     cr_assert(strstr(err, "bad.yaml:2: unknown policy key 'bogus'") != NULL, "%s", err);
     cr_assert_eq(tp->min_pcesvn, s.base.pce_svn);
     free(tp);
+    unload(&s);
 }
