@@ -119,6 +119,13 @@ expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'MRTD is ' in o['rea
     verify --json --quote "$q" --collateral "$coll" --at $at --mrtd "$(printf '%096d' 0)"
 expect report_data_expected_actual 1 "o['rejection']=='forged' and 'expected 00000000' in o['reason']" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at --report-data "$(printf '%0128d' 0)"
+cp "$fx/crabbox/default-compose.yml" "$tmp/docker-compose.yml"
+expect compose_yaml_points_at_docker_compose 2 "'--docker-compose' in err and 'app-compose JSON' in err" -- \
+    verify --info "$info" --no-dcap --at 1774003274 --compose "$tmp/docker-compose.yml"
+expect compose_hash_expected_actual 1 "'compose hash 609b684c' in o['reason'] and 'expected 00000000' in o['reason']" -- \
+    verify --json --info "$info" --no-dcap --at 1774003274 --compose-hash "$(printf '%064d' 0)"
+expect app_id_expected_actual 1 "'app id is 944edab771280ede410e7b9e66fcaee6b2c4a12c; expected 0000' in o['reason']" -- \
+    verify --json --info "$info" --no-dcap --at 1774003274 --app-id "$(printf '%040d' 0)"
 # Checks print in the order they ran: a CRL failure (collateral authenticated right after
 # quote_parse) comes before pck_chain, which did not run.
 expect order_ran_first 1 "[c['name'] for c in o['checks']][:2]==['quote_parse','crl'] and all(c['status']=='not_run' for c in o['checks'][2:])" -- \

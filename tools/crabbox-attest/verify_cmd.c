@@ -660,6 +660,24 @@ int cmd_verify(int argc, char **argv)
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
         if (!cli_read_file(a.compose_path, CLI_MAX_INPUT, &compose)) { goto out_usage; }
+        {
+            /* The app-compose is JSON (an object); a docker-compose YAML is a common mix-up. */
+            size_t i = 0;
+            while (i < compose.len && (compose.data[i] == ' ' || compose.data[i] == '\n' || compose.data[i] == '\r' ||
+                                       compose.data[i] == '\t')) {
+                i++;
+            }
+            if (i == compose.len || compose.data[i] != '{') {
+                char msg[400];
+                snprintf(msg, sizeof msg,
+                         "--compose wants the app-compose JSON (app-compose.json: the whole document dstack "
+                         "hashes, with docker_compose_file inside it); %.100s is not JSON (a docker-compose "
+                         "YAML?): give that with --docker-compose FILE",
+                         a.compose_path);
+                rc = usage_error(&a, msg);
+                goto out;
+            }
+        }
         if (!cba_compose_hash(a.policy.compose_hash, compose.data, compose.len)) { goto out_usage; }
         a.policy.has_compose_hash = true;
     }

@@ -454,6 +454,36 @@ cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cb
     return CBA_OK;
 }
 
+/* hex_lower writes 2n lowercase hex digits and a NUL. */
+static void hex_lower(char *out, const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* hex_abbrev writes the first and last 8 hex digits of `b` ("0123abcd..89abcdef"), or all of
+ * them when they fit in 16. */
+static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    char full[129];
+    size_t len = n > 64 ? 64 : n;
+    for (size_t i = 0; i < len; i++) {
+        full[2 * i] = d[b[i] >> 4];
+        full[2 * i + 1] = d[b[i] & 15];
+    }
+    full[2 * len] = '\0';
+    if (2 * len <= 16) {
+        snprintf(out, 40, "%.16s", full);
+    } else {
+        snprintf(out, 40, "%.8s...%s", full, full + 2 * len - 8);
+    }
+}
+
 /* ---- Quote verification --------------------------------------------------------------------- */
 
 typedef struct verify_ctx {
@@ -594,10 +624,15 @@ static cba_err step_tcb_info(verify_ctx *v)
     CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, v->now), err, CBA_E_CERT_EXPIRED,
                "collateral.tcb_info_issuer_chain", "TCB signing certificate is not valid now");
     CBA_TRY(check_tcb_info_time(err, &c->tcb_info, v->policy, v->now));
-    CBA_ENSURE(cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6), err, CBA_E_TCB_INFO_MISMATCH,
-               "tcb_info.fmspc", "TCB info FMSPC differs from the PCK certificate's");
-    CBA_ENSURE(cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2), err, CBA_E_TCB_INFO_MISMATCH,
-               "tcb_info.pceId", "TCB info PCE-ID differs from the PCK certificate's");
+    if (!cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6) || !cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2)) {
+        bool fmspc = !cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6);
+        char got[13], want[13];
+        hex_lower(got, fmspc ? c->tcb_info.fmspc : c->tcb_info.pce_id, fmspc ? 6 : 2);
+        hex_lower(want, fmspc ? v->sgx.fmspc : v->sgx.pce_id, fmspc ? 6 : 2);
+        return cba_fail(err, CBA_E_TCB_INFO_MISMATCH, fmspc ? "tcb_info.fmspc" : "tcb_info.pceId",
+                        "TCB info %s is %s; the PCK certificate's is %s (collateral for another platform)",
+                        fmspc ? "FMSPC" : "PCE-ID", got, want);
+    }
     v->r->tcb_evaluation_data_number = c->tcb_info.tcb_evaluation_data_number;
     return CBA_OK;
 }
@@ -741,25 +776,6 @@ static cba_err step_rtmr_replay(verify_ctx *v)
     }
     /* The app certificate's copy of the log (when tcb_info has its own) must say the same. */
     return cba_eventlog_check_cert_copy(&v->e, v->info, (const uint8_t(*)[48])v->digests);
-}
-
-/* hex_abbrev writes the first and last 8 hex digits of `b` ("0123abcd..89abcdef"), or all of
- * them when they fit in 16. */
-static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
-{
-    static const char d[] = "0123456789abcdef";
-    char full[129];
-    size_t len = n > 64 ? 64 : n;
-    for (size_t i = 0; i < len; i++) {
-        full[2 * i] = d[b[i] >> 4];
-        full[2 * i + 1] = d[b[i] & 15];
-    }
-    full[2 * len] = '\0';
-    if (2 * len <= 16) {
-        snprintf(out, 40, "%.16s", full);
-    } else {
-        snprintf(out, 40, "%.8s...%s", full, full + 2 * len - 8);
-    }
 }
 
 /* pin_field_bytes points at the quote's copy of a pinnable field. */
@@ -936,9 +952,14 @@ static cba_err step_compose_binding(verify_ctx *v)
     CBA_ENSURE(!in->has_tcb_compose_hash || cba_ct_eq(in->tcb_compose_hash, v->ids.compose_hash, 32),
                err, CBA_E_COMPOSE_HASH_MISMATCH, "tcb_info.compose_hash",
                "tcb_info.compose_hash differs from the event");
-    CBA_ENSURE(!p->has_compose_hash || cba_ct_eq(p->compose_hash, v->ids.compose_hash, 32), err,
-               CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
-               "the CVM runs another compose than the expected one");
+    if (p->has_compose_hash && !cba_ct_eq(p->compose_hash, v->ids.compose_hash, 32)) {
+        char got[40], want[40];
+        hex_abbrev(got, v->ids.compose_hash, 32);
+        hex_abbrev(want, p->compose_hash, 32);
+        return cba_fail(err, CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
+                        "the CVM runs another compose than the expected one: compose hash %s, expected %s", got,
+                        want);
+    }
     CBA_TRY(cba_mrconfigid_check(err, &v->r->mrconfigid_version, v->quote.td.mrconfigid, &v->ids));
     v->r->has_compose_hash = true;
     memcpy(v->r->compose_hash, v->ids.compose_hash, 32);
@@ -960,8 +981,12 @@ static cba_err step_app_id(verify_ctx *v)
                "the event log has no app-id event before system-ready");
     CBA_ENSURE(!in->has_app_id || cba_ct_eq(in->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
                "app_id", "claimed app_id differs from the app-id event");
-    CBA_ENSURE(!p->has_app_id || cba_ct_eq(p->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
-               "app_id", "the CVM's app id differs from the expected one");
+    if (p->has_app_id && !cba_ct_eq(p->app_id, v->ids.app_id, 20)) {
+        char got[41], want[41];
+        hex_lower(got, v->ids.app_id, 20);
+        hex_lower(want, p->app_id, 20);
+        return cba_fail(err, CBA_E_APP_ID_MISMATCH, "app_id", "the CVM's app id is %s; expected %s", got, want);
+    }
     v->r->has_app_id = true;
     memcpy(v->r->app_id, v->ids.app_id, 20);
     if (v->ids.has_instance_id && v->ids.instance_id.len == 20) {
