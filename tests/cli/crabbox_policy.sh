@@ -64,6 +64,7 @@ expect text_summary 0 doctor --mrtd "$A" && has text_summary_line 'verifier poli
 # bad values name the source; reportData belongs to the host
 setcfg 'mrtd: [abc]' ''
 expect bad_pin 2 doctor && has bad_pin_msg 'config.yaml:1: mrtd: "abc" is not 96 hex digits' "$tmp/err"
+expect bad_pin_json 2 doctor --json && py bad_pin_shape "o['ok'] is False and o['exit']==2 and o['code']=='usage' and 'mrtd' in o['message']"
 setcfg '' 'acceptTcbStatus: Revoked'
 expect repo_revoked 2 doctor && has repo_revoked_msg 'never Revoked' "$tmp/err"
 setcfg "reportData: [\"$A$A\"]" ''

@@ -133,6 +133,23 @@ expect order_ran_first 1 "[c['name'] for c in o['checks']][:2]==['quote_parse','
 expect rejection_null_when_verified 0 "o['rejection'] is None and o['hint'] is None" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at
 
+# One JSON shape: ok, exit, code, message in every --json output (verify, inspect, collateral fetch;
+# crabbox: tests/cli/crabbox_policy.sh).
+shape="set(['ok','exit','code','message']) <= set(o)"
+expect shape_verify_usage 2 "$shape and o['ok'] is False and o['exit']==2 and o['code']=='usage' and 'app-id' in o['message']" -- \
+    verify --json --quote "$q" --app-id zz
+expect shape_verify_rejected 1 "$shape and o['ok'] is False and o['exit']==1 and o['code']=='rejected' and o['message']==o['reason']" -- \
+    verify --json --quote "$tmp/v6" --no-dcap
+expect shape_verify_unavailable 3 "$shape and o['exit']==3 and o['code']=='unavailable'" -- verify --json --quote "$q" --at $at
+expect shape_verify_ok 0 "$shape and o['ok'] is True and o['exit']==0 and o['message'] is None" -- \
+    verify --json --quote "$q" --collateral "$coll" --at $at
+expect shape_inspect_malformed 1 "$shape and o['exit']==1 and o['code']=='malformed' and o['error']=='CBA_E_QUOTE_UNSUPPORTED'" -- \
+    inspect --json "$tmp/v6"
+expect shape_inspect_usage 2 "$shape and o['exit']==2 and o['code']=='usage'" -- inspect --json "$tmp/nope"
+expect shape_fetch_usage 2 "$shape and o['exit']==2 and o['code']=='usage'" -- collateral fetch --json --quote "$q" --tries 99
+expect shape_fetch_unavailable 3 "$shape and o['exit']==3 and o['code']=='unavailable' and 'port 1' in o['message']" -- \
+    collateral fetch --json --quote "$q" --pccs http://127.0.0.1:1 --no-cache --tries 1 -o "$tmp/c.json"
+
 # ---- §3 everything the quote proves ------------------------------------------------------
 expect report_fields 0 "all(o[k] is not None for k in ['mrseam','mrsignerseam','mrowner','mrownerconfig','mrconfigid','xfam','td_attributes','tee_tcb_svn','pce_id','pcesvn','qe_isvsvn','platform_tcb_status','tdx_module_tcb_status','qe_tcb_status','tcb_date','collateral_expires']) and len(o['xfam'])==16 and o['tcb_date'].endswith('Z')" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at

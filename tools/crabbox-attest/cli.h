@@ -40,6 +40,12 @@ void cli_hex(char *out, const uint8_t *in, size_t n);
  * in place; on failure prints the detected format and the problem and returns false. */
 bool cli_decode_quote_file(cli_buf *b, const char *path);
 
+/* cli_json_status adds the members every --json output of crabbox-attest and crabbox shares
+ * (docs/user-guide.md, "One JSON shape"): "ok" (exit status 0), "exit" (the status), "code" (NULL:
+ * the name of the status: ok, rejected, usage, unavailable) and "message" (NULL: none). `o` is a
+ * json_object *. */
+void cli_json_status(void *o, int exit_status, const char *code, const char *message);
+
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 

@@ -1283,6 +1283,7 @@ static void print_json_status(const collateral_args *a, int rc, const fetch_resu
     if (a->fo.trust_root_der != NULL) {
         json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning));
     }
+    cli_json_status(o, rc, NULL, rc == 0 ? NULL : res->error);
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }
@@ -1294,6 +1295,7 @@ static int collateral_usage_error(const collateral_args *a, const char *msg)
         json_object_object_add(o, "result", json_object_new_string("error"));
         json_object_object_add(o, "exit_code", json_object_new_int(EXIT_USAGE));
         json_object_object_add(o, "error", json_object_new_string(msg));
+        cli_json_status(o, EXIT_USAGE, NULL, msg);
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
     }

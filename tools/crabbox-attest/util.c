@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "fileio.h"
 #include "quote_input.h"
@@ -156,4 +158,15 @@ bool cli_decode_quote_file(cli_buf *b, const char *path)
     b->data = q.quote;
     b->len = q.quote_len;
     return true;
+}
+
+void cli_json_status(void *obj, int exit_status, const char *code, const char *message)
+{
+    json_object *o = obj;
+    static const char *const names[] = { "ok", "rejected", "usage", "unavailable" };
+    if (code == NULL) { code = exit_status >= 0 && exit_status <= 3 ? names[exit_status] : "failed"; }
+    json_object_object_add(o, "ok", json_object_new_boolean(exit_status == 0));
+    json_object_object_add(o, "exit", json_object_new_int(exit_status));
+    json_object_object_add(o, "code", json_object_new_string(code));
+    json_object_object_add(o, "message", message != NULL ? json_object_new_string(message) : NULL);
 }

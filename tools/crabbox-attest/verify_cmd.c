@@ -144,6 +144,7 @@ static int usage_error(const verify_args *a, const char *msg)
         json_object_object_add(o, "verdict", json_object_new_string("error"));
         json_object_object_add(o, "failed_check", NULL);
         json_object_object_add(o, "reason", json_object_new_string(msg));
+        cli_json_status(o, EXIT_USAGE, NULL, msg);
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     }
@@ -550,6 +551,9 @@ static void print_json(const cba_report *r, const verify_args *a)
         json_object_object_add(o, "collateral_expires", json_object_new_int64(r->collateral_expires));
     }
     if (r->test_root) { json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning)); }
+    cli_json_status(o, verified ? EXIT_VERIFIED : r->collateral_missing ? EXIT_NEED_COLLATERAL : EXIT_REJECTED,
+                    verified ? "verified" : r->collateral_missing ? "unavailable" : "rejected",
+                    verified ? NULL : reason);
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }

@@ -59,6 +59,7 @@ int report_error(app *a, int code, const char *msg, const char *failed_check)
         json_object_object_add(o, "code", json_object_new_string(code_name(code)));
         json_object_object_add(o, "exit", json_object_new_int(status));
         json_object_object_add(o, "failed_check", failed_check != NULL ? json_object_new_string(failed_check) : NULL);
+        json_object_object_add(o, "message", json_object_new_string(msg)); /* the shape crabbox-attest shares */
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     }
