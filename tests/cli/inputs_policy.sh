@@ -114,6 +114,10 @@ expect pccs_bad_url 2 "'--pccs' in err" -- verify --quote "$q" --pccs "a b" --no
 # ---- §2 failures that explain themselves -------------------------------------------------
 expect expired_hints_at 1 "o['rejection']=='policy' and '--at' in o['hint']" -- \
     verify --json --quote "$q" --collateral "$coll"
+expect window_shown 1 "'collateral.pck_crl is valid 2025-06-19T10:00:35Z to 2025-07-19T10:00:35Z, not at 2025-07-19T11:00:35Z (expired)' in o['reason'] and 'outside that validity window' in o['hint']" -- \
+    verify --json --quote "$q" --collateral "$coll" --at 1752922835
+expect window_not_yet 1 "'not yet valid' in o['reason'] and o['failed_check']=='pck_chain'" -- \
+    verify --json --quote "$q" --collateral "$coll" --at 2000-01-01T00:00:00Z
 expect text_hint_line 1 "'hint: verified at the current time' in out" -- verify --quote "$q" --collateral "$coll"
 expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'MRTD is ' in o['reason'] and 'expected the pinned 00000000' in o['reason']" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at --mrtd "$(printf '%096d' 0)"

@@ -438,7 +438,8 @@ static void hint_for(const cba_report *r, const verify_args *a, char *out, size_
                          "time with --at TIME (RFC 3339 or Unix seconds) and collateral valid then");
     } else if (r->error.code == CBA_E_COLLATERAL_EXPIRED || r->error.code == CBA_E_CERT_EXPIRED ||
                r->error.code == CBA_E_CRL_EXPIRED) {
-        snprintf(out, n, "--at %lld is outside that validity window", (long long)a->at);
+        snprintf(out, n, "the --at time (%lld) is outside that validity window: verify at a time inside it, "
+                         "or with collateral that was valid at --at", (long long)a->at);
     } else if (r->failed_check == CBA_CHECK_QUOTE_PARSE && a->input_format[0] != '\0') {
         snprintf(out, n, "--quote was read as: %s", a->input_format);
     }

@@ -80,6 +80,32 @@ static cba_crypto_rc sig_ok(const cba_policy *policy, const uint8_t pub_xy[64], 
         CBA_ENSURE(sig_rc_ == CBA_CRYPTO_OK, err, code, where, __VA_ARGS__);                     \
     } while (0)
 
+/* fmt_utc writes t as "YYYY-MM-DDThh:mm:ssZ" (Howard Hinnant's civil_from_days). */
+static void fmt_utc(char out[32], int64_t t)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    /* the modulo keeps each field's width (and gcc's truncation analysis) bounded */
+    snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)((uint64_t)(y + (m <= 2)) % 10000u),
+             (unsigned)((uint64_t)m % 100u), (unsigned)((uint64_t)d % 100u), (unsigned)((uint64_t)(secs / 3600) % 100u),
+             (unsigned)((uint64_t)(secs / 60 % 60) % 100u), (unsigned)((uint64_t)(secs % 60) % 100u));
+}
+
+/* window_fail reports `what` outside its validity window [from, to] at `now`. */
+static cba_err window_fail(cba_error *err, cba_err code, const char *where, const char *what, int64_t from,
+                           int64_t to, int64_t now)
+{
+    char a[32], b[32], n[32];
+    fmt_utc(a, from);
+    fmt_utc(b, to);
+    fmt_utc(n, now);
+    return cba_fail(err, code, where, "%.40s is valid %s to %s, not at %s (%s)", what, a, b, n,
+                    now < from ? "not yet valid" : "expired");
+}
+
 /* ---- Trust anchor ------------------------------------------------------------------------ */
 
 typedef struct anchor {
@@ -103,8 +129,10 @@ static cba_err anchor_load(cba_error *err, anchor *out, const cba_policy *policy
      * signature); its profile and validity still apply. */
     CBA_ENSURE(out->cert.has_p256_key && out->cert.is_ca && cbs_eq(out->cert.issuer, out->cert.subject),
                err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is not a self-issued P-256 CA");
-    CBA_ENSURE(out->cert.not_before <= now && now <= out->cert.not_after, err, CBA_E_CERT_EXPIRED,
-               "trust_root", "trust root is not valid at the verification time");
+    if (!(out->cert.not_before <= now && now <= out->cert.not_after)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "trust_root", "trust root", out->cert.not_before,
+                           out->cert.not_after, now);
+    }
     return CBA_OK;
 }
 
@@ -124,8 +152,7 @@ static cba_err check_issued_by(cba_error *err, const cba_policy *policy, const c
                "%s issuer does not name its issuer's subject", what);
     CBA_ENSURE_SIG(sig_ok(policy, issuer->pub_xy, &c->tbs, 1, c->sig_rs), err, CBA_E_CERT_SIGNATURE, what,
                "%s signature does not verify with its issuer's key", what);
-    CBA_ENSURE(cert_valid_at(c, now), err, CBA_E_CERT_EXPIRED, what,
-               "%s is not valid at the verification time", what);
+    if (!cert_valid_at(c, now)) { return window_fail(err, CBA_E_CERT_EXPIRED, what, what, c->not_before, c->not_after, now); }
     return CBA_OK;
 }
 
@@ -191,10 +218,9 @@ static void note_expiry(int64_t *expires, int64_t t)
 
 static cba_err crl_check_time(cba_error *err, const cba_crl *crl, int64_t now, const char *what)
 {
-    CBA_ENSURE(crl->this_update <= now, err, CBA_E_CRL_EXPIRED, what,
-               "%s is not yet valid (thisUpdate after the verification time)", what);
-    CBA_ENSURE(now <= crl->next_update, err, CBA_E_CRL_EXPIRED, what,
-               "%s has expired (nextUpdate before the verification time)", what);
+    if (!(crl->this_update <= now && now <= crl->next_update)) {
+        return window_fail(err, CBA_E_CRL_EXPIRED, what, what, crl->this_update, crl->next_update, now);
+    }
     return CBA_OK;
 }
 
@@ -223,8 +249,9 @@ static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, sig
     CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
     CBA_TRY(check_leaf_profile(err, &sc->leaf, CN_TCB_SIGNING, what));
     if (verified != NULL && cbs_eq(verified->der, sc->leaf.der)) {
-        CBA_ENSURE(cert_valid_at(&sc->leaf, x->now), err, CBA_E_CERT_EXPIRED, what,
-                   "%s is not valid at the verification time", what);
+        if (!cert_valid_at(&sc->leaf, x->now)) {
+            return window_fail(err, CBA_E_CERT_EXPIRED, what, what, sc->leaf.not_before, sc->leaf.not_after, x->now);
+        }
     } else {
         CBA_TRY(check_issued_by(err, x->policy, &sc->leaf, &root->cert, x->now, what));
     }
@@ -236,10 +263,10 @@ static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, sig
 static cba_err check_tcb_info_time(cba_error *err, const cba_tcb_info *t, const cba_policy *policy,
                                    int64_t now)
 {
-    CBA_ENSURE(t->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.issueDate",
-               "TCB info issue date is after the verification time");
-    CBA_ENSURE(now <= t->next_update, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.nextUpdate",
-               "TCB info has expired (nextUpdate before the verification time)");
+    if (!(t->issue_date <= now && now <= t->next_update)) {
+        return window_fail(err, CBA_E_COLLATERAL_EXPIRED, now < t->issue_date ? "tcb_info.issueDate" : "tcb_info.nextUpdate",
+                           "TCB info", t->issue_date, t->next_update, now);
+    }
     CBA_ENSURE(t->tcb_evaluation_data_number >= policy->min_tcb_evaluation_data_number, err,
                CBA_E_COLLATERAL_EXPIRED, "tcb_info.tcbEvaluationDataNumber",
                "tcbEvaluationDataNumber %u is below the policy minimum %u",
@@ -252,10 +279,11 @@ static cba_err check_tcb_info_time(cba_error *err, const cba_tcb_info *t, const 
 
 static cba_err check_qe_identity_time(cba_error *err, const cba_qe_identity *q, int64_t now)
 {
-    CBA_ENSURE(q->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.issueDate",
-               "QE identity issue date is after the verification time");
-    CBA_ENSURE(now <= q->next_update, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.nextUpdate",
-               "QE identity has expired (nextUpdate before the verification time)");
+    if (!(q->issue_date <= now && now <= q->next_update)) {
+        return window_fail(err, CBA_E_COLLATERAL_EXPIRED,
+                           now < q->issue_date ? "qe_identity.issueDate" : "qe_identity.nextUpdate", "QE identity",
+                           q->issue_date, q->next_update, now);
+    }
     return CBA_OK;
 }
 
@@ -568,8 +596,10 @@ static cba_err step_pck_chain(verify_ctx *v)
     if (v->coll != NULL && cbs_eq(v->inter.der, v->coll->pck_crl_ca.der)) {
         /* Byte-identical to the PCK CA verified with the collateral: same signature, same
          * issuer; only its validity depends on `now`. */
-        CBA_ENSURE(cert_valid_at(&v->inter, v->now), err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]",
-                   "PCK CA certificate is not valid at the verification time");
+        if (!cert_valid_at(&v->inter, v->now)) {
+            return window_fail(err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]", "PCK CA certificate", v->inter.not_before,
+                               v->inter.not_after, v->now);
+        }
     } else {
         CBA_TRY(check_issued_by(err, v->policy, &v->inter, &v->root.cert, v->now, "quote.pck_chain[1]"));
     }
@@ -621,8 +651,9 @@ static cba_err step_tcb_info(verify_ctx *v)
     cba_error *err = &v->e;
     const cba_collateral *c = v->coll;
     if (c == NULL) { return dcap_missing(v, "collateral.tcb_info"); }
-    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, v->now), err, CBA_E_CERT_EXPIRED,
-               "collateral.tcb_info_issuer_chain", "TCB signing certificate is not valid now");
+    if (!cert_valid_at(&c->tcb_chain.leaf, v->now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.tcb_info_issuer_chain", "TCB signing certificate", (&c->tcb_chain.leaf)->not_before, (&c->tcb_chain.leaf)->not_after, v->now);
+    }
     CBA_TRY(check_tcb_info_time(err, &c->tcb_info, v->policy, v->now));
     if (!cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6) || !cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2)) {
         bool fmspc = !cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6);
@@ -663,8 +694,9 @@ static cba_err step_qe_identity(verify_ctx *v)
 {
     const cba_collateral *c = v->coll;
     if (c == NULL) { return dcap_missing(v, "collateral.qe_identity"); }
-    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, v->now), &v->e, CBA_E_CERT_EXPIRED,
-               "collateral.qe_identity_issuer_chain", "TCB signing certificate is not valid now");
+    if (!cert_valid_at(&c->qe_chain.leaf, v->now)) {
+        return window_fail(&v->e, CBA_E_CERT_EXPIRED, "collateral.qe_identity_issuer_chain", "TCB signing certificate", (&c->qe_chain.leaf)->not_before, (&c->qe_chain.leaf)->not_after, v->now);
+    }
     CBA_TRY(check_qe_identity_time(&v->e, &c->qe_identity, v->now));
     return cba_qe_identity_match(&v->e, &v->qe_level, &c->qe_identity, &v->quote.qe_report);
 }
@@ -1148,26 +1180,26 @@ static cba_err load_collateral(verify_ctx *v)
 static cba_err recheck_crl(cba_error *err, const cba_collateral *c, int64_t now)
 {
     CBA_TRY(crl_check_time(err, &c->root_crl, now, "collateral.root_ca_crl"));
-    CBA_ENSURE(cert_valid_at(&c->pck_crl_ca, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.pck_crl_issuer_chain",
-               "collateral.pck_crl_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->pck_crl_ca, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.pck_crl_issuer_chain", "PCK CRL issuer certificate", (&c->pck_crl_ca)->not_before, (&c->pck_crl_ca)->not_after, now);
+    }
     return crl_check_time(err, &c->pck_crl, now, "collateral.pck_crl");
 }
 
 static cba_err recheck_tcb_info(cba_error *err, const cba_collateral *c, const cba_policy *policy,
                                 int64_t now)
 {
-    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.tcb_info_issuer_chain",
-               "collateral.tcb_info_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->tcb_chain.leaf, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.tcb_info_issuer_chain", "TCB signing certificate", (&c->tcb_chain.leaf)->not_before, (&c->tcb_chain.leaf)->not_after, now);
+    }
     return check_tcb_info_time(err, &c->tcb_info, policy, now);
 }
 
 static cba_err recheck_qe_identity(cba_error *err, const cba_collateral *c, int64_t now)
 {
-    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.qe_identity_issuer_chain",
-               "collateral.qe_identity_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->qe_chain.leaf, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.qe_identity_issuer_chain", "TCB signing certificate", (&c->qe_chain.leaf)->not_before, (&c->qe_chain.leaf)->not_after, now);
+    }
     return check_qe_identity_time(err, &c->qe_identity, now);
 }
 
