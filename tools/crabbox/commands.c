@@ -262,7 +262,7 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
     o.trust_root_der = a->trust_root.data;
     o.trust_root_der_len = a->trust_root.len;
     o.quiet = a->json;
-    fprintf(stderr, "... DCAP collateral for this quote: the local cache, else %s\n",
+    fprintf(stderr, "crabbox: DCAP collateral for this quote: the local cache, else %s\n",
             o.base_url != NULL ? o.base_url : "Intel PCS");
     rc = fetch_collateral(&o, ev, now, &r);
     if (r.json.data != NULL && (rc == EXIT_VERIFIED || rc == EXIT_REJECTED)) {
@@ -339,7 +339,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     {
         char summary[400];
         tc_policy_describe(vpol, summary, sizeof summary);
-        if (summary[0] != '\0') { fprintf(stderr, "... verifier policy: %s\n", summary); }
+        if (summary[0] != '\0') { fprintf(stderr, "crabbox: verifier policy: %s\n", summary); }
     }
     gate_policy pol = {
         .verifier_policy = &vp,
@@ -354,7 +354,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .fetch_collateral = config_get_bool(&a->cfg, NULL, "collateralFetch", true) ? host_collateral : NULL,
         .fetch_ctx = a,
     };
-    fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
+    fprintf(stderr, "crabbox: fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
     cbx_buf_free(&compose);
     if (g->bundle.dcap_skipped && (rc == CRABBOX_OK || rc == CRABBOX_E_ATTESTATION)) {
@@ -621,7 +621,7 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
     fprintf(stderr, "provisioning provider=%s lease=%s slug=%s class=%s instance_type=%s keep=%s\n", a->d->name,
             c->lease, c->slug, cls != NULL ? cls : "-", c->server_type[0] != '\0' ? c->server_type : "-",
             c->keep ? "true" : "false");
-    fprintf(stderr, "... waiting for %s to create the lease\n", a->display);
+    fprintf(stderr, "crabbox: waiting for %s to create the lease\n", a->display);
     memset(&err, 0, sizeof err);
     rc = a->d->warmup(a->drv, &spec, &lease, &err);
     cbx_buf_free(&compose);
@@ -1237,7 +1237,7 @@ int cmd_status(app *a)
         if (cbx_now_ms() >= deadline) {
             return report_error(a, CRABBOX_E_TIMEOUT, "timed out waiting for the lease to be running", NULL);
         }
-        fprintf(stderr, "... waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
+        fprintf(stderr, "crabbox: waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
                 pstatus[0] != '\0' ? pstatus : "absent");
         if (!wait_interruptible(a, STATUS_POLL_MS)) { return report_error(a, CRABBOX_E_CANCELLED, "interrupted", NULL); }
         if (claim_read(&a->st, c.lease, &c, &err) != CRABBOX_OK) { return fail(a, &err); }
@@ -1502,6 +1502,21 @@ static json_object *policy_json(const tc_policy *p)
     return o;
 }
 
+/* doctor_next says what to do about a doctor failure of this kind. */
+const char *doctor_next(int code)
+{
+    switch (code) {
+    case CRABBOX_E_AUTH: return "log in with the provider's CLI (phala: `phala login`), or give it its API key";
+    case CRABBOX_E_USAGE: return "fix the setting named above (`crabbox doctor --json` lists every setting and its source)";
+    case CRABBOX_E_TIMEOUT:
+    case CRABBOX_E_TRANSIENT: return "check the network and the provider's status page, then run `crabbox doctor` again";
+    case CRABBOX_E_QUOTA: return "check the provider account's balance and limits";
+    case CRABBOX_E_UNSUPPORTED:
+    case CRABBOX_E_ABI: return "install a driver built for this crabbox (`crabbox --version` shows its driver ABI)";
+    default: return "run `crabbox -v doctor` for the details";
+    }
+}
+
 int cmd_doctor(app *a)
 {
     char summary[512] = "", keygen_path[PATH_MAX], policy_summary[400];
@@ -1510,7 +1525,13 @@ int cmd_doctor(app *a)
     const crabbox_config_key *keys = NULL;
     bool have_keygen = spawn_resolve("ssh-keygen", getenv("PATH"), keygen_path, sizeof keygen_path);
     int rc = a->d->doctor(a->drv, summary, sizeof summary, &err);
-    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    if (rc != CRABBOX_OK) {
+        crabbox_err with_next = err;
+        int code = err.code != CRABBOX_OK ? err.code : rc;
+        snprintf(with_next.message, sizeof with_next.message, "%.360s; next: %.140s", err.message, doctor_next(code));
+        with_next.code = code;
+        return fail(a, &with_next);
+    }
     summary[sizeof summary - 1] = '\0';
     if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
     if (keys == NULL) { keys = config_builtin_keys(a->d->name); }
@@ -1545,6 +1566,11 @@ int cmd_doctor(app *a)
         printf("verifier policy: %s\n", policy_summary[0] != '\0' ? policy_summary : "default (UpToDate only, no pins)");
     }
     free(vpol);
-    if (!have_keygen) { return report_error(a->json ? NULL : a, CRABBOX_E_FAILED, "ssh-keygen not found in PATH", NULL); }
+    if (!have_keygen) {
+        return report_error(a->json ? NULL : a, CRABBOX_E_FAILED,
+                            "ssh-keygen not found in PATH; next: install OpenSSH's client tools (Debian: "
+                            "apt-get install openssh-client) or put ssh-keygen on PATH",
+                            NULL);
+    }
     return CBX_EXIT_OK;
 }

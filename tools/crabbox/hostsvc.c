@@ -79,7 +79,7 @@ static void h_log(void *ctx, int level, const char *msg)
 static void h_progress(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "... %s\n", msg);
+    fprintf(stderr, "crabbox: %s\n", msg); /* the program's own name, as on error lines */
 }
 
 static const char *h_config(void *ctx, const char *key)

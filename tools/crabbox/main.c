@@ -52,6 +52,7 @@ static const char k_usage[] =
     "                             (also CRABBOX_TEST_TRUST_ROOT)\n"
     "  --json                     machine-readable output on stdout\n"
     "  -v, --verbose              debug messages; -h, --help: this text (COMMAND --help: the command's)\n"
+    "  -V, --version              print the version\n"
     "\n"
     "Configuration: $XDG_CONFIG_HOME/crabbox/config.yaml and CRABBOX_CONFIG (trusted), crabbox.yaml and\n"
     ".crabbox.yaml in the current directory (untrusted: cli, nodeId and compose are ignored, attest only\n"
@@ -197,8 +198,19 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
             a->help = true;
             continue;
         }
+        if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+            a->version = true;
+            continue;
+        }
         if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
             a->verbose = true;
+            continue;
+        }
+        if (a->command != NULL && strcmp(a->command, "run") == 0 &&
+            (a->num_positional > 0 || (arg[0] != '-' && a->num_positional == 0))) {
+            /* `crabbox run make -j4 test`: everything from the first word on is the command the
+             * user meant; main() says to put it after -- */
+            if (a->num_positional < HOST_MAX_POSITIONAL) { a->positional[a->num_positional++] = arg; }
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
@@ -306,6 +318,17 @@ int main(int argc, char **argv)
     config_init(&a.cfg);
     status = parse(&a, argc, argv, used, &num_used);
     if (status >= 0) { goto out; }
+    if (a.version) {
+        if (a.json) {
+            printf("{\"ok\":true,\"exit\":0,\"code\":\"ok\",\"message\":null,\"crabbox\":\"%s\","
+                   "\"driver_abi\":%u}\n", cba_version(), (unsigned)CRABBOX_DRIVER_ABI_VERSION);
+        } else {
+            printf("crabbox %s (driver ABI %u)\n", cba_version(),
+                   (unsigned)CRABBOX_DRIVER_ABI_VERSION);
+        }
+        status = CBX_EXIT_OK;
+        goto out;
+    }
     if (a.command == NULL) {
         if (a.help) {
             fputs(k_usage, stdout);
@@ -338,6 +361,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (strcmp(a.command, "run") == 0 && a.num_positional > 0 && a.num_cmd == 0) {
+        /* `crabbox run make test`: the command goes after -- (so its own options stay its own) */
+        char cmdline[200] = "";
+        for (size_t k = 0; k < a.num_positional && strlen(cmdline) < 150; k++) {
+            snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), "%s%.60s", k ? " " : "",
+                     a.positional[k]);
+        }
+        status = usage_error(&a, "put the command after --: crabbox run [OPTIONS] -- %s", cmdline);
+        goto out;
+    }
     if ((int)a.num_positional != k_commands[ci].positional) {
         status = usage_error(&a, k_commands[ci].positional != 0 ? "'%s' needs exactly one lease id or slug"
                                                                  : "'%s' takes no arguments",
@@ -352,7 +385,13 @@ int main(int argc, char **argv)
     }
     status = app_setup(&a, &err);
     if (status != CRABBOX_OK) {
-        status = report_error(&a, err.code != CRABBOX_OK ? err.code : status, err.message, NULL);
+        int code = err.code != CRABBOX_OK ? err.code : status;
+        if (strcmp(a.command, "doctor") == 0) { /* doctor: every problem with a next step */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%.360s; next: %.140s", err.message, doctor_next(code));
+            snprintf(err.message, sizeof err.message, "%s", msg);
+        }
+        status = report_error(&a, code, err.message, NULL);
         goto out;
     }
     if (strcmp(a.command, "warmup") == 0) { status = cmd_warmup(&a); }
