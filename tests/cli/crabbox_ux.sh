@@ -40,4 +40,25 @@ same migrated_key_mode "$(mode_of "$state/leases/$lease/id_ed25519")" 600
 expect migrated_lease_usable 0 attest "$lease"
 expect stop_migrated 0 stop "$lease"
 [ ! -e "$state/leases/$lease" ] && ok || bad "lease dir left after stop"
+
+# evidence bundles of released leases are pruned by stop and cleanup after evidenceRetention
+bundles() { find "$state/evidence" -name 'cbx_*.json' | wc -l; }
+expect prune_warm1 0 warmup --json && l1=$(field lease)
+expect prune_warm2 0 warmup --json && l2=$(field lease)
+before=$(bundles)
+expect prune_stop_recent 0 --json stop "$l1" && py prune_none_recent "o['pruned_bundles']==0"
+same prune_kept_recent "$(bundles)" "$before"
+touch -d '40 days ago' "$state/evidence/$l1"-*.json "$state/evidence/$l2"-*.json
+expect prune_cleanup_dry 0 cleanup --dry-run && has prune_dry_line "would-prune 1 evidence bundle" "$tmp/out"
+same prune_dry_kept "$(bundles)" "$before"
+printf 'evidenceRetention: 1s\n' >crabbox.yaml
+expect prune_repo_cannot_shorten 0 --json cleanup && py prune_repo_json "o['pruned_bundles']==1"
+has prune_repo_warning "ignoring 'evidenceRetention: 1s' from a repository config" "$tmp/err"
+rm crabbox.yaml
+same prune_old_released_gone "$(ls "$state/evidence" | grep -c "^$l1-")" 0
+[ "$(ls "$state/evidence" | grep -c "^$l2-")" -ge 1 ] && ok || bad "a live lease's bundles were pruned"
+CRABBOX_EVIDENCE_RETENTION=forever expect prune_forever 0 --json stop "$l2" && py prune_forever_json "o['pruned_bundles']==0"
+CRABBOX_EVIDENCE_RETENTION=30d expect prune_after_stop 0 --json cleanup && py prune_after_stop_json "o['pruned_bundles']>=1"
+same prune_all_gone "$(ls "$state/evidence" | grep -c "^$l2-")" 0
+CRABBOX_EVIDENCE_RETENTION=soon expect prune_bad_value 2 cleanup && has prune_bad_msg "evidenceRetention 'soon' must be a duration" "$tmp/err"
 finish

@@ -1,4 +1,5 @@
 /* commands.c — warmup, run, ssh, list, stop, doctor, cleanup, attest. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,13 @@ static int keygen(app *a, const claim *c, crabbox_err *err)
     }
     spawn_output_free(&out);
     if (chmod(key, 0600) != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "chmod %s: %s", key, strerror(errno)); }
+    {
+        /* The state directory's rule: every file 0600 (the public half too; nobody else needs it). */
+        char pub[PATH_MAX];
+        if (snprintf(pub, sizeof pub, "%s.pub", key) < (int)sizeof pub && chmod(pub, 0600) != 0 && errno != ENOENT) {
+            return cbx_set_err(err, CRABBOX_E_FAILED, "chmod %s: %s", pub, strerror(errno));
+        }
+    }
     return CRABBOX_OK;
 }
 
@@ -1104,11 +1112,74 @@ int cmd_attest(app *a)
     return CBX_EXIT_OK;
 }
 
+/* parse_retention reads evidenceRetention: "forever" (-1), or N followed by s, m, h or d (at most
+ * 3650 days). */
+static bool parse_retention(const char *v, int64_t *out)
+{
+    char *end;
+    unsigned long long n;
+    int64_t unit;
+    if (strcmp(v, "forever") == 0) {
+        *out = -1;
+        return true;
+    }
+    if (v[0] < '0' || v[0] > '9') { return false; }
+    n = strtoull(v, &end, 10);
+    unit = strcmp(end, "s") == 0 || *end == '\0' ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600
+           : strcmp(end, "d") == 0 ? 86400 : 0;
+    if (unit == 0 || n == 0 || n > 3650ull * 86400 / (unsigned long long)unit) { return false; }
+    *out = (int64_t)n * unit;
+    return true;
+}
+
+/* prune_evidence removes the evidence bundles, older than evidenceRetention (default 30d), of
+ * leases that have no claim any more. Returns the number removed (or that would be, dry_run), or
+ * -1 with err set for a bad setting. */
+static long prune_evidence(app *a, bool dry_run, crabbox_err *err)
+{
+    const char *where, *v = config_get(&a->cfg, NULL, "evidenceRetention", &where);
+    int64_t keep, now = cbx_now_unix();
+    DIR *d;
+    struct dirent *e;
+    long n = 0;
+    if (v == NULL) { v = "30d"; }
+    if (!parse_retention(v, &keep)) {
+        cbx_set_err(err, CRABBOX_E_USAGE, "%s: evidenceRetention '%.60s' must be a duration such as 30d, 12h "
+                    "(at most 3650d) or forever", where, v);
+        return -1;
+    }
+    if (keep < 0) { return 0; }
+    d = opendir(a->st.evidence);
+    if (d == NULL) { return 0; }
+    while ((e = readdir(d)) != NULL) {
+        char lease[17], path[PATH_MAX], cpath[PATH_MAX];
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        /* <lease>-<time>-<rand>.json: cbx_ + 12 hex, as save_bundle names them */
+        if (len < 23 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[16] != '-') { continue; }
+        memcpy(lease, e->d_name, 16);
+        lease[16] = '\0';
+        if (!lease_id_valid(lease) || !cbx_path_join(path, sizeof path, a->st.evidence, e->d_name) ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (snprintf(cpath, sizeof cpath, "%s/%s.json", a->st.claims, lease) >= (int)sizeof cpath ||
+            access(cpath, F_OK) == 0) {
+            continue; /* the lease is still ours: its record stays */
+        }
+        if ((int64_t)st.st_mtime > now - keep) { continue; }
+        if (dry_run || unlink(path) == 0) { n++; }
+    }
+    closedir(d);
+    return n;
+}
+
 int cmd_stop(app *a)
 {
     claim c;
     crabbox_err err = { 0 };
     int lock_fd = -1, rc;
+    long pruned;
     rc = resolve(a, a->positional[0], &c, &err);
     if (rc == CRABBOX_OK) { rc = lease_lock(&a->st, c.lease, true, true, &lock_fd, &err); }
     if (rc == CRABBOX_OK) { rc = claim_read(&a->st, c.lease, &c, &err); } /* it may be gone meanwhile */
@@ -1121,9 +1192,13 @@ int cmd_stop(app *a)
     }
     unlock_lease(a, c.lease, lock_fd);
     if (rc != CRABBOX_OK) { return fail(a, &err); }
+    pruned = prune_evidence(a, false, &err);
+    if (pruned < 0) { return fail(a, &err); }
+    if (pruned > 0 && !a->json) { fprintf(stderr, "crabbox: pruned %ld old evidence bundle%s (evidenceRetention)\n", pruned, pruned == 1 ? "" : "s"); }
     if (a->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
         json_object_object_add(o, "released", json_object_new_string(c.lease));
         json_object_object_add(o, "cloud_id", json_object_new_string(c.cloud_id));
         print_json(o);
@@ -1334,6 +1409,7 @@ int cmd_cleanup(app *a)
     size_t n = 0, destroyed = 0, removed = 0;
     json_object *arr = a->json ? json_object_new_array() : NULL;
     int64_t now = cbx_now_unix();
+    long pruned = 0;
     int rc = a->d->list(a->drv, &list, &err), status = CBX_EXIT_OK;
 
     if (rc == CRABBOX_OK && list == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no list"); }
@@ -1414,10 +1490,16 @@ int cmd_cleanup(app *a)
         rc = a->d->cleanup(a->drv, a->dry_run, &err);
         if (rc != CRABBOX_OK) { status = fail(a, &err); }
     }
+    if (status == CBX_EXIT_OK && (pruned = prune_evidence(a, a->dry_run, &err)) < 0) { status = fail(a, &err); }
+    if (status == CBX_EXIT_OK && pruned > 0 && !a->json) {
+        printf("%s %ld evidence bundle%s older than evidenceRetention\n", a->dry_run ? "would-prune" : "pruned", pruned,
+               pruned == 1 ? "" : "s");
+    }
     if (status == CBX_EXIT_OK && a->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(true));
         json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
+        json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
         json_object_object_add(o, "destroyed", json_object_new_int64((int64_t)destroyed));
         json_object_object_add(o, "claims_removed", json_object_new_int64((int64_t)removed));
         json_object_object_add(o, "actions", arr);

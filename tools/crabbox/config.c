@@ -31,6 +31,9 @@ static const struct {
     { "allowInfoOnlyAttestation", KT_BOOL, "CRABBOX_ALLOW_INFO_ONLY_ATTESTATION", "false" },
     { "collateralFetch", KT_BOOL, "CRABBOX_COLLATERAL_FETCH", "true" },
     { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", NULL },
+    /* how long `stop` and `cleanup` keep the evidence bundles of released leases: a duration up
+     * to 3650d, or "forever"; a repository can only keep them (forever), never shorten it */
+    { "evidenceRetention", KT_STRING, "CRABBOX_EVIDENCE_RETENTION", "forever" },
     /* The verifier policy (tools/common/policy.h; one vocabulary with `crabbox-attest verify
      * --policy`). A list is a YAML sequence or a comma-separated value. From a repository file
      * these only tighten (config_policy). reportData is the host's per-lease nonce binding. */
