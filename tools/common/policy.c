@@ -486,24 +486,48 @@ void tc_policy_apply(tc_policy *p, cba_policy *out)
     if (p->has_min_pcesvn) { out->min_pcesvn = p->min_pcesvn; }
 }
 
+/* append adds " piece" (no space first) to out, dropping what does not fit. */
+static void append(char *out, size_t out_len, size_t *n, const char *piece)
+{
+    size_t len = strlen(piece), sep = *n > 0 ? 1 : 0;
+    if (out_len == 0 || *n + sep + len >= out_len) { return; }
+    if (sep) { out[(*n)++] = ' '; }
+    memcpy(out + *n, piece, len);
+    *n += len;
+    out[*n] = '\0';
+}
+
 void tc_policy_describe(const tc_policy *p, char *out, size_t out_len)
 {
+    char piece[64];
     size_t n = 0;
+    if (out_len == 0) { return; }
     out[0] = '\0';
-#define ADD(...)                                                                                  \
-    do {                                                                                          \
-        int w_ = snprintf(out + n, out_len - n, __VA_ARGS__);                                     \
-        if (w_ > 0) { n = (size_t)w_ >= out_len - n ? out_len - 1 : n + (size_t)w_; }             \
-    } while (0)
-    if (p->has_accept) { ADD("%sacceptTcbStatus", n ? " " : ""); }
-    if (p->has_advisories) { ADD("%sallowedAdvisories(%zu)", n ? " " : "", p->num_advisories); }
-    if (p->has_min_tcb_eval) { ADD("%sminTcbEvaluationNumber=%u", n ? " " : "", p->min_tcb_eval); }
-    if (p->has_max_age) { ADD("%smaxCollateralAgeSeconds=%lld", n ? " " : "", (long long)p->max_age); }
-    for (int f = 0; f < CBA_PIN_COUNT; f++) {
-        if (p->has_pin[f]) { ADD("%s%s(%zu)", n ? " " : "", k_pin_keys[f], p->num_pin[f]); }
+    if (p->has_accept) { append(out, out_len, &n, "acceptTcbStatus"); }
+    if (p->has_advisories) {
+        snprintf(piece, sizeof piece, "allowedAdvisories(%zu)", p->num_advisories);
+        append(out, out_len, &n, piece);
     }
-    if (p->has_min_tee_tcb_svn) { ADD("%sminTeeTcbSvn", n ? " " : ""); }
-    if (p->has_min_qe_isvsvn) { ADD("%sminQeIsvsvn=%u", n ? " " : "", (unsigned)p->min_qe_isvsvn); }
-    if (p->has_min_pcesvn) { ADD("%sminPcesvn=%u", n ? " " : "", (unsigned)p->min_pcesvn); }
-#undef ADD
+    if (p->has_min_tcb_eval) {
+        snprintf(piece, sizeof piece, "minTcbEvaluationNumber=%u", p->min_tcb_eval);
+        append(out, out_len, &n, piece);
+    }
+    if (p->has_max_age) {
+        snprintf(piece, sizeof piece, "maxCollateralAgeSeconds=%lld", (long long)p->max_age);
+        append(out, out_len, &n, piece);
+    }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        if (!p->has_pin[f]) { continue; }
+        snprintf(piece, sizeof piece, "%s(%zu)", k_pin_keys[f], p->num_pin[f]);
+        append(out, out_len, &n, piece);
+    }
+    if (p->has_min_tee_tcb_svn) { append(out, out_len, &n, "minTeeTcbSvn"); }
+    if (p->has_min_qe_isvsvn) {
+        snprintf(piece, sizeof piece, "minQeIsvsvn=%u", (unsigned)p->min_qe_isvsvn);
+        append(out, out_len, &n, piece);
+    }
+    if (p->has_min_pcesvn) {
+        snprintf(piece, sizeof piece, "minPcesvn=%u", (unsigned)p->min_pcesvn);
+        append(out, out_len, &n, piece);
+    }
 }

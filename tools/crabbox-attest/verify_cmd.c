@@ -429,7 +429,7 @@ static void hint_for(const cba_report *r, const verify_args *a, char *out, size_
     out[0] = '\0';
     if (r->verdict == CBA_VERDICT_VERIFIED) { return; }
     if (r->collateral_missing && a->pccs_url != NULL) {
-        snprintf(out, n, "--pccs %s%s found no collateral%s%s; or give --collateral FILE, or --no-dcap",
+        snprintf(out, n, "--pccs %.100s%s found no collateral%s%.200s; or give --collateral FILE, or --no-dcap",
                  a->pccs_url, a->pccs_from_env ? " (from $PCCS_URL)" : "", a->fetch_note[0] ? ": " : "",
                  a->fetch_note);
     } else if ((r->error.code == CBA_E_COLLATERAL_EXPIRED || r->error.code == CBA_E_CERT_EXPIRED ||

@@ -508,7 +508,7 @@ static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
     if (2 * len <= 16) {
         snprintf(out, 40, "%.16s", full);
     } else {
-        snprintf(out, 40, "%.8s...%s", full, full + 2 * len - 8);
+        snprintf(out, 40, "%.8s...%.8s", full, full + 2 * len - 8);
     }
 }
 
