@@ -85,6 +85,9 @@ expect malformed_text 1 "'neither hex nor base64' in o['reason'] and 'offset' in
     verify --json --quote "$tmp/text" --no-dcap
 expect malformed_empty_with_info 1 "o['failed_check']=='quote_parse'" -- \
     verify --json --quote "$tmp/empty" --info "$info" --no-dcap
+expect fetch_malformed_quote 1 "o['code']=='malformed' and o['exit']==1" -- collateral fetch --json --quote "$tmp/text" --no-cache -o "$tmp/c.json"
+expect fetch_quote_forms 3 "o['code']=='unavailable'" -- \
+    collateral fetch --json --quote "$tmp/q.json" --pccs http://127.0.0.1:1 --no-cache --tries 1 -o "$tmp/c.json"
 expect inspect_v6 1 "'version 6' in err" -- inspect "$tmp/v6"
 expect inspect_empty 1 "'empty file' in err" -- inspect "$tmp/empty"
 expect inspect_hex_spaced 0 "o is not None and 'error' not in o" -- inspect --json "$tmp/q.spaced"

@@ -1424,9 +1424,22 @@ int cmd_collateral(int argc, char **argv)
     }
     if (!a.have_at) { a.at = (int64_t)time(NULL); }
     rc = EXIT_USAGE;
-    if (a.quote_path != NULL && (!cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote) ||
-                                 !cli_decode_quote_file(&quote, a.quote_path))) {
+    if (a.quote_path != NULL && !cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote)) {
         (void)collateral_usage_error(&a, "cannot read the quote (see the message above)");
+        goto out;
+    }
+    if (a.quote_path != NULL && !cli_decode_quote_file(&quote, a.quote_path)) {
+        /* read, but no quote in it: malformed evidence (exit 1), the form named above */
+        rc = EXIT_REJECTED;
+        if (a.json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "result", json_object_new_string("error"));
+            json_object_object_add(o, "exit_code", json_object_new_int(rc));
+            json_object_object_add(o, "error", json_object_new_string("malformed quote (see stderr)"));
+            cli_json_status(o, rc, "malformed", "malformed quote: no TDX quote in the --quote file (see stderr)");
+            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            json_object_put(o);
+        }
         goto out;
     }
     if (a.info_path != NULL && !cli_read_file(a.info_path, CLI_MAX_INPUT, &info)) {
