@@ -122,8 +122,15 @@ expect window_shown 1 "'collateral.pck_crl is valid 2025-06-19T10:00:35Z to 2025
 expect window_not_yet 1 "'not yet valid' in o['reason'] and o['failed_check']=='pck_chain'" -- \
     verify --json --quote "$q" --collateral "$coll" --at 2000-01-01T00:00:00Z
 expect text_hint_line 1 "'hint: verified at the current time' in out" -- verify --quote "$q" --collateral "$coll"
-expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'MRTD is ' in o['reason'] and 'expected the pinned 00000000' in o['reason']" -- \
+expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'mrtd is ' in o['reason'] and 'expected 00000000' in o['reason']" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at --mrtd "$(printf '%096d' 0)"
+"$tool" verify --json --quote "$q" --collateral "$coll" --at $at >"$tmp/rep0.json"
+mrtd=$(python3 -c "import json; print(json.load(open('$tmp/rep0.json'))['mrtd'])")
+expect mrtd_flag_list 0 "o['verdict']=='verified'" -- \
+    verify --json --quote "$q" --collateral "$coll" --at $at --mrtd "$(printf '%096d' 0),$mrtd"
+expect rtmr3_flag 1 "o['failed_check']=='quote_measurements' and 'rtmr3 is 00000000' in o['reason']" -- \
+    verify --json --quote "$q" --collateral "$coll" --at $at --rtmr3 "$(printf 'ab%.0s' $(seq 48))"
+expect rtmr_flag_bad 2 "'--rtmr1: \"abc\" is not 96 hex digits' in err" -- verify --quote "$q" --no-dcap --rtmr1 abc
 expect report_data_expected_actual 1 "o['rejection']=='forged' and 'expected 00000000' in o['reason']" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at --report-data "$(printf '%0128d' 0)"
 cp "$fx/crabbox/default-compose.yml" "$tmp/docker-compose.yml"

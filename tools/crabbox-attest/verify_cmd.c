@@ -44,7 +44,8 @@ static const char k_verify_usage[] =
     "  --compose FILE       expected app-compose.json (its SHA-256 is the compose hash)\n"
     "  --compose-hash HEX   expected compose hash (32 bytes)\n"
     "  --report-data HEX    expected quote report data (64 bytes)\n"
-    "  --mrtd HEX, --rtmr0 HEX, --rtmr1 HEX, --rtmr2 HEX   pinned measurements (48 bytes)\n"
+    "  --mrtd HEX[,HEX...], --rtmr0 .. --rtmr3 HEX[,HEX...]  pinned measurements (48 bytes each):\n"
+    "                       the quote's value must be one of those given\n"
     "Policy:\n"
     "  --at TIME            verification time (default: now): Unix seconds or RFC 3339, e.g.\n"
     "                       2025-06-01T12:00:00Z, 2025-06-01t14:00:00.250+02:00\n"
@@ -78,7 +79,7 @@ enum {
     OPT_REPORT_DATA, OPT_AT, OPT_NO_DCAP, OPT_ACCEPT, OPT_ALLOW_ADVISORY, OPT_JSON, OPT_TRUST_ROOT,
     OPT_ALLOW_DEBUG, OPT_MRTD, OPT_RTMR0, OPT_RTMR1, OPT_RTMR2, OPT_MIN_TCB_EVAL,
     OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
-    OPT_POLICY, OPT_TRIES, OPT_TIMEOUT, OPT_CACERT,
+    OPT_POLICY, OPT_TRIES, OPT_TIMEOUT, OPT_CACERT, OPT_RTMR3,
 };
 
 static const struct option k_options[] = {
@@ -100,6 +101,7 @@ static const struct option k_options[] = {
     { "rtmr0", required_argument, NULL, OPT_RTMR0 },
     { "rtmr1", required_argument, NULL, OPT_RTMR1 },
     { "rtmr2", required_argument, NULL, OPT_RTMR2 },
+    { "rtmr3", required_argument, NULL, OPT_RTMR3 },
     { "min-tcb-eval", required_argument, NULL, OPT_MIN_TCB_EVAL },
     { "max-collateral-age", required_argument, NULL, OPT_MAX_COLLATERAL_AGE },
     { "help", no_argument, NULL, OPT_HELP },
@@ -285,15 +287,25 @@ static int parse_args(verify_args *a, int argc, char **argv)
             p->has_report_data = true;
             break;
         case OPT_MRTD:
-            if (!cli_parse_hex(p->mrtd, 48, optarg)) { return usage_error(a, "--mrtd needs 96 hex digits"); }
-            p->has_mrtd = true;
-            break;
         case OPT_RTMR0:
         case OPT_RTMR1:
-        case OPT_RTMR2: {
-            int i = opt - OPT_RTMR0;
-            if (!cli_parse_hex(p->rtmr[i], 48, optarg)) { return usage_error(a, "--rtmrN needs 96 hex digits"); }
-            p->has_rtmr[i] = true;
+        case OPT_RTMR2:
+        case OPT_RTMR3: {
+            /* one value or a comma-separated list of allowed values: the policy vocabulary's pin */
+            static const char *const keys[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
+            const char *key = keys[opt == OPT_MRTD ? 0 : opt == OPT_RTMR3 ? 4 : 1 + opt - OPT_RTMR0];
+            const char *vals[1] = { optarg };
+            char msg[300];
+            if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
+                tc_policy_init(a->file_policy);
+            }
+            if (a->file_policy == NULL) { return usage_error(a, "out of memory"); }
+            if (!tc_policy_set(a->file_policy, key, vals, 1, msg, sizeof msg)) {
+                char m2[340];
+                snprintf(m2, sizeof m2, "--%s", msg);
+                return usage_error(a, m2);
+            }
+            tc_policy_apply(a->file_policy, p);
             break;
         }
         case OPT_AT:
