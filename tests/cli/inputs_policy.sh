@@ -122,7 +122,7 @@ expect window_shown 1 "'collateral.pck_crl is valid 2025-06-19T10:00:35Z to 2025
 expect window_not_yet 1 "'not yet valid' in o['reason'] and o['failed_check']=='pck_chain'" -- \
     verify --json --quote "$q" --collateral "$coll" --at 2000-01-01T00:00:00Z
 expect text_hint_line 1 "'hint: verified at the current time' in out" -- verify --quote "$q" --collateral "$coll"
-expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'mrtd is ' in o['reason'] and 'expected 00000000' in o['reason']" -- \
+expect mrtd_expected_actual 1 "o['rejection']=='policy' and 'MRTD differs' in o['reason'] and 'MRTD is ' in o['reason'] and 'expected 00000000' in o['reason']" -- \
     verify --json --quote "$q" --collateral "$coll" --at $at --mrtd "$(printf '%096d' 0)"
 "$tool" verify --json --quote "$q" --collateral "$coll" --at $at >"$tmp/rep0.json"
 mrtd=$(python3 -c "import json; print(json.load(open('$tmp/rep0.json'))['mrtd'])")

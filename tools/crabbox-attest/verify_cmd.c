@@ -296,6 +296,20 @@ static int parse_args(verify_args *a, int argc, char **argv)
             const char *key = keys[opt == OPT_MRTD ? 0 : opt == OPT_RTMR3 ? 4 : 1 + opt - OPT_RTMR0];
             const char *vals[1] = { optarg };
             char msg[300];
+            if (strchr(optarg, ',') == NULL && opt != OPT_RTMR3) {
+                /* one value: the policy's single pin (reported as "MRTD differs from the pinned value") */
+                uint8_t *dst = opt == OPT_MRTD ? p->mrtd : p->rtmr[opt - OPT_RTMR0];
+                if (!cli_parse_hex(dst, 48, optarg)) {
+                    snprintf(msg, sizeof msg, "--%s: \"%.40s\" is not 96 hex digits", key, optarg);
+                    return usage_error(a, msg);
+                }
+                if (opt == OPT_MRTD) {
+                    p->has_mrtd = true;
+                } else {
+                    p->has_rtmr[opt - OPT_RTMR0] = true;
+                }
+                break;
+            }
             if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
                 tc_policy_init(a->file_policy);
             }

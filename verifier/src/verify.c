@@ -859,14 +859,15 @@ static cba_err check_pins(verify_ctx *v)
     if (p->has_mrtd && !cba_ct_eq(p->mrtd, td->mrtd, 48)) {
         hex_abbrev(got, td->mrtd, 48);
         hex_abbrev(want, p->mrtd, 48);
-        return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD is %s; expected the pinned %s", got, want);
+        return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD differs from the pinned value: MRTD is %s, expected %s",
+                        got, want);
     }
     for (int i = 0; i < 3; i++) {
         if (p->has_rtmr[i] && !cba_ct_eq(p->rtmr[i], td->rtmr[i], 48)) {
             hex_abbrev(got, td->rtmr[i], 48);
             hex_abbrev(want, p->rtmr[i], 48);
-            return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "rtmr", "RTMR%d is %s; expected the pinned %s", i,
-                            got, want);
+            return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "rtmr",
+                            "RTMR%d differs from the pinned value: RTMR%d is %s, expected %s", i, i, got, want);
         }
     }
     for (int f = 0; f < CBA_PIN_COUNT; f++) {
