@@ -372,9 +372,15 @@ int main(int argc, char **argv)
     }
 
     cba_policy_init(&ctx->policy);
-    ctx->ev_a = (cba_evidence){ .quote = quote, .quote_len = quote_len,
-                                .collateral_json = coll_json, .collateral_json_len = coll_len };
-    ctx->ev_b = (cba_evidence){ .quote = quote, .quote_len = quote_len };
+    cba_report_init(&ctx->report);
+    cba_evidence_init(&ctx->ev_a);
+    ctx->ev_a.quote = quote;
+    ctx->ev_a.quote_len = quote_len;
+    ctx->ev_a.collateral_json = coll_json;
+    ctx->ev_a.collateral_json_len = coll_len;
+    cba_evidence_init(&ctx->ev_b);
+    ctx->ev_b.quote = quote;
+    ctx->ev_b.quote_len = quote_len;
     ctx->coll_json = coll_json;
     ctx->coll_json_len = coll_len;
     if (cba_collateral_verify(&ctx->coll, &ctx->report, &ctx->policy, coll_json, coll_len,

@@ -8,6 +8,7 @@
  * wordings, and a message we do not recognise stays a plain failure. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "phala.h"
@@ -149,6 +150,9 @@ int phala_classify_message(cbs msg)
         "enotfound",     "eai_again",    "socket hang up", "network",     "unavailable",
         "bad gateway",   "fetch failed", "connection reset", "connection refused",
         "temporarily",   "try again",    "cancelled",   "canceled",       "aborted",
+        /* The real CLI (1.1.18) says exactly this for a refused connection, its own 30 s
+         * request timeout and any error answer without a JSON "detail" (an HTML 5xx). */
+        "unknown api error",
     };
     static const char *const k_transient_words[] = { "502", "503", "504", "eof" };
     static const char *const k_usage[] = {
@@ -277,6 +281,22 @@ static bool human_failure(cbs err_text, cbs *out)
     return true;
 }
 
+/* unknown_option finds the CLI's argument parser refusal "unknown or unexpected option: --x"
+ * (1.1.18 prints it alone on stderr, exit 1) at the start of a line. */
+static bool unknown_option(cbs err_text, cbs *out)
+{
+    static const char k_text[] = "unknown or unexpected option: ";
+    for (size_t i = find_ci(err_text, k_text, 0); i < err_text.len; i = find_ci(err_text, k_text, i + 1)) {
+        if (i == 0 || cbs_byte(err_text, i - 1) == '\n') {
+            size_t end = i;
+            while (end < err_text.len && cbs_byte(err_text, end) != '\n') { end++; }
+            *out = sub(err_text, i, end);
+            return true;
+        }
+    }
+    return false;
+}
+
 static int fail_with_message(const char *what, cbs msg, crabbox_err *err)
 {
     char ex[EXCERPT_LEN];
@@ -345,6 +365,13 @@ int phala_interpret(const char *what, const crabbox_output *out, unsigned flags,
         json_object_put(doc);
     }
     if (human_failure(se, &msg)) { return fail_with_message(what, msg, err); }
+    if (unknown_option(se, &msg)) {
+        /* The CLI refused an option before doing anything (no JSON, exit 1): nothing was
+         * created, and no retry can help. */
+        phala_excerpt(ex, sizeof ex, msg);
+        return phala_fail(err, CRABBOX_E_USAGE, "phala %s failed: %s: %s", what,
+                          phala_reason(CRABBOX_E_USAGE), ex);
+    }
     phala_excerpt(ex, sizeof ex, last_line(se.len > 0 && !all_blank(se) ? se : so));
     if (out->exit_status > 128) {
         return phala_fail(err, CRABBOX_E_FAILED, "phala %s failed: killed by signal %d: %s", what,
@@ -368,7 +395,8 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     size_t argc = 0;
     crabbox_spawn_opts opts;
     crabbox_err serr;
-    int rc;
+    char rdir[4096], cwd[4096 + 16];
+    int rc, cwd_lock = -1;
     memset(out, 0, sizeof *out);
     argv[argc++] = px->cli;
     for (size_t i = 0; call->args[i] != NULL; i++) {
@@ -381,8 +409,17 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     if ((call->flags & PHALA_NO_CANCEL) == 0 && host_cancelled(h)) {
         return phala_fail(err, CRABBOX_E_CANCELLED, "phala %s cancelled", call->what);
     }
+    /* Every run gets a fresh, private, empty working directory (never the user's folder and its
+     * phala.toml); it is removed after the run. */
+    if ((rc = phala_record_dir(px, rdir, sizeof rdir, err)) != CRABBOX_OK) { return rc; }
+    phala_cli_dirs_sweep(rdir);
+    if ((rc = phala_cli_dir_make(rdir, cwd, sizeof cwd, &cwd_lock)) != 0) {
+        return phala_fail(err, CRABBOX_E_FAILED, "phala %s: cannot create a working directory in %s: %s",
+                          call->what, rdir, strerror(rc));
+    }
     memset(&opts, 0, sizeof opts);
     opts.struct_size = sizeof opts;
+    opts.cwd = cwd;
     opts.deadline_ms = h->now_ms(h->ctx) + (px->cli_timeout_cap_ms > 0 && px->cli_timeout_cap_ms < call->timeout_ms
                                                  ? px->cli_timeout_cap_ms
                                                  : call->timeout_ms);
@@ -391,6 +428,10 @@ static int spawn_once(const phala_ctx *px, const phala_call *call, crabbox_outpu
     memset(&serr, 0, sizeof serr);
     phala_log(px, CRABBOX_LOG_DEBUG, "running phala %s", call->what);
     rc = h->spawn(h->ctx, argv, &opts, out, &serr);
+    if (phala_cli_dir_remove(cwd) != 0) {
+        phala_log(px, CRABBOX_LOG_WARN, "phala %s: could not remove its working directory %s", call->what, cwd);
+    }
+    close(cwd_lock);
     if (rc != CRABBOX_OK) {
         h->output_free(h->ctx, out);
         memset(out, 0, sizeof *out);

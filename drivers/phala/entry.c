@@ -49,7 +49,7 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
         /* Durations: whole seconds, bounded; the defaults are those of phala-provider.md §5/§7.
          * The caps exist so that a hung CLI or guest agent fails in seconds where that matters
          * (tests, CI); they never lengthen a default deadline. */
-        int64_t cli_cap = 0, adopt = 0, evidence = 0;
+        int64_t cli_cap = 0, adopt = 0, evidence = 0, keepalive = 0;
         const struct {
             const char *key;
             int64_t lo;
@@ -59,6 +59,7 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
             { "cliTimeoutSeconds", 1, &cli_cap },
             { "adoptWaitSeconds", 1, &adopt },
             { "evidenceTimeoutSeconds", 1, &evidence },
+            { "sshKeepaliveSeconds", 1, &keepalive },
         };
         for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
             const char *v = config_value(host, durations[i].key);
@@ -69,10 +70,21 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
             }
         }
         d->px.cli_timeout_cap_ms = cli_cap;
+        d->ssh_keepalive_ms = keepalive == 0 ? 60000 : keepalive > 600000 ? 600000 : keepalive;
         if (adopt > 0) { d->adopt_window_ms = adopt; }
         if (evidence > 0) {
             d->evidence_ms = evidence;
             if (d->ssh_op_ms > evidence) { d->ssh_op_ms = evidence; }
+        }
+    }
+    {
+        /* Phala's deploy makes container logs and system info public (the agent's port 8090)
+         * unless told otherwise: crabbox deploys with both off unless the user opts in. */
+        const char *pl = config_value(host, "publicLogs"), *ps = config_value(host, "publicSysinfo");
+        if ((pl != NULL && !phala_bool_parse(pl, &d->public_logs)) ||
+            (ps != NULL && !phala_bool_parse(ps, &d->public_sysinfo))) {
+            free(d);
+            return phala_fail(err, CRABBOX_E_USAGE, "phala: publicLogs and publicSysinfo must be true or false");
         }
     }
     if (d->ca_bundle != NULL && d->ca_bundle[0] != '/') {
@@ -194,6 +206,11 @@ static const crabbox_config_key k_config_keys[] = {
     { "cliTimeoutSeconds", 0 },
     { "adoptWaitSeconds", 0 },
     { "evidenceTimeoutSeconds", 0 },
+    /* Opt-ins to Phala's public container logs / system info: a repository cannot publish them. */
+    /* ServerAliveInterval of sessions: the dstack gateway cuts 10 idle minutes (at most 600). */
+    { "sshKeepaliveSeconds", 0 },
+    { "publicLogs", CRABBOX_KEY_TRUSTED_ONLY },
+    { "publicSysinfo", CRABBOX_KEY_TRUSTED_ONLY },
     { NULL, 0 },
 };
 

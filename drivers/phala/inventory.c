@@ -174,12 +174,47 @@ static bool dns_name_ok(cbs d)
     return label > 0 && prev != '-';
 }
 
+/* port_suffix: a ":<1..65535>" at the end of d (decimal, no sign, no leading zero); its length. */
+static size_t port_suffix(cbs d)
+{
+    size_t i = d.len, digits = 0;
+    unsigned long v = 0;
+    while (i > 0 && cbs_byte(d, i - 1) >= '0' && cbs_byte(d, i - 1) <= '9' && digits < 6) {
+        i--;
+        digits++;
+    }
+    if (digits == 0 || i == 0 || cbs_byte(d, i - 1) != ':' || cbs_byte(d, i) == '0') { return 0; }
+    for (size_t k = i; k < d.len; k++) { v = v * 10 + (unsigned long)(cbs_byte(d, k) - '0'); }
+    return v >= 1 && v <= 65535 ? digits + 1 : 0;
+}
+
 bool phala_gateway_host(char *out, size_t out_len, const char *app_id, cbs domain)
 {
     int n;
-    if (!dns_name_ok(domain) || strlen(app_id) != PHALA_APP_ID_HEX) { return false; }
+    /* A base domain may carry ":port" (the real `phala ssh` accepts host:port): the host part
+     * must still be a DNS name, the port 1..65535; anything else after a ':' is refused. */
+    size_t ps = port_suffix(domain);
+    cbs host = cbs_make(domain.data, domain.len - ps);
+    if (!dns_name_ok(host) || strlen(app_id) != PHALA_APP_ID_HEX) { return false; }
     n = snprintf(out, out_len, "%s-22.%.*s", app_id, (int)domain.len, (const char *)domain.data);
     return n > 0 && (size_t)n < out_len;
+}
+
+bool phala_gateway_split(const char *gw, char *host, size_t host_len, uint16_t *port)
+{
+    const char *colon = strchr(gw, ':');
+    size_t len = strlen(gw);
+    if (colon == NULL) {
+        if (len == 0 || len >= host_len || !dns_name_ok(cbs_make((const uint8_t *)gw, len))) { return false; }
+        memcpy(host, gw, len + 1);
+        *port = PHALA_GATEWAY_PORT;
+        return true;
+    }
+    if (port_suffix(cbs_make((const uint8_t *)gw, len)) != len - (size_t)(colon - gw) ||
+        !phala_parse_host_port(gw, host, host_len, port)) {
+        return false;
+    }
+    return dns_name_ok(cbs_make((const uint8_t *)host, strlen(host)));
 }
 
 int phala_parse_get(const json_object *doc, phala_cvm_detail *out, crabbox_err *err)

@@ -67,6 +67,22 @@ static int destroy_owned(phala_drv *d, const char *lease_id, const char *app_id,
     }
     rc = phala_run(&d->px, &call, &doc, err);
     json_object_put(doc);
+    doc = NULL;
+    if (rc == CRABBOX_E_TIMEOUT || rc == CRABBOX_E_TRANSIENT) {
+        /* A delete killed at its deadline (the CLI's GET + DELETE can take 90 s) or cut by the
+         * network may have gone through: look, and delete once more when the CVM is still ours. */
+        crabbox_err rerr;
+        memset(&rerr, 0, sizeof rerr);
+        int grc = phala_cvm_get(&d->px, app_id, flags, &det, &rerr);
+        if (grc == CRABBOX_E_NOT_FOUND) { return CRABBOX_OK; }
+        if (grc == CRABBOX_OK && strcmp(det.app_id, app_id) == 0 && phala_lease_for_name(owner, sizeof owner, cstr(det.name)) &&
+            strcmp(owner, lease_id) == 0) {
+            phala_log(&d->px, CRABBOX_LOG_INFO, "phala_cvm=%s is still there after %s; deleting again", app_id,
+                      phala_reason(rc));
+            rc = phala_run(&d->px, &call, &doc, err);
+            json_object_put(doc);
+        }
+    }
     if (rc == CRABBOX_E_NOT_FOUND) { return CRABBOX_OK; } /* deleted meanwhile */
     return rc;
 }
@@ -121,6 +137,17 @@ static int pick_instance_type(const phala_drv *d, const crabbox_lease_spec *spec
     return CRABBOX_OK;
 }
 
+/* spec_script_len: the pre-launch script the host asks for (ABI append), 0 for none. An empty
+ * script is none: the CLI leaves an empty one out of the app compose. */
+static size_t spec_script_len(const crabbox_lease_spec *spec)
+{
+    if (!CRABBOX_HAS_MEMBER(crabbox_lease_spec, spec, pre_launch_script_len) ||
+        spec->pre_launch_script == NULL) {
+        return 0;
+    }
+    return spec->pre_launch_script_len;
+}
+
 static int check_spec(const crabbox_lease_spec *spec, crabbox_err *err)
 {
     int rc = 0;
@@ -139,6 +166,22 @@ static int check_spec(const crabbox_lease_spec *spec, crabbox_err *err)
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: compose must be 1..%u bytes (got %zu)", PHALA_COMPOSE_MAX,
                           spec->compose_len);
+    }
+    /* The CLI reads both files as UTF-8 text: other bytes would not reach the CVM unchanged, and
+     * attestation would then not find what we were given. */
+    if (!phala_utf8_valid(spec->compose, spec->compose_len)) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: the compose is not UTF-8 text (or holds a NUL byte)");
+    }
+    if (spec_script_len(spec) > 0) {
+        if (spec->compose_len + spec_script_len(spec) > PHALA_COMPOSE_MAX) {
+            return phala_fail(err, CRABBOX_E_USAGE,
+                              "phala: compose and pre-launch script exceed %u bytes together (got %zu)",
+                              PHALA_COMPOSE_MAX, spec->compose_len + spec_script_len(spec));
+        }
+        if (!phala_utf8_valid(spec->pre_launch_script, spec->pre_launch_script_len)) {
+            return phala_fail(err, CRABBOX_E_USAGE,
+                              "phala: the pre-launch script is not UTF-8 text (or holds a NUL byte)");
+        }
     }
     return CRABBOX_OK;
 }
@@ -211,19 +254,21 @@ static bool deploy_is_ambiguous(int code)
 int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
                  crabbox_err *err)
 {
-    char type[32], dir[4096], pub[4096], compose[4096], first[MSG_PART];
+    char type[32], dir[4096], pub[4096], compose[4096], script[4096], first[MSG_PART];
     phala_record rec, existing;
     phala_cvm_detail det;
     struct stat st;
     crabbox_lease *lease;
     json_object *doc = NULL;
-    int rc, lock, n1, n2;
+    int rc, lock, n1, n2, n3;
     *out = NULL;
     if ((rc = check_spec(spec, err)) != CRABBOX_OK) { return rc; }
     if ((rc = pick_instance_type(d, spec, type, sizeof type, err)) != CRABBOX_OK) { return rc; }
     n1 = snprintf(pub, sizeof pub, "%s/id_ed25519.pub", spec->lease_dir);
     n2 = snprintf(compose, sizeof compose, "%s/crabbox-compose.yml", spec->lease_dir);
-    if (n1 < 0 || (size_t)n1 >= sizeof pub || n2 < 0 || (size_t)n2 >= sizeof compose) {
+    n3 = snprintf(script, sizeof script, "%s/crabbox-pre-launch.sh", spec->lease_dir);
+    if (n1 < 0 || (size_t)n1 >= sizeof pub || n2 < 0 || (size_t)n2 >= sizeof compose || n3 < 0 ||
+        (size_t)n3 >= sizeof script) {
         return phala_fail(err, CRABBOX_E_USAGE, "phala: lease directory path too long");
     }
     if (lstat(pub, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -260,6 +305,14 @@ int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **o
         return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", compose,
                           strerror(rc));
     }
+    /* The pre-launch script the host wants measured in the app compose: the exact bytes, 0600,
+     * handed to the CLI as a file it reads once (--pre-launch-script). */
+    if (spec_script_len(spec) > 0 &&
+        (rc = phala_write_file_atomic(script, spec->pre_launch_script, spec->pre_launch_script_len, 0600)) != 0) {
+        phala_record_remove(dir, rec.lease_id);
+        phala_record_unlock(lock);
+        return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", script, strerror(rc));
+    }
     /* The data plane needs the lease key later, when the host no longer passes lease_dir. */
     if ((rc = phala_keydir_write(dir, rec.lease_id, spec->lease_dir, err)) != CRABBOX_OK) {
         phala_record_remove(dir, rec.lease_id);
@@ -271,7 +324,7 @@ int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **o
               "provisioning provider=phala lease=%s slug=%s instance_type=%s keep=%s", rec.lease_id,
               spec->slug != NULL ? spec->slug : "", type, spec->keep ? "true" : "false");
     {
-        const char *args[20];
+        const char *args[24];
         size_t i = 0;
         /* stderr_to_user false: the host would copy the CLI's stderr to the user raw, before
          * phala_excerpt can redact an API key the CLI echoes; the host's progress lines cover
@@ -294,6 +347,13 @@ int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **o
         }
         args[i++] = "--compose";
         args[i++] = compose;
+        /* Phala's default makes container logs and system info public: off unless opted in. */
+        args[i++] = d->public_logs ? "--public-logs" : "--no-public-logs";
+        args[i++] = d->public_sysinfo ? "--public-sysinfo" : "--no-public-sysinfo";
+        if (spec_script_len(spec) > 0) {
+            args[i++] = "--pre-launch-script";
+            args[i++] = script;
+        }
         args[i] = NULL;
         rc = phala_run(&d->px, &call, &doc, err);
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "phala.h"
 
@@ -70,6 +71,12 @@ int phala_doctor(phala_drv *d, char *summary, size_t summary_len, crabbox_err *e
         return rc;
     }
     phala_log(&d->px, CRABBOX_LOG_INFO, "phala cli %s", version);
+    if (access("phala.toml", F_OK) == 0) {
+        /* The CLI would read it from its working directory; ours is always a private one. */
+        phala_log(&d->px, CRABBOX_LOG_WARN,
+                  "phala.toml in this folder is ignored: crabbox runs the phala CLI in a private "
+                  "empty directory, so the CVM, profile and settings it names do not apply");
+    }
     if ((rc = phala_run(&d->px, &status, &doc, err)) != CRABBOX_OK) { return rc; }
     if (doc == NULL) {
         return phala_fail(err, CRABBOX_E_AUTH,

@@ -57,6 +57,29 @@ PHALA_MUST_USE int phala_write_file_atomic(const char *path, const uint8_t *data
  * (EPERM for wrong owner or mode, ELOOP for a symlink). */
 PHALA_MUST_USE int phala_private_dir(const char *path, bool create);
 
+/* phala_cli_dir_make creates the private working directory of one CLI run: a new, empty 0700
+ * directory "<record_dir>/cli-XXXXXX". The CLI reads ./phala.toml from its working directory (a
+ * file naming a CVM turns `deploy` into an update of that CVM, its `profile` switches accounts),
+ * so it never runs in the user's folder. *lock_fd is an flock'ed descriptor of the directory, to
+ * close after phala_cli_dir_remove. Returns 0 or an errno value. */
+PHALA_MUST_USE int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len, int *lock_fd);
+
+/* phala_cli_dirs_sweep removes the cli-* directories in record_dir that no live run holds (left
+ * by a crabbox killed with SIGKILL); every CLI call sweeps before it makes its own. */
+void phala_cli_dirs_sweep(const char *record_dir);
+
+/* phala_cli_dir_remove removes such a directory with whatever the CLI left in it (depth first,
+ * symlinks not followed, one file system). Returns 0, or EEXIST when it could not. */
+int phala_cli_dir_remove(const char *path);
+
+/* phala_utf8_valid: strict UTF-8 (no overlong forms, surrogates or code points above U+10FFFF)
+ * and no NUL byte. The CLI reads the compose and pre-launch script files as UTF-8 text, so only
+ * such bytes reach the platform unchanged. */
+bool phala_utf8_valid(const uint8_t *p, size_t len);
+
+/* phala_bool_parse reads a configured boolean: exactly "true" or "false". */
+PHALA_MUST_USE bool phala_bool_parse(const char *s, bool *out);
+
 /* phala_sleep_ms sleeps for ms milliseconds (EINTR resumes). */
 void phala_sleep_ms(int64_t ms);
 
@@ -230,7 +253,8 @@ PHALA_MUST_USE int phala_parse_get(const json_object *doc, phala_cvm_detail *out
                                    crabbox_err *err);
 
 /* phala_gateway_host builds "<app_id>-22.<domain>" after checking the domain is a DNS name
- * (labels of [A-Za-z0-9-], no leading/trailing hyphen, total under out_len). */
+ * (labels of [A-Za-z0-9-], no leading/trailing hyphen, total under out_len), optionally followed
+ * by ":<port>" (1..65535, kept: the gateway then listens there instead of 443). */
 PHALA_MUST_USE bool phala_gateway_host(char *out, size_t out_len, const char *app_id, cbs domain);
 
 /* phala_cvm_get runs `cvms get --cvm-id <id> --json`; NOT_FOUND when the CVM is gone. flags:
@@ -295,18 +319,31 @@ typedef struct phala_drv {
     int64_t ssh_step_ms;       /* between attempts (10 s) */
     int64_t evidence_ms;       /* `evidenceTimeoutSeconds`: the Info + quote exchange (120 s) */
     int64_t ssh_op_ms;         /* one blocking SSH / TLS operation (30 s; capped by evidence_ms) */
+    int64_t ssh_keepalive_ms;  /* `sshKeepaliveSeconds`: ServerAliveInterval of sessions (60 s) */
+    bool public_logs;          /* trusted-only `publicLogs`: deploy with --public-logs (default off) */
+    bool public_sysinfo;       /* trusted-only `publicSysinfo`: --public-sysinfo (default off) */
 } phala_drv;
 
 /* Bounds of the duration keys (seconds). */
 #define PHALA_CFG_MAX_SECONDS 86400
 
-/* Timeouts of single CLI runs. */
+/* Timeouts of single CLI runs. They cover the real CLI's own worst case (1.1.18, read in its
+ * bundled ofetch 1.5.1): every HTTP request times out after 30 s, and a GET is retried once after
+ * a timeout, a network error or a 408/409/425/429/5xx answer (POST and DELETE are not), so a GET
+ * costs up to 60 s. status = GET /auth/me; cvms get = GET /cvms/app_<id>; cvms list (one page) =
+ * GET /apps + POST /status/batch; cvms delete = GET + DELETE. Plus node's start-up and slack. */
+#define PHALA_CLI_REQUEST_MS 30000
+#define PHALA_CLI_GET_MS (2 * PHALA_CLI_REQUEST_MS)
+#define PHALA_CLI_SLACK_MS 15000
 #define PHALA_T_VERSION_MS 15000
-#define PHALA_T_STATUS_MS 30000
-#define PHALA_T_LIST_MS 60000
-#define PHALA_T_GET_MS 30000
-#define PHALA_T_DELETE_MS 30000
+#define PHALA_T_STATUS_MS (PHALA_CLI_GET_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_LIST_MS (PHALA_CLI_GET_MS + PHALA_CLI_REQUEST_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_GET_MS (PHALA_CLI_GET_MS + PHALA_CLI_SLACK_MS)
+#define PHALA_T_DELETE_MS (PHALA_CLI_GET_MS + PHALA_CLI_REQUEST_MS + PHALA_CLI_SLACK_MS)
 #define PHALA_T_DEPLOY_MS (15 * 60 * 1000)
+_Static_assert(PHALA_T_GET_MS > 2 * PHALA_CLI_REQUEST_MS, "cvms get: a GET and its retry");
+_Static_assert(PHALA_T_DELETE_MS > 3 * PHALA_CLI_REQUEST_MS, "cvms delete: GET, retry, DELETE");
+_Static_assert(PHALA_T_LIST_MS > 3 * PHALA_CLI_REQUEST_MS, "cvms list: GET, retry, POST");
 
 PHALA_MUST_USE int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
                                 crabbox_err *err);
@@ -342,6 +379,11 @@ typedef struct phala_tls_opts {
     int64_t connect_timeout_ms;
     int64_t handshake_timeout_ms;
 } phala_tls_opts;
+
+/* phala_gateway_split splits a gateway host "<name>[:<port>]" into the DNS name (SNI, certificate
+ * name, ssh destination) and the TCP port (PHALA_GATEWAY_PORT without one). False for anything
+ * else (an IPv6 literal, a port 0 or > 65535, a name that is not DNS). */
+PHALA_MUST_USE bool phala_gateway_split(const char *gw, char *host, size_t host_len, uint16_t *port);
 
 /* phala_mono_ms: CLOCK_MONOTONIC in milliseconds (deadlines outside the host's spawn). */
 int64_t phala_mono_ms(void);

@@ -31,6 +31,7 @@ static int usage(const char *msg)
 int main(int argc, char **argv)
 {
     const char *gateway = NULL, *ca = NULL, *connect_to = getenv(PHALA_CONNECT_TO_ENV), *id = NULL;
+    char gw_host[256];
     phala_tls_opts o;
     phala_tls *t = NULL;
     crabbox_err err = { 0 };
@@ -68,8 +69,10 @@ int main(int argc, char **argv)
     /* ssh closes our stdout when it is done; a write then must not kill us silently. */
     (void)signal(SIGPIPE, SIG_IGN);
     memset(&o, 0, sizeof o);
-    o.host = gateway;
-    o.port = PHALA_GATEWAY_PORT;
+    if (!phala_gateway_split(gateway, gw_host, sizeof gw_host, &o.port)) {
+        return usage("--gateway-host must be <name>[:<port>]");
+    }
+    o.host = gw_host;
     o.connect_to = connect_to;
     o.ca_bundle = ca;
     o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS;

@@ -101,7 +101,7 @@ static void conn_close(ssh_conn *c)
 static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, ssh_conn *c, crabbox_err *err)
 {
     phala_tls_opts o;
-    char pub[PATH_MAX], priv[PATH_MAX];
+    char pub[PATH_MAX], priv[PATH_MAX], gw_host[256];
     const char *hk;
     size_t hk_len = 0;
     int hk_type = 0, rc;
@@ -109,8 +109,10 @@ static int conn_open(phala_drv *d, const char *gateway, const char *lease_dir, s
     memset(c, 0, sizeof *c);
     c->sv[0] = c->sv[1] = c->stop[0] = c->stop[1] = -1;
     memset(&o, 0, sizeof o);
-    o.host = gateway;
-    o.port = PHALA_GATEWAY_PORT;
+    if (!phala_gateway_split(gateway, gw_host, sizeof gw_host, &o.port)) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]", gateway);
+    }
+    o.host = gw_host;
     o.connect_to = getenv(PHALA_CONNECT_TO_ENV);
     o.ca_bundle = d->ca_bundle;
     o.connect_timeout_ms = PHALA_T_TCP_CONNECT_MS < d->ssh_op_ms ? PHALA_T_TCP_CONNECT_MS : d->ssh_op_ms;
@@ -332,12 +334,16 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
     return CRABBOX_OK;
 }
 
-/* The remote commands are fixed strings; the only variable part is our own hex report data. */
-#define DSTACK_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/dstack.sock "
-#define TAPPD_CURL "curl -sS -f --max-time 30 --unix-socket /var/run/tappd.sock "
+/* The remote commands are fixed strings; the only variable parts are our own hex report data and
+ * one of the socket paths below (our constant, chosen by the probe's answer). Newer dstack images
+ * put the sockets in /var/run/dstack/ (the SDKs try it first), older ones in /var/run/. */
+static const char *const k_agent_sockets[] = {
+    "/var/run/dstack/dstack.sock", "/var/run/dstack.sock", "/var/run/dstack/tappd.sock", "/var/run/tappd.sock",
+};
+#define AGENT_CURL "curl -sS -f --max-time 30 --unix-socket "
 #define PROBE_CMD                                                                                  \
-    "if test -S /var/run/dstack.sock; then echo dstack; elif test -S /var/run/tappd.sock; then "   \
-    "echo tappd; else echo none; fi"
+    "for s in /var/run/dstack/dstack.sock /var/run/dstack.sock /var/run/dstack/tappd.sock "         \
+    "/var/run/tappd.sock; do if test -S $s; then echo $s; exit 0; fi; done; echo none"
 
 /* exchange runs the Info and quote calls over one connection. A failing agent call is a fetch
  * failure (FAILED, with the reason), not CRABBOX_E_ATTESTATION: that code means "the verifier
@@ -346,7 +352,8 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
 static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], crabbox_evidence *ev,
                     crabbox_err *err)
 {
-    char rd_hex[129], cmd[512];
+    char rd_hex[129], cmd[512], curl[128];
+    const char *sock = NULL;
     uint8_t *out = NULL, *qresp = NULL;
     size_t out_len = 0, qlen = 0;
     int status, rc;
@@ -355,15 +362,20 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
 
     cba_hex_encode(rd_hex, report_data, 64);
     if ((rc = ssh_exec(d, c, PROBE_CMD, 64, deadline, &out, &out_len, &status, err)) != CRABBOX_OK) { return rc; }
-    if (status != 0 || (strcmp((char *)out, "dstack\n") != 0 && strcmp((char *)out, "tappd\n") != 0)) {
-        free(out);
-        return phala_fail(err, CRABBOX_E_FAILED,
-                          "no guest agent socket on the CVM (/var/run/dstack.sock or /var/run/tappd.sock)");
+    for (size_t i = 0; status == 0 && i < sizeof k_agent_sockets / sizeof k_agent_sockets[0]; i++) {
+        size_t n = strlen(k_agent_sockets[i]);
+        if (out_len == n + 1 && memcmp(out, k_agent_sockets[i], n) == 0 && out[n] == '\n') { sock = k_agent_sockets[i]; }
     }
-    dstack = out[0] == 'd';
     free(out);
-    rc = ssh_exec(d, c, dstack ? DSTACK_CURL "http://dstack/Info" : TAPPD_CURL "http://localhost/prpc/Tappd.Info",
-                  EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
+    if (sock == NULL) {
+        return phala_fail(err, CRABBOX_E_FAILED,
+                          "no guest agent socket on the CVM (dstack.sock or tappd.sock in /var/run/dstack or "
+                          "/var/run)");
+    }
+    dstack = strstr(sock, "/dstack.sock") != NULL;
+    snprintf(curl, sizeof curl, AGENT_CURL "%s ", sock);
+    snprintf(cmd, sizeof cmd, "%s%s", curl, dstack ? "http://dstack/Info" : "http://localhost/prpc/Tappd.Info");
+    rc = ssh_exec(d, c, cmd, EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
     if (status != 0 || ev->info_json_len == 0) {
         return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's Info call failed (curl status %d)", status);
@@ -371,7 +383,7 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
     /* dstack GetQuote takes the 64 raw bytes; tappd's RawQuote does too (TdxQuote would hash them
      * again with an "app-data:" prefix, which the verifier's binding does not expect). */
     snprintf(cmd, sizeof cmd, "%s-X POST -H 'Content-Type: application/json' -d '{\"report_data\":\"%s\"}' %s",
-             dstack ? DSTACK_CURL : TAPPD_CURL, rd_hex,
+             curl, rd_hex,
              dstack ? "http://dstack/GetQuote" : "http://localhost/prpc/Tappd.RawQuote");
     rc = ssh_exec(d, c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
@@ -508,8 +520,8 @@ static char *xstrdup(const char *s, bool *ok)
 int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
                        crabbox_session **out, crabbox_err *err)
 {
-    char gateway[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
-    char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32];
+    char gateway[256], gw_name[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
+    char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32], opt_alive[48];
     const char *connect_to = getenv(PHALA_CONNECT_TO_ENV);
     uint8_t *kh_blob = NULL;
     size_t kh_len = 0;
@@ -543,16 +555,24 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: the proxy path, CA bundle or gateway has characters unsafe in a ProxyCommand");
     }
+    {
+        uint16_t gw_port;
+        if (!phala_gateway_split(gateway, gw_name, sizeof gw_name, &gw_port)) {
+            return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]",
+                              gateway);
+        }
+    }
     snprintf(pc, sizeof pc, "%s --gateway-host %s%s%s%s%s %s", proxy, gateway, d->ca_bundle != NULL ? " --ca-bundle " : "",
              d->ca_bundle != NULL ? d->ca_bundle : "", connect_to != NULL && connect_to[0] != '\0' ? " --connect-to " : "",
              connect_to != NULL && connect_to[0] != '\0' ? connect_to : "", lease->cloud_id);
     snprintf(opt_pc, sizeof opt_pc, "ProxyCommand=%s", pc);
+    snprintf(opt_alive, sizeof opt_alive, "ServerAliveInterval=%lld", (long long)(d->ssh_keepalive_ms / 1000));
     snprintf(opt_known, sizeof opt_known, "UserKnownHostsFile=%s", known);
     snprintf(opt_alias, sizeof opt_alias, "HostKeyAlias=%s", lease->lease_id);
     snprintf(key, sizeof key, "%s/id_ed25519", keydir);
 
     s = calloc(1, sizeof *s);
-    sv = calloc(40, sizeof *sv);
+    sv = calloc(48, sizeof *sv);
     pv = calloc(12, sizeof *pv);
     if (s == NULL || sv == NULL || pv == NULL) {
         free(s);
@@ -567,7 +587,13 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
                                 "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
                                 "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
                                 "-o", "StrictHostKeyChecking=yes", "-o", opt_known, "-o", "GlobalKnownHostsFile=/dev/null",
-                                "-o", opt_alias, "-o", "ConnectTimeout=30", "-o", opt_pc, gateway, NULL };
+                                "-o", opt_alias, "-o", "ConnectTimeout=30",
+                                /* The dstack gateway drops a connection after 10 minutes without data
+                                 * (gateway.toml [core.proxy.timeouts]): a keepalive (every 60 s by
+                                 * default) keeps a silent `crabbox run` alive; 3 unanswered ones end
+                                 * a dead session. */
+                                "-o", opt_alive, "-o", "ServerAliveCountMax=3",
+                                "-o", opt_pc, gw_name, NULL };
         for (; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], &ok); }
     }
     {

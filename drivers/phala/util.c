@@ -1,12 +1,15 @@
 /* util.c — errors, sanitised excerpts of CLI text, atomic files, private directories. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,4 +227,117 @@ int64_t phala_wall_seconds(void)
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) { return 0; }
     return (int64_t)ts.tv_sec;
+}
+
+/* remove_entry is nftw's callback: depth-first, symlinks themselves (never their targets). */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP || type == FTW_D) {
+        (void)rmdir(path);
+    } else {
+        (void)unlink(path);
+    }
+    return 0; /* best effort, keep going: what stays is reported by the caller's check */
+}
+
+int phala_cli_dir_make(const char *record_dir, char *out, size_t out_len, int *lock_fd)
+{
+    int n = snprintf(out, out_len, "%s/cli-XXXXXX", record_dir), fd, rc;
+    *lock_fd = -1;
+    if (n < 0 || (size_t)n >= out_len) { return ENAMETOOLONG; }
+    if (mkdtemp(out) == NULL) { return errno; } /* mode 0700, new and empty */
+    /* Held while the CLI runs: a sweep removes only directories nobody holds (a crabbox killed
+     * with SIGKILL cannot remove its own; the lock dies with it). Close-on-exec: the CLI child
+     * does not keep it. */
+    fd = open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno;
+        if (fd >= 0) { close(fd); }
+        (void)rmdir(out);
+        return rc;
+    }
+    *lock_fd = fd;
+    return 0;
+}
+
+void phala_cli_dirs_sweep(const char *record_dir)
+{
+    DIR *dir = opendir(record_dir);
+    struct dirent *de;
+    if (dir == NULL) { return; }
+    while ((de = readdir(dir)) != NULL) {
+        char path[4096];
+        int fd, n;
+        if (strncmp(de->d_name, "cli-", 4) != 0 || strlen(de->d_name) != 10) { continue; }
+        n = snprintf(path, sizeof path, "%s/%s", record_dir, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof path) { continue; }
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) { continue; }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) { (void)phala_cli_dir_remove(path); } /* its owner is gone */
+        close(fd);
+    }
+    closedir(dir);
+}
+
+int phala_cli_dir_remove(const char *path)
+{
+    if (path == NULL || path[0] != '/') { return EINVAL; }
+    /* FTW_PHYS: a symlink the CLI left is removed, never followed; FTW_MOUNT: stay on this file
+     * system. */
+    (void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    return access(path, F_OK) == 0 ? EEXIST : 0;
+}
+
+bool phala_utf8_valid(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        size_t n;
+        uint32_t cp;
+        if (c == 0) { return false; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1fu;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0fu;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07u;
+        } else {
+            return false;
+        }
+        if (len - i <= n) { return false; }
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) { return false; }
+            cp = (cp << 6) | (p[i + k] & 0x3fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+bool phala_bool_parse(const char *s, bool *out)
+{
+    if (s == NULL) { return false; }
+    if (strcmp(s, "true") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(s, "false") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
 }

@@ -5,7 +5,9 @@
  * Serves HTTP/1.1 on a unix socket (one request per connection, as curl --unix-socket sends):
  *   GET  /Info      a dstack Info response built by the evidence generator (tools/mkevidence,
  *                   test PKI) for the app id in DIR/app_id and the compose in DIR/compose.yml
- *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR);
+ *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR), or verbatim
+ *                   the app compose in DIR/app_compose.json when the loopback Phala Cloud API
+ *                   (tests/phala-api) wrote one;
  *   POST /GetQuote  {"report_data":"<128 hex>"} -> {"quote":"<hex>","report_data":...}: a fresh
  *                   quote of the same TD carrying exactly the requested report data.
  * DIR/agent_mode (re-read per request) injects faults: ok (default), tamper-quote (bad quote
@@ -17,6 +19,7 @@
  * DIR/agent.log before it is answered, so a test can tell that an evidence fetch is under way.
  * Each connection is served by a forked child, so a hanging answer blocks nobody else. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,24 @@
 #include "internal.h"
 #include "mkevidence.h"
 
+
+
+/* hold_until_peer_closes: read and drop whatever the peer sends, never answering, until it closes
+ * the connection (or max_s seconds pass). */
+static void hold_until_peer_closes(int fd, int max_s)
+{
+    time_t end = time(NULL) + max_s;
+    char sink[4096];
+    while (time(NULL) < end) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r = poll(&p, 1, 1000);
+        if (r < 0 && errno != EINTR) { return; }
+        if (r > 0) {
+            ssize_t n = read(fd, sink, sizeof sink);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) { return; }
+        }
+    }
+}
 
 static char *read_small(const char *dir, const char *name, size_t *len)
 {
@@ -62,7 +83,12 @@ static void options_for(mke_options *o, const char *dir, const char *mode, char 
     mke_options_init_at(o, now);
     *ok = app_hex != NULL && compose != NULL && strlen(app_hex) >= 40 &&
           cba_hex_decode(o->info.app_id, 20, app_hex, 40);
-    if (*ok) {
+    if (*ok && strcmp(mode, "tamper-compose") != 0 &&
+        (*app_compose = read_small(dir, "app_compose.json", NULL)) != NULL) {
+        /* The app compose the (fake) platform built from what the real phala CLI sent, exactly:
+         * pre_launch_script, public_logs and allowed_envs included (tests/phala-api). */
+        o->info.app_compose = *app_compose;
+    } else if (*ok) {
         bool tc = strcmp(mode, "tamper-compose") == 0;
         app = json_object_new_object();
         json_object_object_add(app, "docker_compose_file",
@@ -141,7 +167,9 @@ static void handle(int fd, const char *dir)
             fclose(lf);
         }
         if (strcmp(mode, "hang") == 0 || (is_quote && strcmp(mode, "hang-quote") == 0)) {
-            sleep(600);
+            /* Never answer, but end with the client: a hang must not outlive the test that
+             * provoked it (issue 17 §5). */
+            hold_until_peer_closes(fd, 600);
             return;
         }
         if (strcmp(mode, "close") == 0 || (is_quote && strcmp(mode, "close-quote") == 0)) { return; }

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 SKIP = 77
 DOMAIN = "e2e.test"
@@ -63,19 +64,74 @@ def make_pki(d):
     return ca, certs
 
 
+# The reaper (issue 17 §5): a watchdog process that learns the process group of every harness
+# process and kills those groups when its stdin closes, i.e. when the suite ends in any way,
+# including SIGKILL at ctest's TIMEOUT. Its own session, so it outlives the suite by a moment.
+REAPER = r"""
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("-"):
+        groups.discard(int(line[1:]))
+    elif line:
+        groups.add(int(line))
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for g in groups:
+        try:
+            os.killpg(g, sig)
+        except OSError:
+            pass
+    if groups and sig == signal.SIGTERM:
+        time.sleep(1)
+"""
+
+
 class Procs:
-    """Every child process of a test; kill_all ends them (process groups) at the end."""
+    """Every child process of a test, each the leader of its own process group; kill_all ends
+    the groups (with every process they forked) at the end, and the reaper does it should the
+    suite die first."""
 
     def __init__(self):
         self.procs = []
+        self.reaper = subprocess.Popen([sys.executable, "-c", REAPER], stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True)
+
+    def _tell(self, line):
+        try:
+            self.reaper.stdin.write(line.encode())
+            self.reaper.stdin.flush()
+        except (OSError, ValueError):
+            pass
 
     def start(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen(argv, start_new_session=True, **kw)
         self.procs.append(p)
+        self._tell("%d\n" % p.pid)
         return p
 
+    def groups(self):
+        return {p.pid for p in self.procs}
+
     def kill_all(self):
+        self._kill_all()
+        # Every group, also of leaders that already exited: a forked child (an agent's connection
+        # handler, a gateway's stalled connection) keeps the group alive after its leader.
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._tell("-%d\n" % p.pid)
+        try:
+            self.reaper.stdin.close()
+            self.reaper.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def _kill_all(self):
         # SIGTERM first (the fake CVMs' shells reap their sshd and agent), then SIGKILL the groups.
         for p in self.procs:
             if p.poll() is None:
@@ -96,6 +152,46 @@ class Procs:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def procs_mentioning(needle, exclude_groups=(), environ=False):
+    """Live processes (not zombies) whose command line (or, with environ, environment: a lane's
+    HOME) contains needle (a world's or lane's private directory), except those in
+    exclude_groups and this process: (pid, cmdline) pairs."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read()
+            hit = needle.encode() in cmd
+            if not hit and environ and cmd:
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    hit = needle.encode() in f.read()
+            if not hit or os.getpgid(int(d)) in exclude_groups:
+                continue
+        except (OSError, ProcessLookupError):
+            continue
+        found.append((int(d), cmd.replace(b"\0", b" ").decode(errors="replace")[:160]))
+    return found
+
+
+def no_process_left(needle, exclude_groups=(), grace=10.0, environ=False):
+    """The "no harness process left" invariant: after a bounded grace (a killed command's CLI child
+    may still be finishing), nothing that mentions needle runs outside exclude_groups. What is
+    left is killed (so one failure does not leak into the next case) and returned."""
+    end = time.monotonic() + grace
+    left = procs_mentioning(needle, exclude_groups, environ)
+    while left and time.monotonic() < end:
+        time.sleep(0.1)
+        left = procs_mentioning(needle, exclude_groups, environ)
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
 
 
 def wait_for(pred, timeout, what):
@@ -176,7 +272,7 @@ def prerequisites():
 class FakeCvm:
     """sshd + guest agent in their own mount namespace, on a loopback port."""
 
-    def __init__(self, procs, root, tag, agent_bin, export_dir):
+    def __init__(self, procs, root, tag, agent_bin, export_dir, socket_path="/var/run/dstack.sock"):
         self.dir = os.path.join(root, "cvm-" + tag)
         self.export_dir = export_dir  # where the double writes app_id/compose/authorized_keys
         os.makedirs(os.path.join(self.dir, "run", "sshd"), mode=0o755)
@@ -192,12 +288,13 @@ class FakeCvm:
                     "MaxStartups 100\n" % (self.port, self.dir, export_dir))
         log = open(os.path.join(self.dir, "cvm.log"), "wb")
         # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
+        os.makedirs(os.path.join(self.dir, "run", "dstack"), mode=0o755)
         script = ('mount --bind "$1/run" /var/run || exit 1; '
-                  '"$2" --socket /var/run/dstack.sock --cvm-dir "$3" & a=$!; '
+                  '"$2" --socket "$4" --cvm-dir "$3" & a=$!; '
                   '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
                   'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
         procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                     self.dir, agent_bin, export_dir], stdout=log, stderr=log)
+                     self.dir, agent_bin, export_dir, socket_path], stdout=log, stderr=log)
         wait_for(self.listening, 15, "sshd of fake CVM %s" % tag)
 
     def listening(self):
@@ -217,6 +314,62 @@ def txt(r):
     return (r.stdout + r.stderr).decode(errors="replace")
 
 
+def real_cli():
+    """The real phala CLI (E2E_PHALA_CLI, installed by the setup.phala_cli fixture) when present,
+    else None: the suites then run the CLI double and say so. E2E_PHALA_CLI_MODE=double forces
+    the double, =real requires the real CLI."""
+    mode = os.environ.get("E2E_PHALA_CLI_MODE", "")
+    path = os.environ.get("E2E_PHALA_CLI", "")
+    if mode == "double":
+        return None
+    if path and os.access(path, os.X_OK) and os.environ.get("E2E_PHALA_API"):
+        return path
+    if mode == "real":
+        raise AssertionError("E2E_PHALA_CLI_MODE=real but the real phala CLI is not installed (%r)" % path)
+    print("NOTE: the real phala CLI is not installed (setup.phala_cli skipped: offline?): "
+          "this run uses the CLI double", flush=True)
+    return None
+
+
+# Faults of the CLI double (tests/phala-double/phala) and what makes the real CLI fail the same
+# way through the loopback Phala Cloud API (tests/phala-api/phala_api_server.py).
+HTTP_FAULTS = {
+    "": "",
+    "deploy=fail:Insufficient balance*1": "provision=402:Insufficient balance*1",
+    # The real CLI retries a GET once after a 5xx (ofetch): two answers make one failed call.
+    "get=fail:Internal server error*1": "get=500:Internal server error*2",
+    "deploy=transient*1": "create=create-then-close*1",
+    "get=hang:20*1": "get=hang:20*1",
+}
+
+
+def start_api(procs, root, tag, state, env_extra):
+    """The loopback Phala Cloud API for one world or lane; returns its port."""
+    port_file = os.path.join(root, "api-%s.port" % tag)
+    log = open(os.path.join(root, "api-%s.log" % tag), "wb")
+    procs.start([sys.executable, os.environ["E2E_PHALA_API"], "--state", state, "--port-file", port_file],
+                env=dict(os.environ, **env_extra), stdout=log, stderr=log)
+    return wait_for(read_port(port_file), 15, "phala api %s" % tag)
+
+
+def api_faults(port, faults):
+    body = json.dumps({"faults": faults}).encode()
+    req = urllib.request.Request("http://127.0.0.1:%d/__fake/faults" % port, data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+
+
+def api_dump(state):
+    """The API fake's state as the double's dump shape: {"cvms": [{name, app_id, ...}], ...}."""
+    try:
+        with open(state, "r", encoding="utf-8") as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None
+    d["cvms"] = d.get("apps", [])
+    return d
+
+
 class World:
     """Everything the phala e2e tests run against, in one temporary root (removed by close()):
     the test PKI, two gateways (a certificate for the gateway domain, one for another name), the
@@ -226,7 +379,7 @@ class World:
         w = World(); try: r, dt = w.crab(["warmup"]) ... finally: w.close()
     """
 
-    def __init__(self, extra_config="", cvms=("good", "evil")):
+    def __init__(self, extra_config="", cvms=("good", "evil"), real=True):
         prerequisites()
         self.gw_bin, self.agent_bin, self.crabbox, self.drivers, self.double = need_env(
             "E2E_GATEWAY", "E2E_AGENT", "E2E_CRABBOX", "E2E_DRIVER_DIR", "E2E_DOUBLE")
@@ -234,6 +387,8 @@ class World:
         self.proxy = os.path.join(self.drivers, "crabbox-phala-proxy")
         if not os.path.exists(self.helper):
             skip("crabbox-testdriver-helper not built")
+        self.real = real_cli() if real else None
+        self.leftovers = []
         self.procs = Procs()
         self.root = tempfile.mkdtemp(prefix="crabbox-e2e-")
         try:
@@ -262,13 +417,23 @@ class World:
         assert run([self.helper, "root", self.trust_root]).returncode == 0
         assert run([self.helper, "collateral", self.collateral]).returncode == 0
         self.double_state = os.path.join(self.cloud, "state.json")
+        self.api_state = os.path.join(self.cloud, "api-state.json")
+        self.api_port = None
+        if self.real:
+            self.api_port = start_api(self.procs, root, "world", self.api_state, {
+                "PHALA_DOUBLE_GATEWAY_DOMAIN": DOMAIN, "PHALA_DOUBLE_CVM_DIR": self.export,
+                "PHALA_CLOUD_DIR": self.cloud})
         self.double_env()
         self.config_path = os.path.join(self.cfg, "crabbox", "config.yaml")
         with open(self.config_path, "w") as f:
             f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: 20\n%s"
-                    % (self.double, self.ca, self.work, extra_config))
+                    % (self.real or self.double, self.ca, self.work, extra_config))
         os.chmod(self.config_path, 0o600)
-        self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export) for tag in cvms}
+        # "evil" serves its agent where newer dstack images do (/var/run/dstack/dstack.sock): the
+        # cases that fetch its evidence prove the driver finds it there (issue 11 §3).
+        self.cvm = {tag: FakeCvm(self.procs, root, tag, self.agent_bin, self.export,
+                                 "/var/run/dstack/dstack.sock" if tag == "evil" else "/var/run/dstack.sock")
+                    for tag in cvms}
         self.routes = os.path.join(root, "routes")
         if cvms:
             self.route(self.cvm[cvms[0]])
@@ -282,9 +447,15 @@ class World:
                          "XDG_CONFIG_HOME": self.cfg, "XDG_STATE_HOME": self.state, "PHALA_CLOUD_DIR": self.cloud,
                          "PHALA_CLOUD_API_KEY": "phak_e2e_test_key", "CRABBOX_DRIVER_PATH": self.drivers,
                          "CRABBOX_PHALA_CONNECT_TO": "127.0.0.1:%d" % self.gw_good}
+        if self.real:
+            self.base_env["PHALA_CLOUD_API_PREFIX"] = "http://127.0.0.1:%d/api/v1" % self.api_port
+            self.base_env["PHALA_DISABLE_UPDATE_CHECK"] = "1"
 
     def double_env(self, faults=""):
-        """(Re)write the double's knobs; faults as in tests/phala-double/phala (PHALA_DOUBLE_FAULTS)."""
+        """(Re)write the double's knobs; faults as in tests/phala-double/phala (PHALA_DOUBLE_FAULTS).
+        With the real CLI the same fault is made at the HTTP level (HTTP_FAULTS)."""
+        if self.real:
+            api_faults(self.api_port, HTTP_FAULTS[faults])
         with open(os.path.join(self.cloud, "double.env"), "w") as f:
             f.write("PHALA_DOUBLE_GATEWAY_DOMAIN=%s\nPHALA_DOUBLE_CVM_DIR=%s\nPHALA_DOUBLE_STATE=%s\n"
                     "PHALA_DOUBLE_FAULTS=%s\n" % (DOMAIN, self.export, self.double_state, faults))
@@ -317,6 +488,8 @@ class World:
         return Lane(self, name, slots, extra_config, ssh_wait)
 
     def dump(self):
+        if self.real:
+            return api_dump(self.api_state)
         r = run([self.double, "__double", "dump"], env=dict(self.base_env, PHALA_DOUBLE_STATE=self.double_state))
         return json.loads(r.stdout) if r.returncode == 0 else None
 
@@ -332,7 +505,10 @@ class World:
         return "?"
 
     def close(self):
+        """Ends every harness process; self.leftovers lists what still ran afterwards (an
+        invariant the suites assert: it must be empty)."""
         self.procs.kill_all()
+        self.leftovers = no_process_left(self.root, grace=5.0)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

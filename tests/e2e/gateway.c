@@ -12,6 +12,8 @@
  *   stall-after-handshake         complete the TLS handshake, then send nothing for 10 minutes
  *   drop-after:<N>@<host>:<port>  forward, but close both sides abruptly once N bytes went from
  *                                 the backend to the client (mid-way through the SSH stream)
+ *   idle:<S>@<host>:<port>        forward, but close the connection after S seconds without data in
+ *                                 either direction (the dstack gateway's idle timeout, 10 min there)
  * No route: the connection is closed before the handshake. One forked child per connection. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -27,7 +29,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+
+
+/* hold_until_peer_closes: read and drop whatever the peer sends, never answering, until it closes
+ * the connection (or max_s seconds pass). */
+static void hold_until_peer_closes(int fd, int max_s)
+{
+    time_t end = time(NULL) + max_s;
+    char sink[4096];
+    while (time(NULL) < end) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r = poll(&p, 1, 1000);
+        if (r < 0 && errno != EINTR) { return; }
+        if (r > 0) {
+            ssize_t n = read(fd, sink, sizeof sink);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) { return; }
+        }
+    }
+}
 
 static int die(const char *msg)
 {
@@ -35,11 +56,12 @@ static int die(const char *msg)
     return 1;
 }
 
-enum route_kind { ROUTE_FORWARD, ROUTE_DROP_AFTER_HANDSHAKE, ROUTE_STALL, ROUTE_DROP_AFTER };
+enum route_kind { ROUTE_FORWARD, ROUTE_DROP_AFTER_HANDSHAKE, ROUTE_STALL, ROUTE_DROP_AFTER, ROUTE_IDLE };
 
 typedef struct route {
     enum route_kind kind;
-    unsigned long limit; /* ROUTE_DROP_AFTER: bytes backend -> client before the drop */
+    unsigned long limit; /* ROUTE_DROP_AFTER: bytes backend -> client before the drop;
+                            ROUTE_IDLE: seconds without data in either direction */
 } route;
 
 static int route_for(const char *routes, const char *sni, struct sockaddr_in *out, route *rt)
@@ -64,6 +86,14 @@ static int route_for(const char *routes, const char *sni, struct sockaddr_in *ou
             if (at == NULL) { continue; }
             rt->kind = ROUTE_DROP_AFTER;
             rt->limit = strtoul(target + 11, NULL, 10);
+            addr = at + 1;
+        }
+        if (strncmp(target, "idle:", 5) == 0) {
+            char *at = strchr(target, '@');
+            if (at == NULL) { continue; }
+            rt->kind = ROUTE_IDLE;
+            rt->limit = strtoul(target + 5, NULL, 10);
+            if (rt->limit == 0) { continue; }
             addr = at + 1;
         }
         colon = strrchr(addr, ':');
@@ -132,7 +162,7 @@ static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
     }
     if (rt.kind == ROUTE_STALL) {
         fprintf(stderr, "crabbox-e2e-gateway: %s: stalling after the handshake (fault)\n", sni);
-        sleep(600);
+        hold_until_peer_closes(fd, 600); /* not a minute longer than the client (issue 17 §5) */
         return 0;
     }
     back = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -142,8 +172,16 @@ static int serve(int fd, WOLFSSL_CTX *ctx, const char *routes)
     for (;;) {
         struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = back, .events = POLLIN } };
         if (!tls_open) { p[0].fd = -1; }
-        if (wolfSSL_pending(ssl) == 0 && poll(p, 2, -1) < 0) {
+        int pr = 0;
+        if (wolfSSL_pending(ssl) == 0 &&
+            (pr = poll(p, 2, rt.kind == ROUTE_IDLE ? (int)rt.limit * 1000 : -1)) < 0) {
             if (errno == EINTR) { continue; }
+            break;
+        }
+        if (pr == 0 && rt.kind == ROUTE_IDLE && wolfSSL_pending(ssl) == 0) {
+            /* dstack's gateway.toml [core.proxy.timeouts]: an idle connection is cut. */
+            fprintf(stderr, "crabbox-e2e-gateway: %s: idle for %lu s, closing (like the dstack gateway)\n", sni,
+                    rt.limit);
             break;
         }
         if (tls_open && (wolfSSL_pending(ssl) > 0 || p[0].revents != 0)) {

@@ -166,9 +166,11 @@ typedef struct loaded {
 static cba_err verify_once(const fixture *f, const loaded *l, cba_report *r)
 {
     cba_policy p;
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     cba_err rc;
     cba_policy_init(&p);
+    cba_evidence_init(&ev);
+    cba_report_init(r);
     p.skip_dcap = f->skip_dcap;
     p.one_shot = true;
     if (f->quote) { ev.quote = l->quote.data; ev.quote_len = l->quote.len; }
@@ -181,6 +183,7 @@ static cba_err verify_once(const fixture *f, const loaded *l, cba_report *r)
     if (f->two_step) {
         cba_collateral *c = NULL;
         cba_report cr;
+        cba_report_init(&cr);
         rc = cba_collateral_verify(&c, &cr, &p, l->coll.data, l->coll.len, f->at);
         if (rc != CBA_OK) {
             *r = cr;

@@ -1029,13 +1029,15 @@ static void run_row(const row *r)
     mke_options o;
     mke_evidence ev;
     cba_policy pol;
-    cba_evidence e = { 0 };
+    cba_evidence e;
     cba_report *rep = calloc(1, sizeof *rep);
     cba_collateral *coll = NULL;
     int64_t now = r->at != 0 ? r->at : NOW;
     cba_err rc;
 
     cr_assert_not_null(rep);
+    cba_report_init(rep);
+    cba_evidence_init(&e);
     mke_options_init(&o);
     if (r->opts != NULL) { r->opts(&o); }
     cr_assert(mke_generate(&ev, &o), "%s: mke_generate: %s", r->name, ev.error);
@@ -1158,11 +1160,13 @@ static void run_reuse(const reuse_row *r)
     cba_policy pol;
     cba_report *rep = calloc(1, sizeof *rep);
     cba_collateral *coll = NULL;
-    cba_evidence e = { 0 };
+    cba_evidence e;
     int64_t t = NOW + r->dt;
     cba_err rc;
 
     cr_assert_not_null(rep);
+    cba_report_init(rep);
+    cba_evidence_init(&e);
     mke_options_init(&o);
     if (r->coll_opts != NULL) { r->coll_opts(&o); }
     cr_assert(mke_generate(&cev, &o), "%s: %s", r->name, cev.error);
@@ -1213,9 +1217,11 @@ Test(dcap_matrix, collateral_from_another_trust_root)
     cba_policy pol;
     cba_report *rep = calloc(1, sizeof *rep);
     cba_collateral *coll = NULL;
-    cba_evidence e = { 0 };
+    cba_evidence e;
 
     cr_assert_not_null(rep);
+    cba_report_init(rep);
+    cba_evidence_init(&e);
     mke_options_init(&o);
     cr_assert(mke_generate(&ev, &o));
     o.root.key_name = "another-test-root";
@@ -1247,9 +1253,11 @@ Test(dcap_matrix, advisory_union_order_and_component_statuses)
     mke_evidence ev;
     cba_policy pol;
     cba_report *rep = calloc(1, sizeof *rep);
-    cba_evidence e = { 0 };
+    cba_evidence e;
 
     cr_assert_not_null(rep);
+    cba_report_init(rep);
+    cba_evidence_init(&e);
     mke_options_init(&o);
     set_tcb_status(&o, "SWHardeningNeeded", "INTEL-SA-00615,INTEL-SA-01036");
     o.quote.tee_tcb_svn[0] = 3; /* module level OutOfDate, INTEL-SA-01036 */

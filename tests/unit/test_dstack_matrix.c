@@ -439,12 +439,14 @@ static void run_row(const row *r)
     mke_options o;
     mke_evidence ev;
     cba_policy pol;
-    cba_evidence e = { 0 };
+    cba_evidence e;
     cba_report *rep = calloc(1, sizeof *rep);
     cba_collateral *coll = NULL;
     cba_err rc;
 
     cr_assert_not_null(rep);
+    cba_report_init(rep);
+    cba_evidence_init(&e);
     mke_options_init(&o);
     if (r->opts != NULL) { r->opts(&o); }
     cr_assert(mke_generate(&ev, &o), "%s: mke_generate: %s", r->name, ev.error);

@@ -202,3 +202,27 @@ Test(host_spawn, long_waits_report_progress)
     cr_assert_leq(calls, took / 100 + 1, "%d progress lines in %lld ms", calls, (long long)took);
     spawn_output_free(&out);
 }
+
+Test(host_spawn, runs_in_the_given_working_directory)
+{
+    char dir[] = "/tmp/cbx-spawn-cwd-XXXXXX";
+    const char *const argv[] = { "/bin/pwd", NULL };
+    spawn_req req = { 0 };
+    crabbox_output out;
+    crabbox_err err = { 0 };
+    char want[sizeof dir + 1];
+    cr_assert_not_null(mkdtemp(dir));
+    req.cwd = dir;
+    cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert_eq(out.exit_status, 0);
+    snprintf(want, sizeof want, "%s\n", dir);
+    cr_assert_str_eq((const char *)out.out, want);
+    spawn_output_free(&out);
+    /* A directory that is gone: the program never starts (it does not run in ours instead). */
+    cr_assert_eq(rmdir(dir), 0);
+    memset(&req, 0, sizeof req);
+    req.cwd = dir;
+    cr_assert_eq(run(argv, &req, &out, &err), CRABBOX_E_FAILED);
+    cr_assert(strstr(err.message, dir) != NULL, "%s", err.message);
+    spawn_output_free(&out);
+}

@@ -29,7 +29,9 @@ static void gen(mke_evidence *ev, const mke_options *o)
 static cba_err verify_ev(const mke_evidence *ev, const cba_policy *base, int64_t now, cba_report *rep)
 {
     cba_policy pol;
-    cba_evidence e = { 0 };
+    cba_evidence e;
+    cba_evidence_init(&e);
+    cba_report_init(rep);
     if (base != NULL) {
         pol = *base;
     } else {

@@ -106,7 +106,11 @@ typedef struct quote_sweep {
 
 static cba_err verify_quote(quote_sweep *s, cba_report *r, const tu_buf *q)
 {
-    cba_evidence ev = { .quote = q->data, .quote_len = q->len };
+    cba_evidence ev;
+    cba_evidence_init(&ev);
+    ev.quote = q->data;
+    ev.quote_len = q->len;
+    cba_report_init(r);
     if (s->collateral != NULL) {
         return cba_verify_with(r, s->policy, s->collateral, &ev, s->at);
     }
@@ -183,6 +187,7 @@ Test(mutation, dcap_qvl_quote_every_bit_flip_rejected)
     TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &q);
     TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
     cba_policy_init(&p);
+    cba_report_init(&r);
     cr_assert_eq(cba_collateral_verify(&c, &r, &p, coll.data, coll.len, DCAP_QVL_AT), CBA_OK,
                  "%s", r.error.detail);
     s.policy = &p;

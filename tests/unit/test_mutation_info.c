@@ -725,7 +725,11 @@ typedef struct progress {
 
 static cba_err verify(const sweep *s, cba_report *r)
 {
-    cba_evidence ev = { .info_json = s->info, .info_json_len = s->len };
+    cba_evidence ev;
+    cba_evidence_init(&ev);
+    ev.info_json = s->info;
+    ev.info_json_len = s->len;
+    cba_report_init(r);
     if (s->collateral != NULL) {
         return cba_verify_with(r, s->policy, s->collateral, &ev, s->at);
     }
@@ -1015,6 +1019,7 @@ static void sweep_generated(const char *what, int event_version)
     o.info.event_version = event_version;
     cr_assert(mke_generate(&ev, &o), "mkevidence: %s", ev.error);
     cba_policy_init(&p);
+    cba_report_init(&r);
     p.trust_root_der = ev.root_der.data;
     p.trust_root_der_len = ev.root_der.len;
     cr_assert_eq(cba_collateral_verify(&c, &r, &p, ev.collateral_json.data,

@@ -28,7 +28,9 @@ static void crabbox_policy(cba_policy *p)
 static cba_err run(cba_report *r, const cba_policy *p, const tu_buf *quote, const tu_buf *info,
                    const tu_buf *coll, int64_t at)
 {
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
+    cba_evidence_init(&ev);
+    cba_report_init(r);
     if (quote) { ev.quote = quote->data; ev.quote_len = quote->len; }
     if (info) { ev.info_json = info->data; ev.info_json_len = info->len; }
     if (coll) { ev.collateral_json = coll->data; ev.collateral_json_len = coll->len; }
@@ -295,10 +297,12 @@ Test(verify, dcap_qvl_collateral_once_many_quotes)
     cba_policy p;
     cba_report r;
     cba_collateral *c = NULL;
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &quote);
     TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
     cba_policy_init(&p);
+    cba_report_init(&r);
+    cba_evidence_init(&ev);
     cr_assert_eq(cba_collateral_verify(&c, &r, &p, coll.data, coll.len, DCAP_QVL_AT), CBA_OK, "%s",
                  r.error.detail);
     ev.quote = quote.data;
@@ -363,8 +367,10 @@ Test(verify, no_quote_at_all)
 {
     cba_policy p;
     cba_report r;
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     cba_policy_init(&p);
+    cba_report_init(&r);
+    cba_evidence_init(&ev);
     cr_assert_eq(cba_verify(&r, &p, &ev, 0), CBA_E_QUOTE_MISSING);
     cr_assert_eq(r.failed_check, CBA_CHECK_QUOTE_PARSE);
     cr_assert_eq(r.verdict, CBA_VERDICT_REJECTED);

@@ -17,9 +17,13 @@ TestSuite(verify_osimage, .timeout = 60);
 static cba_err verify_info(const mke_evidence *ev, cba_report *rep)
 {
     cba_policy pol;
-    cba_evidence e = { .info_json = ev->info_json.data, .info_json_len = ev->info_json.len,
-                       .collateral_json = ev->collateral_json.data,
-                       .collateral_json_len = ev->collateral_json.len };
+    cba_evidence e;
+    cba_evidence_init(&e);
+    e.info_json = ev->info_json.data;
+    e.info_json_len = ev->info_json.len;
+    e.collateral_json = ev->collateral_json.data;
+    e.collateral_json_len = ev->collateral_json.len;
+    cba_report_init(rep);
     cba_policy_init(&pol);
     pol.trust_root_der = ev->root_der.data;
     pol.trust_root_der_len = ev->root_der.len;

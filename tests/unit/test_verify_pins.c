@@ -27,8 +27,12 @@ static bool load(sample *s)
         return false;
     }
     cba_policy_init(&p);
-    ev = (cba_evidence){ .quote = s->quote.data, .quote_len = s->quote.len, .collateral_json = s->coll.data,
-                         .collateral_json_len = s->coll.len };
+    cba_evidence_init(&ev);
+    ev.quote = s->quote.data;
+    ev.quote_len = s->quote.len;
+    ev.collateral_json = s->coll.data;
+    ev.collateral_json_len = s->coll.len;
+    cba_report_init(&s->base);
     cr_assert_eq(cba_verify(&s->base, &p, &ev, DCAP_QVL_AT), CBA_OK, "%s", s->base.error.detail);
     return true;
 }
@@ -41,8 +45,13 @@ static void unload(sample *s)
 
 static cba_err verify(const sample *s, const cba_policy *p, cba_report *r)
 {
-    cba_evidence ev = { .quote = s->quote.data, .quote_len = s->quote.len, .collateral_json = s->coll.data,
-                        .collateral_json_len = s->coll.len };
+    cba_evidence ev;
+    cba_evidence_init(&ev);
+    ev.quote = s->quote.data;
+    ev.quote_len = s->quote.len;
+    ev.collateral_json = s->coll.data;
+    ev.collateral_json_len = s->coll.len;
+    cba_report_init(r);
     return cba_verify(r, p, &ev, DCAP_QVL_AT);
 }
 

@@ -16,10 +16,9 @@ enum {
 
 #define CLI_MAX_INPUT (8u << 20) /* no evidence file is anywhere near 8 MiB */
 
-typedef struct cli_buf {
-    uint8_t *data;
-    size_t len;
-} cli_buf;
+#include "crabbox/collateral.h"
+
+typedef cba_buf cli_buf; /* owned bytes (free data with free()) */
 
 /* cli_read_file reads a regular file (at most `cap` bytes) into *out; on failure prints a clear
  * error naming the file and returns false. "-" reads standard input. */

@@ -43,7 +43,7 @@ static const char k_test_root_warning[] =
 /* ---- Messages ----------------------------------------------------------------------------- */
 
 /* fail records the first failure in res->error, prints it, and returns `code`. */
-__attribute__((format(printf, 3, 4))) static int fail(fetch_result *res, int code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(cba_fetch_result *res, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -53,7 +53,7 @@ __attribute__((format(printf, 3, 4))) static int fail(fetch_result *res, int cod
     return code;
 }
 
-__attribute__((format(printf, 2, 3))) static void progress(const fetch_opts *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void progress(const cba_fetch_opts *o, const char *fmt, ...)
 {
     va_list ap;
     if (o->quiet) { return; }
@@ -85,16 +85,16 @@ static void format_time(char *out, size_t out_len, int64_t t)
     }
 }
 
-void fetch_opts_init(fetch_opts *opts)
+void cba_fetch_opts_init(cba_fetch_opts *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->timeout_ms = FETCH_DEFAULT_TIMEOUT_MS;
-    opts->connect_timeout_ms = FETCH_DEFAULT_CONNECT_MS;
-    opts->max_tries = FETCH_DEFAULT_TRIES;
-    opts->refresh_after = FETCH_DEFAULT_REFRESH_AFTER;
+    opts->timeout_ms = CBA_FETCH_DEFAULT_TIMEOUT_MS;
+    opts->connect_timeout_ms = CBA_FETCH_DEFAULT_CONNECT_MS;
+    opts->max_tries = CBA_FETCH_DEFAULT_TRIES;
+    opts->refresh_after = CBA_FETCH_DEFAULT_REFRESH_AFTER;
 }
 
-void fetch_result_free(fetch_result *r)
+void cba_fetch_result_free(cba_fetch_result *r)
 {
     if (r == NULL) { return; }
     cli_buf_free(&r->json);
@@ -224,7 +224,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     http_resp *r = userdata;
     size_t n = size * nmemb; /* libcurl: size is always 1 */
-    if (n > FETCH_MAX_RESPONSE - r->body_len) {
+    if (n > CBA_FETCH_MAX_RESPONSE - r->body_len) {
         r->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
@@ -232,7 +232,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         size_t want = r->body_alloc ? r->body_alloc : 16384;
         uint8_t *nb;
         while (want < r->body_len + n) { want *= 2; }
-        if (want > FETCH_MAX_RESPONSE) { want = FETCH_MAX_RESPONSE; }
+        if (want > CBA_FETCH_MAX_RESPONSE) { want = CBA_FETCH_MAX_RESPONSE; }
         nb = realloc(r->body, want + 1);
         if (nb == NULL) { return 0; }
         r->body = nb;
@@ -325,8 +325,8 @@ static void sleep_ms(long ms)
 }
 
 typedef struct fetch_ctx {
-    const fetch_opts *o;
-    fetch_result *res;
+    const cba_fetch_opts *o;
+    cba_fetch_result *res;
     const curl_api *cu;
     CURL *curl;
     char base[MAX_URL / 2]; /* base URL without trailing '/' */
@@ -335,18 +335,18 @@ typedef struct fetch_ctx {
 
 /* http_get fetches url into *r (status 200 only), retrying transient failures with exponential
  * backoff (0.5 s, 1 s, 2 s, ... at most 8 s). `what` names the object in messages. Returns 0, else an exit
- * code (EXIT_NEED_COLLATERAL for network/HTTP failures, EXIT_USAGE for a refused URL). */
+ * code (CBA_FETCH_UNAVAILABLE for network/HTTP failures, CBA_FETCH_BAD_ARGUMENT for a refused URL). */
 static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *r)
 {
-    const fetch_opts *o = x->o;
+    const cba_fetch_opts *o = x->o;
     bool allow_http, loopback, intel;
     char err[300];
-    long timeout = o->timeout_ms > 0 ? o->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS;
-    long connect = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : FETCH_DEFAULT_CONNECT_MS;
-    int tries = o->max_tries < 1 ? 1 : o->max_tries > FETCH_MAX_TRIES ? FETCH_MAX_TRIES : o->max_tries;
+    long timeout = o->timeout_ms > 0 ? o->timeout_ms : CBA_FETCH_DEFAULT_TIMEOUT_MS;
+    long connect = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : CBA_FETCH_DEFAULT_CONNECT_MS;
+    int tries = o->max_tries < 1 ? 1 : o->max_tries > CBA_FETCH_MAX_TRIES ? CBA_FETCH_MAX_TRIES : o->max_tries;
     if (connect > timeout) { connect = timeout; }
     if (!check_url(x->cu, url, false, &allow_http, &loopback, &intel, err, sizeof err)) {
-        return fail(x->res, EXIT_USAGE, "%s: %s", what, err);
+        return fail(x->res, CBA_FETCH_BAD_ARGUMENT, "%s: %s", what, err);
     }
     for (int attempt = 1;; attempt++) {
         char errbuf[CURL_ERROR_SIZE], why[400], clean[200];
@@ -370,7 +370,7 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
         if (loopback) { x->cu->easy_setopt(x->curl, CURLOPT_PROXY, ""); }
         x->cu->easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT_MS, connect);
         x->cu->easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, timeout);
-        x->cu->easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_RESPONSE);
+        x->cu->easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CBA_FETCH_MAX_RESPONSE);
         x->cu->easy_setopt(x->curl, CURLOPT_USERAGENT, "crabbox-attest/0.1");
         x->cu->easy_setopt(x->curl, CURLOPT_ERRORBUFFER, errbuf);
         x->cu->easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -384,7 +384,7 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
             return 0;
         }
         if (r->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-            snprintf(why, sizeof why, "response larger than %u bytes", FETCH_MAX_RESPONSE);
+            snprintf(why, sizeof why, "response larger than %u bytes", CBA_FETCH_MAX_RESPONSE);
             transient = false;
         } else if (cc != CURLE_OK) {
             printable(clean, sizeof clean, errbuf[0] ? errbuf : x->cu->easy_strerror(cc),
@@ -406,10 +406,10 @@ static int http_get(fetch_ctx *x, const char *what, const char *url, http_resp *
         }
         if (!transient || attempt >= tries) {
             if (attempt > 1) {
-                return fail(x->res, EXIT_NEED_COLLATERAL, "%s: %s from %s (gave up after %d tries)", what,
+                return fail(x->res, CBA_FETCH_UNAVAILABLE, "%s: %s from %s (gave up after %d tries)", what,
                             why, url, attempt);
             }
-            return fail(x->res, EXIT_NEED_COLLATERAL, "%s: %s from %s", what, why, url);
+            return fail(x->res, CBA_FETCH_UNAVAILABLE, "%s: %s from %s", what, why, url);
         }
         delay = attempt > 5 ? 8000L : 500L << (attempt - 1); /* 0.5 s doubling, at most 8 s */
         progress(o, "%s: %s from %s; retrying in %ld.%ld s (try %d of %d)", what, why, url, delay / 1000,
@@ -541,19 +541,19 @@ static int signed_body(fetch_ctx *x, const char *what, const char *url, const ht
     cba_error_clear(&e);
     if (cba_json_parse(&e, &obj, body, CBA_JSON_MAX_DEPTH, CBA_E_COLLATERAL_FORMAT, "response") != CBA_OK ||
         !json_object_is_type(obj, json_type_object)) {
-        rc = fail(x->res, EXIT_REJECTED, "%s from %s: the response is not a strict JSON object (%s)", what,
+        rc = fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: the response is not a strict JSON object (%s)", what,
                   url, e.code != CBA_OK ? e.detail : "not an object");
         goto out;
     }
     if (!cba_json_get_object(obj, member, &inner) || !cba_json_get_string(obj, "signature", &sig) ||
         !cba_hex_decode(sig_bytes, sizeof sig_bytes, (const char *)sig.data, sig.len)) {
-        rc = fail(x->res, EXIT_REJECTED,
+        rc = fail(x->res, CBA_FETCH_BAD_RESPONSE,
                   "%s from %s: the response lacks \"%s\" (object) or \"signature\" (128 hex digits)", what,
                   url, member);
         goto out;
     }
     if (!cut_member(body, member, out_text)) {
-        rc = fail(x->res, EXIT_REJECTED, "%s from %s: cannot locate the exact \"%s\" text", what, url, member);
+        rc = fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: cannot locate the exact \"%s\" text", what, url, member);
         goto out;
     }
     memcpy(out_sig, sig.data, 128);
@@ -579,7 +579,7 @@ static int crl_der(fetch_ctx *x, const char *what, const char *url, const http_r
     out->len = 0;
     if (body.len > 0 && cbs_byte(body, 0) == 0x30) {
         out->data = malloc(body.len);
-        if (out->data == NULL) { return fail(x->res, EXIT_USAGE, "out of memory"); }
+        if (out->data == NULL) { return fail(x->res, CBA_FETCH_NOMEM, "out of memory"); }
         memcpy(out->data, body.data, body.len);
         out->len = body.len;
     } else {
@@ -589,26 +589,26 @@ static int crl_der(fetch_ctx *x, const char *what, const char *url, const http_r
         while (end > start && json_is_ws(cbs_byte(t, end - 1))) { end--; }
         if (!cbs_skip(&t, start) || !cbs_get_bytes(&t, &hex, end - start) || hex.len == 0 ||
             hex.len % 2 != 0) {
-            return fail(x->res, EXIT_REJECTED, "%s from %s: the body is neither DER nor hex text", what, url);
+            return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: the body is neither DER nor hex text", what, url);
         }
         for (size_t i = 0; i < hex.len; i++) {
             if (!hex_digit(cbs_byte(hex, i))) {
-                return fail(x->res, EXIT_REJECTED, "%s from %s: the body is neither DER nor hex text", what,
+                return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: the body is neither DER nor hex text", what,
                             url);
             }
         }
         out->data = malloc(hex.len / 2);
-        if (out->data == NULL) { return fail(x->res, EXIT_USAGE, "out of memory"); }
+        if (out->data == NULL) { return fail(x->res, CBA_FETCH_NOMEM, "out of memory"); }
         if (!cba_hex_decode(out->data, hex.len / 2, (const char *)hex.data, hex.len)) {
             cli_buf_free(out);
-            return fail(x->res, EXIT_REJECTED, "%s from %s: bad hex text", what, url);
+            return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: bad hex text", what, url);
         }
         out->len = hex.len / 2;
     }
     cba_error_clear(&e);
     if (cba_crl_parse(&e, &crl, cbs_make(out->data, out->len)) != CBA_OK) {
         cli_buf_free(out);
-        return fail(x->res, EXIT_REJECTED, "%s from %s: not a valid CRL (%s)", what, url, e.detail);
+        return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: not a valid CRL (%s)", what, url, e.detail);
     }
     return 0;
 }
@@ -636,14 +636,14 @@ static int issuer_chain(fetch_ctx *x, const char *what, const char *url, const h
     out->data = NULL;
     out->len = 0;
     if (r->hdr_dup[idx] || r->hdr_too_large[idx]) {
-        return fail(x->res, EXIT_REJECTED, "%s from %s: header %s is repeated, folded or too large", what,
+        return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: header %s is repeated, folded or too large", what,
                     url, name);
     }
     if (v == NULL || n == 0) {
-        return fail(x->res, EXIT_REJECTED, "%s from %s: no %s header", what, url, name);
+        return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: no %s header", what, url, name);
     }
     out->data = malloc(n + 1);
-    if (out->data == NULL) { return fail(x->res, EXIT_USAGE, "out of memory"); }
+    if (out->data == NULL) { return fail(x->res, CBA_FETCH_NOMEM, "out of memory"); }
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)v[i];
         if (ch == '%') {
@@ -651,19 +651,19 @@ static int issuer_chain(fetch_ctx *x, const char *what, const char *url, const h
             int lo = hi >= 0 ? hexval(v[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 cli_buf_free(out);
-                return fail(x->res, EXIT_REJECTED, "%s from %s: header %s: bad percent-encoding at offset %zu",
+                return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: header %s: bad percent-encoding at offset %zu",
                             what, url, name, i);
             }
             ch = (unsigned char)(hi << 4 | lo);
             if (ch < 0x20 && ch != '\n' && ch != '\r') {
                 cli_buf_free(out);
-                return fail(x->res, EXIT_REJECTED, "%s from %s: header %s decodes to a control character",
+                return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: header %s decodes to a control character",
                             what, url, name);
             }
             i += 2;
         } else if (ch <= 0x20 || ch >= 0x7f) {
             cli_buf_free(out);
-            return fail(x->res, EXIT_REJECTED,
+            return fail(x->res, CBA_FETCH_BAD_RESPONSE,
                         "%s from %s: header %s has a raw character 0x%02x that should be percent-encoded",
                         what, url, name, ch);
         }
@@ -676,7 +676,7 @@ static int issuer_chain(fetch_ctx *x, const char *what, const char *url, const h
     if (der == NULL || cba_pem_chain_decode(&e, &chain, cbs_make(out->data, out->len), der, j + 1) != CBA_OK) {
         free(der);
         cli_buf_free(out);
-        return fail(x->res, EXIT_REJECTED, "%s from %s: header %s is not a PEM certificate chain (%s)", what,
+        return fail(x->res, CBA_FETCH_BAD_RESPONSE, "%s from %s: header %s is not a PEM certificate chain (%s)", what,
                     url, name, e.detail);
     }
     free(der);
@@ -695,7 +695,7 @@ typedef struct fetch_target {
 
 /* target_from_evidence reads FMSPC, PCE-ID and the CA kind from the quote's PCK leaf. The quote is
  * parsed but not verified: these values only choose what to download; the verifier checks them. */
-static int target_from_evidence(const cba_evidence *ev, fetch_target *t, fetch_result *res)
+static int target_from_evidence(const cba_evidence *ev, fetch_target *t, cba_fetch_result *res)
 {
     cba_info *info = NULL;
     cba_error e;
@@ -713,25 +713,25 @@ static int target_from_evidence(const cba_evidence *ev, fetch_target *t, fetch_r
         qbytes = cbs_make(ev->quote, ev->quote_len);
     } else if (ev->info_json != NULL) {
         if (cba_info_parse(&e, &info, cbs_make(ev->info_json, ev->info_json_len)) != CBA_OK) {
-            return fail(res, EXIT_REJECTED, "guest agent response: %s (%s): %s", cba_err_message(e.code), e.where,
+            return fail(res, CBA_FETCH_BAD_QUOTE, "guest agent response: %s (%s): %s", cba_err_message(e.code), e.where,
                         e.detail);
         }
         qbytes = info->quote;
     } else {
-        return fail(res, EXIT_USAGE, "no quote given");
+        return fail(res, CBA_FETCH_BAD_ARGUMENT, "no quote given");
     }
     if (cba_quote_parse(&e, &q, qbytes) != CBA_OK) {
-        rc = fail(res, EXIT_REJECTED, "quote: %s (%s): %s", cba_err_message(e.code), e.where, e.detail);
+        rc = fail(res, CBA_FETCH_BAD_QUOTE, "quote: %s (%s): %s", cba_err_message(e.code), e.where, e.detail);
         goto out;
     }
     der = malloc(q.pck_chain_pem.len + 1);
     if (der == NULL) {
-        rc = fail(res, EXIT_USAGE, "out of memory");
+        rc = fail(res, CBA_FETCH_NOMEM, "out of memory");
         goto out;
     }
     if (cba_pem_chain_decode(&e, &chain, q.pck_chain_pem, der, q.pck_chain_pem.len + 1) != CBA_OK ||
         cba_cert_parse(&e, &leaf, chain.certs[0]) != CBA_OK) {
-        rc = fail(res, EXIT_REJECTED, "quote PCK certificate: %s (%s): %s", cba_err_message(e.code), e.where,
+        rc = fail(res, CBA_FETCH_BAD_QUOTE, "quote PCK certificate: %s (%s): %s", cba_err_message(e.code), e.where,
                   e.detail);
         goto out;
     }
@@ -741,21 +741,21 @@ static int target_from_evidence(const cba_evidence *ev, fetch_target *t, fetch_r
     } else if (cbs_eq_str(leaf.issuer_cn, "Intel SGX PCK Processor CA")) {
         t->processor_ca = true;
     } else {
-        rc = fail(res, EXIT_REJECTED,
+        rc = fail(res, CBA_FETCH_BAD_QUOTE,
                   "quote PCK certificate: issuer is neither Intel SGX PCK Platform CA nor Processor CA");
         goto out;
     }
     if (!leaf.has_sgx_ext) {
-        rc = fail(res, EXIT_REJECTED, "quote PCK certificate has no Intel SGX extension");
+        rc = fail(res, CBA_FETCH_BAD_QUOTE, "quote PCK certificate has no Intel SGX extension");
         goto out;
     }
     if (cba_sgx_ext_parse(&e, &sgx, leaf.sgx_ext) != CBA_OK) {
-        rc = fail(res, EXIT_REJECTED, "quote PCK certificate: %s (%s): %s", cba_err_message(e.code), e.where,
+        rc = fail(res, CBA_FETCH_BAD_QUOTE, "quote PCK certificate: %s (%s): %s", cba_err_message(e.code), e.where,
                   e.detail);
         goto out;
     }
     if (leaf.issuer.len > sizeof t->issuer) {
-        rc = fail(res, EXIT_REJECTED, "quote PCK certificate: issuer name is too long");
+        rc = fail(res, CBA_FETCH_BAD_QUOTE, "quote PCK certificate: issuer name is too long");
         goto out;
     }
     memcpy(t->fmspc, sgx.fmspc, 6);
@@ -774,7 +774,7 @@ out:
 /* check_collateral verifies json at `now` (default policy with opts' trust anchor) and checks it is
  * for this platform: TCB info FMSPC and PCE-ID equal the PCK certificate's, and the PCK CRL is
  * issued by the leaf's own CA. Returns true and sets *out_expires, else writes why. */
-static bool check_collateral(const fetch_opts *o, const fetch_target *t, const uint8_t *json, size_t len,
+static bool check_collateral(const cba_fetch_opts *o, const fetch_target *t, const uint8_t *json, size_t len,
                              int64_t now, int64_t *out_expires, char *why, size_t why_len)
 {
     cba_policy pol;
@@ -793,6 +793,7 @@ static bool check_collateral(const fetch_opts *o, const fetch_target *t, const u
         return false;
     }
     cba_policy_init(&pol);
+    cba_report_init(rep);
     pol.trust_root_der = o->trust_root_der;
     pol.trust_root_der_len = o->trust_root_der_len;
     if (cba_collateral_verify(&c, rep, &pol, json, len, now) != CBA_OK) {
@@ -865,14 +866,14 @@ static json_object *cbs_string(cbs c)
     return c.len > INT32_MAX ? NULL : json_object_new_string_len((const char *)c.data, (int)c.len);
 }
 
-static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_target *t, fetch_result *res)
+static int fetch_network(const curl_api *cu, const cba_fetch_opts *o, const fetch_target *t, cba_fetch_result *res)
 {
     fetch_ctx x;
     http_resp pck = { 0 }, tcb = { 0 }, qe = { 0 }, root = { 0 };
     cli_buf pck_der = { 0 }, root_der = { 0 }, pck_chain = { 0 }, tcb_chain = { 0 }, qe_chain = { 0 };
     cbs tcb_text, qe_text;
     char tcb_sig[129], qe_sig[129], url[MAX_URL], what[96], err[300];
-    const char *base = o->base_url != NULL ? o->base_url : FETCH_DEFAULT_URL;
+    const char *base = o->base_url != NULL ? o->base_url : CBA_FETCH_DEFAULT_URL;
     const char *kind = t->processor_ca ? "processor" : "platform";
     json_object *j = NULL;
     bool http_ok, loopback;
@@ -884,14 +885,14 @@ static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_ta
     x.o = o;
     x.res = res;
     if (!check_url(cu, base, true, &http_ok, &loopback, &x.intel_pcs, err, sizeof err)) {
-        return fail(res, EXIT_USAGE, "--pccs: %s", err);
+        return fail(res, CBA_FETCH_BAD_ARGUMENT, "--pccs: %s", err);
     }
     blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/') { blen--; }
     snprintf(x.base, sizeof x.base, "%.*s", (int)blen, base);
     if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (x.curl = cu->easy_init()) == NULL) {
         cu->global_cleanup();
-        return fail(res, EXIT_USAGE, "cannot initialise libcurl");
+        return fail(res, CBA_FETCH_INTERNAL, "cannot initialise libcurl");
     }
 
     snprintf(what, sizeof what, "PCK CRL (%s CA)", kind);
@@ -921,13 +922,13 @@ static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_ta
                   : H_SGX_TCB_CHAIN;
     if (tcb.hdr[H_TCB_CHAIN] != NULL && tcb.hdr[H_SGX_TCB_CHAIN] != NULL &&
         strcmp(tcb.hdr[H_TCB_CHAIN], tcb.hdr[H_SGX_TCB_CHAIN]) != 0) {
-        rc = fail(res, EXIT_REJECTED, "%s from %s: TCB-Info-Issuer-Chain and SGX-TCB-Info-Issuer-Chain differ",
+        rc = fail(res, CBA_FETCH_BAD_RESPONSE, "%s from %s: TCB-Info-Issuer-Chain and SGX-TCB-Info-Issuer-Chain differ",
                   what, url);
         goto out;
     }
     if (tcb.hdr[H_TCB_CHAIN] == NULL && tcb.hdr[H_SGX_TCB_CHAIN] == NULL && !tcb.hdr_dup[H_TCB_CHAIN] &&
         !tcb.hdr_dup[H_SGX_TCB_CHAIN] && !tcb.hdr_too_large[H_TCB_CHAIN] && !tcb.hdr_too_large[H_SGX_TCB_CHAIN]) {
-        rc = fail(res, EXIT_REJECTED, "%s from %s: no TCB-Info-Issuer-Chain (or SGX-TCB-Info-Issuer-Chain) header",
+        rc = fail(res, CBA_FETCH_BAD_RESPONSE, "%s from %s: no TCB-Info-Issuer-Chain (or SGX-TCB-Info-Issuer-Chain) header",
                   what, url);
         goto out;
     }
@@ -945,7 +946,7 @@ static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_ta
      * PCCS serves it (hex text) at /sgx/certification/v4/rootcacrl. */
     snprintf(what, sizeof what, "root CA CRL");
     if (x.intel_pcs) {
-        snprintf(url, sizeof url, "%s", FETCH_INTEL_ROOT_CRL_URL);
+        snprintf(url, sizeof url, "%s", CBA_FETCH_INTEL_ROOT_CRL_URL);
     } else {
         snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", x.base);
     }
@@ -964,15 +965,15 @@ static int fetch_network(const curl_api *cu, const fetch_opts *o, const fetch_ta
         !add_member(j, "qe_identity_issuer_chain", text_string(&qe_chain)) ||
         !add_member(j, "qe_identity", cbs_string(qe_text)) ||
         !add_member(j, "qe_identity_signature", json_object_new_string(qe_sig))) {
-        rc = fail(res, EXIT_USAGE, "out of memory assembling the collateral");
+        rc = fail(res, CBA_FETCH_NOMEM, "out of memory assembling the collateral");
         goto out;
     }
     {
         size_t n = 0;
         const char *s = json_object_to_json_string_length(
             j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL || n > FETCH_MAX_COLLATERAL || (res->json.data = malloc(n + 2)) == NULL) {
-            rc = fail(res, EXIT_USAGE, "out of memory assembling the collateral");
+        if (s == NULL || n > CBA_FETCH_MAX_COLLATERAL || (res->json.data = malloc(n + 2)) == NULL) {
+            rc = fail(res, CBA_FETCH_NOMEM, "out of memory assembling the collateral");
             goto out;
         }
         memcpy(res->json.data, s, n);
@@ -997,8 +998,9 @@ out:
     return rc;
 }
 
-int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evidence *ev, int64_t now,
-                          fetch_result *out)
+/* fetch_with returns a cba_fetch_status value as an int (fail() and the steps speak int). */
+static int fetch_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev, int64_t now,
+                      cba_fetch_result *out)
 {
     fetch_target t;
     cache_dir cd = { .fd = -1, .path = "" };
@@ -1012,9 +1014,9 @@ int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evi
     {
         /* A bad URL is a usage error even when the cache would have answered. */
         bool http_ok, loopback, intel;
-        if (!check_url(cu, o->base_url != NULL ? o->base_url : FETCH_DEFAULT_URL, true, &http_ok, &loopback, &intel,
+        if (!check_url(cu, o->base_url != NULL ? o->base_url : CBA_FETCH_DEFAULT_URL, true, &http_ok, &loopback, &intel,
                        why, sizeof why)) {
-            return fail(out, EXIT_USAGE, "--pccs: %s", why);
+            return fail(out, CBA_FETCH_BAD_ARGUMENT, "--pccs: %s", why);
         }
     }
     rc = target_from_evidence(ev, &t, out);
@@ -1028,7 +1030,7 @@ int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evi
         char path[CACHE_PATH_MAX];
         if (o->cache_dir != NULL) {
             if (!cache_open(&cd, o->cache_dir, false, err, sizeof err)) {
-                return fail(out, EXIT_USAGE, "--cache-dir: %s", err);
+                return fail(out, CBA_FETCH_BAD_ARGUMENT, "--cache-dir: %s", err);
             }
         } else if (!cache_default_path(path, sizeof path, err, sizeof err) ||
                    !cache_open(&cd, path, true, err, sizeof err)) {
@@ -1040,7 +1042,7 @@ int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evi
         cache_close(&cd);
     }
     if (cd.fd >= 0) {
-        switch (cache_read(&cd, name, FETCH_MAX_COLLATERAL, &cached, &mtime, err, sizeof err)) {
+        switch (cache_read(&cd, name, CBA_FETCH_MAX_COLLATERAL, &cached, &mtime, err, sizeof err)) {
         case CACHE_HIT:
             /* The cache is not trusted: the entry is verified again, at this `now`. */
             if (check_collateral(o, &t, cached.data, cached.len, now, &cached_expires, why, sizeof why)) {
@@ -1073,7 +1075,7 @@ int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evi
     }
 
     rc = fetch_network(cu, o, &t, out);
-    if (rc == EXIT_NEED_COLLATERAL && cached_valid) {
+    if (rc == CBA_FETCH_UNAVAILABLE && cached_valid) {
         format_time(until, sizeof until, cached_expires);
         fprintf(stderr, PROG ": using cached collateral, valid until %s (%s/%s)\n", until, cd.path, name);
         cli_buf_free(&out->json);
@@ -1090,7 +1092,7 @@ int fetch_collateral_with(const curl_api *cu, const fetch_opts *o, const cba_evi
     if (rc != 0) { goto out; }
     if (!check_collateral(o, &t, out->json.data, out->json.len, now, &out->expires, why, sizeof why)) {
         out->expires = 0;
-        rc = fail(out, EXIT_REJECTED, "fetched collateral does not verify: %s", why);
+        rc = fail(out, CBA_FETCH_NOT_VERIFIED, "fetched collateral does not verify: %s", why);
         goto out;
     }
     out->verified = true;
@@ -1131,26 +1133,72 @@ bool fetch_normalize_base_url(const char *in, char *out, size_t out_len)
     return w > 0 && (size_t)w < out_len;
 }
 
-int fetch_collateral(const fetch_opts *o, const cba_evidence *ev, int64_t now, fetch_result *out)
+static cba_fetch_status to_status(int rc)
+{
+    return rc >= 0 && rc < (int)CBA_FETCH_STATUS_COUNT ? (cba_fetch_status)rc : CBA_FETCH_INTERNAL;
+}
+
+cba_fetch_status fetch_collateral_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,
+                                       int64_t now, cba_fetch_result *out)
+{
+    return to_status(fetch_with(cu, o, ev, now, out));
+}
+
+cba_fetch_status cba_fetch_collateral(const cba_fetch_opts *o, const cba_evidence *ev, int64_t now,
+                                      cba_fetch_result *out)
 {
     curl_api cu;
     char why[300];
-    int rc;
-    fetch_opts local = *o;
+    cba_fetch_status st;
+    cba_fetch_opts local = *o;
     char base[MAX_URL / 2];
     memset(out, 0, sizeof *out);
     /* The URL forms people copy: the bare host, or the base with /sgx|tdx/certification/v4. */
     if (o->base_url != NULL) {
         if (!fetch_normalize_base_url(o->base_url, base, sizeof base)) {
-            return fail(out, EXIT_USAGE, "--pccs: \"%.100s\" is not a PCS/PCCS URL (e.g. https://pccs.example:8081)",
-                        o->base_url);
+            return to_status(fail(out, CBA_FETCH_BAD_ARGUMENT,
+                                  "--pccs: \"%.100s\" is not a PCS/PCCS URL (e.g. https://pccs.example:8081)",
+                                  o->base_url));
         }
         local.base_url = base;
     }
-    if (!curl_api_open(&cu, why, sizeof why)) { return fail(out, EXIT_NEED_COLLATERAL, "%s", why); }
-    rc = fetch_collateral_with(&cu, &local, ev, now, out);
+    if (!curl_api_open(&cu, why, sizeof why)) { return to_status(fail(out, CBA_FETCH_UNAVAILABLE, "%s", why)); }
+    st = fetch_collateral_with(&cu, &local, ev, now, out);
     curl_api_close(&cu);
-    return rc;
+    return st;
+}
+
+static const struct { const char *name, *msg; } k_fetch_statuses[] = {
+#define CBA_X_ROW(name, msg) [name] = { #name, msg },
+    CBA_FETCH_STATUSES(CBA_X_ROW)
+#undef CBA_X_ROW
+};
+_Static_assert(sizeof k_fetch_statuses / sizeof k_fetch_statuses[0] == CBA_FETCH_STATUS_COUNT, "one row per status");
+
+const char *cba_fetch_status_name(cba_fetch_status status)
+{
+    return (unsigned)status < CBA_FETCH_STATUS_COUNT ? k_fetch_statuses[status].name : "CBA_FETCH_UNKNOWN";
+}
+
+const char *cba_fetch_status_message(cba_fetch_status status)
+{
+    return (unsigned)status < CBA_FETCH_STATUS_COUNT ? k_fetch_statuses[status].msg : "unknown fetch status";
+}
+
+int fetch_exit_code(cba_fetch_status status)
+{
+    switch (status) {
+    case CBA_FETCH_OK: return EXIT_VERIFIED;
+    case CBA_FETCH_BAD_QUOTE:
+    case CBA_FETCH_BAD_RESPONSE:
+    case CBA_FETCH_NOT_VERIFIED: return EXIT_REJECTED;
+    case CBA_FETCH_UNAVAILABLE: return EXIT_NEED_COLLATERAL;
+    case CBA_FETCH_BAD_ARGUMENT:
+    case CBA_FETCH_NOMEM:
+    case CBA_FETCH_INTERNAL:
+    case CBA_FETCH_STATUS_COUNT: break;
+    }
+    return EXIT_USAGE;
 }
 
 /* ---- Trust anchor for tests ---------------------------------------------------------------- */
@@ -1196,7 +1244,7 @@ static const char k_collateral_usage[] =
     "  --quote FILE          TDX quote: binary, hex, base64, {\"quote\"} JSON, dstack attestation or\n"
     "                        RA-TLS certificate ('-' reads standard input)\n"
     "  --info FILE           or a dstack guest agent response carrying the quote\n"
-    "  --pccs URL            PCS/PCCS base URL (default $PCCS_URL, else " FETCH_DEFAULT_URL ");\n"
+    "  --pccs URL            PCS/PCCS base URL (default $PCCS_URL, else " CBA_FETCH_DEFAULT_URL ");\n"
     "                        https://HOST[:PORT], the bare host, or with /sgx|tdx/certification/v4;\n"
     "                        plain http:// is refused except for loopback hosts\n"
     "  -o, --output FILE     write the collateral here (atomically, mode 0644; default: stdout)\n"
@@ -1246,10 +1294,10 @@ typedef struct collateral_args {
     const char *quote_path, *info_path, *output, *trust_root_path;
     bool json, have_at;
     int64_t at;
-    fetch_opts fo;
+    cba_fetch_opts fo;
 } collateral_args;
 
-static void print_json_status(const collateral_args *a, int rc, const fetch_result *res, const cba_report *rep)
+static void print_json_status(const collateral_args *a, int rc, const cba_fetch_result *res, const cba_report *rep)
 {
     json_object *o = json_object_new_object();
     if (o == NULL) { return; }
@@ -1352,7 +1400,7 @@ static int parse_collateral_args(collateral_args *a, int argc, char **argv)
             a->fo.timeout_ms = (long)(v * 1000);
             break;
         case CO_TRIES:
-            if (!fetch_parse_seconds(optarg, 1, FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
+            if (!fetch_parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
                 return collateral_usage_error(a, "--tries needs a whole number from 1 to 10");
             }
             a->fo.max_tries = (int)v;
@@ -1396,14 +1444,15 @@ int cmd_collateral(int argc, char **argv)
 {
     collateral_args a;
     cli_buf quote = { 0 }, info = { 0 }, root = { 0 };
-    fetch_result res;
+    cba_fetch_result res;
     cba_report *rep = NULL;
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     int rc;
 
+    cba_evidence_init(&ev);
     memset(&res, 0, sizeof res);
     memset(&a, 0, sizeof a);
-    fetch_opts_init(&a.fo);
+    cba_fetch_opts_init(&a.fo);
     if (argc < 2) {
         fputs(k_collateral_usage, stderr);
         return EXIT_USAGE;
@@ -1460,7 +1509,7 @@ int cmd_collateral(int argc, char **argv)
     ev.info_json = info.data;
     ev.info_json_len = info.len;
 
-    rc = fetch_collateral(&a.fo, &ev, a.at, &res);
+    rc = fetch_exit_code(cba_fetch_collateral(&a.fo, &ev, a.at, &res));
     if (rc == 0) {
         /* What this collateral says about the quote, under the default policy (informational: the
          * collateral itself verified). */
@@ -1469,6 +1518,7 @@ int cmd_collateral(int argc, char **argv)
             cba_policy pol;
             char until[32];
             cba_policy_init(&pol);
+            cba_report_init(rep);
             pol.trust_root_der = a.fo.trust_root_der;
             pol.trust_root_der_len = a.fo.trust_root_der_len;
             ev.collateral_json = res.json.data;
@@ -1499,7 +1549,7 @@ int cmd_collateral(int argc, char **argv)
     if (a.json) { print_json_status(&a, rc, &res, rep); }
 out:
     free(rep);
-    fetch_result_free(&res);
+    cba_fetch_result_free(&res);
     cli_buf_free(&quote);
     cli_buf_free(&info);
     cli_buf_free(&root);

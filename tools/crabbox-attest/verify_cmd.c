@@ -236,7 +236,7 @@ static int parse_args(verify_args *a, int argc, char **argv)
         case OPT_CACERT: a->cacert = optarg; break;
         case OPT_TRIES: {
             double v;
-            if (!fetch_parse_seconds(optarg, 1, FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
+            if (!fetch_parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
                 return usage_error(a, "--tries needs a whole number from 1 to 10");
             }
             a->tries = (int)v;
@@ -509,26 +509,34 @@ static void add_quote_facts(json_object *o, const cba_report *r)
     }
 }
 
+/* print_json prints the library's JSON of the report (cba_report_json, the object documented in
+ * docs/verifier.md) with what only the command knows added: the rejection kind, a hint, the
+ * input form, the checks in the order they ran, every quote fact, and the shared status members
+ * (ok, exit, code, message). Out of memory, a line that still says the verification failed. */
 static void print_json(const cba_report *r, const verify_args *a)
 {
-    json_object *o = json_object_new_object(), *checks = json_object_new_array();
+    char *text = cba_report_json(r, &a->policy, a->at);
+    if (text == NULL) {
+        puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
+        return;
+    }
+    json_object *o = json_tokener_parse(text), *checks = json_object_new_array();
     bool verified = r->verdict == CBA_VERDICT_VERIFIED;
-    char reason[256];
-
+    char reason[256], hint[400];
+    int order[CBA_CHECK_COUNT];
+    cba_free(text);
+    if (o == NULL || checks == NULL) {
+        json_object_put(o);
+        json_object_put(checks);
+        puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
+        return;
+    }
     if (verified) {
         snprintf(reason, sizeof reason, "all checks passed");
     } else {
         snprintf(reason, sizeof reason, "%s: %s", cba_err_message(r->error.code), r->error.detail);
     }
-    json_object_object_add(o, "verdict", json_object_new_string(verified ? "verified" : "rejected"));
     json_object_object_add(o, "rejection", verified ? NULL : json_object_new_string(rejection_kind(r)));
-    json_object_object_add(o, "failed_check",
-                           verified ? NULL : json_object_new_string(cba_check_name(r->failed_check)));
-    json_object_object_add(o, "reason", json_object_new_string(reason));
-    json_object_object_add(o, "error", verified ? NULL : json_object_new_string(cba_err_name(r->error.code)));
-    json_object_object_add(o, "where", verified ? NULL : json_object_new_string(r->error.where));
-    int order[CBA_CHECK_COUNT];
-    char hint[400];
     hint_for(r, a, hint, sizeof hint);
     json_object_object_add(o, "hint", hint[0] ? json_object_new_string(hint) : NULL);
     json_object_object_add(o, "input", a->input_format[0] ? json_object_new_string(a->input_format) : NULL);
@@ -541,43 +549,10 @@ static void print_json(const cba_report *r, const verify_args *a)
         json_object_array_add(checks, c);
     }
     json_object_object_add(o, "checks", checks);
-    json_object_object_add(o, "tcb_status",
-                           r->has_tcb ? json_object_new_string(cba_tcb_status_name(r->tcb_status)) : NULL);
-    if (r->has_tcb) {
-        json_object *adv = json_object_new_array();
-        for (size_t i = 0; i < r->num_advisory_ids; i++) {
-            json_object_array_add(adv, json_object_new_string(r->advisory_ids[i]));
-        }
-        json_object_object_add(o, "advisory_ids", adv);
-        json_object_object_add(o, "tcb_evaluation_data_number",
-                               json_object_new_int64(r->tcb_evaluation_data_number));
-    } else {
-        json_object_object_add(o, "advisory_ids", NULL);
-    }
-    json_object_object_add(o, "fmspc", r->has_pck ? hex_json(r->fmspc, 6) : NULL);
-    json_object_object_add(o, "quote_version", r->has_quote ? json_object_new_int(r->quote_version) : NULL);
-    json_object_object_add(o, "mrtd", r->has_quote ? hex_json(r->mrtd, 48) : NULL);
-    if (r->has_quote) {
-        json_object *rt = json_object_new_array();
-        for (int i = 0; i < 4; i++) { json_object_array_add(rt, hex_json(r->rtmr[i], 48)); }
-        json_object_object_add(o, "rtmr", rt);
-        json_object_object_add(o, "mrconfigid", hex_json(r->mrconfigid, 48));
-        json_object_object_add(o, "tee_tcb_svn", hex_json(r->tee_tcb_svn, 16));
-    } else {
-        json_object_object_add(o, "rtmr", NULL);
-    }
-    json_object_object_add(o, "report_data", r->has_quote ? hex_json(r->report_data, 64) : NULL);
-    json_object_object_add(o, "app_id", r->has_app_id ? hex_json(r->app_id, 20) : NULL);
-    json_object_object_add(o, "compose_hash", r->has_compose_hash ? hex_json(r->compose_hash, 32) : NULL);
-    json_object_object_add(o, "os_image_hash", r->has_os_image_hash ? hex_json(r->os_image_hash, 32) : NULL);
-    json_object_object_add(o, "instance_id", r->has_instance_id ? hex_json(r->instance_id, 20) : NULL);
     add_quote_facts(o, r);
-    json_object_object_add(o, "at", json_object_new_int64(a->at));
-    json_object_object_add(o, "dcap", json_object_new_string(a->policy.skip_dcap ? "skipped" : "checked"));
     if (r->collateral_expires != 0) {
         json_object_object_add(o, "collateral_expires", json_object_new_int64(r->collateral_expires));
     }
-    if (r->test_root) { json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning)); }
     cli_json_status(o, verified ? EXIT_VERIFIED : r->collateral_missing ? EXIT_NEED_COLLATERAL : EXIT_REJECTED,
                     verified ? "verified" : r->collateral_missing ? "unavailable" : "rejected",
                     verified ? NULL : reason);
@@ -616,7 +591,7 @@ int cmd_verify(int argc, char **argv)
 {
     verify_args a;
     cli_buf info = { 0 }, quote = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
-    cba_evidence ev = { 0 };
+    cba_evidence ev;
     cba_report *r = NULL;
     cli_quote_input qin;
     int rc;
@@ -624,6 +599,7 @@ int cmd_verify(int argc, char **argv)
     memset(&a, 0, sizeof a);
     memset(&qin, 0, sizeof qin);
     cba_policy_init(&a.policy);
+    cba_evidence_init(&ev);
     a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
     rc = parse_args(&a, argc, argv);
     if (rc >= 0) { goto out; }
@@ -660,12 +636,16 @@ int cmd_verify(int argc, char **argv)
         a.policy.trust_root_der_len = root.len;
     }
     if (a.pccs_url != NULL) {
-        fetch_opts fo;
-        fetch_result fr;
-        cba_evidence fev = { .quote = quote.data, .quote_len = quote.len,
-                             .info_json = info.data, .info_json_len = info.len };
+        cba_fetch_opts fo;
+        cba_fetch_result fr;
+        cba_evidence fev;
         int frc;
-        fetch_opts_init(&fo);
+        cba_evidence_init(&fev);
+        fev.quote = quote.data;
+        fev.quote_len = quote.len;
+        fev.info_json = info.data;
+        fev.info_json_len = info.len;
+        cba_fetch_opts_init(&fo);
         fo.base_url = a.pccs_url;
         fo.cache_dir = a.cache_dir;
         fo.no_cache = a.no_cache;
@@ -675,10 +655,10 @@ int cmd_verify(int argc, char **argv)
         if (a.cacert != NULL) { fo.cacert = a.cacert; }
         if (a.timeout_ms != 0) { fo.timeout_ms = a.timeout_ms; }
         if (a.tries != 0) { fo.max_tries = a.tries; }
-        frc = fetch_collateral(&fo, &fev, a.at, &fr);
+        frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a.at, &fr));
         if (frc == EXIT_USAGE) {
             rc = usage_error(&a, fr.error);
-            fetch_result_free(&fr);
+            cba_fetch_result_free(&fr);
             goto out;
         }
         /* Verified collateral; or collateral that does not verify (the verifier then names the
@@ -686,7 +666,7 @@ int cmd_verify(int argc, char **argv)
         if (fr.json.data == NULL) { snprintf(a.fetch_note, sizeof a.fetch_note, "%.300s", fr.error); }
         coll = fr.json;
         fr.json = (cli_buf){ 0 };
-        fetch_result_free(&fr);
+        cba_fetch_result_free(&fr);
     }
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
@@ -724,9 +704,10 @@ int cmd_verify(int argc, char **argv)
         rc = usage_error(&a, "out of memory");
         goto out;
     }
+    cba_report_init(r);
     if (qin.problem[0] != '\0') {
         /* No quote could be taken out of --quote: malformed evidence, rejected at quote_parse. */
-        memset(r, 0, sizeof *r);
+        cba_report_init(r);
         r->verdict = CBA_VERDICT_REJECTED;
         r->failed_check = CBA_CHECK_QUOTE_PARSE;
         r->error.code = strstr(qin.format, "empty") != NULL || strstr(qin.format, "blank") != NULL ||

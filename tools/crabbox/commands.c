@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
-#include "fetch.h"
+#include "crabbox/collateral.h"
 #include "host.h"
 #include "spawnsvc.h"
 
@@ -255,29 +255,29 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
                            size_t source_len, char *why, size_t why_len)
 {
     app *a = ctx;
-    fetch_opts o;
-    fetch_result r;
-    int rc;
-    fetch_opts_init(&o);
+    cba_fetch_opts o;
+    cba_fetch_result r;
+    cba_fetch_status st;
+    cba_fetch_opts_init(&o);
     o.base_url = config_get(&a->cfg, NULL, "pccsUrl", NULL);
     o.trust_root_der = a->trust_root.data;
     o.trust_root_der_len = a->trust_root.len;
     o.quiet = a->json;
     fprintf(stderr, "crabbox: DCAP collateral for this quote: the local cache, else %s\n",
             o.base_url != NULL ? o.base_url : "Intel PCS");
-    rc = fetch_collateral(&o, ev, now, &r);
-    if (r.json.data != NULL && (rc == EXIT_VERIFIED || rc == EXIT_REJECTED)) {
+    st = cba_fetch_collateral(&o, ev, now, &r);
+    if (r.json.data != NULL && (st == CBA_FETCH_OK || st == CBA_FETCH_NOT_VERIFIED)) {
         out->data = r.json.data;
         out->len = r.json.len;
         r.json.data = NULL;
         r.json.len = 0;
         snprintf(source, source_len, "%s%.200s", r.from_cache ? "cache, from " : "fetched from ",
-                 o.base_url != NULL ? o.base_url : FETCH_DEFAULT_URL);
-        fetch_result_free(&r);
+                 o.base_url != NULL ? o.base_url : CBA_FETCH_DEFAULT_URL);
+        cba_fetch_result_free(&r);
         return 0;
     }
     snprintf(why, why_len, "%s", r.error[0] != '\0' ? r.error : "collateral could not be fetched");
-    fetch_result_free(&r);
+    cba_fetch_result_free(&r);
     return -1;
 }
 

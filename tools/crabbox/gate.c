@@ -127,7 +127,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     uint8_t nonce[32], ev_hash[32];
     crabbox_evidence *ev = NULL;
     cba_policy p;
-    cba_evidence e = { 0 };
+    cba_evidence e;
     bundle *b = &out->bundle;
     const uint8_t *coll = pol->collateral;
     size_t coll_len = pol->collateral_len;
@@ -203,9 +203,12 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     if (coll == NULL && pol->fetch_collateral != NULL && (b->quote != NULL || b->info != NULL)) {
         /* For the quote that will be verified: the fresh one, else the Info's. Untrusted until
          * cba_verify authenticates it against the root. */
-        cba_evidence fe = { .info_json = b->quote == NULL ? b->info : NULL,
-                            .info_json_len = b->quote == NULL ? b->info_len : 0,
-                            .quote = b->quote, .quote_len = b->quote_len };
+        cba_evidence fe;
+        cba_evidence_init(&fe);
+        fe.info_json = b->quote == NULL ? b->info : NULL;
+        fe.info_json_len = b->quote == NULL ? b->info_len : 0;
+        fe.quote = b->quote;
+        fe.quote_len = b->quote_len;
         if (pol->fetch_collateral(pol->fetch_ctx, &fe, now, &out->fetched_collateral, fetched_source,
                                   sizeof fetched_source, out->collateral_note, sizeof out->collateral_note) == 0 &&
             out->fetched_collateral.data != NULL) {
@@ -252,6 +255,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
      * loudly, by the caller; signatures and the chain to the root are always checked. */
     p.skip_dcap = coll == NULL;
     out->dcap_skipped = p.skip_dcap;
+    cba_evidence_init(&e);
     e.info_json = b->info;
     e.info_json_len = b->info_len;
     e.quote = b->quote;
@@ -260,6 +264,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     e.collateral_json_len = coll_len;
     e.quote_replaces_info_quote = b->fresh && b->info != NULL;
 
+    cba_report_init(&out->report);
     if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {
         const cba_report *r = &out->report;
         snprintf(b->error, sizeof b->error, "%s", cba_err_name(r->error.code));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -12,8 +13,10 @@
 #include "host.h"
 #include "spawnsvc.h"
 
-#ifndef CRABBOX_DRIVER_DIR
-#define CRABBOX_DRIVER_DIR "/usr/local/lib/crabbox/drivers"
+/* The installed drivers, relative to the directory of the crabbox executable (bindir ->
+ * libdir/crabbox/drivers): an installed prefix can move without rebuilding. */
+#ifndef CRABBOX_DRIVER_RELDIR
+#define CRABBOX_DRIVER_RELDIR "../lib/crabbox/drivers"
 #endif
 
 /* Variables every spawned program gets (when set): locale, time zone, identity, terminal. */
@@ -171,6 +174,17 @@ static int spawn_with_env(app *a, char **envp, const char *const argv[], const c
         req.stdin_data = opts->stdin_data;
         req.stdin_len = opts->stdin_len;
     }
+    if (opts != NULL && CRABBOX_HAS_MEMBER(crabbox_spawn_opts, opts, cwd) && opts->cwd != NULL) {
+        /* The driver's private working directory (the phala CLI reads ./phala.toml). */
+        struct stat st;
+        if (opts->cwd[0] != '/' || stat(opts->cwd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(av);
+            return cbx_set_err(err, CRABBOX_E_USAGE,
+                               "spawn %.200s: the working directory must be an existing absolute directory",
+                               argv[0]);
+        }
+        req.cwd = opts->cwd;
+    }
     req.progress = h_progress;
     req.progress_ctx = a;
     req.progress_every_ms = 15000; /* a progress line every 15 s of a long wait */
@@ -293,10 +307,31 @@ static bool build_env(app *a)
     return ok;
 }
 
+/* install_driver_dir returns <directory of this executable>/CRABBOX_DRIVER_RELDIR in out
+ * (PATH_MAX bytes), resolved when it exists; NULL when it cannot be built (no /proc): then only
+ * CRABBOX_DRIVER_PATH is searched. The loader still checks every file it opens (owner, modes). */
+static const char *install_driver_dir(char out[PATH_MAX])
+{
+    char exe[PATH_MAX], joined[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+    int w;
+    if (n <= 0 || (size_t)n >= sizeof exe - 1) { return NULL; }
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (exe[0] != '/' || slash == NULL) { return NULL; }
+    *slash = '\0';
+    w = snprintf(joined, sizeof joined, "%s/%s", exe, CRABBOX_DRIVER_RELDIR);
+    if (w < 0 || (size_t)w >= sizeof joined) { return NULL; }
+    if (realpath(joined, out) == NULL) { memcpy(out, joined, (size_t)w + 1); }
+    return out;
+}
+
 static bool other_block_ok(void *arg, const char *name)
 {
+    char dir[PATH_MAX];
     (void)arg;
-    return loader_driver_exists(name, getenv("CRABBOX_DRIVER_PATH"), CRABBOX_DRIVER_DIR) ||
+    return loader_driver_exists(name, getenv("CRABBOX_DRIVER_PATH"), install_driver_dir(dir)) ||
            config_builtin_keys(name) != NULL;
 }
 
@@ -317,7 +352,7 @@ static int load_side_file(const char *what, const char *path, size_t cap, cbx_bu
 
 int app_setup(app *a, crabbox_err *err)
 {
-    char cwd[PATH_MAX];
+    char cwd[PATH_MAX], drv_dir[PATH_MAX];
     const char *provider, *v;
     const crabbox_config_key *keys = NULL;
     int rc;
@@ -336,7 +371,8 @@ int app_setup(app *a, crabbox_err *err)
     if (rc != CRABBOX_OK) { return rc; }
     provider = config_get(&a->cfg, NULL, "provider", NULL);
     if (provider == NULL) { provider = "phala"; }
-    rc = loader_find(&a->ld, provider, getenv("CRABBOX_DRIVER_PATH"), CRABBOX_DRIVER_DIR, err);
+    rc = loader_find(&a->ld, provider, getenv("CRABBOX_DRIVER_PATH"), install_driver_dir(drv_dir),
+                     err);
     if (rc != CRABBOX_OK) { return rc; }
     a->d = a->ld.d;
     if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }

@@ -171,8 +171,14 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
         posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
     }
-    if (req->cwd != NULL) { posix_spawn_file_actions_addchdir_np(&fa, req->cwd); }
-    rc = posix_spawn(&pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp);
+    rc = 0;
+    if (req->cwd != NULL) {
+        /* glibc >= 2.29; a failed chdir makes posix_spawn fail (the child never runs elsewhere). */
+        rc = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
+    }
+    if (rc == 0) {
+        rc = posix_spawn(&pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp);
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (capture) {
@@ -186,7 +192,8 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
             close(err_pipe[0]);
             if (in_pipe[1] >= 0) { close(in_pipe[1]); }
         }
-        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot run %s: %s", req->argv[0], strerror(rc));
+        return cbx_set_err(err, CRABBOX_E_FAILED, "cannot run %s%s%s: %s", req->argv[0],
+                           req->cwd != NULL ? " in " : "", req->cwd != NULL ? req->cwd : "", strerror(rc));
     }
     if (!capture) {
         rc = wait_interactive(pid, out);

@@ -29,6 +29,19 @@ void cba_error_clear(cba_error *err);
         if (cba_try_rc_ != CBA_OK) { return cba_try_rc_; }                                      \
     } while (0)
 
+/* Structs that grow: the first released layouts are the smallest struct_size accepted. */
+#define CBA_SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#define CBA_POLICY_SIZE_MIN CBA_SIZE_THROUGH(cba_policy, trust_root_der_len)
+#define CBA_EVIDENCE_SIZE_MIN CBA_SIZE_THROUGH(cba_evidence, quote_replaces_info_quote)
+#define CBA_REPORT_SIZE_MIN CBA_SIZE_THROUGH(cba_report, os_image_hash)
+#define CBA_DESCRIPTION_SIZE_MIN CBA_SIZE_THROUGH(cba_description, report_data)
+
+/* cba_import_struct makes *dst (holding this library's defaults, dst_size bytes) the caller's
+ * struct src: src's struct_size bytes (at least min_size), of which the first dst_size are
+ * understood and the rest must be zero. `what` names it in the error ("policy"). */
+CBA_MUST_USE cba_err cba_import_struct(cba_error *err, void *dst, size_t dst_size, const void *src,
+                                       size_t min_size, const char *what);
+
 /* cba_ct_eq compares n bytes in constant time (digests, measurements, key ids). */
 bool cba_ct_eq(const uint8_t *a, const uint8_t *b, size_t n);
 

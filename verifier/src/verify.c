@@ -55,9 +55,66 @@ bool cba_compose_hash(uint8_t out[32], const uint8_t *app_compose, size_t len)
 void cba_policy_init(cba_policy *policy)
 {
     memset(policy, 0, sizeof *policy);
+    policy->struct_size = (uint32_t)sizeof *policy;
     policy->accepted_statuses = 1u << CBA_TCB_UP_TO_DATE;
     policy->td_attributes_allowed = TD_ATTR_SEPT_VE_DISABLE | TD_ATTR_PKS | TD_ATTR_PERFMON;
     policy->td_attributes_required = TD_ATTR_SEPT_VE_DISABLE;
+}
+
+void cba_evidence_init(cba_evidence *evidence)
+{
+    memset(evidence, 0, sizeof *evidence);
+    evidence->struct_size = (uint32_t)sizeof *evidence;
+}
+
+void cba_report_init(cba_report *report)
+{
+    memset(report, 0, sizeof *report);
+    report->struct_size = (uint32_t)sizeof *report;
+}
+
+/* ---- Structs that grow (docs/api.md, "ABI") --------------------------------------------------
+ * A caller's struct is struct_size bytes as it was compiled. The first released layouts (0.1) are
+ * the smallest accepted; members appended since then take their init default when the caller is
+ * older, and a newer caller's struct is accepted only if every member this library does not know is
+ * zero (unset): a policy knob the library cannot enforce must not be silently ignored. */
+_Static_assert(sizeof(cba_check_result[CBA_MAX_CHECKS]) >= sizeof(cba_check_result[CBA_CHECK_COUNT]),
+               "CBA_MAX_CHECKS must hold every check");
+
+cba_err cba_import_struct(cba_error *err, void *dst, size_t dst_size, const void *src, size_t min_size,
+                             const char *what)
+{
+    uint32_t size;
+    const uint8_t *s = src;
+    CBA_ENSURE(src != NULL, err, CBA_E_ARGUMENT, what, "%s is NULL", what);
+    memcpy(&size, src, sizeof size);
+    CBA_ENSURE(size >= min_size, err, CBA_E_STRUCT_SIZE, what,
+               "%s.struct_size is %u, at least %zu expected: initialise it with its init function", what,
+               (unsigned)size, min_size);
+    for (size_t i = dst_size; i < size; i++) {
+        CBA_ENSURE(s[i] == 0, err, CBA_E_STRUCT_SIZE, what,
+                   "%s sets a member at offset %zu that this library (%s) does not know", what, i,
+                   cba_version());
+    }
+    memcpy(dst, src, size < dst_size ? size : dst_size);
+    memcpy(dst, &(uint32_t){ (uint32_t)dst_size }, sizeof(uint32_t));
+    return CBA_OK;
+}
+
+/* report_usable says whether the library may write the caller's report. */
+static bool report_usable(const cba_report *r)
+{
+    return r != NULL && r->struct_size >= CBA_REPORT_SIZE_MIN;
+}
+
+/* report_export copies a full report into the caller's (struct_size bytes, kept as they are). */
+static void report_export(cba_report *out, const cba_report *full)
+{
+    uint32_t size = out->struct_size;
+    if (out == full) { return; }
+    memcpy(out, full, size < sizeof *full ? size : sizeof *full);
+    out->struct_size = size;
+    if (size > sizeof *full) { memset((uint8_t *)out + sizeof *full, 0, size - sizeof *full); }
 }
 
 /* sig_ok verifies an ECDSA-P256-SHA256 signature over the views. Every signature of the pipeline
@@ -392,7 +449,7 @@ static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
 
 static void report_reset(cba_report *r)
 {
-    memset(r, 0, sizeof *r);
+    cba_report_init(r);
     r->verdict = CBA_VERDICT_REJECTED;
     r->failed_check = CBA_CHECK_COUNT;
     r->error.code = CBA_OK;
@@ -421,8 +478,8 @@ static cba_err check_result(cba_report *r, cba_check check, cba_err rc, const cb
     return rc;
 }
 
-cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cba_policy *policy,
-                              const uint8_t *json, size_t json_len, int64_t now)
+static cba_err collateral_verify_impl(cba_collateral **out, cba_report *report, const cba_policy *policy,
+                                      const uint8_t *json, size_t json_len, int64_t now)
 {
     cba_collateral *c = NULL;
     anchor root;
@@ -1157,7 +1214,7 @@ static cba_err load_collateral(verify_ctx *v)
         return check_result(v->r, CBA_CHECK_CRL, cba_fail(&v->e, CBA_E_NOMEM, "collateral", "out of memory"),
                             &v->e, NULL);
     }
-    rc = cba_collateral_verify(&v->owned_coll, tmp, v->policy, v->ev->collateral_json,
+    rc = collateral_verify_impl(&v->owned_coll, tmp, v->policy, v->ev->collateral_json,
                                v->ev->collateral_json_len, v->now);
     if (rc != CBA_OK) {
         static const cba_check carried[] = { CBA_CHECK_PCK_CHAIN, CBA_CHECK_CRL, CBA_CHECK_TCB_INFO,
@@ -1350,13 +1407,73 @@ static cba_err verify_impl(cba_report *out, const cba_policy *policy, const cba_
     return rc;
 }
 
+/* ---- Public entry points: the caller's structs, as large as the caller built them ------------- */
+
+/* struct_refused fills the report for a policy or evidence the library cannot use. */
+static cba_err struct_refused(cba_report *r, cba_check check, cba_err rc, const cba_error *e)
+{
+    report_reset(r);
+    return check_result(r, check, rc, e, NULL);
+}
+
+cba_err cba_collateral_verify(cba_collateral **out, cba_report *report, const cba_policy *policy,
+                              const uint8_t *json, size_t json_len, int64_t now)
+{
+    cba_report tmp, *r;
+    cba_policy pol;
+    cba_error e;
+    cba_err rc;
+
+    if (out == NULL || report == NULL) { return CBA_E_ARGUMENT; }
+    *out = NULL;
+    if (!report_usable(report)) { return CBA_E_STRUCT_SIZE; }
+    r = report->struct_size == sizeof *report ? report : &tmp;
+    cba_error_clear(&e);
+    cba_policy_init(&pol);
+    rc = cba_import_struct(&e, &pol, sizeof pol, policy, CBA_POLICY_SIZE_MIN, "policy");
+    if (rc != CBA_OK) {
+        rc = struct_refused(r, CBA_CHECK_CRL, rc, &e);
+    } else {
+        rc = collateral_verify_impl(out, r, &pol, json, json_len, now);
+    }
+    report_export(report, r);
+    return rc;
+}
+
+/* verify_entry checks and imports the caller's structs, then runs verify_impl. */
+static cba_err verify_entry(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
+                            const cba_evidence *evidence, bool use_evidence_collateral, int64_t now)
+{
+    cba_report tmp, *r;
+    cba_policy pol;
+    cba_evidence ev;
+    cba_error e;
+    cba_err rc;
+
+    if (out == NULL) { return CBA_E_ARGUMENT; }
+    if (!report_usable(out)) { return CBA_E_STRUCT_SIZE; }
+    r = out->struct_size == sizeof *out ? out : &tmp;
+    cba_error_clear(&e);
+    cba_policy_init(&pol);
+    cba_evidence_init(&ev);
+    rc = cba_import_struct(&e, &pol, sizeof pol, policy, CBA_POLICY_SIZE_MIN, "policy");
+    if (rc == CBA_OK) { rc = cba_import_struct(&e, &ev, sizeof ev, evidence, CBA_EVIDENCE_SIZE_MIN, "evidence"); }
+    if (rc != CBA_OK) {
+        rc = struct_refused(r, CBA_CHECK_QUOTE_PARSE, rc, &e);
+    } else {
+        rc = verify_impl(r, &pol, collateral, &ev, use_evidence_collateral, now);
+    }
+    report_export(out, r);
+    return rc;
+}
+
 cba_err cba_verify_with(cba_report *out, const cba_policy *policy, const cba_collateral *collateral,
                         const cba_evidence *evidence, int64_t now)
 {
-    return verify_impl(out, policy, collateral, evidence, false, now);
+    return verify_entry(out, policy, collateral, evidence, false, now);
 }
 
 cba_err cba_verify(cba_report *out, const cba_policy *policy, const cba_evidence *evidence, int64_t now)
 {
-    return verify_impl(out, policy, NULL, evidence, true, now);
+    return verify_entry(out, policy, NULL, evidence, true, now);
 }

@@ -312,3 +312,34 @@ Test(phala_cli, version_word)
     cr_assert_eq(phala_parse_version(txt("v1.0.0000000000000000000000000000000"), v, sizeof v),
                  CRABBOX_E_MALFORMED);
 }
+
+/* Issue 11 §3: what the real phala 1.1.18 prints, observed against a loopback API. */
+Test(phala_cli, real_cli_unknown_api_error_is_transient)
+{
+    json_object *doc = NULL;
+    crabbox_err err;
+    /* A refused connection, the CLI's own 30 s timeout, an HTML 502: all the same text. */
+    cr_assert_eq(phala_classify_message(txt("Unknown API error")), CRABBOX_E_TRANSIENT);
+    int rc = run_interpret("cvms get", "{\n  \"success\": false,\n  \"error\": \"Unknown API error\"\n}\n", "",
+                           1, 0, &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_TRANSIENT, "%s", err.message);
+    cr_assert_str_eq(err.message, "phala cvms get failed: transient error: Unknown API error");
+    rc = run_interpret("deploy", "Provisioning CVM crabbox-cbx-0123456789ab...\n",
+                       "{\n  \"success\": false,\n  \"error\": \"Unknown API error\"\n}\n", 1,
+                       PHALA_DOC_ON_STDERR, &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_TRANSIENT, "%s", err.message);
+}
+
+Test(phala_cli, real_cli_unknown_option_is_usage)
+{
+    json_object *doc = NULL;
+    crabbox_err err;
+    int rc = run_interpret("deploy", "", "unknown or unexpected option: --no-public-logs\n", 1,
+                           PHALA_DOC_ON_STDERR, &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_USAGE, "%s", err.message);
+    cr_assert_str_eq(err.message,
+                     "phala deploy failed: invalid argument: unknown or unexpected option: --no-public-logs");
+    /* Only at the start of a line: an error message quoting it is not the parser's refusal. */
+    rc = run_interpret("cvms list", "", "boom: unknown or unexpected option: --x\n", 1, 0, &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_FAILED, "%s", err.message);
+}

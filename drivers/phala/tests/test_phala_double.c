@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,7 +286,7 @@ Test(phala_double, warmup_deploys_and_resolves_gateway)
     snprintf(compose_path, sizeof compose_path, "%s/crabbox-compose.yml", g_lease_dir);
     snprintf(want, sizeof want,
              "deploy --json --dev-os --ssh-pubkey %s/id_ed25519.pub --wait -n " NAME_A
-             " -t tdx.small --compose %s\n",
+             " -t tdx.small --compose %s --no-public-logs --no-public-sysinfo\n",
              g_lease_dir, compose_path);
     c = calls();
     cr_assert_not_null(strstr(c, want), "calls:\n%s\nwant: %s", c, want);
@@ -378,6 +380,22 @@ Test(phala_double, warmup_tolerates_libuv_assertion_line)
     set_faults("deploy=assert-line;get=assert-line;list=assert-line");
     l = warmup_ok(LEASE_A);
     g_drv->lease_free(g_d, l);
+}
+
+Test(phala_double, warmup_gateway_domain_with_port)
+{
+    crabbox_lease *l;
+    crabbox_err err;
+    setenv("PHALA_DOUBLE_GATEWAY_DOMAIN", "gw.example.test:8443", 1);
+    l = warmup_ok(LEASE_A);
+    cr_assert_not_null(strstr(l->gateway_host, "-22.gw.example.test:8443"), "%s", l->gateway_host);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_free(g_d, l);
+    /* A port that is not one is refused like any other bad domain. */
+    setenv("PHALA_DOUBLE_GATEWAY_DOMAIN", "gw.example.test:99999", 1);
+    cr_assert_eq(warmup(LEASE_B, &l, &err), CRABBOX_E_MALFORMED);
+    cr_assert_not_null(strstr(err.message, "gateway domain is not a host name"), "%s", err.message);
+    unsetenv("PHALA_DOUBLE_GATEWAY_DOMAIN");
 }
 
 Test(phala_double, warmup_gateway_domain_fallbacks)
@@ -802,6 +820,20 @@ Test(phala_double, destroy_get_hang_times_out)
     g_drv->lease_free(g_d, l);
 }
 
+Test(phala_double, destroy_retries_a_delete_killed_at_its_deadline)
+{
+    crabbox_lease *l = warmup_ok(LEASE_A);
+    crabbox_err err;
+    g_host.deadline_cap_ms = 1500;
+    set_faults("delete=hang:30*1");
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert_eq(num_cvms(), 0);
+    cr_assert_eq(count_calls("cvms delete"), 2, "the killed delete was retried once");
+    cr_assert(th_log_has(&g_host, "is still there after timed out; deleting again"), "%s", g_host.log);
+    g_drv->lease_free(g_d, l);
+}
+
 /* ---- cleanup ---------------------------------------------------------------------------------- */
 
 Test(phala_double, cleanup_reaps_ambiguous_after_grace_and_drops_stale_records)
@@ -1059,4 +1091,188 @@ Test(phala_double, data_plane_refuses_without_gateway_or_token)
     g_drv->lease_free(g_d, l);
     g_drv->close(d2);
     th_cleanup(&h2);
+}
+
+/* ---- issue 11 §1: the CLI never runs in the user's folder -------------------------------------- */
+
+Test(phala_double, every_cli_call_runs_in_a_private_empty_directory)
+{
+    char user_dir[400], toml[450], prefix[400], old_cwd[1024];
+    crabbox_lease *l;
+    crabbox_lease_list *list = NULL;
+    crabbox_err err;
+    char summary[256];
+    json_object *st, *cs;
+    FILE *f;
+    /* The user's project folder holds a phala.toml naming their own CVM: the real CLI would turn
+     * `deploy` into an update of that CVM. The test process (whose cwd the children would
+     * inherit) stands in it. */
+    snprintf(user_dir, sizeof user_dir, "%s/project", g_root);
+    cr_assert_eq(mkdir(user_dir, 0700), 0);
+    snprintf(toml, sizeof toml, "%s/phala.toml", user_dir);
+    f = fopen(toml, "w");
+    cr_assert_not_null(f);
+    fputs("name = \"my-web-app\"\napp_id = \"1111111111111111111111111111111111111111\"\n", f);
+    fclose(f);
+    cr_assert_not_null(getcwd(old_cwd, sizeof old_cwd));
+    cr_assert_eq(chdir(user_dir), 0);
+    l = warmup_ok(LEASE_A);
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->list(g_d, &list, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_list_free(g_d, list);
+    cr_assert_eq(g_drv->doctor(g_d, summary, sizeof summary, &err), CRABBOX_OK, "%s", err.message);
+    cr_assert(th_log_has(&g_host, "phala.toml in this folder is ignored"), "%s", g_host.log);
+    cr_assert_eq(g_drv->destroy(g_d, l, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_free(g_d, l);
+    cr_assert_eq(chdir(old_cwd), 0);
+    cr_assert_not(g_host.saw_no_cwd, "a CLI call without a working directory");
+    /* Every call ran in its own new, empty, private directory under <state>/phala/cli-*, and
+     * each one is gone afterwards. */
+    snprintf(prefix, sizeof prefix, "%s/phala/cli-", g_state);
+    st = double_state();
+    cr_assert(json_object_object_get_ex(st, "calls", &cs));
+    cr_assert_geq(json_object_array_length(cs), 6);
+    for (size_t i = 0; i < json_object_array_length(cs); i++) {
+        json_object *c = json_object_array_get_idx(cs, i), *cwd, *ents;
+        cr_assert(json_object_object_get_ex(c, "cwd", &cwd));
+        cr_assert(json_object_object_get_ex(c, "cwd_entries", &ents));
+        cr_assert_eq(strncmp(json_object_get_string(cwd), prefix, strlen(prefix)), 0, "call %zu ran in %s", i,
+                     json_object_get_string(cwd));
+        cr_assert_eq(json_object_array_length(ents), 0, "call %zu: its directory was not empty", i);
+        cr_assert_neq(access(json_object_get_string(cwd), F_OK), 0, "%s was left behind",
+                      json_object_get_string(cwd));
+        for (size_t k = 0; k < i; k++) {
+            json_object *o = json_object_array_get_idx(cs, k), *ocwd;
+            cr_assert(json_object_object_get_ex(o, "cwd", &ocwd));
+            cr_assert_str_neq(json_object_get_string(ocwd), json_object_get_string(cwd),
+                              "two calls shared a directory");
+        }
+    }
+    json_object_put(st);
+    /* The user's file is untouched. */
+    cr_assert_eq(access(toml, F_OK), 0);
+}
+
+
+/* k_config_has_trusted_only: 1 when the driver declares key trusted-only, 0 when not, -1 absent. */
+static int k_config_has_trusted_only(const crabbox_driver *drv, const char *key)
+{
+    for (const crabbox_config_key *k = drv->config_keys; k != NULL && k->name != NULL; k++) {
+        if (strcmp(k->name, key) == 0) { return (k->flags & CRABBOX_KEY_TRUSTED_ONLY) != 0; }
+    }
+    return -1;
+}
+
+/* ---- issue 11 §3 / issue 12 §1: deploy flags and the pre-launch script --------------------------- */
+
+#define SCRIPT "#!/bin/sh\n# crabbox pre-launch \xe2\x9c\x93\nset -e\necho ok\n"
+
+Test(phala_double, deploy_keeps_logs_private_and_carries_the_pre_launch_script)
+{
+    crabbox_lease_spec s = spec_for(LEASE_A);
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    char path[400], buf[256], want[1024];
+    struct stat st;
+    FILE *f;
+    size_t n;
+    s.pre_launch_script = (const uint8_t *)SCRIPT;
+    s.pre_launch_script_len = strlen(SCRIPT);
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_OK, "%s", err.message);
+    snprintf(path, sizeof path, "%s/crabbox-pre-launch.sh", g_lease_dir);
+    snprintf(want, sizeof want, "--no-public-logs --no-public-sysinfo --pre-launch-script %s\n", path);
+    {
+        char *c = calls();
+        cr_assert_not_null(strstr(c, want), "%s", c);
+        free(c);
+    }
+    /* the exact bytes, 0600, and the double (the CLI) got them */
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, SCRIPT);
+    cr_assert_str_eq(cvm_field(NAME_A, "pre_launch_script"), SCRIPT);
+    g_drv->lease_free(g_d, l);
+}
+
+Test(phala_double, pre_launch_script_and_compose_must_be_utf8_text)
+{
+    crabbox_lease_spec s = spec_for(LEASE_A);
+    crabbox_lease *l = NULL;
+    crabbox_err err;
+    static const uint8_t bad[] = { '#', '!', 0xff, '\n' };
+    static const uint8_t nul[] = { 'a', 0, 'b' };
+    s.pre_launch_script = bad;
+    s.pre_launch_script_len = sizeof bad;
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "pre-launch script is not UTF-8"), "%s", err.message);
+    s.pre_launch_script = nul;
+    s.pre_launch_script_len = sizeof nul;
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    s = spec_for(LEASE_A);
+    s.compose = nul;
+    s.compose_len = sizeof nul;
+    cr_assert_eq(g_drv->warmup(g_d, &s, &l, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "compose is not UTF-8"), "%s", err.message);
+    cr_assert_eq(count_calls("deploy"), 0, "refused before the CLI ran");
+}
+
+Test(phala_double, public_logs_and_sysinfo_are_trusted_opt_ins)
+{
+    crabbox_lease *l;
+    crabbox_err err;
+    char *c;
+    g_drv->close(g_d);
+    th_config(&g_host, "publicLogs", "true");
+    th_config(&g_host, "publicSysinfo", "true");
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+    l = warmup_ok(LEASE_A);
+    c = calls();
+    cr_assert_not_null(strstr(c, " --public-logs --public-sysinfo\n"), "%s", c);
+    free(c);
+    g_drv->lease_free(g_d, l);
+    cr_assert_eq(k_config_has_trusted_only(g_drv, "publicLogs"), 1);
+    cr_assert_eq(k_config_has_trusted_only(g_drv, "publicSysinfo"), 1);
+    g_drv->close(g_d);
+    th_config(&g_host, "publicLogs", "yes");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_E_USAGE);
+    cr_assert_not_null(strstr(err.message, "true or false"), "%s", err.message);
+    th_config(&g_host, "publicLogs", "false");
+    cr_assert_eq(g_drv->open(&g_host.host, &g_d, &err), CRABBOX_OK, "%s", err.message);
+}
+
+Test(phala_double, cli_dirs_left_by_a_killed_run_are_swept)
+{
+    char stale[400], busy[400], file[450];
+    crabbox_lease_list *list = NULL;
+    crabbox_err err;
+    int fd;
+    FILE *f;
+    snprintf(stale, sizeof stale, "%s/phala", g_state);
+    (void)mkdir(stale, 0700);
+    snprintf(stale, sizeof stale, "%s/phala/cli-AAAAAA", g_state);
+    snprintf(busy, sizeof busy, "%s/phala/cli-BBBBBB", g_state);
+    cr_assert_eq(mkdir(stale, 0700), 0);
+    cr_assert_eq(mkdir(busy, 0700), 0);
+    snprintf(file, sizeof file, "%s/phala.toml", stale);
+    f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs("name = \"x\"\n", f);
+    fclose(f);
+    fd = open(busy, O_RDONLY | O_DIRECTORY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* a run in progress */
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(g_drv->list(g_d, &list, &err), CRABBOX_OK, "%s", err.message);
+    g_drv->lease_list_free(g_d, list);
+    cr_assert_neq(access(stale, F_OK), 0, "the stale directory (owner killed) is swept");
+    cr_assert_eq(access(busy, F_OK), 0, "a directory in use stays");
+    close(fd);
 }

@@ -250,6 +250,31 @@ Test(phala_inventory, gateway_host_checks)
                   "does not fit");
 }
 
+/* Issue 11 §3: a gateway base domain may carry ":port" (the real `phala ssh` accepts host:port). */
+Test(phala_inventory, gateway_domain_with_port)
+{
+    char out[256], host[256];
+    uint16_t port = 0;
+    cr_assert(phala_gateway_host(out, sizeof out, APP_A, txt("gw.example:8443")));
+    cr_assert_str_eq(out, APP_A "-22.gw.example:8443");
+    cr_assert(phala_gateway_split(out, host, sizeof host, &port));
+    cr_assert_str_eq(host, APP_A "-22.gw.example");
+    cr_assert_eq(port, 8443);
+    cr_assert(phala_gateway_split(APP_A "-22.gw.example", host, sizeof host, &port));
+    cr_assert_eq(port, PHALA_GATEWAY_PORT);
+    cr_assert(phala_gateway_host(out, sizeof out, APP_A, txt("gw.example:65535")));
+    static const char *const bad[] = {
+        "gw.example:0", "gw.example:65536", "gw.example:", "gw.example:08443", "gw.example:+1",
+        "gw.example:1:2", ":443", "gw.example:44 3", "[::1]:443", "gw.example:443x", "gw.example:1234567",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_not(phala_gateway_host(out, sizeof out, APP_A, txt(bad[i])), "%s", bad[i]);
+        cr_assert_not(phala_gateway_split(bad[i], host, sizeof host, &port), "%s", bad[i]);
+    }
+    cr_assert_not(phala_gateway_split("", host, sizeof host, &port));
+    cr_assert_not(phala_gateway_split("a b", host, sizeof host, &port));
+}
+
 Test(phala_inventory, record_round_trip)
 {
     char dir[] = "/tmp/phala-rec-XXXXXX";

@@ -155,6 +155,11 @@ int th_spawn(void *ctx, const char *const argv[], const crabbox_spawn_opts *opts
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, po[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, pe[1], STDERR_FILENO);
+    if (CRABBOX_HAS_MEMBER(crabbox_spawn_opts, opts, cwd) && opts->cwd != NULL) {
+        posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
+    } else {
+        h->saw_no_cwd = true;
+    }
     posix_spawnattr_init(&attr);
     sigemptyset(&def);
     sigaddset(&def, SIGPIPE);

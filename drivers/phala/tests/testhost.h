@@ -24,6 +24,7 @@ typedef struct th_host {
     char *log;                     /* every log/progress line, '\n'-separated */
     size_t log_len, log_cap;
     int num_spawns;
+    bool saw_no_cwd;               /* a spawn without a working directory (the driver sets one) */
     bool saw_bad_deadline;         /* a spawn without a deadline: the driver must always set one */
 } th_host;
 

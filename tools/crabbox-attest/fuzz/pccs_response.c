@@ -162,11 +162,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static curl_api cu;
     static bool opened;
     static const uint8_t sep[] = "\n@@\n";
-    fetch_opts o;
-    fetch_result res;
-    cba_evidence ev = { 0 };
+    cba_fetch_opts o;
+    cba_fetch_result res;
+    cba_evidence ev;
     const uint8_t *p = data, *end = data + size;
-    int rc;
+    cba_fetch_status rc;
 
     if (!opened) {
         char why[300];
@@ -203,7 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = s + sizeof sep - 1;
     }
 
-    fetch_opts_init(&o);
+    cba_fetch_opts_init(&o);
+    cba_evidence_init(&ev);
     o.base_url = "https://pccs.fuzz.invalid:8081";
     o.no_cache = true;
     o.quiet = true;
@@ -211,21 +212,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ev.quote = g_quote;
     ev.quote_len = g_quote_len;
     rc = fetch_collateral_with(&cu, &o, &ev, AT, &res);
-    if (rc == 0) {
+    if (rc == CBA_FETCH_OK) {
         cba_policy pol;
         cba_report rep;
         cba_collateral *c = NULL;
         if (!res.verified || res.json.data == NULL) { abort(); }
         cba_policy_init(&pol);
+        cba_report_init(&rep);
         if (cba_collateral_verify(&c, &rep, &pol, res.json.data, res.json.len, AT) != CBA_OK) {
             fprintf(stderr, "pccs_response: fetched collateral does not verify: %s\n", rep.error.detail);
             abort();
         }
         cba_collateral_free(c);
-    } else if ((rc != 1 && rc != 2 && rc != 3) || res.error[0] == '\0') {
-        fprintf(stderr, "pccs_response: exit %d without a documented status or a message\n", rc);
+    } else if ((unsigned)rc >= CBA_FETCH_STATUS_COUNT || res.error[0] == '\0') {
+        fprintf(stderr, "pccs_response: status %d without a documented value or a message\n", (int)rc);
         abort();
     }
-    fetch_result_free(&res);
+    cba_fetch_result_free(&res);
     return 0;
 }

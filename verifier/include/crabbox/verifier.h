@@ -4,15 +4,23 @@
  * evidence bytes, the verification time and a policy, and gets back a report. Every function is
  * safe to call from several threads on distinct objects.
  *
- * One-shot use:
- *     cba_policy pol;  cba_policy_init(&pol);
- *     cba_report rep;
- *     cba_verify(&rep, &pol, &(cba_evidence){ .quote = q, .quote_len = n }, now);
- *     if (rep.verdict == CBA_VERDICT_VERIFIED) { ... }
+ * One-shot use (docs/api.md has a complete program):
+ *     cba_policy pol;    cba_policy_init(&pol);
+ *     cba_evidence ev;   cba_evidence_init(&ev);  ev.quote = q;  ev.quote_len = n;
+ *     cba_report rep;    cba_report_init(&rep);
+ *     if (cba_verify(&rep, &pol, &ev, now) == CBA_OK) { ... rep.verdict == CBA_VERDICT_VERIFIED }
  *
  * Many quotes against collateral verified once:
  *     cba_collateral *c;  cba_collateral_verify(&c, &rep, &pol, json, json_len, now);
  *     cba_verify_with(&rep, &pol, c, &evidence, now);   ... cba_collateral_free(c);
+ *
+ * Structs that grow (docs/api.md, "ABI"): cba_policy, cba_evidence and cba_report begin with
+ * `struct_size`, which their init functions (cba_policy_init, cba_evidence_init, cba_report_init)
+ * set to the size the caller was compiled with. Always initialise them with these functions. New
+ * members are only ever appended; a library that is newer than the caller gives members the caller
+ * does not know their cba_*_init default (inputs) or does not write them (the report); a caller newer
+ * than the library gets CBA_E_STRUCT_SIZE if it set a member the library does not know. A
+ * struct_size below the first released layout is refused with CBA_E_STRUCT_SIZE, never read past.
  */
 #ifndef CRABBOX_VERIFIER_H
 #define CRABBOX_VERIFIER_H
@@ -81,7 +89,8 @@ extern "C" {
     X(CBA_E_COMPOSE_HASH_MISMATCH, "compose hash does not match")                                \
     X(CBA_E_APP_ID_MISMATCH, "app id does not match")                                            \
     X(CBA_E_QUOTE_MISSING, "no quote in the evidence")                                           \
-    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")
+    X(CBA_E_MRCONFIGID_MISMATCH, "MRCONFIGID does not bind the compose hash and app id")          \
+    X(CBA_E_STRUCT_SIZE, "struct_size is unset, too small, or has members this library lacks")
 
 typedef enum cba_err {
 #define CBA_X_ENUM(name, msg) name,
@@ -198,6 +207,7 @@ CBA_API const char *cba_pin_field_name(cba_pin_field field);
 CBA_API size_t cba_pin_field_size(cba_pin_field field);
 
 typedef struct cba_policy {
+    uint32_t struct_size;       /* set by cba_policy_init; keep first */
     uint32_t accepted_statuses; /* bit (1u << cba_tcb_status); Revoked is never accepted */
     const char *const *allowed_advisories; /* borrowed; NULL-terminated list or NULL */
     bool skip_dcap;        /* --no-dcap: skip CRLs, TCB info, QE identity, TCB status (never
@@ -246,12 +256,13 @@ typedef struct cba_policy {
     uint16_t min_pcesvn;         /* PCK certificate PCESVN; 0 = no minimum */
 } cba_policy;
 
-
-/* cba_policy_init sets the strict default: UpToDate only, no advisories, debug rejected. */
+/* cba_policy_init sets struct_size and the strict default: UpToDate only, no advisories, debug
+ * rejected. New members are appended after the last one; their defaults are what this sets. */
 CBA_API void cba_policy_init(cba_policy *policy);
 
 /* ---- Evidence --------------------------------------------------------------------------- */
 typedef struct cba_evidence {
+    uint32_t struct_size; /* set by cba_evidence_init; keep first */
     const uint8_t *quote; /* raw quote bytes; optional when info carries one */
     size_t quote_len;
     const uint8_t *info_json; /* Tappd.Info / Info / GetQuote response; optional */
@@ -264,6 +275,9 @@ typedef struct cba_evidence {
     bool quote_replaces_info_quote;
 } cba_evidence;
 
+/* cba_evidence_init zeroes the evidence (no input) and sets struct_size. */
+CBA_API void cba_evidence_init(cba_evidence *evidence);
+
 /* ---- Report ----------------------------------------------------------------------------- */
 typedef enum cba_verdict { CBA_VERDICT_REJECTED = 0, CBA_VERDICT_VERIFIED = 1 } cba_verdict;
 
@@ -272,11 +286,15 @@ typedef struct cba_check_result {
     char detail[160];
 } cba_check_result;
 
+/* Room for checks: CBA_CHECK_COUNT grows (checks are appended) while the report's layout stays. */
+#define CBA_MAX_CHECKS 32
+
 typedef struct cba_report {
+    uint32_t struct_size;   /* set by cba_report_init; keep first */
     cba_verdict verdict;
-    cba_check failed_check; /* CBA_CHECK_COUNT when verified */
+    cba_check failed_check; /* CBA_CHECK_COUNT when verified: test verdict, not this */
     cba_error error;        /* code CBA_OK when verified */
-    cba_check_result checks[CBA_CHECK_COUNT];
+    cba_check_result checks[CBA_MAX_CHECKS]; /* [0, CBA_CHECK_COUNT) used; the rest NOT_RUN */
     bool test_root;          /* a non-Intel trust anchor was used */
     bool collateral_missing; /* DCAP checks could not run: no collateral and not skip_dcap */
 
@@ -337,6 +355,11 @@ typedef struct cba_report {
     int64_t tcb_date;   /* tcbDate of the matched TDX TCB level, Unix seconds; 0 = unknown */
 } cba_report;
 
+/* cba_report_init zeroes the report and sets struct_size. Every function that fills a report
+ * (cba_verify, cba_verify_with, cba_collateral_verify, cba_describe) needs it set; it writes at
+ * most struct_size bytes and never changes struct_size. */
+CBA_API void cba_report_init(cba_report *report);
+
 /* cba_verify runs every check on `evidence` at time `now` (Unix seconds) under `policy` and fills
  * `out` (always, also on rejection). Returns CBA_OK when verified, else the error code that is also
  * in out->error. Without collateral and without policy->skip_dcap, the DCAP checks are reported
@@ -362,6 +385,61 @@ CBA_API void cba_collateral_free(cba_collateral *collateral);
 CBA_API CBA_MUST_USE cba_err cba_verify_with(cba_report *out, const cba_policy *policy,
                                              const cba_collateral *collateral,
                                              const cba_evidence *evidence, int64_t now);
+
+/* ---- Describe before verifying ---------------------------------------------------------- */
+typedef enum cba_pck_ca {
+    CBA_PCK_CA_UNKNOWN = 0,
+    CBA_PCK_CA_PLATFORM,  /* leaf issued by "Intel SGX PCK Platform CA": ca=platform */
+    CBA_PCK_CA_PROCESSOR  /* leaf issued by "Intel SGX PCK Processor CA": ca=processor */
+} cba_pck_ca;
+
+/* What a quote says about itself, read WITHOUT verifying anything: enough to choose the
+ * collateral (FMSPC, PCE-ID, PCK CA kind) and to look at the report fields. None of it is
+ * attested; cba_verify checks all of it. New members are appended. */
+typedef struct cba_description {
+    uint32_t struct_size; /* set by cba_description_init; keep first */
+    uint16_t quote_version;
+    uint16_t body_type; /* 2 = TD 1.0, 3 = TD 1.5 */
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    cba_pck_ca pck_ca;
+    uint8_t tee_tcb_svn[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint64_t td_attributes;
+    uint64_t xfam;
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t report_data[64];
+} cba_description;
+
+/* cba_description_init zeroes the description and sets struct_size. */
+CBA_API void cba_description_init(cba_description *description);
+
+/* cba_describe parses the evidence's quote (or, without one, the guest agent response's quote)
+ * and its PCK leaf certificate, verifying nothing, and fills `out`. Returns CBA_OK, or the parse
+ * error (also in *err, which may be NULL); out is then zeroed except struct_size. */
+CBA_API CBA_MUST_USE cba_err cba_describe(cba_description *out, cba_error *err, const cba_evidence *evidence);
+
+/* ---- The report as JSON ------------------------------------------------------------------ */
+/* cba_report_json returns the report as one JSON object on one line, without a newline: the
+ * object `crabbox-attest verify --json` prints (README.md lists the members). `policy` (the
+ * one verified under) and `now` fill "dcap" and "at". The string is new and NUL-terminated; free
+ * it with cba_free. NULL when out of memory or when a struct_size is too small. */
+CBA_API char *cba_report_json(const cba_report *report, const cba_policy *policy, int64_t now);
+
+/* cba_free frees what the library returned for the caller to free; NULL is fine. */
+CBA_API void cba_free(void *p);
+
+/* ---- Threads ----------------------------------------------------------------------------- */
+/* Every function is thread-safe on distinct objects, and a verified cba_collateral is immutable:
+ * any number of threads may pass the same one to cba_verify_with at once (docs/api.md). With
+ * policy.one_shot false, wolfCrypt keeps per-thread ECC tables; a thread that verified calls
+ * cba_thread_cleanup before it exits to free them (else they leak with the thread). */
+CBA_API void cba_thread_cleanup(void);
 
 /* cba_compose_hash computes the dstack compose hash of an app-compose.json: SHA-256 of its exact
  * bytes (the guest hashes the file as written, without canonicalisation). */
