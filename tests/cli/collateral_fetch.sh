@@ -239,7 +239,7 @@ fetch --quote "$quote" --pccs "$base?x=1" --at $AT --no-cache
 t base_url_with_query_refused 2 'err_has "takes no query"'
 
 # --- verify --pccs (once the integrator has wired it) -----------------------------------------
-if timeout 10 "$tool" verify --help 2>/dev/null | grep -q -- '--pccs'; then
+if timeout 10 "$tool" verify --help 2>/dev/null | grep -- '--pccs' >/dev/null; then
     timeout 60 "$tool" verify --quote "$quote" --pccs "$base" --no-cache --at $AT >"$tmp/out" 2>"$tmp/err"
     rc=$?
     t verify_pccs 0 'grep -q "verdict: verified" "$tmp/out"'

@@ -34,10 +34,10 @@ bundle=$(field bundle)
 same state_dir_mode "$(mode_of "$state")" 700
 same claim_mode "$(mode_of "$state/claims/$lease.json")" 600
 same bundle_mode "$(mode_of "$bundle")" 600
-same lease_dir_mode "$(mode_of "$XDG_CONFIG_HOME/crabbox/testboxes/$lease")" 700
-same key_mode "$(mode_of "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519")" 600
-has key_comment "crabbox $lease" "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519.pub"
-has known_hosts_pinned "^$lease ssh-ed25519 " "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/known_hosts"
+same lease_dir_mode "$(mode_of "$XDG_STATE_HOME/crabbox/leases/$lease")" 700
+same key_mode "$(mode_of "$XDG_STATE_HOME/crabbox/leases/$lease/id_ed25519")" 600
+has key_comment "crabbox $lease" "$XDG_STATE_HOME/crabbox/leases/$lease/id_ed25519.pub"
+has known_hosts_pinned "^$lease ssh-ed25519 " "$XDG_STATE_HOME/crabbox/leases/$lease/known_hosts"
 py bundle_verified "o['verdict']=='verified' and o['lease']=='$lease' and len(o['nonce'])==64 and o['fresh'] and o['host_key'] and o['dcap']=='skipped'" "$bundle"
 # The per-lease pre-launch script: the lease key in its text, only that key set, no env/user_config
 # key source; deployed through the spec and required in the attested app-compose.
@@ -79,7 +79,7 @@ expect attest_unknown 4 attest cbx_000000000000 --json && py attest_unknown_json
 expect stop_by_slug 0 stop my-box && has released "^released lease=$lease test_cvm=$cvm" "$tmp/out"
 same no_claims_after_stop "$(num_claims)" 0
 same no_cvms_after_stop "$(num_cvms)" 0
-[ ! -e "$XDG_CONFIG_HOME/crabbox/testboxes/$lease" ] && ok || bad "lease dir left after stop"
+[ ! -e "$XDG_STATE_HOME/crabbox/leases/$lease" ] && ok || bad "lease dir left after stop"
 expect stop_again 4 stop "$lease"
 expect list_empty 0 list --json && py list_empty_json "o==[]"
 

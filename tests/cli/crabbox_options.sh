@@ -7,8 +7,8 @@
 #                    on stderr); with it nothing is copied and nothing is said
 #   status           text and --json of a running lease; unknown and stopped leases exit 4
 #   -v / --verbose   debug lines only with it
-#   --version        crabbox has none (usage error, exit 2, as documented by --help); crabbox-attest
-#                    prints the project's version, then the wolfSSL build and its options
+#   --version        crabbox prints the project's version and its driver ABI (issue 14 §5);
+#                    crabbox-attest prints the project's version, then the wolfSSL build and its options
 # Prints "N passed, M failed".
 . "$(dirname "$0")/crabbox_lib.bash"
 src=${CBA_SOURCE_DIR:?set by ctest}
@@ -93,9 +93,9 @@ expect stop_sync 0 stop "$lease"
 expect status_stopped 4 status "$lease"
 
 # ---- --version ----------------------------------------------------------------------------------------
-expect crabbox_no_version 2 --version && has crabbox_version_msg "unknown option '--version'" "$tmp/err"
-hasnt help_no_version -- '--version' <("$crabbox" --help)
 version=$(sed -n 's/^project(crabbox-attest VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+expect crabbox_version 0 --version && has crabbox_version_text "^crabbox $version \(driver ABI [0-9]+\)\$" "$tmp/out"
+has help_version '[-][-]version' <("$crabbox" --help)
 # line 1 the project's version, then the wolfSSL build and its options (docs/wolfssl.md)
 if out=$("$attest_tool" --version 2>&1) && [ -n "$version" ] &&
     [ "$(sed -n 1p <<<"$out")" = "crabbox-attest $version" ] &&

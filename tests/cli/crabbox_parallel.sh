@@ -56,9 +56,9 @@ same one_release_per_lease "$released" $n
 py racing_list_2 "isinstance(o, list)" "$tmp/p/l2.out"
 same claims_after_stops "$(num_claims)" 0
 same cvms_after_stops "$(num_cvms)" 0
-same lease_dirs_after_stops "$(find "$XDG_CONFIG_HOME/crabbox/testboxes" -mindepth 1 | wc -l)" 0
+same lease_dirs_after_stops "$(find "$XDG_STATE_HOME/crabbox/leases" -mindepth 1 | wc -l)" 0
 same locks_after_stops "$(find "$state/locks" -name '*.lock' | wc -l)" 0
-same temp_files "$(find "$state" "$XDG_CONFIG_HOME" -name '*.tmp.*' | wc -l)" 0
+same temp_files "$(find "$state" "$XDG_CONFIG_HOME" -name '*.tmp.*' 2>/dev/null | wc -l)" 0
 same destroys_in_log "$(grep -c '^destroy cbx_[0-9a-f]* ok' "$calls")" $n
 
 # A parallel run of the whole cycle leaves the same nothing behind.

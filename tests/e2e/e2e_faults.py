@@ -64,7 +64,7 @@ def claims(ln):
 
 
 def lease_dirs(ln):
-    d = os.path.join(ln.cfg, "crabbox", "testboxes")
+    d = os.path.join(ln.state, "crabbox", "leases")
     return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
 
@@ -180,7 +180,7 @@ def self_test(ln):
     open(planted, "w").close()
     need(any("temp file" in p for p in check_consistent(ln)), "the temp-file check misses a planted temp file")
     os.unlink(planted)
-    stray = os.path.join(ln.cfg, "crabbox", "testboxes", "cbx_0000000000ff")
+    stray = os.path.join(ln.state, "crabbox", "leases", "cbx_0000000000ff")
     os.makedirs(stray)
     need(any("lease dir" in p for p in check_consistent(ln)), "the lease-dir check misses a stray key dir")
     os.rmdir(stray)

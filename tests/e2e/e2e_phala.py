@@ -59,7 +59,7 @@ def main():
                   r.returncode == 0 and "hello-from-" in out and work in out, txt(r)[-1500:])
             # rsync through the same ProxyCommand and pinned key the driver gives ssh.
             if shutil.which("rsync"):
-                ldir = os.path.join(cfg, "crabbox", "testboxes", lease)
+                ldir = os.path.join(w.state, "crabbox", "leases", lease)
                 src = os.path.join(root, "rsync-src")
                 os.makedirs(os.path.join(src, "sub"))
                 payload = os.urandom(300000)

@@ -84,7 +84,7 @@ def main():
             except (ValueError, KeyError):
                 pass
             if ck.check("warmup (umask 000)", r.returncode == 0 and lease, S.txt(r)):
-                lease_dir = os.path.join(w.cfg, "crabbox", "testboxes", lease)
+                lease_dir = os.path.join(w.state, "crabbox", "leases", lease)
                 keyfile = os.path.join(lease_dir, "id_ed25519")
                 frags = S.key_fragments(S.private_key_secret(keyfile))
                 sampler.secrets = dict(frags, **{"api key": KEY.encode()})

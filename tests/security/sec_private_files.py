@@ -42,7 +42,7 @@ def main():
             pass
         if not ck.check("warmup (umask 000)", r.returncode == 0 and lease, S.txt(r)):
             return ck.finish()
-        lease_dir = os.path.join(w.cfg_home, "crabbox", "testboxes", lease)
+        lease_dir = os.path.join(w.state_home, "crabbox", "leases", lease)
         keyfile = os.path.join(lease_dir, "id_ed25519")
         body = S.private_key_secret(keyfile)
         frags = S.key_fragments(body)

@@ -1000,6 +1000,10 @@ static void expect_report(const row *r, const cba_report *rep, cba_err rc, const
                      cba_err_name(rep->error.code), rep->error.where, rep->error.detail,
                      cba_err_name(r->err));
         cr_expect_eq(rc, r->err, "%s [%s]: returned %s", r->name, path, cba_err_name(rc));
+        if (r->err == CBA_E_TCB_INFO_MISMATCH) { /* both values shown (issue 14 §2) */
+            cr_expect(strstr(rep->error.detail, " is ") != NULL && strstr(rep->error.detail, "certificate's is ") != NULL,
+                      "%s [%s]: detail without both values: %s", r->name, path, rep->error.detail);
+        }
         cr_expect_eq(rep->checks[r->check].status, CBA_CHECK_FAIL, "%s [%s]: check not marked failed",
                      r->name, path);
         /* One exit: nothing after the failure ran (except that a missing collateral is reported

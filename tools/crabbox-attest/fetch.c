@@ -1112,6 +1112,27 @@ out:
     return rc;
 }
 
+bool fetch_normalize_base_url(const char *in, char *out, size_t out_len)
+{
+    static const char *const k_suffixes[] = { "/sgx/certification/v4", "/tdx/certification/v4",
+                                              "/sgx/certification/v3", "/tdx/certification/v3" };
+    size_t n = strlen(in);
+    bool scheme = strstr(in, "://") != NULL; /* any scheme: check_url refuses all but http(s) */
+    int w;
+    while (n > 0 && in[n - 1] == '/') { n--; }
+    for (size_t i = 0; i < sizeof k_suffixes / sizeof k_suffixes[0]; i++) {
+        size_t sl = strlen(k_suffixes[i]);
+        if (n > sl && strncmp(in + n - sl, k_suffixes[i], sl) == 0) {
+            n -= sl;
+            break;
+        }
+    }
+    while (n > 0 && in[n - 1] == '/') { n--; }
+    if (n == 0 || strchr(in, '\n') != NULL || strchr(in, ' ') != NULL) { return false; }
+    w = snprintf(out, out_len, "%s%.*s", scheme ? "" : "https://", (int)n, in);
+    return w > 0 && (size_t)w < out_len;
+}
+
 static cba_fetch_status to_status(int rc)
 {
     return rc >= 0 && rc < (int)CBA_FETCH_STATUS_COUNT ? (cba_fetch_status)rc : CBA_FETCH_INTERNAL;
@@ -1129,9 +1150,20 @@ cba_fetch_status cba_fetch_collateral(const cba_fetch_opts *o, const cba_evidenc
     curl_api cu;
     char why[300];
     cba_fetch_status st;
+    cba_fetch_opts local = *o;
+    char base[MAX_URL / 2];
     memset(out, 0, sizeof *out);
+    /* The URL forms people copy: the bare host, or the base with /sgx|tdx/certification/v4. */
+    if (o->base_url != NULL) {
+        if (!fetch_normalize_base_url(o->base_url, base, sizeof base)) {
+            return to_status(fail(out, CBA_FETCH_BAD_ARGUMENT,
+                                  "--pccs: \"%.100s\" is not a PCS/PCCS URL (e.g. https://pccs.example:8081)",
+                                  o->base_url));
+        }
+        local.base_url = base;
+    }
     if (!curl_api_open(&cu, why, sizeof why)) { return to_status(fail(out, CBA_FETCH_UNAVAILABLE, "%s", why)); }
-    st = fetch_collateral_with(&cu, o, ev, now, out);
+    st = fetch_collateral_with(&cu, &local, ev, now, out);
     curl_api_close(&cu);
     return st;
 }
@@ -1209,9 +1241,11 @@ static const char k_collateral_usage[] =
     "Intel PCS or a PCCS, verifies it, caches it and writes it as QuoteCollateralV3 JSON, the format\n"
     "of 'crabbox-attest verify --collateral'. The FMSPC and the PCK CA kind come from the quote.\n"
     "\n"
-    "  --quote FILE          TDX quote, binary or hex text\n"
+    "  --quote FILE          TDX quote: binary, hex, base64, {\"quote\"} JSON, dstack attestation or\n"
+    "                        RA-TLS certificate ('-' reads standard input)\n"
     "  --info FILE           or a dstack guest agent response carrying the quote\n"
-    "  --pccs URL            PCS/PCCS base URL (default " CBA_FETCH_DEFAULT_URL ");\n"
+    "  --pccs URL            PCS/PCCS base URL (default $PCCS_URL, else " CBA_FETCH_DEFAULT_URL ");\n"
+    "                        https://HOST[:PORT], the bare host, or with /sgx|tdx/certification/v4;\n"
     "                        plain http:// is refused except for loopback hosts\n"
     "  -o, --output FILE     write the collateral here (atomically, mode 0644; default: stdout)\n"
     "  --cache-dir DIR       cache directory (default $XDG_CACHE_HOME/crabbox-attest or\n"
@@ -1219,7 +1253,7 @@ static const char k_collateral_usage[] =
     "  --no-cache            neither read nor write the cache\n"
     "  --refresh-after SECONDS  re-fetch a cached entry older than this (default 86400); an older\n"
     "                        entry that is still valid is used when the network fails\n"
-    "  --at TIME             verification time, Unix seconds or YYYY-MM-DDThh:mm:ssZ (default: now)\n"
+    "  --at TIME             verification time: Unix seconds or RFC 3339 (default: now)\n"
     "  --timeout SECONDS     total time per request try (default 30; connect timeout 10)\n"
     "  --tries N             tries per object, 1-10 (default 3); only connection errors, timeouts,\n"
     "                        HTTP 5xx and 429 are retried, with backoff 0.5 s, 1 s, ...\n"
@@ -1297,6 +1331,7 @@ static void print_json_status(const collateral_args *a, int rc, const cba_fetch_
     if (a->fo.trust_root_der != NULL) {
         json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning));
     }
+    cli_json_status(o, rc, NULL, rc == 0 ? NULL : res->error);
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }
@@ -1308,6 +1343,7 @@ static int collateral_usage_error(const collateral_args *a, const char *msg)
         json_object_object_add(o, "result", json_object_new_string("error"));
         json_object_object_add(o, "exit_code", json_object_new_int(EXIT_USAGE));
         json_object_object_add(o, "error", json_object_new_string(msg));
+        cli_json_status(o, EXIT_USAGE, NULL, msg);
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
     }
@@ -1316,7 +1352,7 @@ static int collateral_usage_error(const collateral_args *a, const char *msg)
     return EXIT_USAGE;
 }
 
-static bool parse_seconds(const char *text, double min, double max, double *out)
+bool fetch_parse_seconds(const char *text, double min, double max, double *out)
 {
     char *end;
     double v;
@@ -1353,24 +1389,24 @@ static int parse_collateral_args(collateral_args *a, int argc, char **argv)
         case CO_TRUST_ROOT: a->trust_root_path = optarg; break;
         case CO_AT:
             if (!cli_parse_time(optarg, &a->at)) {
-                return collateral_usage_error(a, "--at needs Unix seconds or YYYY-MM-DDThh:mm:ssZ");
+                return collateral_usage_error(a, "--at needs Unix seconds or an RFC 3339 time such as 2025-06-01T12:00:00Z or 2025-06-01T14:00:00.5+02:00");
             }
             a->have_at = true;
             break;
         case CO_TIMEOUT:
-            if (!parse_seconds(optarg, 0.1, 600, &v)) {
+            if (!fetch_parse_seconds(optarg, 0.1, 600, &v)) {
                 return collateral_usage_error(a, "--timeout needs seconds between 0.1 and 600");
             }
             a->fo.timeout_ms = (long)(v * 1000);
             break;
         case CO_TRIES:
-            if (!parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
+            if (!fetch_parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
                 return collateral_usage_error(a, "--tries needs a whole number from 1 to 10");
             }
             a->fo.max_tries = (int)v;
             break;
         case CO_REFRESH_AFTER:
-            if (!parse_seconds(optarg, 0, 1e9, &v) || v != (double)(int64_t)v) {
+            if (!fetch_parse_seconds(optarg, 0, 1e9, &v) || v != (double)(int64_t)v) {
                 return collateral_usage_error(a, "--refresh-after needs whole seconds");
             }
             a->fo.refresh_after = (int64_t)v;
@@ -1432,11 +1468,27 @@ int cmd_collateral(int argc, char **argv)
     rc = parse_collateral_args(&a, argc - 1, argv + 1);
     if (rc >= 0) { return rc; }
     a.fo.quiet = a.json;
+    if (a.fo.base_url == NULL && getenv("PCCS_URL") != NULL && getenv("PCCS_URL")[0] != '\0') {
+        a.fo.base_url = getenv("PCCS_URL"); /* as dcap-qvl: the default PCS/PCCS */
+    }
     if (!a.have_at) { a.at = (int64_t)time(NULL); }
     rc = EXIT_USAGE;
-    if (a.quote_path != NULL && (!cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote) ||
-                                 !cli_decode_quote_file(&quote, a.quote_path))) {
+    if (a.quote_path != NULL && !cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote)) {
         (void)collateral_usage_error(&a, "cannot read the quote (see the message above)");
+        goto out;
+    }
+    if (a.quote_path != NULL && !cli_decode_quote_file(&quote, a.quote_path)) {
+        /* read, but no quote in it: malformed evidence (exit 1), the form named above */
+        rc = EXIT_REJECTED;
+        if (a.json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "result", json_object_new_string("error"));
+            json_object_object_add(o, "exit_code", json_object_new_int(rc));
+            json_object_object_add(o, "error", json_object_new_string("malformed quote (see stderr)"));
+            cli_json_status(o, rc, "malformed", "malformed quote: no TDX quote in the --quote file (see stderr)");
+            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            json_object_put(o);
+        }
         goto out;
     }
     if (a.info_path != NULL && !cli_read_file(a.info_path, CLI_MAX_INPUT, &info)) {

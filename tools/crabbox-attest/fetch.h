@@ -18,6 +18,14 @@
  * the network and no cached entry 3. */
 int fetch_exit_code(cba_fetch_status status);
 
+/* fetch_normalize_base_url turns the URL forms people copy into the base this code appends
+ * paths to: a trailing "/", "/sgx/certification/v4" or "/tdx/certification/v4" (or v3) is
+ * dropped, and a bare host gets "https://". False when nothing is left or it does not fit. */
+bool fetch_normalize_base_url(const char *in, char *out, size_t out_len);
+
+/* fetch_parse_seconds parses a decimal number of seconds in [min, max]. */
+bool fetch_parse_seconds(const char *text, double min, double max, double *out);
+
 /* fetch_collateral_with is cba_fetch_collateral over another libcurl: the fuzz harness
  * tools/crabbox-attest/fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
  * fuzzer's responses (status, headers, bodies), so every byte a PCS/PCCS sends is fuzzed. */

@@ -274,6 +274,18 @@ static void print_flat(json_object *o, int depth)
     }
 }
 
+/* inspect_usage_json prints the shared JSON error shape for a usage error (with --json). */
+static int inspect_usage_json(bool json, const char *msg)
+{
+    if (json) {
+        json_object *e = json_object_new_object();
+        cli_json_status(e, EXIT_USAGE, NULL, msg);
+        puts(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(e);
+    }
+    return EXIT_USAGE;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
@@ -283,6 +295,9 @@ int cmd_inspect(int argc, char **argv)
     cba_err rc;
     size_t i = 0;
     for (int k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--json") == 0) { json = true; } /* first: usage errors as JSON too */
+    }
+    for (int k = 1; k < argc; k++) {
         if (strcmp(argv[k], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
@@ -290,19 +305,21 @@ int cmd_inspect(int argc, char **argv)
             return 0;
         } else if (argv[k][0] == '-' && argv[k][1] != '\0') {
             fprintf(stderr, "crabbox-attest inspect: unknown option '%s'\n%s", argv[k], k_inspect_usage);
-            return EXIT_USAGE;
+            return inspect_usage_json(json, "unknown option");
         } else if (path == NULL) {
             path = argv[k];
         } else {
             fprintf(stderr, "crabbox-attest inspect: one FILE only\n");
-            return EXIT_USAGE;
+            return inspect_usage_json(json, "one FILE only");
         }
     }
     if (path == NULL) {
         fputs(k_inspect_usage, stderr);
-        return EXIT_USAGE;
+        return inspect_usage_json(json, "give a FILE");
     }
-    if (!cli_read_file(path, CLI_MAX_INPUT, &in)) { return EXIT_USAGE; }
+    if (!cli_read_file(path, CLI_MAX_INPUT, &in)) {
+        return inspect_usage_json(json, "cannot read the file (see the message on stderr)");
+    }
     while (i < in.len && (in.data[i] == ' ' || in.data[i] == '\n' || in.data[i] == '\r' || in.data[i] == '\t')) { i++; }
     o = json_object_new_object();
     if (in.len >= 2 && in.data[1] == 0 && in.data[0] >= 3 && in.data[0] <= 5) {
@@ -319,7 +336,8 @@ int cmd_inspect(int argc, char **argv)
             json_object_object_add(o, "type", json_object_new_string("certificate_chain"));
             json_object_object_add(o, "certificates", chain);
         }
-    } else if (in.len > 0 && in.data[0] == 0x30) {
+    } else if (in.len > 1 && in.data[0] == 0x30 && (in.data[1] == 0x82 || in.data[1] == 0x83)) {
+        /* DER (a hex quote can start with the character '0' = 0x30 too) */
         rc = inspect_der(o, cbs_make(in.data, in.len));
     } else if (cli_decode_quote_file(&in, path)) {
         rc = inspect_quote(o, cbs_make(in.data, in.len));
@@ -333,7 +351,13 @@ int cmd_inspect(int argc, char **argv)
             print_flat(o, 0);
         }
     } else if (json) {
-        printf("{\"error\":\"%s\"}\n", cba_err_name(rc));
+        json_object *e = json_object_new_object();
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s: %s", cba_err_name(rc), cba_err_message(rc));
+        json_object_object_add(e, "error", json_object_new_string(cba_err_name(rc)));
+        cli_json_status(e, 1, "malformed", msg);
+        puts(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(e);
     }
     json_object_put(o);
     cli_buf_free(&in);

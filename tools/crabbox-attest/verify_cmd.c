@@ -11,19 +11,26 @@
 #include "cli.h"
 #include "crabbox/verifier.h"
 #include "fetch.h"
+#include "policy.h"
+#include "quote_input.h"
 
 static const char k_verify_usage[] =
     "usage: crabbox-attest verify [--info FILE] [--quote FILE] [--collateral FILE] [--bundle FILE]\n"
     "                             [--app-id HEX] [--compose FILE | --compose-hash HEX]\n"
     "                             [--docker-compose FILE] [--pre-launch-script FILE]\n"
     "                             [--report-data HEX] [--at UNIX|RFC3339] [--no-dcap]\n"
-    "                             [--accept STATUS,...] [--allow-advisory ID,...] [--json]\n"
+    "                             [--accept STATUS,...] [--allow-advisory ID,...] [--policy FILE]\n"
+    "                             [--pccs URL [--tries N] [--timeout SECONDS] [--cacert FILE]] [--json]\n"
     "\n"
     "Verifies a TDX quote (and a dstack guest agent response) at one point in time.\n"
     "\n"
     "Evidence:\n"
     "  --info FILE          Tappd.Info, Info or GetQuote response (JSON) from the dstack guest agent\n"
-    "  --quote FILE         TDX quote, binary or hex text; checked against the response's quote\n"
+    "  --quote FILE         TDX quote, checked against the response's quote when both are given:\n"
+    "                       binary; hex (whitespace and 0x anywhere, e.g. xxd -p); base64;\n"
+    "                       JSON {\"quote\": ...}; dstack {\"attestation\": HEX}; an RA-TLS certificate\n"
+    "                       (PEM or DER; its key's report-data binding is then checked too)\n"
+    "                       FILE '-' reads standard input (for any one of the files)\n"
     "  --collateral FILE    DCAP collateral (dcap-qvl QuoteCollateralV3 JSON)\n"
     "  --bundle FILE        a crabbox evidence bundle: its evidence and collateral (unless given).\n"
     "                       Authentic (its MAC checks under this user's crabbox bundle key): also its\n"
@@ -36,7 +43,9 @@ static const char k_verify_usage[] =
     "                       SSH host key)\n"
     "  --pccs URL           or fetch it from this Intel PCS / PCCS base URL (verified, cached;\n"
     "                       see 'crabbox-attest collateral fetch --help'); with --no-cache,\n"
-    "                       --cache-dir DIR\n"
+    "                       --cache-dir DIR, --tries N, --timeout SECONDS, --cacert FILE.\n"
+    "                       https://HOST[:PORT], the bare host, or .../sgx|tdx/certification/v4.\n"
+    "                       Without --pccs, --collateral and --no-dcap, $PCCS_URL is used when set\n"
     "Expectations (each mismatch fails its check):\n"
     "  --app-id HEX         expected dstack app id (20 bytes)\n"
     "  --compose FILE       expected app-compose.json (its SHA-256 is the compose hash)\n"
@@ -58,9 +67,17 @@ static const char k_verify_usage[] =
     "                       " CBA_PHALA_DEFAULT_PRE_LAUNCH_SHA256_HEX ")\n"
     "                       and its DSTACK_AUTHORIZED_KEYS env: it lets the HOST add a root SSH key\n"
     "                       (warns; labelled ssh_keys=host-controllable)\n"
-    "  --mrtd HEX, --rtmr0 HEX, --rtmr1 HEX, --rtmr2 HEX   pinned measurements (48 bytes)\n"
+    "  --mrtd HEX[,HEX...], --rtmr0 .. --rtmr3 HEX[,HEX...]  pinned measurements (48 bytes each):\n"
+    "                       the quote's value must be one of those given\n"
     "Policy:\n"
-    "  --at TIME            verification time, Unix seconds or YYYY-MM-DDThh:mm:ssZ (default: now)\n"
+    "  --at TIME            verification time (default: now): Unix seconds or RFC 3339, e.g.\n"
+    "                       2025-06-01T12:00:00Z, 2025-06-01t14:00:00.250+02:00\n"
+    "  --policy FILE        a policy document (YAML or JSON; the keys of crabbox's config):\n"
+    "                       acceptTcbStatus, allowedAdvisories, minTcbEvaluationNumber,\n"
+    "                       maxCollateralAgeSeconds, minTeeTcbSvn, minQeIsvsvn, minPcesvn, and lists\n"
+    "                       of allowed values for mrtd, rtmr0-rtmr3, mrseam, mrsignerseam,\n"
+    "                       mrconfigid, mrowner, mrownerconfig, xfam, tdAttributes, reportData\n"
+    "                       (spelled as --json prints them); options after it add to it\n"
     "  --no-dcap            skip the collateral checks (CRLs, TCB info, QE identity, TCB status);\n"
     "                       signatures and the chain to the Intel root are always checked\n"
     "  --accept LIST        also accept these TCB statuses (UpToDate is always accepted;\n"
@@ -73,7 +90,9 @@ static const char k_verify_usage[] =
     "  --trust-root FILE    TEST ONLY: trust this root instead of the embedded Intel SGX Root CA\n"
     "  --allow-debug        TEST ONLY: accept a TD in debug mode\n"
     "Output:\n"
-    "  --json               one JSON object (verdict, failed_check, reason, checks, ...)\n"
+    "  --json               one JSON object (verdict, rejection, failed_check, reason, checks, and\n"
+    "                       every field the quote proves)\n"
+    "Checks are printed in the order they ran; checks that did not run come last.\n"
     "\n"
     "Exit status: 0 verified, 1 rejected (malformed evidence included), 2 usage error or unreadable\n"
     "file, 3 collateral needed but not available (give --collateral or --no-dcap).\n";
@@ -85,6 +104,7 @@ enum {
     OPT_MAX_COLLATERAL_AGE, OPT_HELP, OPT_PCCS, OPT_NO_CACHE, OPT_CACHE_DIR, OPT_BUNDLE,
     OPT_DOCKER_COMPOSE, OPT_PRE_LAUNCH_SCRIPT, OPT_ALLOW_SCRIPT, OPT_ALLOW_ENV, OPT_ACCEPT_PHALA_DEFAULT,
     OPT_APP_COMPOSE_POLICY, OPT_NONCE,
+    OPT_POLICY, OPT_TRIES, OPT_TIMEOUT, OPT_CACERT, OPT_RTMR3,
 };
 
 static const struct option k_options[] = {
@@ -106,6 +126,7 @@ static const struct option k_options[] = {
     { "rtmr0", required_argument, NULL, OPT_RTMR0 },
     { "rtmr1", required_argument, NULL, OPT_RTMR1 },
     { "rtmr2", required_argument, NULL, OPT_RTMR2 },
+    { "rtmr3", required_argument, NULL, OPT_RTMR3 },
     { "min-tcb-eval", required_argument, NULL, OPT_MIN_TCB_EVAL },
     { "max-collateral-age", required_argument, NULL, OPT_MAX_COLLATERAL_AGE },
     { "help", no_argument, NULL, OPT_HELP },
@@ -120,6 +141,10 @@ static const struct option k_options[] = {
     { "accept-phala-default-script", no_argument, NULL, OPT_ACCEPT_PHALA_DEFAULT },
     { "app-compose-policy", no_argument, NULL, OPT_APP_COMPOSE_POLICY },
     { "nonce", required_argument, NULL, OPT_NONCE },
+    { "policy", required_argument, NULL, OPT_POLICY },
+    { "tries", required_argument, NULL, OPT_TRIES },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "cacert", required_argument, NULL, OPT_CACERT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -147,6 +172,13 @@ typedef struct verify_args {
     uint8_t nonce[32];
     bool bundle_loaded;
     bundle_auth auth;
+    tc_policy *file_policy;     /* --policy FILE (owned) */
+    const char *cacert;         /* --pccs fetch options */
+    long timeout_ms;
+    int tries;
+    bool pccs_from_env;
+    char input_format[96];      /* what --quote turned out to be */
+    char fetch_note[320];       /* why --pccs found no collateral */
 } verify_args;
 
 static const char k_test_root_warning[] =
@@ -159,6 +191,7 @@ static int usage_error(const verify_args *a, const char *msg)
         json_object_object_add(o, "verdict", json_object_new_string("error"));
         json_object_object_add(o, "failed_check", NULL);
         json_object_object_add(o, "reason", json_object_new_string(msg));
+        cli_json_status(o, EXIT_USAGE, NULL, msg);
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     }
@@ -187,6 +220,14 @@ static bool add_statuses(cba_policy *p, const char *list, char *bad, size_t bad_
 static bool add_advisories(verify_args *a, const char *list)
 {
     const char *s = list;
+    if (a->num_advisories == 0 && a->file_policy != NULL && a->file_policy->has_advisories) {
+        /* --policy's list first: the option adds to it */
+        for (size_t i = 0; i < a->file_policy->num_advisories && i < MAX_ADVISORY_ARGS; i++) {
+            a->advisory_storage[i] = strdup(a->file_policy->advisories[i]);
+            if (a->advisory_storage[i] == NULL) { return false; }
+            a->num_advisories++;
+        }
+    }
     while (*s) {
         const char *comma = strchr(s, ',');
         size_t n = comma ? (size_t)(comma - s) : strlen(s);
@@ -258,6 +299,40 @@ static int parse_args(verify_args *a, int argc, char **argv)
             }
             a->envs[a->num_envs++] = optarg;
             break;
+        case OPT_CACERT: a->cacert = optarg; break;
+        case OPT_TRIES: {
+            double v;
+            if (!fetch_parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
+                return usage_error(a, "--tries needs a whole number from 1 to 10");
+            }
+            a->tries = (int)v;
+            break;
+        }
+        case OPT_TIMEOUT: {
+            double v;
+            if (!fetch_parse_seconds(optarg, 0.1, 600, &v)) {
+                return usage_error(a, "--timeout needs seconds between 0.1 and 600");
+            }
+            a->timeout_ms = (long)(v * 1000);
+            break;
+        }
+        case OPT_POLICY: {
+            cli_buf doc = { 0 };
+            char msg[300];
+            bool ok;
+            if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
+                tc_policy_init(a->file_policy);
+            }
+            if (a->file_policy == NULL) { return usage_error(a, "out of memory"); }
+            if (!cli_read_file(optarg, TC_POLICY_MAX_FILE, &doc)) {
+                return usage_error(a, "--policy: cannot read the file (see the message above)");
+            }
+            ok = tc_policy_load(a->file_policy, optarg, doc.data, doc.len, false, msg, sizeof msg);
+            cli_buf_free(&doc);
+            if (!ok) { return usage_error(a, msg); }
+            tc_policy_apply(a->file_policy, p);
+            break;
+        }
         case OPT_JSON: a->json = true; break;
         case OPT_NO_DCAP: p->skip_dcap = true; break;
         case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
@@ -278,20 +353,45 @@ static int parse_args(verify_args *a, int argc, char **argv)
             p->has_report_data = true;
             break;
         case OPT_MRTD:
-            if (!cli_parse_hex(p->mrtd, 48, optarg)) { return usage_error(a, "--mrtd needs 96 hex digits"); }
-            p->has_mrtd = true;
-            break;
         case OPT_RTMR0:
         case OPT_RTMR1:
-        case OPT_RTMR2: {
-            int i = opt - OPT_RTMR0;
-            if (!cli_parse_hex(p->rtmr[i], 48, optarg)) { return usage_error(a, "--rtmrN needs 96 hex digits"); }
-            p->has_rtmr[i] = true;
+        case OPT_RTMR2:
+        case OPT_RTMR3: {
+            /* one value or a comma-separated list of allowed values: the policy vocabulary's pin */
+            static const char *const keys[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
+            const char *key = keys[opt == OPT_MRTD ? 0 : opt == OPT_RTMR3 ? 4 : 1 + opt - OPT_RTMR0];
+            const char *vals[1] = { optarg };
+            char msg[300];
+            if (strchr(optarg, ',') == NULL && opt != OPT_RTMR3) {
+                /* one value: the policy's single pin (reported as "MRTD differs from the pinned value") */
+                uint8_t *dst = opt == OPT_MRTD ? p->mrtd : p->rtmr[opt - OPT_RTMR0];
+                if (!cli_parse_hex(dst, 48, optarg)) {
+                    snprintf(msg, sizeof msg, "--%s: \"%.40s\" is not 96 hex digits", key, optarg);
+                    return usage_error(a, msg);
+                }
+                if (opt == OPT_MRTD) {
+                    p->has_mrtd = true;
+                } else {
+                    p->has_rtmr[opt - OPT_RTMR0] = true;
+                }
+                break;
+            }
+            if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
+                tc_policy_init(a->file_policy);
+            }
+            if (a->file_policy == NULL) { return usage_error(a, "out of memory"); }
+            if (!tc_policy_set(a->file_policy, key, vals, 1, msg, sizeof msg)) {
+                char m2[340];
+                snprintf(m2, sizeof m2, "--%s", msg);
+                return usage_error(a, m2);
+            }
+            tc_policy_apply(a->file_policy, p);
             break;
         }
         case OPT_AT:
             if (!cli_parse_time(optarg, &a->at)) {
-                return usage_error(a, "--at needs Unix seconds or YYYY-MM-DDThh:mm:ssZ");
+                return usage_error(a, "--at needs Unix seconds or an RFC 3339 time such as 2025-06-01T12:00:00Z "
+                                      "or 2025-06-01T14:00:00.5+02:00");
             }
             a->have_at = true;
             break;
@@ -341,6 +441,14 @@ static int parse_args(verify_args *a, int argc, char **argv)
     if (a->compose_path != NULL && a->policy.has_compose_hash) {
         return usage_error(a, "give either --compose or --compose-hash, not both");
     }
+    if (a->pccs_url == NULL && (a->tries != 0 || a->timeout_ms != 0 || a->cacert != NULL)) {
+        return usage_error(a, "--tries, --timeout and --cacert go with --pccs URL");
+    }
+    if (a->pccs_url == NULL && a->collateral_path == NULL && !a->policy.skip_dcap && a->bundle_path == NULL &&
+        getenv("PCCS_URL") != NULL && getenv("PCCS_URL")[0] != '\0') {
+        a->pccs_url = getenv("PCCS_URL"); /* as dcap-qvl */
+        a->pccs_from_env = true;
+    }
     if (a->pccs_url != NULL && a->collateral_path != NULL) {
         return usage_error(a, "give either --collateral or --pccs, not both");
     }
@@ -370,10 +478,130 @@ static bool edited_only(const cba_report *r, const verify_args *a)
     return a->bundle_loaded && a->auth == BUNDLE_EDITED && r->verdict == CBA_VERDICT_VERIFIED;
 }
 
+static json_object *hex_json(const uint8_t *b, size_t n)
+{
+    char buf[257];
+    if (n > 128) { return NULL; }
+    cli_hex(buf, b, n);
+    return json_object_new_string(buf);
+}
+
+/* rejection_kind sorts a rejection for --json: the evidence is malformed, forged (a signature,
+ * chain, revocation or binding failed), or refused by policy (status, advisory, pin, time,
+ * missing collateral). */
+static const char *rejection_kind(const cba_report *r)
+{
+    if (r->verdict == CBA_VERDICT_VERIFIED) { return NULL; }
+    switch (r->error.code) {
+    case CBA_E_QUOTE_FORMAT:
+    case CBA_E_QUOTE_UNSUPPORTED:
+    case CBA_E_QUOTE_TRAILING_DATA:
+    case CBA_E_QE_VENDOR:
+    case CBA_E_DER:
+    case CBA_E_PEM:
+    case CBA_E_CERT_INVALID:
+    case CBA_E_PCK_EXTENSION:
+    case CBA_E_COLLATERAL_FORMAT:
+    case CBA_E_TCB_INFO_FORMAT:
+    case CBA_E_QE_IDENTITY_FORMAT:
+    case CBA_E_JSON:
+    case CBA_E_INFO_FORMAT:
+    case CBA_E_EVENTLOG_FORMAT:
+    case CBA_E_QUOTE_MISSING:
+    case CBA_E_ARGUMENT: return "malformed";
+    case CBA_E_TCB_STATUS_REJECTED:
+    case CBA_E_TCB_REVOKED:
+    case CBA_E_TCB_NOT_SUPPORTED:
+    case CBA_E_TD_DEBUG:
+    case CBA_E_TD_ATTRIBUTES:
+    case CBA_E_MEASUREMENT_POLICY:
+    case CBA_E_COLLATERAL_MISSING:
+    case CBA_E_COLLATERAL_EXPIRED:
+    case CBA_E_CERT_EXPIRED:
+    case CBA_E_CRL_EXPIRED: return "policy";
+    case CBA_E_INTERNAL:
+    case CBA_E_NOMEM: return "error";
+    default: return "forged";
+    }
+}
+
+/* check_order lists the checks in the order they ran (a failed collateral check can run right
+ * after quote_parse, before pck_chain), then those that did not run. */
+static size_t check_order(const cba_report *r, int order[CBA_CHECK_COUNT])
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < CBA_CHECK_COUNT; i++) {
+            if ((r->checks[i].status == CBA_CHECK_NOT_RUN) == (pass == 1)) { order[n++] = i; }
+        }
+    }
+    return n;
+}
+
+/* hint_for adds what the user can do about a rejection, without repeating what was given. */
+static void hint_for(const cba_report *r, const verify_args *a, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (r->verdict == CBA_VERDICT_VERIFIED) { return; }
+    if (r->collateral_missing && a->pccs_url != NULL) {
+        snprintf(out, n, "--pccs %.100s%s found no collateral%s%.200s; or give --collateral FILE, or --no-dcap",
+                 a->pccs_url, a->pccs_from_env ? " (from $PCCS_URL)" : "", a->fetch_note[0] ? ": " : "",
+                 a->fetch_note);
+    } else if ((r->error.code == CBA_E_COLLATERAL_EXPIRED || r->error.code == CBA_E_CERT_EXPIRED ||
+                r->error.code == CBA_E_CRL_EXPIRED) && !a->have_at) {
+        snprintf(out, n, "verified at the current time; if the evidence was captured earlier, verify at that "
+                         "time with --at TIME (RFC 3339 or Unix seconds) and collateral valid then");
+    } else if (r->error.code == CBA_E_COLLATERAL_EXPIRED || r->error.code == CBA_E_CERT_EXPIRED ||
+               r->error.code == CBA_E_CRL_EXPIRED) {
+        snprintf(out, n, "the --at time (%lld) is outside that validity window: verify at a time inside it, "
+                         "or with collateral that was valid at --at", (long long)a->at);
+    } else if (r->failed_check == CBA_CHECK_QUOTE_PARSE && a->input_format[0] != '\0') {
+        snprintf(out, n, "--quote was read as: %s", a->input_format);
+    }
+}
+
+static json_object *u16_json(bool has, uint16_t v)
+{
+    return has ? json_object_new_int(v) : NULL;
+}
+
+/* add_quote_facts adds what the signed quote, its PCK certificate and the TCB evaluation prove. */
+static void add_quote_facts(json_object *o, const cba_report *r)
+{
+    uint8_t le[8];
+    json_object_object_add(o, "mrseam", r->has_quote ? hex_json(r->mrseam, 48) : NULL);
+    json_object_object_add(o, "mrsignerseam", r->has_quote ? hex_json(r->mrsignerseam, 48) : NULL);
+    json_object_object_add(o, "mrowner", r->has_quote ? hex_json(r->mrowner, 48) : NULL);
+    json_object_object_add(o, "mrownerconfig", r->has_quote ? hex_json(r->mrownerconfig, 48) : NULL);
+    for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(r->xfam >> (8 * b)); }
+    json_object_object_add(o, "xfam", r->has_quote ? hex_json(le, 8) : NULL);
+    for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(r->td_attributes >> (8 * b)); }
+    json_object_object_add(o, "td_attributes", r->has_quote ? hex_json(le, 8) : NULL);
+    json_object_object_add(o, "pce_id", r->has_pck ? hex_json(r->pce_id, 2) : NULL);
+    json_object_object_add(o, "pcesvn", u16_json(r->has_quote, r->pce_svn));
+    json_object_object_add(o, "qe_isvsvn", u16_json(r->has_quote, r->qe_isvsvn));
+    json_object_object_add(o, "platform_tcb_status",
+                           r->has_tcb ? json_object_new_string(cba_tcb_status_name(r->platform_tcb_status)) : NULL);
+    json_object_object_add(o, "tdx_module_tcb_status",
+                           r->has_tcb ? json_object_new_string(cba_tcb_status_name(r->module_tcb_status)) : NULL);
+    json_object_object_add(o, "qe_tcb_status",
+                           r->has_tcb ? json_object_new_string(cba_tcb_status_name(r->qe_tcb_status)) : NULL);
+    if (r->has_tcb && r->tcb_date > 0) {
+        char buf[32];
+        time_t t = (time_t)r->tcb_date;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_object_add(o, "tcb_date", json_object_new_string(buf));
+    } else {
+        json_object_object_add(o, "tcb_date", NULL);
+    }
+}
+
 /* print_json prints the library's JSON of the report (cba_report_json, the object documented in
- * docs/verifier.md) with what only the CLI knows added: the bundle's authenticity (an EDITED
- * bundle is rejected at "bundle" even when its evidence verified) and the ssh_keys label. Out of
- * memory, a line that still says the verification failed. */
+ * docs/verifier.md) with what only the command knows added: the rejection kind, a hint, the
+ * input form, the checks in the order they ran, every quote fact, and the shared status members
+ * (ok, exit, code, message). Out of memory, a line that still says the verification failed. */
 static void print_json(const cba_report *r, const verify_args *a)
 {
     char *text = cba_report_json(r, &a->policy, a->at);
@@ -384,6 +612,40 @@ static void print_json(const cba_report *r, const verify_args *a)
         puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
         return;
     }
+    json_object *checks = json_object_new_array();
+    bool edited = edited_only(r, a), verified = r->verdict == CBA_VERDICT_VERIFIED && !edited;
+    char reason[256], hint[400];
+    int order[CBA_CHECK_COUNT];
+    if (checks == NULL) {
+        json_object_put(o);
+        puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
+        return;
+    }
+    if (verified) {
+        snprintf(reason, sizeof reason, "all checks passed");
+    } else if (edited) {
+        snprintf(reason, sizeof reason, "%s", k_edited_reason);
+    } else {
+        snprintf(reason, sizeof reason, "%s: %s", cba_err_message(r->error.code), r->error.detail);
+    }
+    json_object_object_add(o, "rejection",
+                           verified ? NULL : json_object_new_string(edited ? "forged" : rejection_kind(r)));
+    hint_for(r, a, hint, sizeof hint);
+    json_object_object_add(o, "hint", hint[0] ? json_object_new_string(hint) : NULL);
+    json_object_object_add(o, "input", a->input_format[0] ? json_object_new_string(a->input_format) : NULL);
+    for (size_t k = 0, n = check_order(r, order); k < n; k++) {
+        int i = order[k];
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "name", json_object_new_string(cba_check_name((cba_check)i)));
+        json_object_object_add(c, "status", json_object_new_string(cba_check_status_name(r->checks[i].status)));
+        json_object_object_add(c, "detail", json_object_new_string(r->checks[i].detail));
+        json_object_array_add(checks, c);
+    }
+    json_object_object_add(o, "checks", checks);
+    add_quote_facts(o, r);
+    if (r->collateral_expires != 0) {
+        json_object_object_add(o, "collateral_expires", json_object_new_int64(r->collateral_expires));
+    }
     if (edited_only(r, a)) {
         json_object_object_add(o, "verdict", json_object_new_string("rejected"));
         json_object_object_add(o, "failed_check", json_object_new_string("bundle"));
@@ -393,14 +655,20 @@ static void print_json(const cba_report *r, const verify_args *a)
     }
     json_object_object_add(o, "bundle", a->bundle_loaded ? json_object_new_string(bundle_auth_name(a->auth)) : NULL);
     json_object_object_add(o, "ssh_keys", json_object_new_string(ssh_keys_label(r, a)));
+    cli_json_status(o, verified ? EXIT_VERIFIED : r->collateral_missing ? EXIT_NEED_COLLATERAL : EXIT_REJECTED,
+                    verified ? "verified" : r->collateral_missing ? "unavailable" : "rejected",
+                    verified ? NULL : reason);
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
 }
 
 static void print_text(const cba_report *r, const verify_args *a)
 {
+    int order[CBA_CHECK_COUNT];
+    char hint[400];
     if (r->test_root) { printf("%s\n", k_test_root_warning); }
-    for (int i = 0; i < CBA_CHECK_COUNT; i++) {
+    for (size_t k = 0, n = check_order(r, order); k < n; k++) {
+        int i = order[k];
         printf("%-20s %-7s %s\n", cba_check_name((cba_check)i), cba_check_status_name(r->checks[i].status),
                r->checks[i].detail);
     }
@@ -424,6 +692,8 @@ static void print_text(const cba_report *r, const verify_args *a)
     } else {
         printf("verdict: rejected at %s: %s: %s\n", cba_check_name(r->failed_check),
                cba_err_message(r->error.code), r->error.detail);
+        hint_for(r, a, hint, sizeof hint);
+        if (hint[0] != '\0') { printf("hint: %s\n", hint); }
     }
 }
 
@@ -434,9 +704,11 @@ int cmd_verify(int argc, char **argv)
     cli_buf dcompose = { 0 }, script = { 0 };
     cba_evidence ev;
     cba_report *r = NULL;
+    cli_quote_input qin;
     int rc;
 
     memset(&a, 0, sizeof a);
+    memset(&qin, 0, sizeof qin);
     cba_policy_init(&a.policy);
     cba_evidence_init(&ev);
     a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
@@ -445,9 +717,22 @@ int cmd_verify(int argc, char **argv)
     rc = EXIT_USAGE;
     if (!a.have_at) { a.at = (int64_t)time(NULL); }
     if (a.info_path && !cli_read_file(a.info_path, CLI_MAX_INPUT, &info)) { goto out_usage; }
-    if (a.quote_path && (!cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote) ||
-                         !cli_decode_quote_file(&quote, a.quote_path))) {
-        goto out_usage;
+    if (a.quote_path) {
+        if (!cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote)) { goto out_usage; }
+        if (!cli_quote_input_detect(&qin, quote.data, quote.len)) {
+            rc = usage_error(&a, "out of memory");
+            goto out;
+        }
+        snprintf(a.input_format, sizeof a.input_format, "%s", qin.format);
+        cli_buf_free(&quote);
+        quote.data = qin.quote;
+        quote.len = qin.quote_len;
+        qin.quote = NULL;
+        if (qin.from_cert && !a.policy.has_report_data) {
+            /* A standalone RA-TLS certificate: its quote must bind its key. */
+            memcpy(a.policy.report_data, qin.ratls_report_data, 64);
+            a.policy.has_report_data = true;
+        }
     }
     if (a.collateral_path && !cli_read_file(a.collateral_path, CLI_MAX_INPUT, &coll)) { goto out_usage; }
     if (a.bundle_path && !bundle_fill(a.bundle_path, a.collateral_path == NULL && a.pccs_url == NULL, &info.data,
@@ -480,6 +765,9 @@ int cmd_verify(int argc, char **argv)
         fo.quiet = a.json;
         fo.trust_root_der = a.policy.trust_root_der;
         fo.trust_root_der_len = a.policy.trust_root_der_len;
+        if (a.cacert != NULL) { fo.cacert = a.cacert; }
+        if (a.timeout_ms != 0) { fo.timeout_ms = a.timeout_ms; }
+        if (a.tries != 0) { fo.max_tries = a.tries; }
         frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a.at, &fr));
         if (frc == EXIT_USAGE) {
             rc = usage_error(&a, fr.error);
@@ -488,6 +776,7 @@ int cmd_verify(int argc, char **argv)
         }
         /* Verified collateral; or collateral that does not verify (the verifier then names the
          * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
+        if (fr.json.data == NULL) { snprintf(a.fetch_note, sizeof a.fetch_note, "%.300s", fr.error); }
         coll = fr.json;
         fr.json = (cli_buf){ 0 };
         cba_fetch_result_free(&fr);
@@ -495,6 +784,24 @@ int cmd_verify(int argc, char **argv)
     if (a.compose_path) {
         /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
         if (!cli_read_file(a.compose_path, CLI_MAX_INPUT, &compose)) { goto out_usage; }
+        {
+            /* The app-compose is JSON (an object); a docker-compose YAML is a common mix-up. */
+            size_t i = 0;
+            while (i < compose.len && (compose.data[i] == ' ' || compose.data[i] == '\n' || compose.data[i] == '\r' ||
+                                       compose.data[i] == '\t')) {
+                i++;
+            }
+            if (i == compose.len || compose.data[i] != '{') {
+                char msg[400];
+                snprintf(msg, sizeof msg,
+                         "--compose wants the app-compose JSON (app-compose.json: the whole document dstack "
+                         "hashes, with docker_compose_file inside it); %.100s is not JSON (a docker-compose "
+                         "YAML?): give that with --docker-compose FILE",
+                         a.compose_path);
+                rc = usage_error(&a, msg);
+                goto out;
+            }
+        }
         if (!cba_compose_hash(a.policy.compose_hash, compose.data, compose.len)) { goto out_usage; }
         a.policy.has_compose_hash = true;
     }
@@ -552,7 +859,20 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     cba_report_init(r);
-    if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
+    if (qin.problem[0] != '\0') {
+        /* No quote could be taken out of --quote: malformed evidence, rejected at quote_parse. */
+        cba_report_init(r);
+        r->verdict = CBA_VERDICT_REJECTED;
+        r->failed_check = CBA_CHECK_QUOTE_PARSE;
+        r->error.code = strstr(qin.format, "empty") != NULL || strstr(qin.format, "blank") != NULL ||
+                                strstr(qin.format, "without") != NULL
+                            ? CBA_E_QUOTE_MISSING
+                            : CBA_E_QUOTE_FORMAT;
+        snprintf(r->error.where, sizeof r->error.where, "quote");
+        snprintf(r->error.detail, sizeof r->error.detail, "%.40s: %.110s", qin.format, qin.problem);
+        r->checks[CBA_CHECK_QUOTE_PARSE].status = CBA_CHECK_FAIL;
+        snprintf(r->checks[CBA_CHECK_QUOTE_PARSE].detail, sizeof r->checks[0].detail, "%s", r->error.detail);
+    } else if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
     }
     if (!a.accept_phala_default && strcmp(ssh_keys_label(r, &a), "host-controllable") == 0) {
@@ -560,6 +880,18 @@ int cmd_verify(int argc, char **argv)
                         "authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and the unmeasured /dstack/user_config, "
                         "so the HOST can add its own root key (ssh_keys=host-controllable; not enforced without "
                         "--app-compose-policy)\n");
+    }
+    if (r->collateral_missing && a.pccs_url != NULL) {
+        /* Never advise passing what was passed: say what --pccs did instead. */
+        static const char k_tried[] = "no collateral: --pccs found none (see the hint below)";
+        for (int i = 0; i < CBA_CHECK_COUNT; i++) {
+            if (r->checks[i].status == CBA_CHECK_FAIL && strstr(r->checks[i].detail, "--pccs URL") != NULL) {
+                snprintf(r->checks[i].detail, sizeof r->checks[i].detail, "%s", k_tried);
+            }
+        }
+        if (strstr(r->error.detail, "--pccs URL") != NULL) {
+            snprintf(r->error.detail, sizeof r->error.detail, "%s", k_tried);
+        }
     }
     if (a.json) {
         print_json(r, &a);
@@ -590,5 +922,7 @@ out:
     cli_buf_free(&dcompose);
     cli_buf_free(&script);
     for (size_t i = 0; i < a.num_advisories; i++) { free(a.advisory_storage[i]); }
+    free(a.file_policy);
+    cli_quote_input_free(&qin);
     return rc;
 }

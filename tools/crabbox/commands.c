@@ -1,4 +1,5 @@
 /* commands.c — warmup, run, ssh, list, stop, doctor, cleanup, attest. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,7 +288,7 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
     o.trust_root_der = a->trust_root.data;
     o.trust_root_der_len = a->trust_root.len;
     o.quiet = a->json;
-    fprintf(stderr, "... DCAP collateral for this quote: the local cache, else %s\n",
+    fprintf(stderr, "crabbox: DCAP collateral for this quote: the local cache, else %s\n",
             o.base_url != NULL ? o.base_url : "Intel PCS");
     st = cba_fetch_collateral(&o, ev, now, &r);
     if (r.json.data != NULL && (st == CBA_FETCH_OK || st == CBA_FETCH_NOT_VERIFIED)) {
@@ -473,6 +474,8 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     cbx_buf compose = { 0 }, script = { 0 };
     char path[PATH_MAX];
     gate_result *g;
+    tc_policy *vpol;
+    cba_policy vp;
     int rc, e;
     static const uint8_t k_zero[32] = { 0 };
 
@@ -514,12 +517,30 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
                            strerror(e));
     }
     g = calloc(1, sizeof *g);
-    if (g == NULL) {
+    vpol = malloc(sizeof *vpol);
+    if (g == NULL || vpol == NULL) {
+        free(g);
+        free(vpol);
         cbx_buf_free(&compose);
         cbx_buf_free(&script);
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
+    rc = config_policy(&a->cfg, vpol, err);
+    if (rc != CRABBOX_OK) {
+        free(g);
+        free(vpol);
+        cbx_buf_free(&compose);
+        return rc;
+    }
+    cba_policy_init(&vp);
+    tc_policy_apply(vpol, &vp);
+    {
+        char summary[400];
+        tc_policy_describe(vpol, summary, sizeof summary);
+        if (summary[0] != '\0') { fprintf(stderr, "crabbox: verifier policy: %s\n", summary); }
+    }
     gate_policy pol = {
+        .verifier_policy = &vp,
         .collateral = a->collateral.data,
         .collateral_len = a->collateral.len,
         .collateral_source = a->collateral_source,
@@ -535,7 +556,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
         .pre_launch_script_len = script.len,
         .accept_phala_default_script = config_get_bool(&a->cfg, NULL, "acceptPhalaDefaultPreLaunchScript", false),
     };
-    fprintf(stderr, "... fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
+    fprintf(stderr, "crabbox: fetching attestation evidence for %s=%s (fresh nonce)\n", a->cvm_key, lease->cloud_id);
     rc = gate_run(&a->keys, a->d, a->drv, lease, compose.data, compose.len, &pol, cbx_now_unix(), g, err);
     cbx_buf_free(&compose);
     cbx_buf_free(&script);
@@ -606,6 +627,7 @@ static int verify_lease(app *a, claim *c, const crabbox_lease *lease, bool force
     }
     gate_result_free(g);
     free(g);
+    free(vpol);
     return rc;
 }
 
@@ -665,6 +687,13 @@ static int keygen(app *a, const claim *c, crabbox_err *err)
     }
     spawn_output_free(&out);
     if (chmod(key, 0600) != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "chmod %s: %s", key, strerror(errno)); }
+    {
+        /* The state directory's rule: every file 0600 (the public half too; nobody else needs it). */
+        char pub[PATH_MAX];
+        if (snprintf(pub, sizeof pub, "%s.pub", key) < (int)sizeof pub && chmod(pub, 0600) != 0 && errno != ENOENT) {
+            return cbx_set_err(err, CRABBOX_E_FAILED, "chmod %s: %s", pub, strerror(errno));
+        }
+    }
     return CRABBOX_OK;
 }
 
@@ -853,7 +882,7 @@ static int acquire(app *a, claim *c, crabbox_lease **out_lease, crabbox_attest_t
     fprintf(stderr, "provisioning provider=%s lease=%s slug=%s class=%s instance_type=%s keep=%s\n", a->d->name,
             c->lease, c->slug, cls != NULL ? cls : "-", c->server_type[0] != '\0' ? c->server_type : "-",
             c->keep ? "true" : "false");
-    fprintf(stderr, "... waiting for %s to create the lease\n", a->display);
+    fprintf(stderr, "crabbox: waiting for %s to create the lease\n", a->display);
     memset(&err, 0, sizeof err);
     rc = a->d->warmup(a->drv, &spec, &lease, &err);
     cbx_buf_free(&compose);
@@ -1434,11 +1463,74 @@ int cmd_pins(app *a)
     return CBX_EXIT_OK;
 }
 
+/* parse_retention reads evidenceRetention: "forever" (-1), or N followed by s, m, h or d (at most
+ * 3650 days). */
+static bool parse_retention(const char *v, int64_t *out)
+{
+    char *end;
+    unsigned long long n;
+    int64_t unit;
+    if (strcmp(v, "forever") == 0) {
+        *out = -1;
+        return true;
+    }
+    if (v[0] < '0' || v[0] > '9') { return false; }
+    n = strtoull(v, &end, 10);
+    unit = strcmp(end, "s") == 0 || *end == '\0' ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600
+           : strcmp(end, "d") == 0 ? 86400 : 0;
+    if (unit == 0 || n == 0 || n > 3650ull * 86400 / (unsigned long long)unit) { return false; }
+    *out = (int64_t)n * unit;
+    return true;
+}
+
+/* prune_evidence removes the evidence bundles, older than evidenceRetention (default 30d), of
+ * leases that have no claim any more. Returns the number removed (or that would be, dry_run), or
+ * -1 with err set for a bad setting. */
+static long prune_evidence(app *a, bool dry_run, crabbox_err *err)
+{
+    const char *where, *v = config_get(&a->cfg, NULL, "evidenceRetention", &where);
+    int64_t keep, now = cbx_now_unix();
+    DIR *d;
+    struct dirent *e;
+    long n = 0;
+    if (v == NULL) { v = "30d"; }
+    if (!parse_retention(v, &keep)) {
+        cbx_set_err(err, CRABBOX_E_USAGE, "%s: evidenceRetention '%.60s' must be a duration such as 30d, 12h "
+                    "(at most 3650d) or forever", where, v);
+        return -1;
+    }
+    if (keep < 0) { return 0; }
+    d = opendir(a->st.evidence);
+    if (d == NULL) { return 0; }
+    while ((e = readdir(d)) != NULL) {
+        char lease[17], path[PATH_MAX], cpath[PATH_MAX];
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        /* <lease>-<time>-<rand>.json: cbx_ + 12 hex, as save_bundle names them */
+        if (len < 23 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[16] != '-') { continue; }
+        memcpy(lease, e->d_name, 16);
+        lease[16] = '\0';
+        if (!lease_id_valid(lease) || !cbx_path_join(path, sizeof path, a->st.evidence, e->d_name) ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (snprintf(cpath, sizeof cpath, "%s/%s.json", a->st.claims, lease) >= (int)sizeof cpath ||
+            access(cpath, F_OK) == 0) {
+            continue; /* the lease is still ours: its record stays */
+        }
+        if ((int64_t)st.st_mtime > now - keep) { continue; }
+        if (dry_run || unlink(path) == 0) { n++; }
+    }
+    closedir(d);
+    return n;
+}
+
 int cmd_stop(app *a)
 {
     claim c;
     crabbox_err err = { 0 };
     int lock_fd = -1, rc;
+    long pruned;
     rc = resolve(a, a->positional[0], &c, &err);
     if (rc == CRABBOX_OK) { rc = lease_lock(&a->st, c.lease, true, true, &lock_fd, &err); }
     if (rc == CRABBOX_OK) { rc = claim_read(&a->st, c.lease, &c, &err); } /* it may be gone meanwhile */
@@ -1451,9 +1543,13 @@ int cmd_stop(app *a)
     }
     unlock_lease(a, c.lease, lock_fd);
     if (rc != CRABBOX_OK) { return fail(a, &err); }
+    pruned = prune_evidence(a, false, &err);
+    if (pruned < 0) { return fail(a, &err); }
+    if (pruned > 0 && !a->json) { fprintf(stderr, "crabbox: pruned %ld old evidence bundle%s (evidenceRetention)\n", pruned, pruned == 1 ? "" : "s"); }
     if (a->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
         json_object_object_add(o, "released", json_object_new_string(c.lease));
         json_object_object_add(o, "cloud_id", json_object_new_string(c.cloud_id));
         print_json(o);
@@ -1567,7 +1663,7 @@ int cmd_status(app *a)
         if (cbx_now_ms() >= deadline) {
             return report_error(a, CRABBOX_E_TIMEOUT, "timed out waiting for the lease to be running", NULL);
         }
-        fprintf(stderr, "... waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
+        fprintf(stderr, "crabbox: waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
                 pstatus[0] != '\0' ? pstatus : "absent");
         if (!wait_interruptible(a, STATUS_POLL_MS)) { return report_error(a, CRABBOX_E_CANCELLED, "interrupted", NULL); }
         if (claim_read(&a->st, c.lease, &c, &err) != CRABBOX_OK) { return fail(a, &err); }
@@ -1664,6 +1760,7 @@ int cmd_cleanup(app *a)
     size_t n = 0, destroyed = 0, removed = 0;
     json_object *arr = a->json ? json_object_new_array() : NULL;
     int64_t now = cbx_now_unix();
+    long pruned = 0;
     int rc = a->d->list(a->drv, &list, &err), status = CBX_EXIT_OK;
 
     if (rc == CRABBOX_OK && list == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no list"); }
@@ -1744,10 +1841,16 @@ int cmd_cleanup(app *a)
         rc = a->d->cleanup(a->drv, a->dry_run, &err);
         if (rc != CRABBOX_OK) { status = fail(a, &err); }
     }
+    if (status == CBX_EXIT_OK && (pruned = prune_evidence(a, a->dry_run, &err)) < 0) { status = fail(a, &err); }
+    if (status == CBX_EXIT_OK && pruned > 0 && !a->json) {
+        printf("%s %ld evidence bundle%s older than evidenceRetention\n", a->dry_run ? "would-prune" : "pruned", pruned,
+               pruned == 1 ? "" : "s");
+    }
     if (status == CBX_EXIT_OK && a->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(true));
         json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
+        json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
         json_object_object_add(o, "destroyed", json_object_new_int64((int64_t)destroyed));
         json_object_object_add(o, "claims_removed", json_object_new_int64((int64_t)removed));
         json_object_object_add(o, "actions", arr);
@@ -1789,17 +1892,88 @@ static json_object *config_json(app *a, const crabbox_config_key *keys)
     return o;
 }
 
+/* policy_json shows the effective verifier policy (config_policy) under the config key names. */
+static json_object *policy_json(const tc_policy *p)
+{
+    static const char *const k_pin_keys[CBA_PIN_COUNT] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrseam",
+                                                           "mrsignerseam", "mrconfigid", "mrowner", "mrownerconfig",
+                                                           "xfam", "tdAttributes", "reportData" };
+    json_object *o = json_object_new_object();
+    char hex[129];
+    if (p->has_accept) {
+        json_object *l = json_object_new_array();
+        for (int st = 0; st < CBA_TCB_STATUS_COUNT; st++) {
+            if (p->accepted_statuses & (1u << st)) {
+                json_object_array_add(l, json_object_new_string(cba_tcb_status_name((cba_tcb_status)st)));
+            }
+        }
+        json_object_object_add(o, "acceptTcbStatus", l);
+    }
+    if (p->has_advisories) {
+        json_object *l = json_object_new_array();
+        for (size_t i = 0; i < p->num_advisories; i++) { json_object_array_add(l, json_object_new_string(p->advisories[i])); }
+        json_object_object_add(o, "allowedAdvisories", l);
+    }
+    if (p->has_min_tcb_eval) { json_object_object_add(o, "minTcbEvaluationNumber", json_object_new_int64(p->min_tcb_eval)); }
+    if (p->has_max_age) { json_object_object_add(o, "maxCollateralAgeSeconds", json_object_new_int64(p->max_age)); }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        json_object *l;
+        if (!p->has_pin[f]) { continue; }
+        l = json_object_new_array();
+        for (size_t i = 0; i < p->num_pin[f]; i++) {
+            cbx_hex(hex, p->pin[f][i], cba_pin_field_size((cba_pin_field)f));
+            json_object_array_add(l, json_object_new_string(hex));
+        }
+        json_object_object_add(o, k_pin_keys[f], l);
+    }
+    if (p->has_min_tee_tcb_svn) {
+        cbx_hex(hex, p->min_tee_tcb_svn, 16);
+        json_object_object_add(o, "minTeeTcbSvn", json_object_new_string(hex));
+    }
+    if (p->has_min_qe_isvsvn) { json_object_object_add(o, "minQeIsvsvn", json_object_new_int(p->min_qe_isvsvn)); }
+    if (p->has_min_pcesvn) { json_object_object_add(o, "minPcesvn", json_object_new_int(p->min_pcesvn)); }
+    return o;
+}
+
+/* doctor_next says what to do about a doctor failure of this kind. */
+const char *doctor_next(int code)
+{
+    switch (code) {
+    case CRABBOX_E_AUTH: return "log in with the provider's CLI (phala: `phala login`), or give it its API key";
+    case CRABBOX_E_USAGE: return "fix the setting named above (`crabbox doctor --json` lists every setting and its source)";
+    case CRABBOX_E_TIMEOUT:
+    case CRABBOX_E_TRANSIENT: return "check the network and the provider's status page, then run `crabbox doctor` again";
+    case CRABBOX_E_QUOTA: return "check the provider account's balance and limits";
+    case CRABBOX_E_UNSUPPORTED:
+    case CRABBOX_E_ABI: return "install a driver built for this crabbox (`crabbox --version` shows its driver ABI)";
+    default: return "run `crabbox -v doctor` for the details";
+    }
+}
+
 int cmd_doctor(app *a)
 {
-    char summary[512] = "", keygen_path[PATH_MAX];
+    char summary[512] = "", keygen_path[PATH_MAX], policy_summary[400];
+    tc_policy *vpol;
     crabbox_err err = { 0 };
     const crabbox_config_key *keys = NULL;
     bool have_keygen = spawn_resolve("ssh-keygen", getenv("PATH"), keygen_path, sizeof keygen_path);
     int rc = a->d->doctor(a->drv, summary, sizeof summary, &err);
-    if (rc != CRABBOX_OK) { return fail(a, &err); }
+    if (rc != CRABBOX_OK) {
+        crabbox_err with_next = err;
+        int code = err.code != CRABBOX_OK ? err.code : rc;
+        snprintf(with_next.message, sizeof with_next.message, "%.360s; next: %.140s", err.message, doctor_next(code));
+        with_next.code = code;
+        return fail(a, &with_next);
+    }
     summary[sizeof summary - 1] = '\0';
     if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
     if (keys == NULL) { keys = config_builtin_keys(a->d->name); }
+    vpol = malloc(sizeof *vpol);
+    if (vpol == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
+    if (config_policy(&a->cfg, vpol, &err) != CRABBOX_OK) {
+        free(vpol);
+        return fail(a, &err);
+    }
     if (a->json) {
         json_object *o = json_object_new_object(), *drv = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(have_keygen));
@@ -1819,6 +1993,7 @@ int cmd_doctor(app *a)
             json_object_object_add(w, "options", json_object_new_string(cba_crypto_config()));
             json_object_object_add(o, "wolfssl", w);
         }
+        json_object_object_add(o, "policy", policy_json(vpol));
         print_json(o);
         json_object_put(o);
     } else {
@@ -1827,7 +2002,15 @@ int cmd_doctor(app *a)
                attest_enabled(a, false) ? "on" : "OFF", a->collateral.data != NULL ? "given" : "none (DCAP skipped)");
         printf("%s runtime=%s\n", summary, a->d->name);
         printf("%s (%s)\n", cba_crypto_library(), cba_crypto_config());
+        tc_policy_describe(vpol, policy_summary, sizeof policy_summary);
+        printf("verifier policy: %s\n", policy_summary[0] != '\0' ? policy_summary : "default (UpToDate only, no pins)");
     }
-    if (!have_keygen) { return report_error(a->json ? NULL : a, CRABBOX_E_FAILED, "ssh-keygen not found in PATH", NULL); }
+    free(vpol);
+    if (!have_keygen) {
+        return report_error(a->json ? NULL : a, CRABBOX_E_FAILED,
+                            "ssh-keygen not found in PATH; next: install OpenSSH's client tools (Debian: "
+                            "apt-get install openssh-client) or put ssh-keygen on PATH",
+                            NULL);
+    }
     return CBX_EXIT_OK;
 }

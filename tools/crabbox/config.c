@@ -12,8 +12,9 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "policy.h"
 
-typedef enum key_type { KT_STRING, KT_BOOL, KT_DURATION } key_type;
+typedef enum key_type { KT_STRING, KT_BOOL, KT_DURATION, KT_POLICY } key_type;
 
 static const char k_trusted_only[] = "";
 
@@ -36,6 +37,31 @@ static const struct {
     { "acceptPhalaDefaultPreLaunchScript", KT_BOOL, "CRABBOX_ACCEPT_PHALA_DEFAULT_PRE_LAUNCH_SCRIPT", "false" },
     { "collateralFetch", KT_BOOL, "CRABBOX_COLLATERAL_FETCH", "true" },
     { "pccsUrl", KT_STRING, "CRABBOX_PCCS_URL", k_trusted_only },
+    /* how long `stop` and `cleanup` keep the evidence bundles of released leases: a duration up
+     * to 3650d, or "forever"; a repository can only keep them (forever), never shorten it */
+    { "evidenceRetention", KT_STRING, "CRABBOX_EVIDENCE_RETENTION", "forever" },
+    /* The verifier policy (tools/common/policy.h; one vocabulary with `crabbox-attest verify
+     * --policy`). A list is a YAML sequence or a comma-separated value. From a repository file
+     * these only tighten (config_policy). reportData is the host's per-lease nonce binding. */
+    { "acceptTcbStatus", KT_POLICY, "CRABBOX_ACCEPT_TCB_STATUS", NULL },
+    { "allowedAdvisories", KT_POLICY, "CRABBOX_ALLOWED_ADVISORIES", NULL },
+    { "minTcbEvaluationNumber", KT_POLICY, "CRABBOX_MIN_TCB_EVALUATION_NUMBER", NULL },
+    { "maxCollateralAgeSeconds", KT_POLICY, "CRABBOX_MAX_COLLATERAL_AGE_SECONDS", NULL },
+    { "mrtd", KT_POLICY, "CRABBOX_MRTD", NULL },
+    { "rtmr0", KT_POLICY, "CRABBOX_RTMR0", NULL },
+    { "rtmr1", KT_POLICY, "CRABBOX_RTMR1", NULL },
+    { "rtmr2", KT_POLICY, "CRABBOX_RTMR2", NULL },
+    { "rtmr3", KT_POLICY, "CRABBOX_RTMR3", NULL },
+    { "mrseam", KT_POLICY, "CRABBOX_MRSEAM", NULL },
+    { "mrsignerseam", KT_POLICY, "CRABBOX_MRSIGNERSEAM", NULL },
+    { "mrconfigid", KT_POLICY, "CRABBOX_MRCONFIGID", NULL },
+    { "mrowner", KT_POLICY, "CRABBOX_MROWNER", NULL },
+    { "mrownerconfig", KT_POLICY, "CRABBOX_MROWNERCONFIG", NULL },
+    { "xfam", KT_POLICY, "CRABBOX_XFAM", NULL },
+    { "tdAttributes", KT_POLICY, "CRABBOX_TD_ATTRIBUTES", NULL },
+    { "minTeeTcbSvn", KT_POLICY, "CRABBOX_MIN_TEE_TCB_SVN", NULL },
+    { "minQeIsvsvn", KT_POLICY, "CRABBOX_MIN_QE_ISVSVN", NULL },
+    { "minPcesvn", KT_POLICY, "CRABBOX_MIN_PCESVN", NULL },
 };
 
 /* Keys the host owns in every driver block. */
@@ -188,6 +214,54 @@ static int add_scalar(config *c, yaml_ctx *y, size_t first, const char *block, c
     return rc;
 }
 
+/* add_list adds a policy key given as a YAML sequence of plain values, joined with ','. */
+static int add_list(config *c, yaml_ctx *y, size_t first, const char *key, const yaml_event_t *start, int level,
+                    bool trusted)
+{
+    char where[320], *joined = NULL;
+    size_t len = 0;
+    int rc;
+    if (seen_before(c, first, NULL, key)) { return yaml_error(y, start->start_mark.line, "duplicate key '%s'", key); }
+    for (;;) {
+        yaml_event_t ev;
+        char *grown;
+        size_t n;
+        rc = next_event(y, &ev);
+        if (rc != CRABBOX_OK) {
+            free(joined);
+            return rc;
+        }
+        if (ev.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (ev.type != YAML_SCALAR_EVENT || len > TC_POLICY_MAX_VALUES * 140) {
+            rc = yaml_error(y, ev.start_mark.line, "'%s' must be a list of values", key);
+            yaml_event_delete(&ev);
+            free(joined);
+            return rc;
+        }
+        n = ev.data.scalar.length;
+        grown = realloc(joined, len + n + 2);
+        if (grown == NULL) {
+            yaml_event_delete(&ev);
+            free(joined);
+            return cbx_set_err(y->err, CRABBOX_E_FAILED, "out of memory");
+        }
+        joined = grown;
+        if (len > 0) { joined[len++] = ','; }
+        memcpy(joined + len, ev.data.scalar.value, n);
+        len += n;
+        joined[len] = '\0';
+        yaml_event_delete(&ev);
+    }
+    if (joined == NULL) { return yaml_error(y, start->start_mark.line, "'%s' is an empty list", key); }
+    snprintf(where, sizeof where, "%s:%zu", y->name, start->start_mark.line + 1);
+    rc = config_add(c, NULL, key, joined, level, trusted, -1, where, y->err);
+    free(joined);
+    return rc;
+}
+
 static int parse_block(config *c, yaml_ctx *y, size_t first, const char *block, int level, bool trusted)
 {
     for (;;) {
@@ -242,6 +316,8 @@ static int parse_top(config *c, yaml_ctx *y, size_t first, int level, bool trust
         }
         if (v.type == YAML_SCALAR_EVENT) {
             rc = add_scalar(c, y, first, NULL, (const char *)k.data.scalar.value, &v, level, trusted);
+        } else if (v.type == YAML_SEQUENCE_START_EVENT && tc_policy_is_key((const char *)k.data.scalar.value)) {
+            rc = add_list(c, y, first, (const char *)k.data.scalar.value, &v, level, trusted);
         } else if (v.type == YAML_MAPPING_START_EVENT) {
             /* A block may appear once per file; its keys are checked against the schema later. */
             const char *block = (const char *)k.data.scalar.value;
@@ -579,6 +655,16 @@ static int check_type(cfg_item *it, key_type type, crabbox_err *err)
             free(it->value);
             it->value = nv;
         }
+    } else if (type == KT_POLICY) {
+        tc_policy *scratch = malloc(sizeof *scratch);
+        char msg[300];
+        const char *vals[1] = { it->value };
+        bool ok;
+        if (scratch == NULL) { return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory"); }
+        tc_policy_init(scratch);
+        ok = tc_policy_set(scratch, it->key, vals, 1, msg, sizeof msg);
+        free(scratch);
+        if (!ok) { return cbx_set_err(err, CRABBOX_E_USAGE, "%s: %s", it->where, msg); }
     } else if (type == KT_DURATION) {
         if (!cbx_parse_duration(it->value, &secs)) {
             return cbx_set_err(err, CRABBOX_E_USAGE, "%s: '%s' must be a duration such as 90m, 30s, 2h (at most 30d)",
@@ -601,6 +687,11 @@ int config_validate(config *c, const char *driver_name, const crabbox_config_key
             }
             if (j == sizeof k_host_keys / sizeof k_host_keys[0]) {
                 bool is_block_name = driver_name != NULL && strcmp(it->key, driver_name) == 0;
+                if (strcmp(it->key, "reportData") == 0) {
+                    return cbx_set_err(err, CRABBOX_E_USAGE, "%s: 'reportData' cannot be configured: the host binds "
+                                       "the report data to its own nonce and the session's host key per lease",
+                                       it->where);
+                }
                 return cbx_set_err(err, CRABBOX_E_USAGE, "%s: unknown key '%s'%s", it->where, it->key,
                                    is_block_name ? " (driver settings go in a block)" : "");
             }
@@ -680,4 +771,30 @@ int config_flag_pos(const config *c, const char *block, const char *key)
 {
     const cfg_item *it = effective(c, block, key);
     return it != NULL && it->level == CFG_LEVEL_FLAG ? it->argpos : -1;
+}
+
+int config_policy(const config *c, tc_policy *out, crabbox_err *err)
+{
+    char msg[300];
+    tc_policy_init(out);
+    /* Trusted sources first, lowest level first (each replaces), then the repository's settings,
+     * which can only tighten what the trusted ones left. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int level = CFG_LEVEL_DEFAULT; level <= CFG_LEVEL_FLAG; level++) {
+            for (size_t i = 0; i < c->num; i++) {
+                const cfg_item *it = &c->items[i];
+                const char *vals[1] = { it->value };
+                bool ok;
+                if (it->block != NULL || it->ignored || it->level != level || it->trusted != (pass == 0) ||
+                    !tc_policy_is_key(it->key)) {
+                    continue;
+                }
+                if (it->value[0] == '\0') { continue; }
+                ok = pass == 0 ? tc_policy_set(out, it->key, vals, 1, msg, sizeof msg)
+                               : tc_policy_tighten(out, it->key, vals, 1, msg, sizeof msg);
+                if (!ok) { return cbx_set_err(err, CRABBOX_E_USAGE, "%s: %s", it->where, msg); }
+            }
+        }
+    }
+    return CRABBOX_OK;
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "crabbox/driver.h"
+#include "policy.h"
 #include "util.h"
 
 #define CONFIG_MAX_FILE (64u << 10)
@@ -107,6 +108,13 @@ bool config_get_bool(const config *c, const char *block, const char *key, bool d
 
 /* config_flag_pos returns argv position of the effective setting when it came from a flag, else -1. */
 int config_flag_pos(const config *c, const char *block, const char *key);
+
+/* config_policy builds the verifier policy from the policy keys (policy.h): trusted settings
+ * (user file, CRABBOX_CONFIG outside the repository, environment, flags) in precedence order,
+ * then a repository file's, which only tighten (lists shrink, pins are added or narrowed,
+ * minimums rise, the maximum age falls). CRABBOX_E_USAGE names the setting when a value is bad
+ * or a repository pin excludes every trusted value. */
+CBX_MUST_USE int config_policy(const config *c, tc_policy *out, crabbox_err *err);
 
 /* config_builtin_keys returns the schema the host assumes for a driver that declares none
  * (phala: cli, instanceType, workRoot, nodeId), or NULL. */

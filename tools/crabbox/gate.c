@@ -242,7 +242,11 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
                                                        : "no collateral source");
     }
 
-    cba_policy_init(&p);
+    if (pol->verifier_policy != NULL) {
+        p = *pol->verifier_policy; /* its lists are borrowed from the caller for this call */
+    } else {
+        cba_policy_init(&p);
+    }
     memcpy(p.app_id, b->app_id, 20);
     p.has_app_id = true;
     if (!bundle_expected_compose_hash(p.compose_hash, b->info, b->info_len, compose, compose_len)) {

@@ -64,6 +64,8 @@ typedef struct gate_policy {
     const uint8_t *pre_launch_script; /* the per-lease script the host supplied (prelaunch.h); NULL none */
     size_t pre_launch_script_len;
     bool accept_phala_default_script; /* trusted opt-in: Phala's default script by hash (ssh_keys=host-controllable) */
+    const cba_policy *verifier_policy; /* the user's verifier policy (config_policy), or NULL for the
+                                          default; the gate sets the bindings on a copy of it */
 } gate_policy;
 
 typedef struct gate_result {

@@ -35,7 +35,7 @@ typedef struct app {
     size_t num_positional;
     char **cmd; /* run -- CMD... */
     int num_cmd;
-    bool json, verbose, keep, dry_run, help;
+    bool json, verbose, keep, dry_run, help, version;
     bool no_sync, wait;          /* run --no-sync; status --wait */
     const char *env_names[32];   /* run --env NAME... */
     size_t num_env;
@@ -106,5 +106,8 @@ int cmd_pins(app *a);
 
 /* report_error prints an error (as JSON on stdout with --json) and returns its exit status. */
 int report_error(app *a, int code, const char *msg, const char *failed_check);
+
+/* doctor_next says what to do about a problem of this kind (crabbox_err code); never NULL. */
+const char *doctor_next(int code);
 
 #endif

@@ -62,6 +62,7 @@ int report_error(app *a, int code, const char *msg, const char *failed_check)
         json_object_object_add(o, "code", json_object_new_string(code_name(code)));
         json_object_object_add(o, "exit", json_object_new_int(status));
         json_object_object_add(o, "failed_check", failed_check != NULL ? json_object_new_string(failed_check) : NULL);
+        json_object_object_add(o, "message", json_object_new_string(msg)); /* the shape crabbox-attest shares */
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     }
@@ -81,7 +82,7 @@ static void h_log(void *ctx, int level, const char *msg)
 static void h_progress(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "... %s\n", msg);
+    fprintf(stderr, "crabbox: %s\n", msg); /* the program's own name, as on error lines */
 }
 
 static const char *h_config(void *ctx, const char *key)

@@ -43,12 +43,20 @@ static const char k_usage[] =
     "  --require-collateral       refuse the lease when there is no verified collateral (the default)\n"
     "  --no-require-collateral    without verified collateral, skip the DCAP checks with a warning\n"
     "                             (labelled dcap=skipped) instead of refusing the lease\n"
+    "  --accept-tcb-status LIST, --allowed-advisories LIST, --min-tcb-evaluation-number N,\n"
+    "  --max-collateral-age-seconds N, --mrtd HEX[,HEX...], --rtmr0..--rtmr3, --mrseam,\n"
+    "  --mrsignerseam, --mrconfigid, --mrowner, --mrownerconfig, --xfam, --td-attributes (lists of\n"
+    "  allowed values), --min-tee-tcb-svn HEX, --min-qe-isvsvn N, --min-pcesvn N\n"
+    "                             the verifier policy; also config keys (acceptTcbStatus, mrtd, ...,\n"
+    "                             the vocabulary of 'crabbox-attest verify --policy') and CRABBOX_MRTD,\n"
+    "                             ...; a repository file can only tighten it (see docs/user-guide.md)\n"
     "  --<driver>-<key> VALUE     a driver setting, e.g. --phala-instance-type tdx.medium\n"
     "  --<driver>-skip-attestation  turn attestation off (the lease is labelled attested=false)\n"
     "  --trust-root FILE          TEST ONLY: trust this root (DER) instead of Intel's SGX Root CA\n"
     "                             (also CRABBOX_TEST_TRUST_ROOT)\n"
     "  --json                     machine-readable output on stdout\n"
     "  -v, --verbose              debug messages; -h, --help: this text (COMMAND --help: the command's)\n"
+    "  -V, --version              print the version\n"
     "\n"
     "Configuration: $XDG_CONFIG_HOME/crabbox/config.yaml and CRABBOX_CONFIG (trusted), crabbox.yaml and\n"
     ".crabbox.yaml in the current directory (untrusted: cli, nodeId, compose, collateral, pccsUrl,\n"
@@ -134,12 +142,31 @@ __attribute__((format(printf, 2, 3))) static int usage_error(app *a, const char 
 static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", "idle-timeout", "slug",
                                             "collateral", "trust-root", "id", "env", "forget", NULL };
 
+/* The verifier policy keys (tools/common/policy.h) as flags: --accept-tcb-status LIST, --mrtd
+ * HEX[,HEX...], --min-pcesvn N, ... (trusted, like every flag). reportData is not one: the host
+ * binds report data to its nonce per lease. */
+static const char *const k_policy_keys[] = { "acceptTcbStatus", "allowedAdvisories", "minTcbEvaluationNumber",
+                                             "maxCollateralAgeSeconds", "mrtd", "rtmr0", "rtmr1", "rtmr2",
+                                             "rtmr3", "mrseam", "mrsignerseam", "mrconfigid", "mrowner",
+                                             "mrownerconfig", "xfam", "tdAttributes", "minTeeTcbSvn",
+                                             "minQeIsvsvn", "minPcesvn", NULL };
+
+static const char *policy_flag_key(const char *name)
+{
+    for (size_t i = 0; k_policy_keys[i] != NULL; i++) {
+        char kebab[64];
+        config_kebab(kebab, sizeof kebab, k_policy_keys[i]);
+        if (strcmp(kebab, name) == 0) { return k_policy_keys[i]; }
+    }
+    return NULL;
+}
+
 static bool takes_value(const char *name)
 {
     for (size_t i = 0; k_value_opts[i] != NULL; i++) {
         if (strcmp(k_value_opts[i], name) == 0) { return true; }
     }
-    return false;
+    return policy_flag_key(name) != NULL;
 }
 
 static bool env_name_valid(const char *s)
@@ -181,8 +208,19 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
             a->help = true;
             continue;
         }
+        if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+            a->version = true;
+            continue;
+        }
         if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
             a->verbose = true;
+            continue;
+        }
+        if (a->command != NULL && strcmp(a->command, "run") == 0 &&
+            (a->num_positional > 0 || (arg[0] != '-' && a->num_positional == 0))) {
+            /* `crabbox run make -j4 test`: everything from the first word on is the command the
+             * user meant; main() says to put it after -- */
+            if (a->num_positional < HOST_MAX_POSITIONAL) { a->positional[a->num_positional++] = arg; }
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
@@ -247,6 +285,13 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
                         return report_error(a, err.code, err.message, NULL);
                     }
                 }
+                if (policy_flag_key(name) != NULL) {
+                    snprintf(where, sizeof where, "flag --%s", name);
+                    if (config_add(&a->cfg, NULL, policy_flag_key(name), value, CFG_LEVEL_FLAG, true, at, where,
+                                   &err) != CRABBOX_OK) {
+                        return report_error(a, err.code, err.message, NULL);
+                    }
+                }
                 if (strcmp(name, "class") == 0) { a->class_pos = at; }
             }
             continue;
@@ -293,6 +338,17 @@ int main(int argc, char **argv)
     config_init(&a.cfg);
     status = parse(&a, argc, argv, used, &num_used);
     if (status >= 0) { goto out; }
+    if (a.version) {
+        if (a.json) {
+            printf("{\"ok\":true,\"exit\":0,\"code\":\"ok\",\"message\":null,\"crabbox\":\"%s\","
+                   "\"driver_abi\":%u}\n", cba_version(), (unsigned)CRABBOX_DRIVER_ABI_VERSION);
+        } else {
+            printf("crabbox %s (driver ABI %u)\n", cba_version(),
+                   (unsigned)CRABBOX_DRIVER_ABI_VERSION);
+        }
+        status = CBX_EXIT_OK;
+        goto out;
+    }
     if (a.command == NULL) {
         if (a.help) {
             fputs(k_usage, stdout);
@@ -326,6 +382,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (strcmp(a.command, "run") == 0 && a.num_positional > 0 && a.num_cmd == 0) {
+        /* `crabbox run make test`: the command goes after -- (so its own options stay its own) */
+        char cmdline[200] = "";
+        for (size_t k = 0; k < a.num_positional && strlen(cmdline) < 150; k++) {
+            snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), "%s%.60s", k ? " " : "",
+                     a.positional[k]);
+        }
+        status = usage_error(&a, "put the command after --: crabbox run [OPTIONS] -- %s", cmdline);
+        goto out;
+    }
     if ((int)a.num_positional != k_commands[ci].positional) {
         status = usage_error(&a, k_commands[ci].positional != 0 ? "'%s' needs exactly one lease id or slug"
                                                                  : "'%s' takes no arguments",
@@ -340,7 +406,13 @@ int main(int argc, char **argv)
     }
     status = app_setup(&a, &err);
     if (status != CRABBOX_OK) {
-        status = report_error(&a, err.code != CRABBOX_OK ? err.code : status, err.message, NULL);
+        int code = err.code != CRABBOX_OK ? err.code : status;
+        if (strcmp(a.command, "doctor") == 0) { /* doctor: every problem with a next step */
+            char msg[sizeof err.message];
+            snprintf(msg, sizeof msg, "%.360s; next: %.140s", err.message, doctor_next(code));
+            snprintf(err.message, sizeof err.message, "%s", msg);
+        }
+        status = report_error(&a, code, err.message, NULL);
         goto out;
     }
     if (strcmp(a.command, "warmup") == 0) { status = cmd_warmup(&a); }

@@ -19,9 +19,48 @@ static int dir_error(crabbox_err *err, const char *path, int e)
                        e == EPERM ? "owned by another user" : strerror(e));
 }
 
+/* migrate_lease_dirs moves each lease directory of `from` (the old place under the config
+ * directory) into `to`, then removes `from` when it is empty. Only a real directory we own is
+ * touched; an entry that exists in both places stays where it is (with a warning). */
+static void migrate_lease_dirs(const char *from, const char *to)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *ent;
+    size_t moved = 0;
+    if (lstat(from, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) { return; }
+    d = opendir(from);
+    if (d == NULL) { return; }
+    while ((ent = readdir(d)) != NULL) {
+        char src[PATH_MAX], dst[PATH_MAX];
+        struct stat est;
+        if (!lease_id_valid(ent->d_name) || !cbx_path_join(src, sizeof src, from, ent->d_name) ||
+            !cbx_path_join(dst, sizeof dst, to, ent->d_name) || lstat(src, &est) != 0 || !S_ISDIR(est.st_mode)) {
+            continue;
+        }
+        if (lstat(dst, &est) == 0) {
+            fprintf(stderr, "warning: lease directory %s exists in both %s and %s; leaving the old one\n",
+                    ent->d_name, from, to);
+            continue;
+        }
+        if (rename(src, dst) == 0) {
+            moved++;
+        } else if (errno != ENOENT) { /* ENOENT: another crabbox moved it first */
+            fprintf(stderr, "warning: cannot move %s to %s: %s\n", src, dst, strerror(errno));
+        }
+    }
+    closedir(d);
+    (void)rmdir(from); /* only when empty */
+    if (moved > 0) {
+        fprintf(stderr, "crabbox: moved %zu lease director%s (keys, known_hosts) from %s to %s\n", moved,
+                moved == 1 ? "y" : "ies", from, to);
+    }
+}
+
 int state_open(state *st, const char *xdg_state_home, const char *xdg_config_home, const char *home,
                crabbox_err *err)
 {
+    char old_leases[PATH_MAX] = "";
     int e;
     memset(st, 0, sizeof *st);
     st->lock_fd = -1;
@@ -32,14 +71,15 @@ int state_open(state *st, const char *xdg_state_home, const char *xdg_config_hom
     } else {
         return cbx_set_err(err, CRABBOX_E_USAGE, "cannot find the state directory: set HOME or XDG_STATE_HOME");
     }
+    /* Lease keys and known_hosts are state (XDG), not configuration: $XDG_STATE_HOME/crabbox/leases.
+     * Earlier versions kept them in $XDG_CONFIG_HOME/crabbox/testboxes: moved on first use. */
     if (xdg_config_home != NULL && xdg_config_home[0] == '/') {
-        snprintf(st->leases, sizeof st->leases, "%s/crabbox/testboxes", xdg_config_home);
+        snprintf(old_leases, sizeof old_leases, "%s/crabbox/testboxes", xdg_config_home);
     } else if (home != NULL && home[0] == '/') {
-        snprintf(st->leases, sizeof st->leases, "%s/.config/crabbox/testboxes", home);
-    } else {
-        return cbx_set_err(err, CRABBOX_E_USAGE, "cannot find the config directory: set HOME or XDG_CONFIG_HOME");
+        snprintf(old_leases, sizeof old_leases, "%s/.config/crabbox/testboxes", home);
     }
-    if (!cbx_path_join(st->claims, sizeof st->claims, st->root, "claims") ||
+    if (!cbx_path_join(st->leases, sizeof st->leases, st->root, "leases") ||
+        !cbx_path_join(st->claims, sizeof st->claims, st->root, "claims") ||
         !cbx_path_join(st->locks, sizeof st->locks, st->root, "locks") ||
         !cbx_path_join(st->evidence, sizeof st->evidence, st->root, "evidence")) {
         return cbx_set_err(err, CRABBOX_E_USAGE, "state directory path too long");
@@ -49,6 +89,7 @@ int state_open(state *st, const char *xdg_state_home, const char *xdg_config_hom
         e = cbx_mkdir_private(dirs[i]);
         if (e != 0) { return dir_error(err, dirs[i], e); }
     }
+    if (old_leases[0] != '\0') { migrate_lease_dirs(old_leases, st->leases); }
     return CRABBOX_OK;
 }
 
@@ -285,6 +326,11 @@ int claim_read(const state *st, const char *lease, claim *out, crabbox_err *err)
     if (rc == CRABBOX_OK && strcmp(out->lease, lease) != 0) {
         return cbx_set_err(err, CRABBOX_E_MALFORMED, "claim %s names another lease", path);
     }
+    if (rc == CRABBOX_OK && out->lease_dir[0] != '\0' &&
+        !lease_dir_path(st, out->lease, out->lease_dir, sizeof out->lease_dir)) {
+        /* the directory is where this state keeps it, whatever an older claim recorded */
+        return cbx_set_err(err, CRABBOX_E_MALFORMED, "claim %s: lease directory path too long", path);
+    }
     return rc;
 }
 
@@ -344,6 +390,7 @@ int claim_list(const state *st, claim **out, size_t *num, crabbox_err *err)
             list = nl;
             cap = ncap;
         }
+        if (c.lease_dir[0] != '\0' && !lease_dir_path(st, c.lease, c.lease_dir, sizeof c.lease_dir)) { continue; }
         list[n++] = c;
     }
     closedir(d);

@@ -6,8 +6,9 @@
  *       claims/<lease>.json            the claim, 0600, written atomically (temp + rename)
  *       locks/<lease>.lock             flock: held for the whole of an operation on the lease
  *       evidence/<lease>-<time>.json   evidence bundles, 0600
- *   $XDG_CONFIG_HOME/crabbox/testboxes/<lease>/   (phala-provider.md §4) the lease directory,
- *       0700: id_ed25519(.pub), known_hosts, the compose that was deployed
+ *       leases/<lease>/                the lease directory, 0700: id_ed25519(.pub), known_hosts, the
+ *                                      compose that was deployed (state, not configuration; moved
+ *                                      from $XDG_CONFIG_HOME/crabbox/testboxes/ by state_open)
  * Nothing follows symlinks it did not make; every directory is checked to be ours. */
 #ifndef CRABBOX_HOST_STATE_H
 #define CRABBOX_HOST_STATE_H

@@ -127,3 +127,23 @@ void cba_hex_encode(char *out, const uint8_t *in, size_t len)
     }
     out[2 * len] = '\0';
 }
+
+static const struct {
+    const char *name;
+    size_t size;
+} k_pin_fields[] = {
+#define CBA_X_ROW(name, str, size) [name] = { str, size },
+    CBA_PIN_FIELDS(CBA_X_ROW)
+#undef CBA_X_ROW
+};
+_Static_assert(sizeof k_pin_fields / sizeof k_pin_fields[0] == CBA_PIN_COUNT, "one row per pin field");
+
+const char *cba_pin_field_name(cba_pin_field field)
+{
+    return (unsigned)field < CBA_PIN_COUNT ? k_pin_fields[field].name : "";
+}
+
+size_t cba_pin_field_size(cba_pin_field field)
+{
+    return (unsigned)field < CBA_PIN_COUNT ? k_pin_fields[field].size : 0;
+}

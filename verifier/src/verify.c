@@ -81,6 +81,7 @@ void cba_report_init(cba_report *report)
  * zero (unset): a policy knob the library cannot enforce must not be silently ignored. */
 _Static_assert(sizeof(cba_check_result[CBA_MAX_CHECKS]) >= sizeof(cba_check_result[CBA_CHECK_COUNT]),
                "CBA_MAX_CHECKS must hold every check");
+_Static_assert(CBA_PIN_COUNT <= CBA_MAX_PINS, "CBA_MAX_PINS must hold every pin field");
 
 cba_err cba_import_struct(cba_error *err, void *dst, size_t dst_size, const void *src, size_t min_size,
                              const char *what)
@@ -138,6 +139,32 @@ static cba_crypto_rc sig_ok(const cba_policy *policy, const uint8_t pub_xy[64], 
         CBA_ENSURE(sig_rc_ == CBA_CRYPTO_OK, err, code, where, __VA_ARGS__);                     \
     } while (0)
 
+/* fmt_utc writes t as "YYYY-MM-DDThh:mm:ssZ" (Howard Hinnant's civil_from_days). */
+static void fmt_utc(char out[32], int64_t t)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    /* the modulo keeps each field's width (and gcc's truncation analysis) bounded */
+    snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)((uint64_t)(y + (m <= 2)) % 10000u),
+             (unsigned)((uint64_t)m % 100u), (unsigned)((uint64_t)d % 100u), (unsigned)((uint64_t)(secs / 3600) % 100u),
+             (unsigned)((uint64_t)(secs / 60 % 60) % 100u), (unsigned)((uint64_t)(secs % 60) % 100u));
+}
+
+/* window_fail reports `what` outside its validity window [from, to] at `now`. */
+static cba_err window_fail(cba_error *err, cba_err code, const char *where, const char *what, int64_t from,
+                           int64_t to, int64_t now)
+{
+    char a[32], b[32], n[32];
+    fmt_utc(a, from);
+    fmt_utc(b, to);
+    fmt_utc(n, now);
+    return cba_fail(err, code, where, "%.40s is valid %s to %s, not at %s (%s)", what, a, b, n,
+                    now < from ? "not yet valid" : "expired");
+}
+
 /* ---- Trust anchor ------------------------------------------------------------------------ */
 
 typedef struct anchor {
@@ -161,8 +188,10 @@ static cba_err anchor_load(cba_error *err, anchor *out, const cba_policy *policy
      * signature); its profile and validity still apply. */
     CBA_ENSURE(out->cert.has_p256_key && out->cert.is_ca && cbs_eq(out->cert.issuer, out->cert.subject),
                err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is not a self-issued P-256 CA");
-    CBA_ENSURE(out->cert.not_before <= now && now <= out->cert.not_after, err, CBA_E_CERT_EXPIRED,
-               "trust_root", "trust root is not valid at the verification time");
+    if (!(out->cert.not_before <= now && now <= out->cert.not_after)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "trust_root", "trust root", out->cert.not_before,
+                           out->cert.not_after, now);
+    }
     return CBA_OK;
 }
 
@@ -182,8 +211,7 @@ static cba_err check_issued_by(cba_error *err, const cba_policy *policy, const c
                "%s issuer does not name its issuer's subject", what);
     CBA_ENSURE_SIG(sig_ok(policy, issuer->pub_xy, &c->tbs, 1, c->sig_rs), err, CBA_E_CERT_SIGNATURE, what,
                "%s signature does not verify with its issuer's key", what);
-    CBA_ENSURE(cert_valid_at(c, now), err, CBA_E_CERT_EXPIRED, what,
-               "%s is not valid at the verification time", what);
+    if (!cert_valid_at(c, now)) { return window_fail(err, CBA_E_CERT_EXPIRED, what, what, c->not_before, c->not_after, now); }
     return CBA_OK;
 }
 
@@ -249,10 +277,9 @@ static void note_expiry(int64_t *expires, int64_t t)
 
 static cba_err crl_check_time(cba_error *err, const cba_crl *crl, int64_t now, const char *what)
 {
-    CBA_ENSURE(crl->this_update <= now, err, CBA_E_CRL_EXPIRED, what,
-               "%s is not yet valid (thisUpdate after the verification time)", what);
-    CBA_ENSURE(now <= crl->next_update, err, CBA_E_CRL_EXPIRED, what,
-               "%s has expired (nextUpdate before the verification time)", what);
+    if (!(crl->this_update <= now && now <= crl->next_update)) {
+        return window_fail(err, CBA_E_CRL_EXPIRED, what, what, crl->this_update, crl->next_update, now);
+    }
     return CBA_OK;
 }
 
@@ -281,8 +308,9 @@ static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, sig
     CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
     CBA_TRY(check_leaf_profile(err, &sc->leaf, CN_TCB_SIGNING, what));
     if (verified != NULL && cbs_eq(verified->der, sc->leaf.der)) {
-        CBA_ENSURE(cert_valid_at(&sc->leaf, x->now), err, CBA_E_CERT_EXPIRED, what,
-                   "%s is not valid at the verification time", what);
+        if (!cert_valid_at(&sc->leaf, x->now)) {
+            return window_fail(err, CBA_E_CERT_EXPIRED, what, what, sc->leaf.not_before, sc->leaf.not_after, x->now);
+        }
     } else {
         CBA_TRY(check_issued_by(err, x->policy, &sc->leaf, &root->cert, x->now, what));
     }
@@ -294,10 +322,10 @@ static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, sig
 static cba_err check_tcb_info_time(cba_error *err, const cba_tcb_info *t, const cba_policy *policy,
                                    int64_t now)
 {
-    CBA_ENSURE(t->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.issueDate",
-               "TCB info issue date is after the verification time");
-    CBA_ENSURE(now <= t->next_update, err, CBA_E_COLLATERAL_EXPIRED, "tcb_info.nextUpdate",
-               "TCB info has expired (nextUpdate before the verification time)");
+    if (!(t->issue_date <= now && now <= t->next_update)) {
+        return window_fail(err, CBA_E_COLLATERAL_EXPIRED, now < t->issue_date ? "tcb_info.issueDate" : "tcb_info.nextUpdate",
+                           "TCB info", t->issue_date, t->next_update, now);
+    }
     CBA_ENSURE(t->tcb_evaluation_data_number >= policy->min_tcb_evaluation_data_number, err,
                CBA_E_COLLATERAL_EXPIRED, "tcb_info.tcbEvaluationDataNumber",
                "tcbEvaluationDataNumber %u is below the policy minimum %u",
@@ -310,10 +338,11 @@ static cba_err check_tcb_info_time(cba_error *err, const cba_tcb_info *t, const 
 
 static cba_err check_qe_identity_time(cba_error *err, const cba_qe_identity *q, int64_t now)
 {
-    CBA_ENSURE(q->issue_date <= now, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.issueDate",
-               "QE identity issue date is after the verification time");
-    CBA_ENSURE(now <= q->next_update, err, CBA_E_COLLATERAL_EXPIRED, "qe_identity.nextUpdate",
-               "QE identity has expired (nextUpdate before the verification time)");
+    if (!(q->issue_date <= now && now <= q->next_update)) {
+        return window_fail(err, CBA_E_COLLATERAL_EXPIRED,
+                           now < q->issue_date ? "qe_identity.issueDate" : "qe_identity.nextUpdate", "QE identity",
+                           q->issue_date, q->next_update, now);
+    }
     return CBA_OK;
 }
 
@@ -512,6 +541,36 @@ static cba_err collateral_verify_impl(cba_collateral **out, cba_report *report, 
     return CBA_OK;
 }
 
+/* hex_lower writes 2n lowercase hex digits and a NUL. */
+static void hex_lower(char *out, const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* hex_abbrev writes the first and last 8 hex digits of `b` ("0123abcd..89abcdef"), or all of
+ * them when they fit in 16. */
+static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    char full[129];
+    size_t len = n > 64 ? 64 : n;
+    for (size_t i = 0; i < len; i++) {
+        full[2 * i] = d[b[i] >> 4];
+        full[2 * i + 1] = d[b[i] & 15];
+    }
+    full[2 * len] = '\0';
+    if (2 * len <= 16) {
+        snprintf(out, 40, "%.16s", full);
+    } else {
+        snprintf(out, 40, "%.8s...%.8s", full, full + 2 * len - 8);
+    }
+}
+
 /* ---- Quote verification --------------------------------------------------------------------- */
 
 typedef struct verify_ctx {
@@ -597,8 +656,10 @@ static cba_err step_pck_chain(verify_ctx *v)
     if (v->coll != NULL && cbs_eq(v->inter.der, v->coll->pck_crl_ca.der)) {
         /* Byte-identical to the PCK CA verified with the collateral: same signature, same
          * issuer; only its validity depends on `now`. */
-        CBA_ENSURE(cert_valid_at(&v->inter, v->now), err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]",
-                   "PCK CA certificate is not valid at the verification time");
+        if (!cert_valid_at(&v->inter, v->now)) {
+            return window_fail(err, CBA_E_CERT_EXPIRED, "quote.pck_chain[1]", "PCK CA certificate", v->inter.not_before,
+                               v->inter.not_after, v->now);
+        }
     } else {
         CBA_TRY(check_issued_by(err, v->policy, &v->inter, &v->root.cert, v->now, "quote.pck_chain[1]"));
     }
@@ -650,13 +711,19 @@ static cba_err step_tcb_info(verify_ctx *v)
     cba_error *err = &v->e;
     const cba_collateral *c = v->coll;
     if (c == NULL) { return dcap_missing(v, "collateral.tcb_info"); }
-    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, v->now), err, CBA_E_CERT_EXPIRED,
-               "collateral.tcb_info_issuer_chain", "TCB signing certificate is not valid now");
+    if (!cert_valid_at(&c->tcb_chain.leaf, v->now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.tcb_info_issuer_chain", "TCB signing certificate", (&c->tcb_chain.leaf)->not_before, (&c->tcb_chain.leaf)->not_after, v->now);
+    }
     CBA_TRY(check_tcb_info_time(err, &c->tcb_info, v->policy, v->now));
-    CBA_ENSURE(cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6), err, CBA_E_TCB_INFO_MISMATCH,
-               "tcb_info.fmspc", "TCB info FMSPC differs from the PCK certificate's");
-    CBA_ENSURE(cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2), err, CBA_E_TCB_INFO_MISMATCH,
-               "tcb_info.pceId", "TCB info PCE-ID differs from the PCK certificate's");
+    if (!cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6) || !cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2)) {
+        bool fmspc = !cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6);
+        char got[13], want[13];
+        hex_lower(got, fmspc ? c->tcb_info.fmspc : c->tcb_info.pce_id, fmspc ? 6 : 2);
+        hex_lower(want, fmspc ? v->sgx.fmspc : v->sgx.pce_id, fmspc ? 6 : 2);
+        return cba_fail(err, CBA_E_TCB_INFO_MISMATCH, fmspc ? "tcb_info.fmspc" : "tcb_info.pceId",
+                        "TCB info %s is %s; the PCK certificate's is %s (collateral for another platform)",
+                        fmspc ? "FMSPC" : "PCE-ID", got, want);
+    }
     v->r->tcb_evaluation_data_number = c->tcb_info.tcb_evaluation_data_number;
     return CBA_OK;
 }
@@ -687,8 +754,9 @@ static cba_err step_qe_identity(verify_ctx *v)
 {
     const cba_collateral *c = v->coll;
     if (c == NULL) { return dcap_missing(v, "collateral.qe_identity"); }
-    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, v->now), &v->e, CBA_E_CERT_EXPIRED,
-               "collateral.qe_identity_issuer_chain", "TCB signing certificate is not valid now");
+    if (!cert_valid_at(&c->qe_chain.leaf, v->now)) {
+        return window_fail(&v->e, CBA_E_CERT_EXPIRED, "collateral.qe_identity_issuer_chain", "TCB signing certificate", (&c->qe_chain.leaf)->not_before, (&c->qe_chain.leaf)->not_after, v->now);
+    }
     CBA_TRY(check_qe_identity_time(&v->e, &c->qe_identity, v->now));
     return cba_qe_identity_match(&v->e, &v->qe_level, &c->qe_identity, &v->quote.qe_report);
 }
@@ -720,6 +788,7 @@ static cba_err step_tcb_status(verify_ctx *v)
     CBA_TRY(cba_tcb_evaluate(err, &res, &v->coll->tcb_info, &v->sgx, &v->quote.td,
                              v->quote.body_type, v->qe_level));
     r->has_tcb = true;
+    r->tcb_date = res.tcb_date;
     r->tcb_status = res.status;
     r->platform_tcb_status = res.platform_status;
     r->module_tcb_status = res.module_status;
@@ -801,16 +870,105 @@ static cba_err step_rtmr_replay(verify_ctx *v)
     return cba_eventlog_check_cert_copy(&v->e, v->info, (const uint8_t(*)[48])v->digests);
 }
 
+/* pin_field_bytes points at the quote's copy of a pinnable field. */
+static const uint8_t *pin_field_bytes(const cba_td_report *td, cba_pin_field f)
+{
+    switch (f) {
+    case CBA_PIN_MRTD: return td->mrtd;
+    case CBA_PIN_RTMR0: return td->rtmr[0];
+    case CBA_PIN_RTMR1: return td->rtmr[1];
+    case CBA_PIN_RTMR2: return td->rtmr[2];
+    case CBA_PIN_RTMR3: return td->rtmr[3];
+    case CBA_PIN_MRSEAM: return td->mrseam;
+    case CBA_PIN_MRSIGNERSEAM: return td->mrsignerseam;
+    case CBA_PIN_MRCONFIGID: return td->mrconfigid;
+    case CBA_PIN_MROWNER: return td->mrowner;
+    case CBA_PIN_MROWNERCONFIG: return td->mrownerconfig;
+    case CBA_PIN_REPORT_DATA: return td->report_data;
+    case CBA_PIN_XFAM:
+    case CBA_PIN_TD_ATTRIBUTES:
+    case CBA_PIN_COUNT: break;
+    }
+    return NULL;
+}
+
+/* check_pin_list fails unless the field equals one of the allowed values; the detail shows the
+ * actual value (abbreviated) and the first allowed one. */
+static cba_err check_pin_list(verify_ctx *v, cba_pin_field f, const uint8_t *actual, cba_err code)
+{
+    const struct cba_pin_list *l = &v->policy->pins[f];
+    size_t size = cba_pin_field_size(f);
+    char got[40], want[40];
+    if (l->num_values == 0) { return CBA_OK; }
+    CBA_ENSURE(l->values != NULL, &v->e, CBA_E_ARGUMENT, cba_pin_field_name(f), "pin list has no values");
+    for (size_t i = 0; i < l->num_values; i++) {
+        if (cba_ct_eq(l->values + i * size, actual, size)) { return CBA_OK; }
+    }
+    hex_abbrev(got, actual, size);
+    hex_abbrev(want, l->values, size);
+    return cba_fail(&v->e, code, cba_pin_field_name(f), "%s is %s; expected %s%s (%zu allowed value%s)",
+                    cba_pin_field_name(f), got, want, l->num_values > 1 ? " or another" : "",
+                    l->num_values, l->num_values > 1 ? "s" : "");
+}
+
 static cba_err check_pins(verify_ctx *v)
 {
     const cba_policy *p = v->policy;
-    CBA_ENSURE(!p->has_mrtd || cba_ct_eq(p->mrtd, v->quote.td.mrtd, 48), &v->e,
-               CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD differs from the pinned value");
-    for (int i = 0; i < 3; i++) {
-        CBA_ENSURE(!p->has_rtmr[i] || cba_ct_eq(p->rtmr[i], v->quote.td.rtmr[i], 48), &v->e,
-                   CBA_E_MEASUREMENT_POLICY, "rtmr", "RTMR%d differs from the pinned value", i);
+    const cba_td_report *td = &v->quote.td;
+    char got[40], want[40];
+    if (p->has_mrtd && !cba_ct_eq(p->mrtd, td->mrtd, 48)) {
+        hex_abbrev(got, td->mrtd, 48);
+        hex_abbrev(want, p->mrtd, 48);
+        return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "mrtd", "MRTD differs from the pinned value: MRTD is %s, expected %s",
+                        got, want);
     }
+    for (int i = 0; i < 3; i++) {
+        if (p->has_rtmr[i] && !cba_ct_eq(p->rtmr[i], td->rtmr[i], 48)) {
+            hex_abbrev(got, td->rtmr[i], 48);
+            hex_abbrev(want, p->rtmr[i], 48);
+            return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "rtmr",
+                            "RTMR%d differs from the pinned value: RTMR%d is %s, expected %s", i, i, got, want);
+        }
+    }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        uint8_t le[8];
+        const uint8_t *actual = pin_field_bytes(td, (cba_pin_field)f);
+        if (f == CBA_PIN_REPORT_DATA) { continue; } /* the report_data check */
+        if (f == CBA_PIN_XFAM || f == CBA_PIN_TD_ATTRIBUTES) {
+            uint64_t x = f == CBA_PIN_XFAM ? td->xfam : td->td_attributes;
+            for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(x >> (8 * b)); }
+            actual = le;
+        }
+        CBA_TRY(check_pin_list(v, (cba_pin_field)f, actual, CBA_E_MEASUREMENT_POLICY));
+    }
+    if (p->has_min_tee_tcb_svn) {
+        for (int i = 0; i < 16; i++) {
+            if (td->tee_tcb_svn[i] < p->min_tee_tcb_svn[i]) {
+                hex_abbrev(got, td->tee_tcb_svn, 16);
+                hex_abbrev(want, p->min_tee_tcb_svn, 16);
+                return cba_fail(&v->e, CBA_E_MEASUREMENT_POLICY, "tee_tcb_svn",
+                                "TEE_TCB_SVN is %s; component %d is below the minimum %s", got, i, want);
+            }
+        }
+    }
+    CBA_ENSURE(v->quote.qe_report.isvsvn >= p->min_qe_isvsvn, &v->e, CBA_E_MEASUREMENT_POLICY, "qe_isvsvn",
+               "QE ISVSVN is %u; the policy's minimum is %u", (unsigned)v->quote.qe_report.isvsvn,
+               (unsigned)p->min_qe_isvsvn);
+    CBA_ENSURE(v->sgx.pcesvn >= p->min_pcesvn, &v->e, CBA_E_MEASUREMENT_POLICY, "pcesvn",
+               "PCESVN is %u; the policy's minimum is %u", (unsigned)v->sgx.pcesvn, (unsigned)p->min_pcesvn);
     return CBA_OK;
+}
+
+static bool has_any_pin(const cba_policy *p)
+{
+    if (p->has_mrtd || p->has_rtmr[0] || p->has_rtmr[1] || p->has_rtmr[2] || p->has_min_tee_tcb_svn ||
+        p->min_qe_isvsvn != 0 || p->min_pcesvn != 0) {
+        return true;
+    }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        if (f != CBA_PIN_REPORT_DATA && p->pins[f].num_values != 0) { return true; }
+    }
+    return false;
 }
 
 static cba_err step_quote_measurements(verify_ctx *v)
@@ -819,7 +977,7 @@ static cba_err step_quote_measurements(verify_ctx *v)
     const cba_policy *p = v->policy;
     CBA_TRY(check_pins(v));
     if (in == NULL) {
-        if (!p->has_mrtd && !p->has_rtmr[0] && !p->has_rtmr[1] && !p->has_rtmr[2]) {
+        if (!has_any_pin(p)) {
             v->skip_reason = "no guest agent response and no pinned measurement";
         }
         return CBA_OK;
@@ -887,9 +1045,14 @@ static cba_err step_compose_binding(verify_ctx *v)
     CBA_ENSURE(!in->has_tcb_compose_hash || cba_ct_eq(in->tcb_compose_hash, v->ids.compose_hash, 32),
                err, CBA_E_COMPOSE_HASH_MISMATCH, "tcb_info.compose_hash",
                "tcb_info.compose_hash differs from the event");
-    CBA_ENSURE(!p->has_compose_hash || cba_ct_eq(p->compose_hash, v->ids.compose_hash, 32), err,
-               CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
-               "the CVM runs another compose than the expected one");
+    if (p->has_compose_hash && !cba_ct_eq(p->compose_hash, v->ids.compose_hash, 32)) {
+        char got[40], want[40];
+        hex_abbrev(got, v->ids.compose_hash, 32);
+        hex_abbrev(want, p->compose_hash, 32);
+        return cba_fail(err, CBA_E_COMPOSE_HASH_MISMATCH, "compose_hash",
+                        "the CVM runs another compose than the expected one: compose hash %s, expected %s", got,
+                        want);
+    }
     CBA_TRY(cba_mrconfigid_check(err, &v->r->mrconfigid_version, v->quote.td.mrconfigid, &v->ids));
     v->r->has_compose_hash = true;
     memcpy(v->r->compose_hash, v->ids.compose_hash, 32);
@@ -911,8 +1074,12 @@ static cba_err step_app_id(verify_ctx *v)
                "the event log has no app-id event before system-ready");
     CBA_ENSURE(!in->has_app_id || cba_ct_eq(in->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
                "app_id", "claimed app_id differs from the app-id event");
-    CBA_ENSURE(!p->has_app_id || cba_ct_eq(p->app_id, v->ids.app_id, 20), err, CBA_E_APP_ID_MISMATCH,
-               "app_id", "the CVM's app id differs from the expected one");
+    if (p->has_app_id && !cba_ct_eq(p->app_id, v->ids.app_id, 20)) {
+        char got[41], want[41];
+        hex_lower(got, v->ids.app_id, 20);
+        hex_lower(want, p->app_id, 20);
+        return cba_fail(err, CBA_E_APP_ID_MISMATCH, "app_id", "the CVM's app id is %s; expected %s", got, want);
+    }
     v->r->has_app_id = true;
     memcpy(v->r->app_id, v->ids.app_id, 20);
     if (v->ids.has_instance_id && v->ids.instance_id.len == 20) {
@@ -930,10 +1097,14 @@ static cba_err step_report_data(verify_ctx *v)
 {
     const cba_policy *p = v->policy;
     const uint8_t *rd = v->quote.td.report_data;
-    if (p->has_report_data) {
-        CBA_ENSURE(cba_ct_eq(p->report_data, rd, 64), &v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
-                   "quote report data differs from the expected value");
+    if (p->has_report_data && !cba_ct_eq(p->report_data, rd, 64)) {
+        char got[40], want[40];
+        hex_abbrev(got, rd, 64);
+        hex_abbrev(want, p->report_data, 64);
+        return cba_fail(&v->e, CBA_E_REPORT_DATA_MISMATCH, "report_data",
+                        "quote report data is %s; expected %s", got, want);
     }
+    CBA_TRY(check_pin_list(v, CBA_PIN_REPORT_DATA, rd, CBA_E_REPORT_DATA_MISMATCH));
     if (v->info != NULL && v->info->quote_from_cert && !v->info_quote_replaced) {
         uint8_t want[64];
         CBA_ENSURE(cba_ratls_report_data(want, v->info->cert_spki), &v->e, CBA_E_INTERNAL, "crypto",
@@ -942,7 +1113,7 @@ static cba_err step_report_data(verify_ctx *v)
                    "quote report data is not SHA-512(\"ratls-cert:\" || app certificate key)");
         v->r->ratls_bound = true;
     }
-    if (!p->has_report_data && !v->r->ratls_bound) {
+    if (!p->has_report_data && p->pins[CBA_PIN_REPORT_DATA].num_values == 0 && !v->r->ratls_bound) {
         v->skip_reason = "no binding requested (give --report-data)";
     }
     return CBA_OK;
@@ -1069,8 +1240,11 @@ static void pass_detail_for(const verify_ctx *v, cba_check check, char *buf, siz
                                                                          : "absent");
         break;
     case CBA_CHECK_REPORT_DATA:
-        snprintf(buf, n, "%s%s%s", v->policy->has_report_data ? "equals the expected value" : "",
-                 v->policy->has_report_data && r->ratls_bound ? "; " : "",
+        snprintf(buf, n, "%s%s%s",
+                 v->policy->has_report_data || v->policy->pins[CBA_PIN_REPORT_DATA].num_values != 0
+                     ? "equals the expected value" : "",
+                 (v->policy->has_report_data || v->policy->pins[CBA_PIN_REPORT_DATA].num_values != 0) &&
+                         r->ratls_bound ? "; " : "",
                  r->ratls_bound ? "binds the app certificate key (RA-TLS)" : "");
         break;
     default:
@@ -1114,26 +1288,26 @@ static cba_err load_collateral(verify_ctx *v)
 static cba_err recheck_crl(cba_error *err, const cba_collateral *c, int64_t now)
 {
     CBA_TRY(crl_check_time(err, &c->root_crl, now, "collateral.root_ca_crl"));
-    CBA_ENSURE(cert_valid_at(&c->pck_crl_ca, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.pck_crl_issuer_chain",
-               "collateral.pck_crl_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->pck_crl_ca, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.pck_crl_issuer_chain", "PCK CRL issuer certificate", (&c->pck_crl_ca)->not_before, (&c->pck_crl_ca)->not_after, now);
+    }
     return crl_check_time(err, &c->pck_crl, now, "collateral.pck_crl");
 }
 
 static cba_err recheck_tcb_info(cba_error *err, const cba_collateral *c, const cba_policy *policy,
                                 int64_t now)
 {
-    CBA_ENSURE(cert_valid_at(&c->tcb_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.tcb_info_issuer_chain",
-               "collateral.tcb_info_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->tcb_chain.leaf, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.tcb_info_issuer_chain", "TCB signing certificate", (&c->tcb_chain.leaf)->not_before, (&c->tcb_chain.leaf)->not_after, now);
+    }
     return check_tcb_info_time(err, &c->tcb_info, policy, now);
 }
 
 static cba_err recheck_qe_identity(cba_error *err, const cba_collateral *c, int64_t now)
 {
-    CBA_ENSURE(cert_valid_at(&c->qe_chain.leaf, now), err, CBA_E_CERT_EXPIRED,
-               "collateral.qe_identity_issuer_chain",
-               "collateral.qe_identity_issuer_chain is not valid at the verification time");
+    if (!cert_valid_at(&c->qe_chain.leaf, now)) {
+        return window_fail(err, CBA_E_CERT_EXPIRED, "collateral.qe_identity_issuer_chain", "TCB signing certificate", (&c->qe_chain.leaf)->not_before, (&c->qe_chain.leaf)->not_after, now);
+    }
     return check_qe_identity_time(err, &c->qe_identity, now);
 }
 
@@ -1213,6 +1387,8 @@ static cba_err run_pipeline(verify_ctx *v)
         check_set(r, s->check, CBA_CHECK_PASS, detail[0] ? detail : s->pass_detail);
         if (s->check == CBA_CHECK_QUOTE_SIGNATURE) {
             publish_quote(r, &v->quote); /* authenticated from here on */
+            r->pce_svn = v->sgx.pcesvn;
+            r->qe_isvsvn = v->quote.qe_report.isvsvn;
         }
     }
     if (first_deferred != CBA_OK) {

@@ -179,6 +179,39 @@ CBA_API bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_sta
 #define CBA_MAX_ADVISORIES 32
 #define CBA_ADVISORY_ID_MAX 32 /* "INTEL-SA-01234" fits with room */
 
+/* Pinnable quote fields. td_attributes and xfam are their 8 quote bytes (little endian, as
+ * `verify --json` prints them); report data is 64 bytes, the rest 48. */
+#define CBA_PIN_FIELDS(X)                                                                        \
+    X(CBA_PIN_MRTD, "mrtd", 48)                                                                  \
+    X(CBA_PIN_RTMR0, "rtmr0", 48)                                                                \
+    X(CBA_PIN_RTMR1, "rtmr1", 48)                                                                \
+    X(CBA_PIN_RTMR2, "rtmr2", 48)                                                                \
+    X(CBA_PIN_RTMR3, "rtmr3", 48)                                                                \
+    X(CBA_PIN_MRSEAM, "mrseam", 48)                                                              \
+    X(CBA_PIN_MRSIGNERSEAM, "mrsignerseam", 48)                                                  \
+    X(CBA_PIN_MRCONFIGID, "mrconfigid", 48)                                                      \
+    X(CBA_PIN_MROWNER, "mrowner", 48)                                                            \
+    X(CBA_PIN_MROWNERCONFIG, "mrownerconfig", 48)                                                \
+    X(CBA_PIN_XFAM, "xfam", 8)                                                                   \
+    X(CBA_PIN_TD_ATTRIBUTES, "td_attributes", 8)                                                 \
+    X(CBA_PIN_REPORT_DATA, "report_data", 64)
+
+typedef enum cba_pin_field {
+#define CBA_X_ENUM(name, str, size) name,
+    CBA_PIN_FIELDS(CBA_X_ENUM)
+#undef CBA_X_ENUM
+    CBA_PIN_COUNT
+} cba_pin_field;
+
+/* Room for pin fields in cba_policy: CBA_PIN_COUNT grows (fields are appended) while the layout
+ * stays. */
+#define CBA_MAX_PINS 24
+
+/* cba_pin_field_name returns the field's name ("mrtd", ..., "" when out of range);
+ * cba_pin_field_size its size in bytes (0 when out of range). */
+CBA_API const char *cba_pin_field_name(cba_pin_field field);
+CBA_API size_t cba_pin_field_size(cba_pin_field field);
+
 typedef struct cba_policy {
     uint32_t struct_size;       /* set by cba_policy_init; keep first */
     uint32_t accepted_statuses; /* bit (1u << cba_tcb_status); Revoked is never accepted */
@@ -219,6 +252,19 @@ typedef struct cba_policy {
      * app_compose in the evidence the check fails when the policy expects a docker compose or
      * requires a script, and is skipped otherwise (the detail says so). */
     const struct cba_app_compose_policy *app_compose;
+    /* ---- Allow-lists and minimums (go-tdx-guest's policy; appended). Each pins[f] is borrowed:
+     * num_values values of cba_pin_field_size(f) bytes back to back, in the quote's byte order;
+     * num_values 0 = not pinned. A field passes when it equals one of its values. These add to
+     * has_mrtd / has_rtmr / has_report_data above (both must pass when both are set). The pins
+     * are checked in quote_measurements (report data in report_data), the minimums too. */
+    struct cba_pin_list {
+        const uint8_t *values;
+        size_t num_values;
+    } pins[CBA_MAX_PINS]; /* [0, CBA_PIN_COUNT) used: room to grow */
+    bool has_min_tee_tcb_svn;
+    uint8_t min_tee_tcb_svn[16]; /* each of the 16 components must be >= (go-tdx-guest) */
+    uint16_t min_qe_isvsvn;      /* QE report ISVSVN; 0 = no minimum */
+    uint16_t min_pcesvn;         /* PCK certificate PCESVN; 0 = no minimum */
 } cba_policy;
 
 /* ---- App-compose policy (check app_compose) --------------------------------------------- *
@@ -390,6 +436,12 @@ typedef struct cba_report {
     bool has_pre_launch_script;
     uint8_t pre_launch_script_sha256[32];
     cba_script_match pre_launch_script_match;
+
+    /* Appended (cleared with the dstack block when rejected): what else the signed quote and its
+     * PCK certificate prove, and the matched TCB level's date (has_tcb). */
+    uint16_t pce_svn;   /* PCK certificate PCESVN */
+    uint16_t qe_isvsvn; /* QE report ISVSVN */
+    int64_t tcb_date;   /* tcbDate of the matched TDX TCB level, Unix seconds; 0 = unknown */
 } cba_report;
 
 /* cba_report_init zeroes the report and sets struct_size. Every function that fills a report

@@ -1,0 +1,161 @@
+/* test_verify_pins.c — policy allow-lists and minimums (cba_policy.pins, min_*) on the real
+ * dcap-qvl TDX sample, and the policy document parser (tools/common/policy.c) feeding them. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crabbox/verifier.h"
+#include "policy.h"
+#include "testutil.h"
+
+#define DCAP_QVL_AT 1752919234
+
+TestSuite(pins, .timeout = 300);
+
+typedef struct sample {
+    tu_buf quote, coll;
+    cba_report base; /* the verified report with the default policy */
+} sample;
+
+static bool load(sample *s)
+{
+    cba_policy p;
+    cba_evidence ev = { 0 };
+    if (!tu_real_fixture("dcap-qvl-tdx/tdx_quote", &s->quote) ||
+        !tu_real_fixture("dcap-qvl-tdx/tdx_quote_collateral.json", &s->coll)) {
+        return false;
+    }
+    cba_policy_init(&p);
+    cba_evidence_init(&ev);
+    ev.quote = s->quote.data;
+    ev.quote_len = s->quote.len;
+    ev.collateral_json = s->coll.data;
+    ev.collateral_json_len = s->coll.len;
+    cba_report_init(&s->base);
+    cr_assert_eq(cba_verify(&s->base, &p, &ev, DCAP_QVL_AT), CBA_OK, "%s", s->base.error.detail);
+    return true;
+}
+
+static void unload(sample *s)
+{
+    tu_buf_free(&s->quote);
+    tu_buf_free(&s->coll);
+}
+
+static cba_err verify(const sample *s, const cba_policy *p, cba_report *r)
+{
+    cba_evidence ev;
+    cba_evidence_init(&ev);
+    ev.quote = s->quote.data;
+    ev.quote_len = s->quote.len;
+    ev.collateral_json = s->coll.data;
+    ev.collateral_json_len = s->coll.len;
+    cba_report_init(r);
+    return cba_verify(r, p, &ev, DCAP_QVL_AT);
+}
+
+static const uint8_t *field(const cba_report *r, cba_pin_field f, uint8_t le[8])
+{
+    uint64_t x = f == CBA_PIN_XFAM ? r->xfam : r->td_attributes;
+    switch (f) {
+    case CBA_PIN_MRTD: return r->mrtd;
+    case CBA_PIN_RTMR0: case CBA_PIN_RTMR1: case CBA_PIN_RTMR2: case CBA_PIN_RTMR3: return r->rtmr[f - CBA_PIN_RTMR0];
+    case CBA_PIN_MRSEAM: return r->mrseam;
+    case CBA_PIN_MRSIGNERSEAM: return r->mrsignerseam;
+    case CBA_PIN_MRCONFIGID: return r->mrconfigid;
+    case CBA_PIN_MROWNER: return r->mrowner;
+    case CBA_PIN_MROWNERCONFIG: return r->mrownerconfig;
+    case CBA_PIN_REPORT_DATA: return r->report_data;
+    default:
+        for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(x >> (8 * b)); }
+        return le;
+    }
+}
+
+Test(pins, every_field_allow_list)
+{
+    sample s;
+    if (!load(&s)) { cr_skip_test("real fixtures absent"); }
+    for (int f = 0; f < CBA_PIN_COUNT; f++) {
+        size_t size = cba_pin_field_size((cba_pin_field)f);
+        uint8_t le[8], vals[3 * 64];
+        cba_policy p;
+        cba_report r;
+        memset(vals, 0xee, sizeof vals);
+        memcpy(vals + 2 * size, field(&s.base, (cba_pin_field)f, le), size); /* third of three */
+        cba_policy_init(&p);
+        p.pins[f] = (struct cba_pin_list){ vals, 3 };
+        cr_assert_eq(verify(&s, &p, &r), CBA_OK, "%s allowed: %s", cba_pin_field_name((cba_pin_field)f),
+                     r.error.detail);
+        p.pins[f].num_values = 2; /* without the real value */
+        cr_assert_neq(verify(&s, &p, &r), CBA_OK, "%s", cba_pin_field_name((cba_pin_field)f));
+        cr_assert_eq(r.failed_check, f == CBA_PIN_REPORT_DATA ? CBA_CHECK_REPORT_DATA : CBA_CHECK_QUOTE_MEASUREMENTS);
+        cr_assert(strstr(r.error.detail, "eeeeeeee") != NULL, "expected value shown: %s", r.error.detail);
+        cr_assert(strstr(r.error.detail, " is ") != NULL, "actual value shown: %s", r.error.detail);
+        cr_assert_str_eq(r.error.where, cba_pin_field_name((cba_pin_field)f));
+        p.pins[f].values = NULL; /* a count without values fails closed */
+        cr_assert_eq(verify(&s, &p, &r), CBA_E_ARGUMENT);
+    }
+    unload(&s);
+}
+
+Test(pins, minimums)
+{
+    sample s;
+    cba_policy p;
+    cba_report r;
+    if (!load(&s)) { cr_skip_test("real fixtures absent"); }
+    cba_policy_init(&p);
+    p.min_pcesvn = s.base.pce_svn;
+    p.min_qe_isvsvn = s.base.qe_isvsvn;
+    p.has_min_tee_tcb_svn = true;
+    memcpy(p.min_tee_tcb_svn, s.base.tee_tcb_svn, 16);
+    cr_assert_eq(verify(&s, &p, &r), CBA_OK, "%s", r.error.detail);
+    p.min_pcesvn = (uint16_t)(s.base.pce_svn + 1);
+    cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY);
+    cr_assert_str_eq(r.error.where, "pcesvn");
+    p.min_pcesvn = 0;
+    p.min_qe_isvsvn = (uint16_t)(s.base.qe_isvsvn + 1);
+    cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY);
+    cr_assert_str_eq(r.error.where, "qe_isvsvn");
+    p.min_qe_isvsvn = 0;
+    p.min_tee_tcb_svn[15] = (uint8_t)(s.base.tee_tcb_svn[15] + 1); /* one component above */
+    cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY);
+    cr_assert(strstr(r.error.detail, "component 15") != NULL, "%s", r.error.detail);
+    cr_assert(s.base.tcb_date > 0 && s.base.pce_svn != 0);
+    unload(&s);
+}
+
+Test(pins, policy_document_to_cba_policy)
+{
+    sample s;
+    tc_policy *tp = malloc(sizeof *tp);
+    char doc[1024], hex[97], err[300];
+    cba_policy p;
+    cba_report r;
+    if (!load(&s)) { cr_skip_test("real fixtures absent"); }
+    for (int i = 0; i < 48; i++) { snprintf(hex + 2 * i, 3, "%02x", s.base.mrseam[i]); }
+    snprintf(doc, sizeof doc, "{\"mrseam\": [\"%0*d\", \"0x%s\"], \"minPcesvn\": %u, \"acceptTcbStatus\": \"UpToDate\"}",
+             96, 0, hex, (unsigned)s.base.pce_svn);
+    tc_policy_init(tp);
+    cr_assert(tc_policy_load(tp, "doc.json", (const uint8_t *)doc, strlen(doc), false, err, sizeof err), "%s", err);
+    cba_policy_init(&p);
+    tc_policy_apply(tp, &p);
+    cr_assert_eq(p.pins[CBA_PIN_MRSEAM].num_values, 2);
+    cr_assert_eq(verify(&s, &p, &r), CBA_OK, "%s", r.error.detail);
+    /* tighten: a repository's list without the real value refuses */
+    snprintf(doc, sizeof doc, "mrseam: \"%0*d\"\n", 96, 0);
+    cr_assert(tc_policy_load(tp, "repo.yaml", (const uint8_t *)doc, strlen(doc), true, err, sizeof err), "%s", err);
+    cba_policy_init(&p);
+    tc_policy_apply(tp, &p);
+    cr_assert_eq(p.pins[CBA_PIN_MRSEAM].num_values, 1);
+    cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY);
+    /* all or nothing: a bad document changes nothing */
+    snprintf(doc, sizeof doc, "minPcesvn: 9\nbogus: 1\n");
+    cr_assert_not(tc_policy_load(tp, "bad.yaml", (const uint8_t *)doc, strlen(doc), false, err, sizeof err));
+    cr_assert(strstr(err, "bad.yaml:2: unknown policy key 'bogus'") != NULL, "%s", err);
+    cr_assert_eq(tp->min_pcesvn, s.base.pce_svn);
+    free(tp);
+    unload(&s);
+}
