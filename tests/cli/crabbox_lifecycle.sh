@@ -41,9 +41,9 @@ has known_hosts_pinned "^$lease ssh-ed25519 " "$XDG_STATE_HOME/crabbox/leases/$l
 py bundle_verified "o['verdict']=='verified' and o['lease']=='$lease' and len(o['nonce'])==64 and o['fresh'] and o['host_key'] and o['dcap']=='skipped'" "$bundle"
 # The per-lease pre-launch script: the lease key in its text, only that key set, no env/user_config
 # key source; deployed through the spec and required in the attested app-compose.
-script="$XDG_CONFIG_HOME/crabbox/testboxes/$lease/pre-launch.sh"
+script="$XDG_STATE_HOME/crabbox/leases/$lease/pre-launch.sh"
 same script_mode "$(mode_of "$script")" 600
-if "$python" - "$script" "$XDG_CONFIG_HOME/crabbox/testboxes/$lease/id_ed25519.pub" <<'PY'; then ok; else bad "script content"; fi
+if "$python" - "$script" "$XDG_STATE_HOME/crabbox/leases/$lease/id_ed25519.pub" <<'PY'; then ok; else bad "script content"; fi
 import re, sys
 text = open(sys.argv[1]).read()
 key = open(sys.argv[2]).read().strip()
@@ -165,7 +165,7 @@ rm -f "$state/pins"
 CRABBOX_TEST_MODE=not-fresh CRABBOX_ALLOW_INFO_ONLY_ATTESTATION=true expect info_only_warmup 0 warmup --json && \
     py info_only_json "o['attestation_fresh'] is False"
 io_lease=$(field lease)
-io_kh="$XDG_CONFIG_HOME/crabbox/testboxes/$io_lease/known_hosts"
+io_kh="$XDG_STATE_HOME/crabbox/leases/$io_lease/known_hosts"
 has info_only_marked '^# crabbox: info-only: this host key is NOT bound by any quote' "$io_kh"
 has info_only_key_still_pinned "^$io_lease ssh-ed25519 " "$io_kh"
 CRABBOX_TEST_MODE=not-fresh CRABBOX_ALLOW_INFO_ONLY_ATTESTATION=true expect info_only_with_opt_in 0 run --id "$io_lease" --no-sync -- true
