@@ -94,5 +94,19 @@ setcfg '' "minPcesvn: $pcesvn"
 expect gate_repo_min_ok 0 warmup
 setcfg "mrtd: [\"$A\", \"$mrtd\"]" "mrtd: [\"$A\", \"$B\"]"
 expect gate_repo_narrows_out 3 warmup && has gate_repo_narrow_msg 'mrtd is ' "$tmp/err"
+# Measurement pins on first use (issue 12 §4): trusted pins of all four registers take precedence
+# (nothing pinned on first use); a repository's pins never replace first-use pinning.
+rtmr() { "$python" -c "import json,sys; print(json.load(open(sys.argv[2]))['rtmr'][int(sys.argv[1])])" "$1" "$tmp/rep.json"; }
+rt0=$(rtmr 0) rt1=$(rtmr 1) rt2=$(rtmr 2)
+all4="mrtd: [\"$mrtd\"]
+rtmr0: [\"$rt0\"]
+rtmr1: [\"$rt1\"]
+rtmr2: [\"$rt2\"]"
+setcfg "$all4" ''
+expect gate_pins_configured 0 warmup --json && py gate_pins_configured_json "o.get('measurement_pin')=='configured'"
+setcfg '' "$all4"
+expect gate_pins_repo_tofu 0 warmup --json && py gate_pins_repo_tofu_json "o.get('measurement_pin') in ('first-sighting','match')"
+setcfg "mrtd: [\"$mrtd\"]" ''
+expect gate_pins_partial_tofu 0 warmup --json && py gate_pins_partial_tofu_json "o.get('measurement_pin')=='match'"
 setcfg '' ''
 finish

@@ -310,13 +310,26 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
 
 /* check_pins applies the measurement pins (pins.h) to a verified report: first sighting pins it,
  * a match passes, another MRTD/RTMR0-2 under the same (provider, instance type, OS image) refuses
- * the lease (failed check measurement_pins) showing the pinned and the new value. */
+ * the lease (failed check measurement_pins) showing the pinned and the new value. Pins in trusted
+ * config take precedence: when it allow-lists all four registers the verifier has judged them
+ * (quote_measurements) and nothing is pinned on first use ("configured"). A repository's pins only
+ * add to first-use pinning: they could otherwise replace a known image with another. */
 static int check_pins(app *a, claim *c, const cba_report *r, const char **failed_check, crabbox_err *err)
 {
+    static const char *const k_measured[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2" };
     char path[PATH_MAX], os[65] = "", why[256];
     pin_entry e, old;
     pin_outcome outcome;
+    bool configured = true;
     int rc;
+    for (size_t i = 0; i < sizeof k_measured / sizeof k_measured[0]; i++) {
+        configured = configured && config_trusted_sets(&a->cfg, k_measured[i]);
+    }
+    if (configured) {
+        snprintf(c->measurement_pin, sizeof c->measurement_pin, "configured");
+        c->measurement_pin_key[0] = '\0';
+        return CRABBOX_OK;
+    }
     memset(&e, 0, sizeof e);
     if (r->has_os_image_hash) { cbx_hex(os, r->os_image_hash, 32); }
     if (!pins_key(e.key, sizeof e.key, a->d->name, c->server_type, os)) {

@@ -773,6 +773,17 @@ int config_flag_pos(const config *c, const char *block, const char *key)
     return it != NULL && it->level == CFG_LEVEL_FLAG ? it->argpos : -1;
 }
 
+bool config_trusted_sets(const config *c, const char *key)
+{
+    for (size_t i = 0; i < c->num; i++) {
+        const cfg_item *it = &c->items[i];
+        if (it->block == NULL && !it->ignored && it->trusted && it->value[0] != '\0' && strcmp(it->key, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int config_policy(const config *c, tc_policy *out, crabbox_err *err)
 {
     char msg[300];

@@ -109,6 +109,9 @@ bool config_get_bool(const config *c, const char *block, const char *key, bool d
 /* config_flag_pos returns argv position of the effective setting when it came from a flag, else -1. */
 int config_flag_pos(const config *c, const char *block, const char *key);
 
+/* config_trusted_sets says whether a trusted source (user config, environment, flag) sets the
+ * top-level key to a non-empty value; a repository file never counts. */
+bool config_trusted_sets(const config *c, const char *key);
 /* config_policy builds the verifier policy from the policy keys (policy.h): trusted settings
  * (user file, CRABBOX_CONFIG outside the repository, environment, flags) in precedence order,
  * then a repository file's, which only tighten (lists shrink, pins are added or narrowed,

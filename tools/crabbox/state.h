@@ -64,7 +64,7 @@ typedef struct claim {
     char tdx_rtmr3[97];
     char tdx_os_image_hash[65]; /* only when measured (os-image-hash event); else empty */
     char ssh_keys[24];          /* who controls root's SSH keys (bundle_ssh_keys_label) when attested */
-    char measurement_pin[24];   /* first-sighting | match (pins.h), when attested */
+    char measurement_pin[24];   /* first-sighting | match (pins.h) | configured, when attested */
     char measurement_pin_key[160];
     char scope[96];
     char lease_dir[PATH_MAX];
