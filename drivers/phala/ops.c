@@ -79,9 +79,18 @@ int phala_doctor(phala_drv *d, char *summary, size_t summary_len, crabbox_err *e
     }
     if ((rc = phala_run(&d->px, &status, &doc, err)) != CRABBOX_OK) { return rc; }
     if (doc == NULL) {
+        /* Name the variable only as it is: a key that is set was refused; none set, suggest it. */
+        const char *key = getenv("PHALA_CLOUD_API_KEY");
+        if (key != NULL && key[0] != '\0') {
+            return phala_fail(err, CRABBOX_E_AUTH,
+                              "phala status failed: not authenticated (`phala status --json` printed "
+                              "nothing) although PHALA_CLOUD_API_KEY is set; next: check that key, or "
+                              "unset it and run `phala login`");
+        }
         return phala_fail(err, CRABBOX_E_AUTH,
                           "phala status failed: not authenticated: not logged in (`phala status "
-                          "--json` printed nothing); run `phala login` or set PHALA_CLOUD_API_KEY");
+                          "--json` printed nothing); next: run `phala login`, or set "
+                          "PHALA_CLOUD_API_KEY (it is not set)");
     }
     json_object_put(doc);
     if ((rc = phala_record_dir(&d->px, dir, sizeof dir, err)) != CRABBOX_OK) { return rc; }
