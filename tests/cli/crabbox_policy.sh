@@ -36,9 +36,11 @@ pol min_eval_tighten 'minTcbEvaluationNumber: 10' 'minTcbEvaluationNumber: 20' "
 pol max_age_loosen 'maxCollateralAgeSeconds: 1000' 'maxCollateralAgeSeconds: 5000' "p['maxCollateralAgeSeconds']==1000"
 pol max_age_tighten 'maxCollateralAgeSeconds: 1000' 'maxCollateralAgeSeconds: 10' "p['maxCollateralAgeSeconds']==10"
 pol max_age_repo_only '' 'maxCollateralAgeSeconds: 10' "p['maxCollateralAgeSeconds']==10"
-for k in mrtd rtmr0 rtmr1 rtmr2 rtmr3 mrseam mrsignerseam mrconfigid mrowner mrownerconfig xfam tdAttributes; do
+a32=${A:0:64} b32=${B:0:64} c32=${C:0:64}
+for k in mrtd rtmr0 rtmr1 rtmr2 rtmr3 mrseam mrsignerseam mrconfigid mrowner mrownerconfig xfam tdAttributes osImageHash; do
     x=$A y=$B z=$C
     if [ "$k" = xfam ] || [ "$k" = tdAttributes ]; then x=$a8 y=$b8 z=$c8; fi
+    if [ "$k" = osImageHash ]; then x=$a32 y=$b32 z=$c32; fi
     pol "${k}_narrowed" "$k: [\"$x\", \"$y\"]" "$k: [\"$x\", \"$z\"]" "p['$k']==['$x']"
     pol "${k}_repo_adds" '' "$k: \"$z\"" "p['$k']==['$z']"
     pol "${k}_trusted_kept" "$k: [\"$x\", \"$y\"]" '' "p['$k']==['$x','$y']"
@@ -94,6 +96,10 @@ setcfg '' "minPcesvn: $pcesvn"
 expect gate_repo_min_ok 0 warmup
 setcfg "mrtd: [\"$A\", \"$mrtd\"]" "mrtd: [\"$A\", \"$B\"]"
 expect gate_repo_narrows_out 3 warmup && has gate_repo_narrow_msg 'mrtd is ' "$tmp/err"
+# The OS image hash allow-list: a testdriver lease is refused at quote_measurements whether its
+# evidence measures another image or none.
+setcfg "osImageHash: [\"$a32\"]" ''
+expect gate_os_image_refused 3 warmup && has gate_os_image_msg 'quote_measurements: .*os_image_hash (is |is pinned but not measured)' "$tmp/err"
 # Measurement pins on first use (issue 12 §4): trusted pins of all four registers take precedence
 # (nothing pinned on first use); a repository's pins never replace first-use pinning.
 rtmr() { "$python" -c "import json,sys; print(json.load(open(sys.argv[2]))['rtmr'][int(sys.argv[1])])" "$1" "$tmp/rep.json"; }

@@ -206,6 +206,17 @@ for bad in "bogus: 1" "mrtd: abc" "acceptTcbStatus: Revoked" "minPcesvn: -1" "mr
 done
 printf 'mrtd: ["%s"]\nmrtd: ["%s"]\n' "$zero48" "$zero48" >"$tmp/pol.yaml"
 expect policy_duplicate_key 2 "'duplicate' in err" -- verify --quote "$q" --no-dcap --policy "$tmp/pol.yaml"
+# osImageHash pins dstack's measured OS image (the os-image-hash event): right value, one bit off
+os_hash=de9c74f0c85d0820ce075cb4a99f8e39f7b681be632907c5bf8bdc95ea72feb9
+printf 'osImageHash: ["%s"]\n' "$os_hash" >"$tmp/pol_os.yaml"
+expect policy_os_image_hash_allowed 0 "o['verdict']=='verified' and o['os_image_hash']=='$os_hash'" -- \
+    verify --json --info "$info" --no-dcap --at 1774003274 --policy "$tmp/pol_os.yaml"
+printf 'osImageHash: ["%s"]\n' "${os_hash%?}8" >"$tmp/pol_os.yaml"
+expect policy_os_image_hash_refused 1 "o['failed_check']=='quote_measurements' and 'os_image_hash is de9c74f0' in o['reason']" -- \
+    verify --json --info "$info" --no-dcap --at 1774003274 --policy "$tmp/pol_os.yaml"
+printf 'osImageHash: ["%s"]\n' "$os_hash" >"$tmp/pol_os.yaml"
+expect policy_os_image_hash_needs_event 1 "o['failed_check']=='quote_measurements' and 'not measured' in o['reason']" -- \
+    verify --json --quote "$q" --collateral "$coll" --at $at --policy "$tmp/pol_os.yaml"
 expect help_names_policy 0 "'--policy FILE' in out and 'RFC 3339' in out and \"'-' reads standard input\" in out" -- verify --help
 
 echo "$pass passed, $fail failed"

@@ -80,6 +80,7 @@ Test(pins, every_field_allow_list)
     for (int f = 0; f < CBA_PIN_COUNT; f++) {
         size_t size = cba_pin_field_size((cba_pin_field)f);
         uint8_t le[8], vals[3 * 64];
+        if (f == CBA_PIN_OS_IMAGE_HASH) { continue; } /* a dstack fact: pins.os_image_hash */
         cba_policy p;
         cba_report r;
         memset(vals, 0xee, sizeof vals);
@@ -97,6 +98,45 @@ Test(pins, every_field_allow_list)
         p.pins[f].values = NULL; /* a count without values fails closed */
         cr_assert_eq(verify(&s, &p, &r), CBA_E_ARGUMENT);
     }
+    unload(&s);
+}
+
+/* os_image_hash pins the OS image dstack measured (the os-image-hash event replayed into RTMR3):
+ * the real Phala capture has one; the quote-only sample has none, so a pin refuses it. */
+Test(pins, os_image_hash)
+{
+    static const uint8_t k_real[32] = { 0xde, 0x9c, 0x74, 0xf0, 0xc8, 0x5d, 0x08, 0x20, 0xce, 0x07, 0x5c,
+                                        0xb4, 0xa9, 0x9f, 0x8e, 0x39, 0xf7, 0xb6, 0x81, 0xbe, 0x63, 0x29,
+                                        0x07, 0xc5, 0xbf, 0x8b, 0xdc, 0x95, 0xea, 0x72, 0xfe, 0xb9 };
+    uint8_t vals[2][32];
+    tu_buf info;
+    sample s;
+    cba_policy p;
+    cba_evidence ev;
+    cba_report r;
+    if (!load(&s)) { cr_skip_test("real fixtures absent"); }
+    cr_assert(tu_real_fixture("crabbox/real_attestation_info.json", &info));
+    memset(vals[0], 0xee, 32);
+    memcpy(vals[1], k_real, 32);
+    cba_policy_init(&p);
+    p.skip_dcap = true;
+    p.pins[CBA_PIN_OS_IMAGE_HASH] = (struct cba_pin_list){ &vals[0][0], 2 };
+    cba_evidence_init(&ev);
+    ev.info_json = info.data;
+    ev.info_json_len = info.len;
+    cba_report_init(&r);
+    cr_assert_eq(cba_verify(&r, &p, &ev, 1774003274), CBA_OK, "%s", r.error.detail);
+    cr_assert(r.has_os_image_hash && memcmp(r.os_image_hash, k_real, 32) == 0);
+    vals[1][31] ^= 1; /* one bit off */
+    cba_report_init(&r);
+    cr_assert_eq(cba_verify(&r, &p, &ev, 1774003274), CBA_E_MEASUREMENT_POLICY);
+    cr_assert_eq(r.failed_check, CBA_CHECK_QUOTE_MEASUREMENTS);
+    cr_assert(strstr(r.error.detail, "os_image_hash is de9c74f0") != NULL, "%s", r.error.detail);
+    cr_assert_str_eq(r.error.where, "os_image_hash");
+    vals[1][31] ^= 1;
+    cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY, "a quote without the event cannot match");
+    cr_assert(strstr(r.error.detail, "not measured") != NULL, "%s", r.error.detail);
+    tu_buf_free(&info);
     unload(&s);
 }
 

@@ -23,6 +23,7 @@ static const char *const k_pin_keys[CBA_PIN_COUNT] = {
     [CBA_PIN_XFAM] = "xfam",
     [CBA_PIN_TD_ATTRIBUTES] = "tdAttributes",
     [CBA_PIN_REPORT_DATA] = "reportData",
+    [CBA_PIN_OS_IMAGE_HASH] = "osImageHash",
 };
 
 static const char *const k_other_keys[] = {
@@ -33,6 +34,11 @@ static const char *const k_other_keys[] = {
 void tc_policy_init(tc_policy *p)
 {
     memset(p, 0, sizeof *p);
+}
+
+const char *tc_policy_pin_key(cba_pin_field field)
+{
+    return (unsigned)field < CBA_PIN_COUNT ? k_pin_keys[field] : "";
 }
 
 static int pin_index(const char *key)

@@ -10,6 +10,7 @@
  *                            48-byte measurements (96 hex digits)
  *   xfam tdAttributes        the 8 quote bytes (16 hex digits, as printed)
  *   reportData               64 bytes (128 hex digits)
+ *   osImageHash              dstack's measured OS image hash, 32 bytes (64 hex digits)
  *   minTeeTcbSvn             16 bytes; each component must be >= (32 hex digits)
  *   minQeIsvsvn minPcesvn    numbers
  *
@@ -56,6 +57,9 @@ typedef struct tc_policy {
 } tc_policy;
 
 void tc_policy_init(tc_policy *p); /* nothing set */
+
+/* tc_policy_pin_key is the key of a pin field ("mrtd", ..., "tdAttributes", "osImageHash"). */
+const char *tc_policy_pin_key(cba_pin_field field);
 
 /* tc_policy_is_key tells whether `key` is one of the policy keys above. */
 bool tc_policy_is_key(const char *key);

@@ -1908,9 +1908,6 @@ static json_object *config_json(app *a, const crabbox_config_key *keys)
 /* policy_json shows the effective verifier policy (config_policy) under the config key names. */
 static json_object *policy_json(const tc_policy *p)
 {
-    static const char *const k_pin_keys[CBA_PIN_COUNT] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrseam",
-                                                           "mrsignerseam", "mrconfigid", "mrowner", "mrownerconfig",
-                                                           "xfam", "tdAttributes", "reportData" };
     json_object *o = json_object_new_object();
     char hex[129];
     if (p->has_accept) {
@@ -1937,7 +1934,7 @@ static json_object *policy_json(const tc_policy *p)
             cbx_hex(hex, p->pin[f][i], cba_pin_field_size((cba_pin_field)f));
             json_object_array_add(l, json_object_new_string(hex));
         }
-        json_object_object_add(o, k_pin_keys[f], l);
+        json_object_object_add(o, tc_policy_pin_key((cba_pin_field)f), l);
     }
     if (p->has_min_tee_tcb_svn) {
         cbx_hex(hex, p->min_tee_tcb_svn, 16);

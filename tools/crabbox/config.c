@@ -59,6 +59,7 @@ static const struct {
     { "mrownerconfig", KT_POLICY, "CRABBOX_MROWNERCONFIG", NULL },
     { "xfam", KT_POLICY, "CRABBOX_XFAM", NULL },
     { "tdAttributes", KT_POLICY, "CRABBOX_TD_ATTRIBUTES", NULL },
+    { "osImageHash", KT_POLICY, "CRABBOX_OS_IMAGE_HASH", NULL },
     { "minTeeTcbSvn", KT_POLICY, "CRABBOX_MIN_TEE_TCB_SVN", NULL },
     { "minQeIsvsvn", KT_POLICY, "CRABBOX_MIN_QE_ISVSVN", NULL },
     { "minPcesvn", KT_POLICY, "CRABBOX_MIN_PCESVN", NULL },

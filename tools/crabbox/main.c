@@ -45,7 +45,8 @@ static const char k_usage[] =
     "                             (labelled dcap=skipped) instead of refusing the lease\n"
     "  --accept-tcb-status LIST, --allowed-advisories LIST, --min-tcb-evaluation-number N,\n"
     "  --max-collateral-age-seconds N, --mrtd HEX[,HEX...], --rtmr0..--rtmr3, --mrseam,\n"
-    "  --mrsignerseam, --mrconfigid, --mrowner, --mrownerconfig, --xfam, --td-attributes (lists of\n"
+    "  --mrsignerseam, --mrconfigid, --mrowner, --mrownerconfig, --xfam, --td-attributes,\n"
+    "  --os-image-hash (lists of\n"
     "  allowed values), --min-tee-tcb-svn HEX, --min-qe-isvsvn N, --min-pcesvn N\n"
     "                             the verifier policy; also config keys (acceptTcbStatus, mrtd, ...,\n"
     "                             the vocabulary of 'crabbox-attest verify --policy') and CRABBOX_MRTD,\n"
@@ -148,7 +149,7 @@ static const char *const k_value_opts[] = { "provider", "class", "type", "ttl", 
 static const char *const k_policy_keys[] = { "acceptTcbStatus", "allowedAdvisories", "minTcbEvaluationNumber",
                                              "maxCollateralAgeSeconds", "mrtd", "rtmr0", "rtmr1", "rtmr2",
                                              "rtmr3", "mrseam", "mrsignerseam", "mrconfigid", "mrowner",
-                                             "mrownerconfig", "xfam", "tdAttributes", "minTeeTcbSvn",
+                                             "mrownerconfig", "xfam", "tdAttributes", "osImageHash", "minTeeTcbSvn",
                                              "minQeIsvsvn", "minPcesvn", NULL };
 
 static const char *policy_flag_key(const char *name)

@@ -887,6 +887,7 @@ static const uint8_t *pin_field_bytes(const cba_td_report *td, cba_pin_field f)
     case CBA_PIN_REPORT_DATA: return td->report_data;
     case CBA_PIN_XFAM:
     case CBA_PIN_TD_ATTRIBUTES:
+    case CBA_PIN_OS_IMAGE_HASH: /* from the event log, not the TD report */
     case CBA_PIN_COUNT: break;
     }
     return NULL;
@@ -938,6 +939,13 @@ static cba_err check_pins(verify_ctx *v)
             uint64_t x = f == CBA_PIN_XFAM ? td->xfam : td->td_attributes;
             for (int b = 0; b < 8; b++) { le[b] = (uint8_t)(x >> (8 * b)); }
             actual = le;
+        }
+        if (f == CBA_PIN_OS_IMAGE_HASH) {
+            /* Only a measured hash (the os-image-hash event, replayed into RTMR3) can match. */
+            if (p->pins[f].num_values == 0) { continue; }
+            CBA_ENSURE(v->ids.has_os_image_hash, &v->e, CBA_E_MEASUREMENT_POLICY, "os_image_hash",
+                       "os_image_hash is pinned but not measured (no os-image-hash event in the event log)");
+            actual = v->ids.os_image_hash;
         }
         CBA_TRY(check_pin_list(v, (cba_pin_field)f, actual, CBA_E_MEASUREMENT_POLICY));
     }

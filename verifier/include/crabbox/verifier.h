@@ -194,7 +194,8 @@ CBA_API bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_sta
     X(CBA_PIN_MROWNERCONFIG, "mrownerconfig", 48)                                                \
     X(CBA_PIN_XFAM, "xfam", 8)                                                                   \
     X(CBA_PIN_TD_ATTRIBUTES, "td_attributes", 8)                                                 \
-    X(CBA_PIN_REPORT_DATA, "report_data", 64)
+    X(CBA_PIN_REPORT_DATA, "report_data", 64)                                                    \
+    X(CBA_PIN_OS_IMAGE_HASH, "os_image_hash", 32) /* dstack's os-image-hash event (RTMR3) */
 
 typedef enum cba_pin_field {
 #define CBA_X_ENUM(name, str, size) name,
