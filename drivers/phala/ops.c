@@ -83,9 +83,9 @@ int phala_doctor(phala_drv *d, char *summary, size_t summary_len, crabbox_err *e
         const char *key = getenv("PHALA_CLOUD_API_KEY");
         if (key != NULL && key[0] != '\0') {
             return phala_fail(err, CRABBOX_E_AUTH,
-                              "phala status failed: not authenticated (`phala status --json` printed "
-                              "nothing) although PHALA_CLOUD_API_KEY is set; next: check that key, or "
-                              "unset it and run `phala login`");
+                              "phala status failed: not authenticated: not logged in with the "
+                              "PHALA_CLOUD_API_KEY that is set (`phala status --json` printed nothing); "
+                              "next: check that key, or unset it and run `phala login`");
         }
         return phala_fail(err, CRABBOX_E_AUTH,
                           "phala status failed: not authenticated: not logged in (`phala status "
