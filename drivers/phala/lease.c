@@ -236,8 +236,10 @@ static int adopt(phala_drv *d, const char *name, char *app_id, crabbox_err *err)
         if (h->cancelled != NULL && h->cancelled(h->ctx)) {
             return phala_fail(err, CRABBOX_E_CANCELLED, "cancelled while looking for %s", name);
         }
-        if (h->now_ms(h->ctx) + d->adopt_step_ms > deadline) { break; }
-        phala_sleep_ms(d->adopt_step_ms);
+        /* The whole window: the last poll is at its end, not one step before it. */
+        int64_t left = deadline - h->now_ms(h->ctx);
+        if (left <= 0) { break; }
+        phala_sleep_ms(left < d->adopt_step_ms ? left : d->adopt_step_ms);
     }
     return phala_fail(err, CRABBOX_E_NOT_FOUND, "no Phala CVM named %s appeared", name);
 }
