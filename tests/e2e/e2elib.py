@@ -278,25 +278,50 @@ class FakeCvm:
         os.makedirs(os.path.join(self.dir, "run", "sshd"), mode=0o755)
         r = run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_ed25519")])
         assert r.returncode == 0, r.stderr
-        self.port = free_port()
-        cfg = os.path.join(self.dir, "sshd_config")
-        with open(cfg, "w") as f:
-            f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_ed25519\nPidFile none\n"
-                    "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
-                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-                    "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
-                    "MaxStartups 100\nSetEnv CRABBOX_ROOT_KEYS=%s/authorized_keys\n"
-                    % (self.port, self.dir, export_dir, export_dir))
-        log = open(os.path.join(self.dir, "cvm.log"), "wb")
-        # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
+        logpath = os.path.join(self.dir, "cvm.log")
         os.makedirs(os.path.join(self.dir, "run", "dstack"), mode=0o755)
-        script = ('mount --bind "$1/run" /var/run || exit 1; '
-                  '"$2" --socket "$4" --cvm-dir "$3" & a=$!; '
-                  '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
-                  'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
-        procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                     self.dir, agent_bin, export_dir, socket_path], stdout=log, stderr=log)
-        wait_for(self.listening, 15, "sshd of fake CVM %s" % tag)
+        # free_port() closes its probe socket, so another lane may take the port before sshd binds
+        # it; then "listening" could even be that lane's sshd. So: our sshd's own log must say it
+        # listens on our port, and a lost port is retried with a new one.
+        for _attempt in range(5):
+            self.port = free_port()
+            cfg = os.path.join(self.dir, "sshd_config")
+            with open(cfg, "w") as f:
+                f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_ed25519\nPidFile none\n"
+                        "AuthorizedKeysFile %s/authorized_keys\nPermitRootLogin prohibit-password\n"
+                        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                        "StrictModes no\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n"
+                        "MaxStartups 100\nSetEnv CRABBOX_ROOT_KEYS=%s/authorized_keys\n"
+                        % (self.port, self.dir, export_dir, export_dir))
+            start = os.path.getsize(logpath) if os.path.exists(logpath) else 0
+            log = open(logpath, "ab")
+            # sh stays the parent of both and reaps them on SIGTERM (Procs.kill_all), so no zombies.
+            script = ('mount --bind "$1/run" /var/run || exit 1; '
+                      '"$2" --socket "$4" --cvm-dir "$3" & a=$!; '
+                      '/usr/sbin/sshd -D -e -f "$1/sshd_config" & s=$!; '
+                      'trap \'kill $a $s 2>/dev/null; wait\' TERM INT; wait')
+            p = procs.start(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                             self.dir, agent_bin, export_dir, socket_path], stdout=log, stderr=log)
+            log.close()
+
+            def state(p=p, start=start, port=self.port):
+                with open(logpath, "rb") as f:
+                    f.seek(start)
+                    text = f.read().decode(errors="replace")
+                if "Server listening on 127.0.0.1 port %d" % port in text and self.listening():
+                    return "up"
+                if "Bind to port %d" % port in text or "Cannot bind any address" in text or p.poll() is not None:
+                    return "lost"
+                return None
+
+            if wait_for(state, 15, "sshd of fake CVM %s" % tag) == "up":
+                return
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            p.wait()
+        raise AssertionError("sshd of fake CVM %s: no free port after 5 tries" % tag)
 
     def listening(self):
         s = socket.socket()
