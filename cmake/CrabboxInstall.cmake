@@ -25,6 +25,7 @@ add_custom_command(
   OUTPUT ${CRABBOX_PUBLIC_AR}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CRABBOX_PUBLIC_DIR}
   COMMAND ${CRABBOX_LD} -r -o ${CRABBOX_PUBLIC_OBJ} $<TARGET_OBJECTS:crabbox_verifier_obj>
+          $<TARGET_OBJECTS:crabbox_base_obj>
           ${CRABBOX_WOLFSSL_EMBED_ARCHIVE}
   COMMAND ${CRABBOX_OBJCOPY} --localize-hidden ${CRABBOX_PUBLIC_OBJ}
   # with the bundled wolfSSL linked in (cmake/wolfssl.cmake), its default-visibility API too
@@ -32,7 +33,8 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E rm -f ${CRABBOX_PUBLIC_AR}
   COMMAND ${CMAKE_AR} qc ${CRABBOX_PUBLIC_AR} ${CRABBOX_PUBLIC_OBJ}
   COMMAND ${CMAKE_RANLIB} ${CRABBOX_PUBLIC_AR}
-  DEPENDS crabbox_verifier_obj $<TARGET_OBJECTS:crabbox_verifier_obj>
+  DEPENDS crabbox_verifier_obj $<TARGET_OBJECTS:crabbox_verifier_obj> crabbox_base_obj
+          $<TARGET_OBJECTS:crabbox_base_obj>
   COMMENT "Archiving libcrabbox-verifier.a (only cba_* global)"
   COMMAND_EXPAND_LISTS VERBATIM)
 add_custom_target(crabbox_verifier_public_static ALL DEPENDS ${CRABBOX_PUBLIC_AR})

@@ -25,10 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "internal.h"
+#include "base.h"
 #include "json.h"
 #include "phala.h"
+#include "sha2.h"
 
 #define EV_INFO_MAX (4u << 20)     /* Info responses are a few KiB to ~100 KiB */
 #define EV_QUOTE_RESP_MAX (1u << 20)
@@ -37,17 +37,7 @@
 
 void phala_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len)
 {
-    uint8_t kh[32];
-    const cbs key = cbs_make(host_key, host_key_len);
-    cbs parts[3];
-    if (!cba_sha256(kh, &key, 1)) {
-        memset(out, 0, 64);
-        return;
-    }
-    parts[0] = cbs_make((const uint8_t *)CRABBOX_REPORT_DATA_DOMAIN, sizeof CRABBOX_REPORT_DATA_DOMAIN - 1);
-    parts[1] = cbs_make(nonce, 32);
-    parts[2] = cbs_make(kh, 32);
-    if (!cba_sha512(out, parts, 3)) { memset(out, 0, 64); }
+    if (!cba_report_data(out, nonce, host_key, host_key_len)) { return; } /* base/sha2.c: zeroed */
 }
 
 /* ---- the SSH connection ------------------------------------------------------------------- */
@@ -640,39 +630,9 @@ void phala_session_free(crabbox_session *s)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int b64_value(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') { return ch - 'A'; }
-    if (ch >= 'a' && ch <= 'z') { return ch - 'a' + 26; }
-    if (ch >= '0' && ch <= '9') { return ch - '0' + 52; }
-    if (ch == '+') { return 62; }
-    if (ch == '/') { return 63; }
-    return -1;
-}
-
 bool phala_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
-    size_t o = 0, pad = 0;
-    if (in_len == 0 || in_len % 4 != 0) { return false; }
-    if (in[in_len - 1] == '=') { pad++; }
-    if (in[in_len - 2] == '=') { pad++; }
-    for (size_t i = 0; i < in_len; i += 4) {
-        int v[4];
-        bool last = i + 4 == in_len;
-        for (int k = 0; k < 4; k++) {
-            bool is_pad = last && k >= 4 - (int)pad;
-            v[k] = is_pad ? 0 : b64_value(in[i + (size_t)k]);
-            if (v[k] < 0) { return false; }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        size_t n = last ? 3 - pad : 3;
-        if (o + n > out_cap) { return false; }
-        for (size_t k = 0; k < n; k++) { out[o++] = (uint8_t)(w >> (16 - 8 * k)); }
-        /* Canonical: unused bits of the last group are zero. */
-        if (last && ((pad == 1 && (w & 0xffu) != 0) || (pad == 2 && (w & 0xffffu) != 0))) { return false; }
-    }
-    *out_len = o;
-    return true;
+    return in_len != 0 && cba_base64_decode(out, out_cap, out_len, in, in_len); /* base/base.c */
 }
 
 int phala_known_hosts_key(const char *path, const char *name, uint8_t **out, size_t *out_len, crabbox_err *err)

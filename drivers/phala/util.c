@@ -14,20 +14,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errset.h"
+#include "fileio.h"
 #include "phala.h"
 
 int phala_fail(crabbox_err *err, int code, const char *fmt, ...)
 {
-    if (err != NULL) {
-        char tmp[sizeof err->message];
-        va_list ap;
-        va_start(ap, fmt);
-        /* Through a temp buffer: callers may pass err->message itself as an argument. */
-        vsnprintf(tmp, sizeof tmp, fmt, ap);
-        va_end(ap);
-        memcpy(err->message, tmp, sizeof tmp);
-        err->code = code;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    code = crabbox_err_vset(err, code, fmt, ap); /* base/base.c: safe with err->message as an argument */
+    va_end(ap);
     return code;
 }
 
@@ -151,51 +147,9 @@ void phala_excerpt(char *out, size_t out_len, cbs text)
     memcpy(out + cut, "...", 4);
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0) {
-            if (errno == EINTR) { continue; }
-            return errno;
-        }
-        data += (size_t)w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static void fsync_parent(const char *path)
-{
-    char copy[PATH_MAX];
-    int fd;
-    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) { return; }
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the rename itself already happened */
-        close(fd);
-    }
-}
-
 int phala_write_file_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode)
 {
-    char tmp[PATH_MAX];
-    int fd, rc = 0;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
-    fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, 0600 */
-    if (fd == -1) { return errno; }
-    if (fchmod(fd, (mode_t)mode) != 0) { rc = errno; }
-    if (rc == 0) { rc = write_all(fd, data, len); }
-    if (rc == 0 && fsync(fd) != 0) { rc = errno; }
-    if (close(fd) != 0 && rc == 0) { rc = errno; }
-    if (rc == 0 && rename(tmp, path) != 0) { rc = errno; }
-    if (rc != 0) {
-        unlink(tmp); /* never leave a partial file behind */
-        return rc;
-    }
-    fsync_parent(path);
-    return 0;
+    return tc_write_file_atomic(path, data, len, (mode_t)mode); /* base/fileio.c */
 }
 
 int phala_private_dir(const char *path, bool create)

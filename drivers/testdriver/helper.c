@@ -27,8 +27,8 @@
 #include <json-c/json.h>
 
 #include "crabbox/driver.h"
-#include "crypto.h"
-#include "internal.h"
+#include "base.h"
+#include "sha2.h"
 #include "mkevidence.h"
 
 
@@ -116,7 +116,7 @@ static int cmd_evidence(int argc, char **argv)
 {
     const char *nonce_hex = NULL, *hk_path = NULL, *app_hex = NULL, *compose_path = NULL, *out = NULL;
     const char *tamper = "", *script_path = NULL;
-    uint8_t nonce[32], hk_hash[32], rd[64];
+    uint8_t nonce[32], rd[64];
     uint8_t *hk = NULL, *compose = NULL, *script = NULL;
     size_t hk_len = 0, compose_len = 0, script_len = 0;
     mke_options o;
@@ -124,7 +124,6 @@ static int cmd_evidence(int argc, char **argv)
     json_object *app;
     char *app_compose = NULL;
     bool ok;
-    static const char k_domain[] = CRABBOX_REPORT_DATA_DOMAIN;
 
     for (int i = 0; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--nonce") == 0) { nonce_hex = argv[i + 1]; }
@@ -148,15 +147,7 @@ static int cmd_evidence(int argc, char **argv)
         return die("evidence: needs --nonce HEX --host-key FILE --app-id HEX --compose FILE --out DIR");
     }
     if (has_word(tamper, "wrong-nonce")) { nonce[0] ^= 1; }
-    {
-        const cbs hk_part = cbs_make(hk, hk_len);
-        cbs parts[3];
-        if (!cba_sha256(hk_hash, &hk_part, 1)) { return die("SHA-256 failed"); }
-        parts[0] = cbs_make((const uint8_t *)k_domain, sizeof k_domain - 1);
-        parts[1] = cbs_make(nonce, 32);
-        parts[2] = cbs_make(hk_hash, 32);
-        if (!cba_sha512(rd, parts, 3)) { return die("SHA-512 failed"); }
-    }
+    if (!cba_report_data(rd, nonce, hk, hk_len)) { return die("SHA-2 failed"); }
     if (has_word(tamper, "tamper-app-id")) { o.info.app_id[19] ^= 1; }
     if (has_word(tamper, "other-mrtd")) { o.quote.mrtd[0] ^= 1; } /* another firmware: a genuine, other image */
     /* The app-compose.json the platform would make from the deployed compose file. */

@@ -33,7 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "crabbox/driver.h"
+#include "errset.h"
 
 #define TD_MAX_FILE (4u << 20)
 
@@ -50,9 +52,8 @@ static void td_set_err(crabbox_err *err, int code, const char *fmt, ...)
 static void td_set_err(crabbox_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
-    err->code = code;
     va_start(ap, fmt);
-    (void)vsnprintf(err->message, sizeof err->message, fmt, ap);
+    (void)crabbox_err_vset(err, code, fmt, ap); /* base/base.c */
     va_end(ap);
 }
 
@@ -142,24 +143,12 @@ static bool td_read_file(const char *path, uint8_t **out, size_t *out_len)
 
 static void td_hex(char *out, const uint8_t *in, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
+    cba_hex_encode(out, in, n); /* base/base.c */
 }
 
 static bool td_random(uint8_t *out, size_t n)
 {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(out + got, n - got, 0);
-        if (r < 0 && errno == EINTR) { continue; }
-        if (r <= 0) { return false; }
-        got += (size_t)r;
-    }
-    return true;
+    return cba_random_bytes(out, n); /* base/base.c */
 }
 
 /* td_cvm_dir finds the CVM directory for a cloud id (40 hex digits only: it names a directory). */

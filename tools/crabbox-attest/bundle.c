@@ -12,10 +12,9 @@
 
 #include "bundle.h"
 #include "fileio.h"
-#include "crypto.h"
-#include "internal.h"
+#include "base.h"
+#include "sha2.h"
 
-static const char k_domain[] = "crabbox-attest-v1:"; /* CRABBOX_REPORT_DATA_DOMAIN (driver.h) */
 
 void bundle_init(bundle *b)
 {
@@ -45,12 +44,7 @@ void bundle_free(bundle *b)
 
 bool bundle_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *host_key, size_t host_key_len)
 {
-    uint8_t hk[32];
-    const cbs key = cbs_make(host_key, host_key_len);
-    if (!cba_sha256(hk, &key, 1)) { return false; }
-    const cbs parts[3] = { cbs_make((const uint8_t *)k_domain, sizeof k_domain - 1), cbs_make(nonce, 32),
-                           cbs_make(hk, 32) };
-    return cba_sha512(out, parts, 3);
+    return cba_report_data(out, nonce, host_key, host_key_len); /* base/sha2.c */
 }
 
 /* app_compose_of returns the tcb_info.app_compose string of an Info response (borrowed from
@@ -188,7 +182,7 @@ int bundle_key_load(uint8_t key[32], bool create)
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
         uint8_t fresh[32];
-        if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh) { return EIO; }
+        if (!cba_random_bytes(fresh, sizeof fresh)) { return EIO; }
         e = tc_write_file_atomic(path, fresh, sizeof fresh, 0600);
         explicit_bzero(fresh, sizeof fresh);
         if (e != 0) { return e; }
@@ -302,58 +296,27 @@ const char *bundle_auth_name(bundle_auth a)
 
 /* ---- base64 ------------------------------------------------------------------------------------ */
 
-static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_object *b64_json(const uint8_t *in, size_t n)
 {
-    char *out, *p;
+    char *out;
     json_object *o;
     if (in == NULL) { return NULL; }
-    out = malloc((n + 2) / 3 * 4 + 1);
+    out = cba_base64_encode_alloc(in, n); /* base/base.c */
     if (out == NULL) { return NULL; }
-    p = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n) { v |= (uint32_t)in[i + 1] << 8; }
-        if (i + 2 < n) { v |= in[i + 2]; }
-        *p++ = k_b64[v >> 18 & 63];
-        *p++ = k_b64[v >> 12 & 63];
-        *p++ = i + 1 < n ? k_b64[v >> 6 & 63] : '=';
-        *p++ = i + 2 < n ? k_b64[v & 63] : '=';
-    }
-    *p = '\0';
-    o = json_object_new_string_len(out, (int)(p - out));
+    o = json_object_new_string_len(out, (int)strlen(out));
     free(out);
     return o;
-}
-
-static int b64val(char c)
-{
-    const char *p = c != '\0' ? strchr(k_b64, c) : NULL;
-    return p != NULL ? (int)(p - k_b64) : -1;
 }
 
 /* b64_decode: strict standard base64 with padding; canonical (unused bits zero). */
 static bool b64_decode(const char *in, size_t in_len, uint8_t **out, size_t *out_len)
 {
-    uint8_t *buf;
+    uint8_t *buf = malloc(in_len / 4 * 3 + 1);
     size_t len = 0;
-    if (in_len % 4 != 0) { return false; }
-    buf = malloc(in_len / 4 * 3 + 1);
     if (buf == NULL) { return false; }
-    for (size_t i = 0; i < in_len; i += 4) {
-        int v[4];
-        bool last = i + 4 == in_len;
-        for (size_t j = 0; j < 4; j++) { v[j] = b64val(in[i + j]); }
-        bool pad2 = last && in[i + 2] == '=' && in[i + 3] == '=', pad1 = last && !pad2 && in[i + 3] == '=';
-        if (v[0] < 0 || v[1] < 0 || (v[2] < 0 && !pad2) || (v[3] < 0 && !pad2 && !pad1) ||
-            (pad2 && (v[1] & 15) != 0) || (pad1 && (v[2] & 3) != 0)) {
-            free(buf);
-            return false;
-        }
-        buf[len++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-        if (!pad2) { buf[len++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2); }
-        if (!pad2 && !pad1) { buf[len++] = (uint8_t)((v[2] & 3) << 6 | v[3]); }
+    if (!cba_base64_decode(buf, in_len / 4 * 3, &len, in, in_len)) { /* base/base.c */
+        free(buf);
+        return false;
     }
     buf[len] = 0;
     *out = buf;

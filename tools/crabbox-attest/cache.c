@@ -12,7 +12,8 @@
 
 #include "cache.h"
 #include "fileio.h"
-#include "crypto.h"
+#include "base.h"
+#include "sha2.h"
 
 /* fsync_dir makes a rename durable: the new directory entry is on disk before we report success.
  * Errors other than EINVAL (file systems that cannot sync directories) are returned. */
@@ -28,15 +29,7 @@ static bool random_suffix(char out[17])
 {
     uint8_t r[8];
     static const char d[] = "0123456789abcdef";
-    size_t got = 0;
-    while (got < sizeof r) {
-        ssize_t n = getrandom(r + got, sizeof r - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) { continue; }
-            return false;
-        }
-        got += (size_t)n;
-    }
+    if (!cba_random_bytes(r, sizeof r)) { return false; } /* base/base.c */
     for (size_t i = 0; i < sizeof r; i++) {
         out[2 * i] = d[r[i] >> 4];
         out[2 * i + 1] = d[r[i] & 15];

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "crabbox/verifier.h"
-#include "crypto.h" /* the wolfSSL build, for --version */
+#include "sha2.h" /* the wolfSSL build, for --version */
 #include "fetch.h"
 
 static const char k_usage[] =

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "base.h"
 #include "fileio.h"
 #include "quote_input.h"
 
@@ -34,35 +35,15 @@ void cli_buf_free(cli_buf *b)
     b->len = 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
-}
-
 bool cli_parse_hex(uint8_t *out, size_t n, const char *text)
 {
     if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) { text += 2; }
-    if (strlen(text) != 2 * n) { return false; }
-    for (size_t i = 0; i < 2 * n; i++) {
-        if (hexval((unsigned char)text[i]) < 0) { return false; }
-    }
-    for (size_t i = 0; i < n; i++) {
-        out[i] = (uint8_t)(hexval((unsigned char)text[2 * i]) << 4 | hexval((unsigned char)text[2 * i + 1]));
-    }
-    return true;
+    return cba_hex_decode(out, n, text, strlen(text)); /* base/base.c */
 }
 
 void cli_hex(char *out, const uint8_t *in, size_t n)
 {
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = '\0';
+    cba_hex_encode(out, in, n);
 }
 
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)

@@ -10,10 +10,10 @@
 
 #include <json-c/json.h>
 
-#include "crypto.h"
+#include "base.h"
 #include "crabbox/collateral.h"
 #include "host.h"
-#include "internal.h"
+#include "sha2.h"
 #include "pins.h"
 #include "prelaunch.h"
 #include "spawnsvc.h"

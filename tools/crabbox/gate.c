@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "base.h"
 #include "gate.h"
-#include "internal.h"
+#include "sha2.h"
 
 static const char k_token_domain[] = "crabbox-token-v1";
 

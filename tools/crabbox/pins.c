@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 #include "pins.h"
 
 static bool part_ok(const char *s)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base.h"
+#include "errset.h"
 #include "fileio.h"
 #include "util.h"
 
@@ -34,10 +36,8 @@ void cbx_buf_free(cbx_buf *b)
 int cbx_set_err(crabbox_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
-    if (err == NULL) { return code; }
-    err->code = code;
     va_start(ap, fmt);
-    (void)vsnprintf(err->message, sizeof err->message, fmt, ap);
+    code = crabbox_err_vset(err, code, fmt, ap); /* base/base.c */
     va_end(ap);
     return code;
 }
@@ -111,55 +111,17 @@ bool cbx_path_join(char *out, size_t out_len, const char *a, const char *b)
 
 void cbx_hex(char *out, const uint8_t *in, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
+    cba_hex_encode(out, in, n); /* base/base.c */
 }
 
 bool cbx_unhex(uint8_t *out, size_t n, const char *hex)
 {
-    if (hex == NULL || strlen(hex) != 2 * n) { return false; }
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) { return false; }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return hex != NULL && cba_hex_decode(out, n, hex, strlen(hex));
 }
-
-static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *cbx_base64(const uint8_t *in, size_t n)
 {
-    size_t out_len;
-    char *out, *p;
-    if (n > (SIZE_MAX - 1) / 4 * 3 - 3) { return NULL; }
-    out_len = (n + 2) / 3 * 4;
-    out = malloc(out_len + 1);
-    if (out == NULL) { return NULL; }
-    p = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n) { v |= (uint32_t)in[i + 1] << 8; }
-        if (i + 2 < n) { v |= in[i + 2]; }
-        *p++ = k_b64[v >> 18 & 63];
-        *p++ = k_b64[v >> 12 & 63];
-        *p++ = i + 1 < n ? k_b64[v >> 6 & 63] : '=';
-        *p++ = i + 2 < n ? k_b64[v & 63] : '=';
-    }
-    *p = '\0';
-    return out;
+    return cba_base64_encode_alloc(in, n);
 }
 
 int64_t cbx_now_unix(void)
@@ -185,14 +147,7 @@ void cbx_rfc3339(char out[21], int64_t t)
 
 bool cbx_random(uint8_t *out, size_t n)
 {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(out + got, n - got, 0);
-        if (r < 0 && errno == EINTR) { continue; }
-        if (r <= 0) { return false; }
-        got += (size_t)r;
-    }
-    return true;
+    return cba_random_bytes(out, n); /* base/base.c */
 }
 
 bool cbx_parse_duration(const char *text, int64_t *out_secs)

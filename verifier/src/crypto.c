@@ -15,41 +15,7 @@
 /* wolfCrypt takes word32 lengths; nothing we hash comes near 4 GiB, but refuse rather than wrap. */
 #define PART_LEN_OK(p) ((p).len <= UINT32_MAX)
 
-bool cba_sha256(uint8_t out[32], const cbs *parts, size_t num_parts)
-{
-    wc_Sha256 h;
-    bool ok = wc_InitSha256(&h) == 0;
-    for (size_t i = 0; ok && i < num_parts; i++) {
-        ok = PART_LEN_OK(parts[i]) && wc_Sha256Update(&h, parts[i].data, (word32)parts[i].len) == 0;
-    }
-    ok = ok && wc_Sha256Final(&h, out) == 0;
-    wc_Sha256Free(&h);
-    return ok;
-}
-
-bool cba_sha384(uint8_t out[48], const cbs *parts, size_t num_parts)
-{
-    wc_Sha384 h;
-    bool ok = wc_InitSha384(&h) == 0;
-    for (size_t i = 0; ok && i < num_parts; i++) {
-        ok = PART_LEN_OK(parts[i]) && wc_Sha384Update(&h, parts[i].data, (word32)parts[i].len) == 0;
-    }
-    ok = ok && wc_Sha384Final(&h, out) == 0;
-    wc_Sha384Free(&h);
-    return ok;
-}
-
-bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts)
-{
-    wc_Sha512 h;
-    bool ok = wc_InitSha512(&h) == 0;
-    for (size_t i = 0; ok && i < num_parts; i++) {
-        ok = PART_LEN_OK(parts[i]) && wc_Sha512Update(&h, parts[i].data, (word32)parts[i].len) == 0;
-    }
-    ok = ok && wc_Sha512Final(&h, out) == 0;
-    wc_Sha512Free(&h);
-    return ok;
-}
+/* cba_sha256, cba_sha384, cba_sha512: base/sha2.c. */
 
 /* A wolfSSL without WOLFSSL_HASH_FLAGS computes SHA3-256 only, whose padding (0x06) differs from
  * original Keccak's (0x01) that dstack uses; Keccak-f[1600] is small enough to carry (FIPS 202
@@ -250,60 +216,4 @@ void cba_crypto_release_tables(void)
     wc_ecc_fp_free();   /* FP_ECC: per-thread tables of every point seen twice */
 #endif
 }
-
-#ifndef CBA_WOLFSSL_BUILD
-#define CBA_WOLFSSL_BUILD "unknown build"
-#endif
-/* The options that decide speed and attack surface, as this build's options.h has them. */
-#if defined(WOLFSSL_SP_X86_64_ASM) && defined(WOLFSSL_HAVE_SP_ECC)
-#define CBA_W_SP " sp-p256-asm"
-#elif defined(WOLFSSL_HAVE_SP_ECC)
-#define CBA_W_SP " sp-p256-c"
-#else
-#define CBA_W_SP " generic-ecc"
-#endif
-#if defined(USE_INTEL_SPEEDUP)
-#define CBA_W_INTEL " intelasm"
-#else
-#define CBA_W_INTEL ""
-#endif
-#if defined(WOLFSSL_AESNI)
-#define CBA_W_AESNI " aesni"
-#else
-#define CBA_W_AESNI ""
-#endif
-#if defined(FP_ECC)
-#define CBA_W_FPECC " fp-ecc"
-#else
-#define CBA_W_FPECC ""
-#endif
-#if defined(WOLFSSL_TLS13)
-#define CBA_W_TLS13 " tls13"
-#else
-#define CBA_W_TLS13 ""
-#endif
-#if defined(HAVE_SNI)
-#define CBA_W_SNI " sni"
-#else
-#define CBA_W_SNI ""
-#endif
-#if defined(NO_OLD_TLS) && defined(NO_DES3) && defined(NO_RC4) && !defined(HAVE_NULL_CIPHER)
-#define CBA_W_LEGACY " no-legacy-ciphers"
-#else
-#define CBA_W_LEGACY " legacy-ciphers"
-#endif
-#if defined(CBA_HAVE_WC_SHA3_SETFLAGS)
-#define CBA_W_KECCAK " keccak:wolfssl"
-#else
-#define CBA_W_KECCAK " keccak:portable"
-#endif
-
-const char *cba_crypto_library(void)
-{
-    return "wolfSSL " LIBWOLFSSL_VERSION_STRING " " CBA_WOLFSSL_BUILD;
-}
-
-const char *cba_crypto_config(void)
-{
-    return (CBA_W_SP CBA_W_INTEL CBA_W_AESNI CBA_W_FPECC CBA_W_TLS13 CBA_W_SNI CBA_W_LEGACY CBA_W_KECCAK) + 1;
-}
+/* cba_crypto_library, cba_crypto_config: base/sha2.c (the wolfSSL build base links). */

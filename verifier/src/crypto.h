@@ -9,11 +9,8 @@
 
 #include "cbs.h"
 
-/* Each hash takes the concatenation of num_parts views. They return false only if wolfCrypt
- * fails (never for valid arguments); callers treat that as CBA_E_INTERNAL. */
-CBA_MUST_USE bool cba_sha256(uint8_t out[32], const cbs *parts, size_t num_parts);
-CBA_MUST_USE bool cba_sha384(uint8_t out[48], const cbs *parts, size_t num_parts);
-CBA_MUST_USE bool cba_sha512(uint8_t out[64], const cbs *parts, size_t num_parts);
+#include "sha2.h" /* cba_sha256, cba_sha384, cba_sha512 (base) */
+
 /* Keccak-256 with the original Keccak padding (not SHA3-256), as dstack's MR config V2 uses. */
 CBA_MUST_USE bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts);
 /* cba_keccak256_portable is the same in plain C: what cba_keccak256 uses when wolfSSL lacks
@@ -55,9 +52,6 @@ CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs 
  * FP_ECC (the bundled build: SP P-256 assembly has its own fixed tables for G). */
 void cba_crypto_release_tables(void);
 
-/* cba_crypto_library names the wolfSSL the build links ("wolfSSL 5.5.4 bundled (...)"), and
- * cba_crypto_config its relevant options ("sp-p256-asm intelasm aesni ..."); static strings. */
-const char *cba_crypto_library(void);
-const char *cba_crypto_config(void);
+/* cba_crypto_library, cba_crypto_config: sha2.h (base). */
 
 #endif

@@ -70,63 +70,7 @@ bool cba_tcb_status_parse(const char *name, size_t name_len, cba_tcb_status *out
     return false;
 }
 
-void cba_error_clear(cba_error *err)
-{
-    if (err != NULL) {
-        memset(err, 0, sizeof *err);
-        err->code = CBA_OK;
-    }
-}
-
-cba_err cba_fail(cba_error *err, cba_err code, const char *where, const char *fmt, ...)
-{
-    if (err != NULL && err->code == CBA_OK) {
-        va_list ap;
-        err->code = code;
-        snprintf(err->where, sizeof err->where, "%s", where ? where : "");
-        va_start(ap, fmt);
-        vsnprintf(err->detail, sizeof err->detail, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-bool cba_ct_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++) { d |= (uint8_t)(a[i] ^ b[i]); }
-    return d == 0;
-}
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
-}
-
-bool cba_hex_decode(uint8_t *out, size_t out_len, const char *hex, size_t hex_len)
-{
-    if (out_len > SIZE_MAX / 2 || hex_len != out_len * 2) { return false; }
-    for (size_t i = 0; i < hex_len; i++) {
-        if (hex_val(hex[i]) < 0) { return false; }
-    }
-    for (size_t i = 0; i < out_len; i++) {
-        out[i] = (uint8_t)(hex_val(hex[2 * i]) << 4 | hex_val(hex[2 * i + 1]));
-    }
-    return true;
-}
-
-void cba_hex_encode(char *out, const uint8_t *in, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0xf];
-    }
-    out[2 * len] = '\0';
-}
+/* cba_error_clear, cba_fail, cba_ct_eq, cba_hex_decode, cba_hex_encode: base/base.c. */
 
 static const struct {
     const char *name;

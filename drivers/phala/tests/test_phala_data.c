@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "sha2.h"
 #include "phala.h"
 
 TestSuite(phala_data, .timeout = 30);

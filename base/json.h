@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 
 #include "cbs.h"
-#include "internal.h"
+#include "base.h"
 
 #define CBA_JSON_MAX_DEPTH 16
 
