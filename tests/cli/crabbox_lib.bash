@@ -5,7 +5,7 @@ set -uo pipefail
 build=${CBA_BUILD_DIR:?set by ctest}
 crabbox=$build/tools/crabbox/crabbox
 drivers=$build/lib/crabbox/drivers
-variants=$build/drivers/testdriver/variants
+variants=$build/testkit/testdriver/variants
 helper=$drivers/crabbox-testdriver-helper
 attest_tool=${CRABBOX_ATTEST:-$build/tools/crabbox-attest/crabbox-attest}
 for f in "$crabbox" "$drivers/crabbox-driver-test.so" "$helper"; do

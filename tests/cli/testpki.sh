@@ -6,7 +6,7 @@
 set -uo pipefail
 tool=${CRABBOX_ATTEST:?set by ctest}
 build=${CBA_BUILD_DIR:?set by ctest}
-gen=$build/tools/mkevidence/crabbox-mkevidence
+gen=$build/testkit/mkevidence/crabbox-mkevidence
 at=1767225600 # MKE_DEFAULT_NOW, 2026-01-01T00:00:00Z
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

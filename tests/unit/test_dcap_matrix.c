@@ -1,5 +1,5 @@
 /* test_dcap_matrix.c — one row per DCAP check and per branch of TCB evaluation, on evidence from
- * the test PKI (tools/mkevidence): quote parsing, the PCK chain, both CRLs, the TCB signing
+ * the test PKI (testkit/mkevidence): quote parsing, the PCK chain, both CRLs, the TCB signing
  * chains, TCB info and QE identity, QE report and quote signatures, TCB level selection, status
  * convergence, TD 1.5 relaunch, advisories and the policy. Each row changes the default options
  * (valid evidence, UpToDate at MKE_DEFAULT_NOW) and names the exact check and error it expects.

@@ -1,5 +1,5 @@
 /* test_dstack_matrix.c — one row per dstack check (dcap-spec §6, §8 item 16) on evidence from the
- * test PKI (tools/mkevidence): the guest-agent response shapes (Tappd.Info, Info, GetQuote), the
+ * test PKI (testkit/mkevidence): the guest-agent response shapes (Tappd.Info, Info, GetQuote), the
  * event log and its V1/V2 runtime digests, RTMR replay, claims against the quote, the compose,
  * app-id and MRCONFIGID bindings and the RA-TLS report data. Each row changes the default options
  * (dstack Info, KMS mode, MRCONFIGID V1: verified at MKE_DEFAULT_NOW) and names the exact check

@@ -31,7 +31,7 @@ static void good_driver(char *out, size_t n)
 
 static void variant(char *out, size_t n, const char *v)
 {
-    snprintf(out, n, "%s/drivers/testdriver/variants/crabbox-driver-test-%s.so", build_dir(), v);
+    snprintf(out, n, "%s/testkit/testdriver/variants/crabbox-driver-test-%s.so", build_dir(), v);
 }
 
 /* A private scratch directory under the build tree (whose parents are root's, not writable by others). */

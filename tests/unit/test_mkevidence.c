@@ -1,4 +1,4 @@
-/* test_mkevidence.c — the test-PKI evidence generator (tools/mkevidence): its default evidence
+/* test_mkevidence.c — the test-PKI evidence generator (testkit/mkevidence): its default evidence
  * parses with the verifier's own parsers, every signature in it verifies, it verifies UpToDate
  * under the test root, and each knob changes what it says it changes (checked on the artefact,
  * and — one case per knob — on the verifier check it is meant to reach). */

@@ -1,6 +1,6 @@
 /* test_verify_osimage.c — the OS image hash is reported only when measured (the RTMR3
  * os-image-hash event, dstack KMS mode) and a claim contradicting that event is rejected; the
- * claim alone is never reported (dcap-spec §6.6). Test PKI evidence (tools/mkevidence). */
+ * claim alone is never reported (dcap-spec §6.6). Test PKI evidence (testkit/mkevidence). */
 #include <stdlib.h>
 #include <string.h>
 

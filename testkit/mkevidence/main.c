@@ -15,37 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "mkevidence.h"
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) { continue; }
-            return errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* write_file_atomic: temp file in the same directory, fsync, rename (STYLE §6). */
-static int write_file_atomic(const char *path, const uint8_t *data, size_t len, mode_t mode)
-{
-    char tmp[PATH_MAX];
-    int fd, err = 0;
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (n < 0 || (size_t)n >= sizeof tmp) { return ENAMETOOLONG; }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd == -1) { return errno; }
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) { err = errno; }
-    if (close(fd) != 0 && err == 0) { err = errno; }
-    if (err == 0 && rename(tmp, path) != 0) { err = errno; }
-    if (err != 0) { unlink(tmp); }
-    return err;
-}
 
 static int put(const char *dir, const char *name, const mke_blob *b)
 {
@@ -56,7 +27,7 @@ static int put(const char *dir, const char *name, const mke_blob *b)
         fprintf(stderr, "crabbox-mkevidence: path too long: %s/%s\n", dir, name);
         return 1;
     }
-    err = write_file_atomic(path, b->data, b->len, 0644);
+    err = tc_write_file_atomic(path, b->data, b->len, 0644); /* base/fileio.c */
     if (err != 0) {
         fprintf(stderr, "crabbox-mkevidence: cannot write %s: %s\n", path, strerror(err));
         return 1;
