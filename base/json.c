@@ -11,6 +11,7 @@
  * text is read once and no tree is allocated member by member (tests/unit/test_json.c checks
  * every getter against json-c's answers). */
 #include "json.h"
+#include "rfc3339.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -819,56 +820,9 @@ bool cba_json_has(const json_object *obj, const char *key)
 
 /* ---- time ------------------------------------------------------------------------------- */
 
-/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * algorithm, http://howardhinnant.github.io/date_algorithms.html). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool is_leap(unsigned y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* read_dec reads exactly n decimal digits. */
-static bool read_dec(cbs *c, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    cbs digits;
-    if (!cbs_get_bytes(c, &digits, n)) { return false; }
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = cbs_byte(digits, i);
-        if (!is_digit(b)) { return false; }
-        v = v * 10 + (unsigned)(b - '0');
-    }
-    *out = v;
-    return true;
-}
-
 bool cba_parse_iso8601_z(cbs s, int64_t *out)
 {
-    static const unsigned days_in_month[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    unsigned year, mon, day, hh, mm, ss, dim;
-    if (s.len != 20) { return false; }
-    if (!read_dec(&s, 4, &year) || !accept(&s, '-') || !read_dec(&s, 2, &mon) || !accept(&s, '-') ||
-        !read_dec(&s, 2, &day) || !accept(&s, 'T') || !read_dec(&s, 2, &hh) || !accept(&s, ':') ||
-        !read_dec(&s, 2, &mm) || !accept(&s, ':') || !read_dec(&s, 2, &ss) || !accept(&s, 'Z') ||
-        s.len != 0) {
-        return false;
-    }
-    if (mon < 1 || mon > 12 || hh > 23 || mm > 59 || ss > 59) { return false; } /* no leap second */
-    dim = days_in_month[mon - 1] + (mon == 2 && is_leap(year) ? 1u : 0u);
-    if (day < 1 || day > dim) { return false; }
-    *out = days_from_civil(year, mon, day) * 86400 + (int64_t)hh * 3600 + (int64_t)mm * 60 + ss;
-    return true;
+    return cba_parse_rfc3339(s, CBA_RFC3339_Z_ONLY, out); /* base/rfc3339.c */
 }
 
 /* ---- flat objects of strings ---------------------------------------------------------------- */

@@ -1,12 +1,13 @@
 /* test_base.c — libcrabbox-base (base/): the codecs with malformed input, constant-time compare,
  * the error setters (crabbox_err_set formatting from its own message), random bytes and the
- * report-data binding. cbs.h and json.c have their own suites (test_der.c, test_json.c). */
+ * report-data binding, RFC 3339 times. cbs.h and json.c have their own suites (test_der.c, test_json.c). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
 #include "errset.h"
+#include "rfc3339.h"
 #include "sha2.h"
 
 TestSuite(base, .timeout = 10);
@@ -239,4 +240,57 @@ Test(base, report_data_is_the_abi_formula)
     nonce[0] ^= 1;
     cr_assert(cba_report_data(rd2, nonce, key, sizeof key));
     cr_assert_arr_neq(rd, rd2, 64, "another nonce");
+}
+
+/* ---- RFC 3339 --------------------------------------------------------------------------------- */
+
+static bool t3339(const char *s, unsigned flags, int64_t *t)
+{
+    return cba_parse_rfc3339(cbs_make((const uint8_t *)s, strlen(s)), flags, t);
+}
+
+Test(base, rfc3339_full_profile)
+{
+    int64_t t = 0;
+    cr_assert(t3339("2025-06-01T12:00:00Z", 0, &t) && t == 1748779200);
+    cr_assert(t3339("2025-06-01t12:00:00z", 0, &t) && t == 1748779200);
+    cr_assert(t3339("2025-06-01 12:00:00Z", 0, &t) && t == 1748779200);
+    cr_assert(t3339("2025-06-01T14:00:00.5+02:00", 0, &t) && t == 1748779200, "fraction dropped");
+    cr_assert(t3339("2025-06-01T11:30:00.123456789-00:30", 0, &t) && t == 1748779200);
+    cr_assert(t3339("1969-12-31T23:59:59Z", 0, &t) && t == -1, "before 1970 without UNIX");
+    cr_assert(t3339("2024-02-29T00:00:00Z", CBA_RFC3339_UNIX, &t) && t == 1709164800);
+    cr_assert(t3339("1970-01-01T00:00:00Z", CBA_RFC3339_UNIX, &t) && t == 0);
+}
+
+Test(base, rfc3339_rejects_malformed)
+{
+    static const char *const bad[] = {
+        "", "2025-06-01T12:00:00", "2025-06-01T12:00:00.Z", "2025-06-01T12:00:00.1234567890Z",
+        "2025-06-01T12:00:00+2:00", "2025-06-01T12:00:00+24:00", "2025-06-01T12:00:00+02:60",
+        "2025-06-01T12:00:00+0200", "2025-06-01X12:00:00Z", "2025-06-01T12:00:60Z",
+        "2025-06-31T12:00:00Z", "2023-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T12:00:00ZZ",
+        "2025-06-01T12:00:00Z ", " 2025-06-01T12:00:00Z", "25-06-01T12:00:00Z", "2025-6-01T12:00:00Z",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t t = 77;
+        cr_assert_not(t3339(bad[i], 0, &t), "accepted '%s'", bad[i]);
+        cr_assert_eq(t, 77);
+    }
+}
+
+Test(base, rfc3339_profiles_narrow)
+{
+    int64_t t = 77;
+    /* Z_ONLY: Intel's collateral form only. */
+    cr_assert(t3339("2025-06-01T12:00:00Z", CBA_RFC3339_Z_ONLY, &t) && t == 1748779200);
+    cr_assert_not(t3339("2025-06-01t12:00:00Z", CBA_RFC3339_Z_ONLY, &t));
+    cr_assert_not(t3339("2025-06-01T12:00:00z", CBA_RFC3339_Z_ONLY, &t));
+    cr_assert_not(t3339("2025-06-01 12:00:00Z", CBA_RFC3339_Z_ONLY, &t));
+    cr_assert_not(t3339("2025-06-01T12:00:00.0Z", CBA_RFC3339_Z_ONLY, &t));
+    cr_assert_not(t3339("2025-06-01T12:00:00+00:00", CBA_RFC3339_Z_ONLY, &t));
+    /* UNIX: nothing before the epoch, by year or by instant. */
+    cr_assert_not(t3339("1969-12-31T23:59:59Z", CBA_RFC3339_UNIX, &t));
+    cr_assert_not(t3339("1970-01-01T00:30:00+01:00", CBA_RFC3339_UNIX, &t));
+    cr_assert_not(t3339("1969-12-31T23:30:00-01:00", CBA_RFC3339_UNIX, &t));
+    cr_assert_eq(t, 1748779200);
 }

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "base.h"
 #include "fileio.h"
+#include "rfc3339.h"
 #include "quote_input.h"
 
 bool cli_read_file(const char *path, size_t cap, cli_buf *out)
@@ -46,37 +47,8 @@ void cli_hex(char *out, const uint8_t *in, size_t n)
     cba_hex_encode(out, in, n);
 }
 
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* digits reads exactly n decimal digits at text[*i]. */
-static bool digits(const char *text, size_t *i, int n, int *out)
-{
-    int v = 0;
-    for (int k = 0; k < n; k++) {
-        char c = text[*i];
-        if (c < '0' || c > '9') { return false; }
-        v = v * 10 + (c - '0');
-        (*i)++;
-    }
-    *out = v;
-    return true;
-}
-
 bool cli_parse_time(const char *text, int64_t *out)
 {
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int y, mo, d, h, mi, s, oh = 0, om = 0, sign = 0;
-    size_t i = 0;
-    int64_t t;
     if (text[0] >= '0' && text[0] <= '9' && strspn(text, "0123456789") == strlen(text)) {
         char *end;
         unsigned long long v;
@@ -88,40 +60,7 @@ bool cli_parse_time(const char *text, int64_t *out)
     }
     /* RFC 3339 date-time: full-date ("T" / "t" / " ") full-time, with time-secfrac and
      * time-offset ("Z" / "z" / +hh:mm / -hh:mm). Fractions are dropped (whole seconds). */
-    if (!digits(text, &i, 4, &y) || text[i++] != '-' || !digits(text, &i, 2, &mo) || text[i++] != '-' ||
-        !digits(text, &i, 2, &d)) {
-        return false;
-    }
-    if (text[i] != 'T' && text[i] != 't' && text[i] != ' ') { return false; }
-    i++;
-    if (!digits(text, &i, 2, &h) || text[i++] != ':' || !digits(text, &i, 2, &mi) || text[i++] != ':' ||
-        !digits(text, &i, 2, &s)) {
-        return false;
-    }
-    if (text[i] == '.') {
-        size_t f = ++i;
-        while (text[i] >= '0' && text[i] <= '9') { i++; }
-        if (i == f || i - f > 9) { return false; }
-    }
-    if (text[i] == 'Z' || text[i] == 'z') {
-        i++;
-    } else if (text[i] == '+' || text[i] == '-') {
-        sign = text[i++] == '+' ? 1 : -1;
-        if (!digits(text, &i, 2, &oh) || text[i++] != ':' || !digits(text, &i, 2, &om) || oh > 23 || om > 59) {
-            return false;
-        }
-    } else {
-        return false; /* RFC 3339 requires an offset: a local time is ambiguous */
-    }
-    if (text[i] != '\0') { return false; }
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 59) {
-        return false;
-    }
-    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) { return false; }
-    t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - sign * (oh * 3600 + om * 60);
-    if (t < 0) { return false; }
-    *out = t;
-    return true;
+    return cba_parse_rfc3339(cbs_make((const uint8_t *)text, strlen(text)), CBA_RFC3339_UNIX, out);
 }
 
 bool cli_decode_quote_file(cli_buf *b, const char *path)
