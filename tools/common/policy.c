@@ -6,6 +6,7 @@
 
 #include <yaml.h>
 
+#include "base.h"
 #include "policy.h"
 
 /* The pin keys, in cba_pin_field order. */
@@ -58,14 +59,6 @@ bool tc_policy_is_key(const char *key)
     return false;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
-}
-
 /* parse_hex_n decodes exactly n bytes of hex (optional 0x) from text[0..len). */
 static bool parse_hex_n(uint8_t *out, size_t n, const char *text, size_t len)
 {
@@ -73,13 +66,7 @@ static bool parse_hex_n(uint8_t *out, size_t n, const char *text, size_t len)
         text += 2;
         len -= 2;
     }
-    if (len != 2 * n) { return false; }
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval((unsigned char)text[2 * i]), lo = hexval((unsigned char)text[2 * i + 1]);
-        if (hi < 0 || lo < 0) { return false; }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return cba_hex_decode(out, n, text, len); /* base/base.c */
 }
 
 static bool parse_uint(const char *text, size_t len, uint64_t max, uint64_t *out)
