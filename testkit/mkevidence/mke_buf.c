@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "mke_internal.h"
 
 /* Nothing the generator writes comes near this; it keeps size arithmetic far from overflow. */
@@ -119,15 +120,17 @@ void mke_buf_printf(mke_buf *b, const char *fmt, ...)
 
 void mke_buf_hex(mke_buf *b, const uint8_t *p, size_t n, bool upper)
 {
-    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    if (n > MKE_BUF_MAX / 2 || !reserve(b, 2 * n)) {
+    char *out;
+    if (n > MKE_BUF_MAX / 2 || !reserve(b, 2 * n)) { /* reserve keeps room for the NUL */
         b->failed = true;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        b->data[b->len++] = (uint8_t)digits[p[i] >> 4];
-        b->data[b->len++] = (uint8_t)digits[p[i] & 0xf];
+    out = (char *)b->data + b->len;
+    cba_hex_encode(out, p, n); /* base/base.c */
+    for (size_t i = 0; upper && i < 2 * n; i++) {
+        if (out[i] >= 'a') { out[i] = (char)(out[i] - 'a' + 'A'); }
     }
+    b->len += 2 * n;
 }
 
 void mke_buf_json_str(mke_buf *b, const uint8_t *s, size_t n)
