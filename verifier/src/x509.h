@@ -58,6 +58,9 @@ bool cba_cert_find_extension(const cba_cert *cert, const uint8_t *oid, size_t oi
 /* cba_cert_verify_signature verifies cert's signature over its TBS with the issuer's key. */
 CBA_MUST_USE bool cba_cert_verify_signature(const cba_cert *cert, const uint8_t issuer_pub_xy[64]);
 
+/* cba_oid_sgx is the Intel SGX extension's OID 1.2.840.113741.1.13.1 (DER contents; sgx_ext.c). */
+extern const uint8_t cba_oid_sgx[9];
+
 /* Intel SGX extension (OID 1.2.840.113741.1.13.1), decoded completely. */
 typedef struct cba_sgx_ext {
     uint8_t ppid[16];
