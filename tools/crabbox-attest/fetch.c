@@ -27,6 +27,7 @@
 #include "dstack.h"
 #include "curl_api.h"
 #include "fetch.h"
+#include "hints.h"
 #include "fileio.h"
 #include "json.h"
 #include "quote.h"
@@ -1526,6 +1527,7 @@ int cmd_collateral(int argc, char **argv)
             if (cba_verify(rep, &pol, &ev, a.at) != CBA_OK && rep->verdict == CBA_VERDICT_VERIFIED) {
                 rep->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
             }
+            tc_report_add_hints(rep, TC_HINTS_ATTEST);
             format_time(until, sizeof until, res.expires);
             if (rep->verdict == CBA_VERDICT_VERIFIED) {
                 progress(&a.fo, "with this collateral the quote verifies (TCB %s); collateral valid until %s",

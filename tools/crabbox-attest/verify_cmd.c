@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "crabbox/verifier.h"
 #include "fetch.h"
+#include "hints.h"
 #include "policy.h"
 #include "quote_input.h"
 
@@ -613,6 +614,9 @@ static void print_json(const cba_report *r, const verify_args *a)
         puts("{\"verdict\":\"error\",\"failed_check\":null,\"reason\":\"out of memory\"}");
         return;
     }
+    if (r->test_root) { /* the library's warning names no flag; this one names --trust-root */
+        json_object_object_add(o, "warning", json_object_new_string(k_test_root_warning));
+    }
     json_object *checks = json_object_new_array();
     bool edited = edited_only(r, a), verified = r->verdict == CBA_VERDICT_VERIFIED && !edited;
     char reason[256], hint[400];
@@ -876,6 +880,7 @@ int cmd_verify(int argc, char **argv)
     } else if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
     }
+    tc_report_add_hints(r, TC_HINTS_ATTEST); /* the flags that change an outcome (hints.h) */
     if (!a.accept_phala_default && strcmp(ssh_keys_label(r, &a), "host-controllable") == 0) {
         fprintf(stderr, "WARNING: this CVM runs Phala Cloud's default pre-launch script (v0.0.15): it writes root's "
                         "authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and the unmeasured /dstack/user_config, "

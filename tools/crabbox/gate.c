@@ -10,6 +10,7 @@
 
 #include "base.h"
 #include "gate.h"
+#include "hints.h"
 #include "sha2.h"
 
 static const char k_token_domain[] = "crabbox-token-v1";
@@ -282,6 +283,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     cba_report_init(&out->report);
     if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {
         const cba_report *r = &out->report;
+        tc_report_add_hints(&out->report, TC_HINTS_HOST); /* its flags and keys (hints.h) */
         snprintf(b->error, sizeof b->error, "%s", cba_err_name(r->error.code));
         if (r->failed_check == CBA_CHECK_APP_COMPOSE && pol->pre_launch_script != NULL) {
             return reject(out, cba_check_name(r->failed_check),

@@ -16,7 +16,8 @@
 #define CN_PROCESSOR_CA "Intel SGX PCK Processor CA"
 
 static const char k_test_root_warning[] =
-    "WARNING: --trust-root is for tests only: this verdict is NOT anchored in Intel's SGX Root CA";
+    "WARNING: a test trust root (policy.trust_root_der) was used: this verdict is NOT anchored in "
+    "Intel's SGX Root CA";
 
 void cba_description_init(cba_description *description)
 {

@@ -125,7 +125,7 @@ static cba_err dcap_missing(verify_ctx *v, const char *what)
 {
     v->dcap_missing = true;
     return cba_fail(&v->e, CBA_E_COLLATERAL_MISSING, what,
-                    "give --collateral FILE or --pccs URL, or --no-dcap to verify without it");
+                    "no collateral given (the DCAP checks need it)");
 }
 
 static cba_err step_crl(verify_ctx *v)
@@ -248,11 +248,11 @@ static cba_err step_tcb_status(verify_ctx *v)
                cba_tcb_status_name(res.platform_status), cba_tcb_status_name(res.module_status),
                cba_tcb_status_name(res.qe_status));
     CBA_ENSURE(v->policy->accepted_statuses & (1u << res.status), err, CBA_E_TCB_STATUS_REJECTED,
-               "tcb_status", "TCB status %s is not accepted by the policy (see --accept)",
+               "tcb_status", "TCB status %s is not accepted by the policy",
                cba_tcb_status_name(res.status));
     for (size_t i = 0; i < r->num_advisory_ids; i++) {
         CBA_ENSURE(advisory_allowed(v->policy, r->advisory_ids[i]), err, CBA_E_TCB_STATUS_REJECTED,
-                   "tcb_status", "advisory %s is not allowed by the policy (see --allow-advisory)",
+                   "tcb_status", "advisory %s is not allowed by the policy",
                    r->advisory_ids[i]);
     }
     return CBA_OK;
@@ -567,7 +567,7 @@ static cba_err step_report_data(verify_ctx *v)
         v->r->ratls_bound = true;
     }
     if (!p->has_report_data && p->pins[CBA_PIN_REPORT_DATA].num_values == 0 && !v->r->ratls_bound) {
-        v->skip_reason = "no binding requested (give --report-data)";
+        v->skip_reason = "no binding requested";
     }
     return CBA_OK;
 }

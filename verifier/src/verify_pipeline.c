@@ -274,7 +274,7 @@ static cba_err run_pipeline(verify_ctx *v)
         char detail[160];
         cba_err rc;
         if (s->dcap && v->policy->skip_dcap) {
-            cba_report_set_check(r, s->check, CBA_CHECK_SKIP, "skipped by --no-dcap (no collateral checks)");
+            cba_report_set_check(r, s->check, CBA_CHECK_SKIP, "skipped by the policy (skip_dcap: no collateral checks)");
             continue;
         }
         if (s->dstack && v->info == NULL) {
