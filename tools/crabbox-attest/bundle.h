@@ -132,7 +132,7 @@ json_object *bundle_to_json(const bundle *b);
 int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen);
 
 /* bundle_parse is bundle_load on bytes already read (`path` only names them in messages); at
- * most BUNDLE_MAX_FILE bytes. The fuzz harness tools/crabbox-attest/fuzz/bundle.c drives it. */
+ * most BUNDLE_MAX_FILE bytes. The fuzz harness fuzz/bundle.c drives it. */
 int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle *out, char *errbuf,
                  size_t errlen);
 

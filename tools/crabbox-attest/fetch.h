@@ -27,7 +27,7 @@ bool fetch_normalize_base_url(const char *in, char *out, size_t out_len);
 bool fetch_parse_seconds(const char *text, double min, double max, double *out);
 
 /* fetch_collateral_with is cba_fetch_collateral over another libcurl: the fuzz harness
- * tools/crabbox-attest/fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
+ * fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
  * fuzzer's responses (status, headers, bodies), so every byte a PCS/PCCS sends is fuzzed. */
 struct curl_api;
 cba_fetch_status fetch_collateral_with(const struct curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,

@@ -100,7 +100,7 @@ CBX_MUST_USE int claim_write(const state *st, const claim *c, crabbox_err *err);
 /* claim_read: CRABBOX_E_NOT_FOUND when there is no claim, CRABBOX_E_MALFORMED for a bad file. */
 CBX_MUST_USE int claim_read(const state *st, const char *lease, claim *out, crabbox_err *err);
 /* claim_parse parses a claim file's bytes (`path` names them in messages): CRABBOX_E_MALFORMED
- * for anything but a strict, complete claim. The fuzz harness tools/crabbox/fuzz/claim_file.c
+ * for anything but a strict, complete claim. The fuzz harness fuzz/claim_file.c
  * drives it. */
 CBX_MUST_USE int claim_parse(const uint8_t *data, size_t len, const char *path, claim *out,
                              crabbox_err *err);

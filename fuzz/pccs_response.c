@@ -1,10 +1,10 @@
-/* tools/crabbox-attest/fuzz/pccs_response.c. Target: everything `collateral fetch` does with what
+/* fuzz/pccs_response.c. Target: everything `collateral fetch` does with what
  * a PCS / PCCS answers (fetch_collateral_with): HTTP status, the issuer-chain and error headers,
  * the PCK CRL (DER or hex), the TCB info and QE identity bodies and their signatures, the root CA
  * CRL, the assembly of QuoteCollateralV3 and its verification. libcurl's URL functions are the
  * real ones; its transfers are replaced by the fuzzer's responses. The quote is the real
  * dcap-qvl TDX sample (FUZZ_QUOTE_PATH), verified at 1752919234, inside its collateral's window.
- * Seeds: tools/crabbox-attest/fuzz/corpus/pccs_response/ (the real collateral as a PCS serves it).
+ * Seeds: fuzz/corpus/pccs_response/ (the real collateral as a PCS serves it).
  *
  * Input: up to four responses, in request order (PCK CRL, TCB info, QE identity, root CA CRL),
  * separated by "\n@@\n". A response is "STATUS\n", header lines, an empty line, then the body.

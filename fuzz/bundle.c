@@ -1,6 +1,6 @@
-/* tools/crabbox-attest/fuzz/bundle.c. Target: bundle_parse (a crabbox evidence bundle, the file
+/* fuzz/bundle.c. Target: bundle_parse (a crabbox evidence bundle, the file
  * `crabbox-attest verify --bundle` reads: whoever hands you a bundle controls every byte).
- * Seeds: tools/crabbox-attest/fuzz/corpus/bundle/.
+ * Seeds: fuzz/corpus/bundle/.
  * Properties: a refusal always says why; an accepted bundle has its strings NUL-terminated within
  * their fields and round-trips: bundle_to_json, serialised and parsed again, is accepted and
  * serialises to the same text. */

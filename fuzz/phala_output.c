@@ -1,6 +1,6 @@
-/* drivers/phala/fuzz/phala_output.c. Targets: phala_locate_json, phala_interpret,
+/* fuzz/phala_output.c. Targets: phala_locate_json, phala_interpret,
  * phala_inventory_add_page, phala_parse_get, phala_record_parse — everything the driver reads
- * from the phala CLI or its state dir. Seeds: drivers/phala/fuzz/corpus/phala_output/.
+ * from the phala CLI or its state dir. Seeds: fuzz/corpus/phala_output/.
  *
  * Input: byte 0 = exit status (low 2 bits: 0, 1, 137, 0 with PHALA_EMPTY_OK; bit 2: deploy's
  * failure document on stderr); then stdout, a 0x00 byte, then stderr (all stdout when there is no

@@ -1,5 +1,5 @@
-/* tools/crabbox/fuzz/host_config.c. Target: config_load_yaml + config_validate (the crabbox host's
- * YAML configuration). Seeds: tools/crabbox/fuzz/corpus/host_config/.
+/* fuzz/host_config.c. Target: config_load_yaml + config_validate (the crabbox host's
+ * YAML configuration). Seeds: fuzz/corpus/host_config/.
  * Properties: a rejected file adds nothing (all or nothing) and its error names the file; an
  * accepted untrusted file never makes a trusted-only key effective, nor attest anything but true. */
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* tools/crabbox/fuzz/claim_file.c. Target: claim_parse (a lease claim file of the host's state
+/* fuzz/claim_file.c. Target: claim_parse (a lease claim file of the host's state
  * directory: written by crabbox itself, but anything that can write there, or a disk error, can
- * change it, so it is untrusted input). Seeds: tools/crabbox/fuzz/corpus/claim_file/.
+ * change it, so it is untrusted input). Seeds: fuzz/corpus/claim_file/.
  * Properties: an accepted claim has every string NUL-terminated within its field, and it
  * round-trips: claim_to_json, serialised and parsed again, gives the same claim. */
 #include <stdint.h>
