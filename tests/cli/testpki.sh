@@ -90,6 +90,9 @@ expect accept_revoked_is_usage_error revoked-platform 2 "o['verdict']=='error' a
 expect revoked_pck revoked-pck 1 "$(rejected crl CBA_E_CERT_REVOKED)"
 expect out_of_date out-of-date 1 "$(rejected tcb_status CBA_E_TCB_STATUS_REJECTED) and o['tcb_status']=='OutOfDate' and o['advisory_ids']==['INTEL-SA-00837']"
 expect out_of_date_accepted_advisory_not out-of-date 1 "$(rejected tcb_status CBA_E_TCB_STATUS_REJECTED) and 'INTEL-SA-00837' in o['reason']" --accept OutOfDate
+# The core's details name no flags; the CLI adds its own (tools/common/hints.c).
+expect out_of_date_hint out-of-date 1 "o['reason'].endswith('TCB status OutOfDate is not accepted by the policy (see --accept)')"
+expect advisory_hint out-of-date 1 "o['reason'].endswith('advisory INTEL-SA-00837 is not allowed by the policy (see --allow-advisory)')" --accept OutOfDate
 expect out_of_date_advisory_not_status out-of-date 1 "$(rejected tcb_status CBA_E_TCB_STATUS_REJECTED)" --allow-advisory INTEL-SA-00837
 expect out_of_date_accepted out-of-date 0 "o['verdict']=='verified' and o['tcb_status']=='OutOfDate' and o['advisory_ids']==['INTEL-SA-00837']" \
     --accept OutOfDate --allow-advisory INTEL-SA-00837

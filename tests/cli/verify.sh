@@ -52,6 +52,11 @@ expect crabbox_rfc3339_time 0 "o['verdict']=='verified' and o['at']==1774003274"
     verify --json --info "$crab_info" --quote "$crab_quote" --no-dcap --at 2026-03-20T10:41:14Z --accept-phala-default-script
 expect crabbox_needs_collateral 3 "o['verdict']=='rejected' and o['failed_check']=='crl' and any(c['name']=='quote_signature' and c['status']=='pass' for c in o['checks'])" -- \
     verify --json --info "$crab_info" --at 1774003274 --accept-phala-default-script
+# The core's details name no flags; the CLI adds its own (tools/common/hints.c), word for word.
+expect cli_hint_collateral 3 "{c['name']: c['detail'] for c in o['checks']}['crl']=='give --collateral FILE or --pccs URL, or --no-dcap to verify without it' and o['reason'].endswith(': give --collateral FILE or --pccs URL, or --no-dcap to verify without it') and {c['name']: c['detail'] for c in o['checks']}['report_data']=='no binding requested (give --report-data)'" -- \
+    verify --json --quote "$qvl_quote" --at 1752919234
+expect cli_hint_no_dcap 0 "{c['name']: c['detail'] for c in o['checks']}['tcb_status']=='skipped by --no-dcap (no collateral checks)'" -- \
+    verify --json --quote "$qvl_quote" --at 1752919234 --no-dcap
 # --docker-compose: the attested app_compose must wrap exactly the compose deployed.
 python3 -c "
 import json, sys

@@ -9,6 +9,7 @@
 
 #include "crabbox/verifier.h"
 #include "testutil.h"
+#include "x509.h" /* cba_intel_root_ca_der */
 
 #define CRABBOX_AT 1774003274
 #define DCAP_QVL_AT 1752919234
@@ -163,6 +164,57 @@ Test(api, report_json_is_the_documented_object)
     cr_assert_null(cba_report_json(&r, &p, 0));
     tu_buf_free(&quote);
     tu_buf_free(&coll);
+}
+
+/* ---- the core names no tool's flags (issue 15) ------------------------------------------------ */
+
+/* expect_no_flags: nothing the library reports (check details, error detail, JSON) names a
+ * command-line flag; crabbox-attest and the host add their own (tools/common/hints.c). */
+static void expect_no_flags(const cba_report *r, const cba_policy *p, int64_t at)
+{
+    char *text = cba_report_json(r, p, at);
+    cr_assert_not_null(text);
+    cr_assert_null(strstr(text, "--"), "%s", text);
+    for (int i = 0; i < CBA_CHECK_COUNT; i++) {
+        cr_assert_null(strstr(r->checks[i].detail, "--"), "%s: %s", cba_check_name((cba_check)i),
+                       r->checks[i].detail);
+    }
+    cr_assert_null(strstr(r->error.detail, "--"), "%s", r->error.detail);
+    cba_free(text);
+}
+
+Test(api, details_name_no_cli_flags)
+{
+    tu_buf quote;
+    cba_evidence ev;
+    cba_policy p;
+    cba_report r;
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &quote);
+    cba_evidence_init(&ev);
+    ev.quote = quote.data;
+    ev.quote_len = quote.len;
+
+    /* No collateral: every DCAP check is deferred with the core's own words. */
+    cba_policy_init(&p);
+    cba_report_init(&r);
+    cr_assert_eq(cba_verify(&r, &p, &ev, DCAP_QVL_AT), CBA_E_COLLATERAL_MISSING);
+    cr_assert_str_eq(r.checks[CBA_CHECK_CRL].detail, "no collateral given (the DCAP checks need it)");
+    cr_assert_str_eq(r.error.detail, "no collateral given (the DCAP checks need it)");
+    cr_assert_str_eq(r.checks[CBA_CHECK_REPORT_DATA].detail, "no binding requested");
+    expect_no_flags(&r, &p, DCAP_QVL_AT);
+
+    /* skip_dcap, and a trust root given by the caller (Intel's own: the verdict stands, but the
+     * report is marked as made under a caller's root and warns so). */
+    p.skip_dcap = true;
+    p.trust_root_der = cba_intel_root_ca_der;
+    p.trust_root_der_len = cba_intel_root_ca_der_len;
+    cba_report_init(&r);
+    cr_assert_eq(cba_verify(&r, &p, &ev, DCAP_QVL_AT), CBA_OK, "%s", r.error.detail);
+    cr_assert(r.test_root);
+    cr_assert_eq(r.checks[CBA_CHECK_TCB_STATUS].status, CBA_CHECK_SKIP);
+    cr_assert_str_eq(r.checks[CBA_CHECK_TCB_STATUS].detail, "skipped by the policy (skip_dcap: no collateral checks)");
+    expect_no_flags(&r, &p, DCAP_QVL_AT);
+    tu_buf_free(&quote);
 }
 
 /* ---- one collateral, 8 threads ------------------------------------------------------------- */
