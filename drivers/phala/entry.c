@@ -178,6 +178,7 @@ static void drv_evidence_free(void *drv, crabbox_evidence *ev)
     if (ev->quote != NULL) { explicit_bzero(ev->quote, ev->quote_len); }
     free(ev->info_json);
     free(ev->quote);
+    free(ev->quote_event_log);
     free(ev->host_key);
     explicit_bzero(ev, sizeof *ev);
     free(ev);

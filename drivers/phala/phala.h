@@ -427,6 +427,20 @@ void phala_session_free(crabbox_session *s); /* NULL-safe */
  * JSON), decoded (1..64 KiB). MALFORMED otherwise. */
 PHALA_MUST_USE int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, size_t *out_len,
                                              crabbox_err *err);
+/* phala_quote_log_from_response: the "event_log" string of a GetQuote response (strict JSON),
+ * copied NUL-terminated into *out (NULL when absent or "": the Info's log is used then).
+ * MALFORMED when it is not a string or over 4 MiB. */
+PHALA_MUST_USE int phala_quote_log_from_response(const uint8_t *resp, size_t len, uint8_t **out, size_t *out_len,
+                                                 crabbox_err *err);
+/* phala_agent_answer splits what `curl -w '\n%{http_code}'` printed into the body (NUL-terminated
+ * in place, *body_len) and the HTTP status; false when the status line is missing. */
+PHALA_MUST_USE bool phala_agent_answer(uint8_t *buf, size_t len, size_t *body_len, int *http);
+/* phala_agent_error: the guest agent's error for a failed call. Its RPC server (dstack ra-rpc /
+ * prpc) answers every failure with HTTP 400 and {"error": "<message>"}; an unknown method is the
+ * message "NotFound", a path outside the RPC routes a 404. Writes the message (printable ASCII,
+ * bounded; a note when the body is not that JSON) to out and returns true when the method does
+ * not exist. */
+bool phala_agent_error(int http, const uint8_t *body, size_t body_len, char *out, size_t out_len);
 /* phala_base64_decode: strict, padded, canonical RFC 4648 base64. */
 PHALA_MUST_USE bool phala_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
                                         size_t *out_len);

@@ -324,13 +324,89 @@ int phala_quote_from_response(const uint8_t *resp, size_t len, uint8_t **out, si
     return CRABBOX_OK;
 }
 
+int phala_quote_log_from_response(const uint8_t *resp, size_t len, uint8_t **out, size_t *out_len, crabbox_err *err)
+{
+    json_object *doc = NULL;
+    cba_error e;
+    cbs log;
+    *out = NULL;
+    *out_len = 0;
+    cba_error_clear(&e);
+    if (cba_json_parse(&e, &doc, cbs_make(resp, len), 8, CBA_E_JSON, "quote response") != CBA_OK) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's quote response is not strict JSON: %.200s",
+                          e.detail);
+    }
+    if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "event_log", NULL)) {
+        json_object_put(doc);
+        return CRABBOX_OK; /* an agent that sends no log with its quote: the Info's serves */
+    }
+    if (!cba_json_get_string(doc, "event_log", &log) || log.len > EV_INFO_MAX) {
+        json_object_put(doc);
+        return phala_fail(err, CRABBOX_E_MALFORMED, "the guest agent's quote response has an unusable event_log");
+    }
+    if (log.len != 0) {
+        if ((*out = malloc(log.len + 1)) == NULL) {
+            json_object_put(doc);
+            return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
+        }
+        memcpy(*out, log.data, log.len);
+        (*out)[log.len] = 0;
+        *out_len = log.len;
+    }
+    json_object_put(doc);
+    return CRABBOX_OK;
+}
+
+bool phala_agent_answer(uint8_t *buf, size_t len, size_t *body_len, int *http)
+{
+    int v = 0;
+    if (buf == NULL || len < 4 || buf[len - 4] != '\n') { return false; }
+    for (size_t i = len - 3; i < len; i++) {
+        if (buf[i] < '0' || buf[i] > '9') { return false; }
+        v = v * 10 + (buf[i] - '0');
+    }
+    buf[len - 4] = 0;
+    *body_len = len - 4;
+    *http = v;
+    return true;
+}
+
+bool phala_agent_error(int http, const uint8_t *body, size_t body_len, char *out, size_t out_len)
+{
+    json_object *doc = NULL;
+    cba_error e;
+    cbs msg;
+    size_t o = 0;
+    bool absent = http == 404;
+    if (out_len == 0) { return absent; }
+    out[0] = 0;
+    cba_error_clear(&e);
+    if (body_len == 0 || cba_json_parse(&e, &doc, cbs_make(body, body_len), 4, CBA_E_JSON, "agent error") != CBA_OK ||
+        !json_object_is_type(doc, json_type_object) || !cba_json_get_string(doc, "error", &msg)) {
+        json_object_put(doc);
+        snprintf(out, out_len, "%s", body_len == 0 ? "no error message" : "no JSON error message");
+        return absent;
+    }
+    /* prpc's "method not recognized" (server::Error::NotFound, displayed by its name). */
+    if (http == 400 && msg.len == 8 && memcmp(msg.data, "NotFound", 8) == 0) { absent = true; }
+    for (size_t i = 0; i < msg.len && o + 1 < out_len && o < 200; i++) {
+        uint8_t ch = msg.data[i];
+        out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?'; /* untrusted: no control characters */
+    }
+    out[o] = 0;
+    json_object_put(doc);
+    return absent;
+}
+
 /* The remote commands are fixed strings; the only variable parts are our own hex report data and
  * one of the socket paths below (our constant, chosen by the probe's answer). Newer dstack images
  * put the sockets in /var/run/dstack/ (the SDKs try it first), older ones in /var/run/. */
 static const char *const k_agent_sockets[] = {
     "/var/run/dstack/dstack.sock", "/var/run/dstack.sock", "/var/run/dstack/tappd.sock", "/var/run/tappd.sock",
 };
-#define AGENT_CURL "curl -sS -f --max-time 30 --unix-socket "
+/* No -f: a failed call's body names the agent's error (HTTP 400 for every RPC failure); the
+ * status follows the body on a line of its own. */
+#define AGENT_CURL "curl -sS -w '\\n%%{http_code}' --max-time 30 --unix-socket "
 #define PROBE_CMD                                                                                  \
     "for s in /var/run/dstack/dstack.sock /var/run/dstack.sock /var/run/dstack/tappd.sock "         \
     "/var/run/tappd.sock; do if test -S $s; then echo $s; exit 0; fi; done; echo none"
@@ -342,11 +418,11 @@ static const char *const k_agent_sockets[] = {
 static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], crabbox_evidence *ev,
                     crabbox_err *err)
 {
-    char rd_hex[129], cmd[512], curl[128];
+    char rd_hex[129], cmd[512], curl[128], agent_err[208];
     const char *sock = NULL;
     uint8_t *out = NULL, *qresp = NULL;
     size_t out_len = 0, qlen = 0;
-    int status, rc;
+    int status, rc, http = 0;
     bool dstack;
     int64_t deadline = phala_mono_ms() + d->evidence_ms;
 
@@ -367,8 +443,13 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
     snprintf(cmd, sizeof cmd, "%s%s", curl, dstack ? "http://dstack/Info" : "http://localhost/prpc/Tappd.Info");
     rc = ssh_exec(d, c, cmd, EV_INFO_MAX, deadline, &ev->info_json, &ev->info_json_len, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
-    if (status != 0 || ev->info_json_len == 0) {
+    if (status != 0 || !phala_agent_answer(ev->info_json, ev->info_json_len, &ev->info_json_len, &http)) {
         return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's Info call failed (curl status %d)", status);
+    }
+    if (http != 200 || ev->info_json_len == 0) {
+        (void)phala_agent_error(http, ev->info_json, ev->info_json_len, agent_err, sizeof agent_err);
+        return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's Info call failed (HTTP %d: %s)", http,
+                          http == 200 ? "empty answer" : agent_err);
     }
     /* dstack GetQuote takes the 64 raw bytes; tappd's RawQuote does too (TdxQuote would hash them
      * again with an "app-data:" prefix, which the verifier's binding does not expect). */
@@ -377,21 +458,32 @@ static int exchange(phala_drv *d, ssh_conn *c, const uint8_t report_data[64], cr
              dstack ? "http://dstack/GetQuote" : "http://localhost/prpc/Tappd.RawQuote");
     rc = ssh_exec(d, c, cmd, EV_QUOTE_RESP_MAX, deadline, &qresp, &qlen, &status, err);
     if (rc != CRABBOX_OK) { return rc; }
-    if (status == 22) {
-        /* curl -f: an HTTP error, i.e. this agent has no quote call. Only the Info quote is left;
-         * it is not bound to our nonce or this session. */
-        free(qresp);
-        phala_log(&d->px, CRABBOX_LOG_WARN,
-                  "phala: the guest agent offers no quote call; only its Info quote is available "
-                  "(attestation_fresh=false)");
-        ev->fresh = false;
-        return CRABBOX_OK;
-    }
-    if (status != 0) {
+    if (status != 0 || !phala_agent_answer(qresp, qlen, &qlen, &http)) {
         free(qresp);
         return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's quote call failed (curl status %d)", status);
     }
+    if (http != 200) {
+        /* Every RPC failure is HTTP 400: only the agent's own "no such method" means there is no
+         * quote call. Then only the Info quote is left; it is not bound to our nonce or this
+         * session (the host refuses it unless allowInfoOnlyAttestation). */
+        bool absent = phala_agent_error(http, qresp, qlen, agent_err, sizeof agent_err);
+        free(qresp);
+        if (!absent) {
+            return phala_fail(err, CRABBOX_E_FAILED, "the guest agent's quote call failed (HTTP %d: %s)", http,
+                              agent_err);
+        }
+        phala_log(&d->px, CRABBOX_LOG_WARN,
+                  "phala: the guest agent offers no quote call (HTTP %d: %s); only its Info quote is available "
+                  "(attestation_fresh=false)", http, agent_err);
+        ev->fresh = false;
+        return CRABBOX_OK;
+    }
     rc = phala_quote_from_response(qresp, qlen, &ev->quote, &ev->quote_len, err);
+    /* The log sent WITH the quote: a runtime event after Info extended RTMR3, and only this log
+     * replays to the quote's (the Info's log stays the source of nothing but its claims). */
+    if (rc == CRABBOX_OK) {
+        rc = phala_quote_log_from_response(qresp, qlen, &ev->quote_event_log, &ev->quote_event_log_len, err);
+    }
     free(qresp);
     if (rc != CRABBOX_OK) { return rc; }
     ev->fresh = true;
@@ -458,6 +550,7 @@ int phala_fetch_evidence(phala_drv *d, const crabbox_lease *lease, const uint8_t
     if (rc != CRABBOX_OK) {
         free(ev->info_json);
         free(ev->quote);
+        free(ev->quote_event_log);
         free(ev);
         return rc;
     }

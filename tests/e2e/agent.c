@@ -8,11 +8,19 @@
  *                   (written by the phala CLI double at deploy: PHALA_DOUBLE_CVM_DIR), or verbatim
  *                   the app compose in DIR/app_compose.json when the loopback Phala Cloud API
  *                   (tests/phala-api) wrote one;
- *   POST /GetQuote  {"report_data":"<128 hex>"} -> {"quote":"<hex>","report_data":...}: a fresh
- *                   quote of the same TD carrying exactly the requested report data.
+ *   POST /GetQuote  {"report_data":"<128 hex>"} -> {"quote":"<hex>","event_log":"<JSON text>",
+ *                   "report_data":...,"vm_config":...}: a fresh quote of the same TD carrying exactly
+ *                   the requested report data, with the event log sent with it. As on a real CVM, a
+ *                   runtime event ("app-started", after system-ready) was emitted after Info: the
+ *                   quote's RTMR3 replays only from GetQuote's own log, not from Info's.
+ * Errors are what the real agent's RPC server (dstack ra-rpc / prpc) sends: HTTP 400 with
+ * {"error": "<message>"}, "NotFound" for a method it does not have.
  * DIR/agent_mode (re-read per request) injects faults: ok (default), tamper-quote (bad quote
  * signature), replay (ignores the requested report data: a quote recorded for another nonce),
- * no-quote (GetQuote answers 404), tamper-compose (Info claims another compose); and for
+ * no-quote (GetQuote is an unknown method: 400 {"error":"NotFound"}), quote-error (GetQuote fails:
+ * 400 with the agent's message), stale-quote-log (GetQuote sends Info's log, which does not replay
+ * to its quote), cert-pending (Info's app_cert is "", as while the agent still fetches it from the
+ * KMS), tamper-compose (Info claims another compose); and for
  * tests/e2e/e2e_faults.py: hang / hang-quote (never answer: Info and GetQuote, or GetQuote only),
  * close / close-quote (close the connection without an answer), garbage / garbage-quote (200
  * with a body that is not JSON). Every request is logged as one line ("Info" or "GetQuote") to
@@ -168,12 +176,28 @@ static void handle(int fd, const char *dir)
     }
     if (strncmp(req, "GET /Info ", 10) == 0) {
         if (mke_generate(&ev, &o)) {
-            reply(fd, 200, (const char *)ev.info_json.data, ev.info_json.len);
+            json_object *doc = strcmp(mode, "cert-pending") == 0 ? json_tokener_parse((const char *)ev.info_json.data)
+                                                                  : NULL;
+            if (doc != NULL) {
+                const char *t;
+                json_object_object_add(doc, "app_cert", json_object_new_string(""));
+                t = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                reply(fd, 200, t, strlen(t));
+                json_object_put(doc);
+            } else {
+                reply(fd, 200, (const char *)ev.info_json.data, ev.info_json.len);
+            }
             mke_evidence_free(&ev);
         } else {
             reply(fd, 500, "{}", 2);
         }
-    } else if (strncmp(req, "POST /GetQuote ", 15) == 0 && strcmp(mode, "no-quote") != 0) {
+    } else if (strncmp(req, "POST /GetQuote ", 15) == 0 && strcmp(mode, "no-quote") == 0) {
+        static const char e[] = "{\n  \"error\": \"NotFound\"\n}";
+        reply(fd, 400, e, sizeof e - 1);
+    } else if (strncmp(req, "POST /GetQuote ", 15) == 0 && strcmp(mode, "quote-error") == 0) {
+        static const char e[] = "{\n  \"error\": \"Failed to get quote: tdx_attest_get_quote: device busy\"\n}";
+        reply(fd, 400, e, sizeof e - 1);
+    } else if (strncmp(req, "POST /GetQuote ", 15) == 0) {
         json_object *doc = json_tokener_parse(body), *rd = NULL;
         const char *hex = NULL;
         if (doc != NULL && json_object_object_get_ex(doc, "report_data", &rd)) { hex = json_object_get_string(rd); }
@@ -187,21 +211,38 @@ static void handle(int fd, const char *dir)
         json_object_put(doc);
         if (strcmp(mode, "replay") == 0) { memset(o.quote.report_data, 0x42, 64); }
         if (strcmp(mode, "tamper-quote") == 0) { o.quote.corrupt_quote_signature = true; }
-        if (mke_generate(&ev, &o)) {
-            size_t qh = ev.quote.len * 2;
-            char *out = malloc(qh + 300), rdh[129];
-            if (out != NULL) {
-                int n = snprintf(out, 40, "{\"quote\":\"");
-                cba_hex_encode(out + n, ev.quote.data, ev.quote.len);
-                cba_hex_encode(rdh, o.quote.report_data, 64);
-                n += (int)qh;
-                n += snprintf(out + n, 300, "\",\"event_log\":\"[]\",\"report_data\":\"%s\"}", rdh);
-                reply(fd, 200, out, (size_t)n);
-                free(out);
+        o.info.format = MKE_INFO_GETQUOTE;
+        {
+            mke_evidence stale;
+            bool stale_ok = true;
+            json_object *resp = NULL, *log = NULL;
+            if (strcmp(mode, "stale-quote-log") == 0) {
+                /* The log of the TD before the runtime event, sent with the quote after it. */
+                stale_ok = mke_generate(&stale, &o);
             }
-            mke_evidence_free(&ev);
-        } else {
-            reply(fd, 500, "{}", 2);
+            o.info.post_ready_events[0] =
+                (mke_event){ 3, MKE_RUNTIME_EVENT_TYPE, "app-started", (const uint8_t *)"e2e", 3 };
+            o.info.num_post_ready_events = 1;
+            if (stale_ok && mke_generate(&ev, &o)) {
+                resp = json_tokener_parse((const char *)ev.info_json.data);
+                if (resp != NULL && strcmp(mode, "stale-quote-log") == 0) {
+                    json_object *old = json_tokener_parse((const char *)stale.info_json.data);
+                    if (old != NULL && json_object_object_get_ex(old, "event_log", &log)) {
+                        json_object_object_add(resp, "event_log", json_object_get(log));
+                    }
+                    json_object_put(old);
+                }
+                mke_evidence_free(&ev);
+            }
+            if (strcmp(mode, "stale-quote-log") == 0 && stale_ok) { mke_evidence_free(&stale); }
+            if (resp != NULL) {
+                const char *t = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN |
+                                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+                reply(fd, 200, t, strlen(t));
+                json_object_put(resp);
+            } else {
+                reply(fd, 500, "{}", 2);
+            }
         }
     } else {
         reply(fd, 404, "{\"error\":\"not found\"}", 21);

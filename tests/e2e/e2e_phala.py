@@ -10,8 +10,10 @@ for *.e2e.test and routes by SNI to the sshd. Then crabbox warmup -> run --id ->
 real (host, plugin, phala CLI double, libssh2, ssh + crabbox-phala-proxy), followed by failure
 cases that must each end with a clear error, exit 3 (attestation) or the TLS error, and no CVM
 left in the double's state. Needs root, unshare, sshd, ssh, openssl, python3; else SKIP (77)."""
+import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -51,6 +53,20 @@ def main():
         except ValueError:
             pass
         check("warmup attests through the gateway (exit 0)", r.returncode == 0 and lease, txt(r)[-1500:])
+        # The fake agent emitted a runtime event between Info and GetQuote (as a real CVM may): the
+        # bundle records GetQuote's own log, which has it, while Info's log does not (issue 11 §3).
+        m = re.search(r"evidence bundle saved: (\S+)", r.stderr.decode(errors="replace"))
+        try:
+            with open(m.group(1)) as f:
+                bundle = json.load(f)
+            qlog = base64.b64decode(bundle.get("quote_event_log") or "").decode()
+            info = base64.b64decode(bundle.get("info") or "").decode()
+            ok = "app-started" in qlog and "app-started" not in info and bundle.get("verdict") == "verified"
+            detail = "quote log %d bytes, verdict %s" % (len(qlog), bundle.get("verdict"))
+        except (AttributeError, OSError, ValueError) as e:
+            ok, detail = False, "no readable bundle: %r" % (e,)
+        check("a runtime event after Info: verified against GetQuote's own log, recorded in the bundle", ok,
+              detail + "\n" + txt(r)[-800:])
         if lease:
             r, dt = crab(["run", "--id", lease, "--", "sh", "-c", "echo hello-from-$(hostname) && test -S /var/run/dstack.sock && pwd"])
             timings["run"] = dt
@@ -153,6 +169,13 @@ def main():
             ("tampered quote (bad signature)", "tamper-quote", good, {}, 3, "quote"),
             ("replayed quote (agent ignores the report data)", "replay", good, {}, 3, "report"),
             ("no quote call (downgrade to the Info quote)", "no-quote", good, {}, 3, "fresh"),
+            # Every agent RPC failure is HTTP 400: a failing GetQuote is named, never taken for a
+            # missing method (issue 11 §3).
+            ("quote call fails (HTTP 400 with the agent's error)", "quote-error", good, {}, None,
+             "quote call failed (HTTP 400: Failed to get quote: tdx_attest_get_quote: device busy)"),
+            # GetQuote's log must replay to its quote: Info's older log sent with it does not.
+            ("quote sent with a log that does not replay to it", "stale-quote-log", good, {}, 3,
+             "rtmr3"),
             ("compose not the deployed one", "tamper-compose", good, {}, 3, "compose"),
             ("wrong host key (gateway routes to another sshd)", "replay", evil, {}, 3, "report"),
             ("gateway certificate for another name", "ok", good,
@@ -167,6 +190,20 @@ def main():
             left = cvms_left()
             check("%s: exit %s, says '%s', no CVM left (%.1fs)" % (name, r.returncode, needle, dt),
                   ok_rc and needle.lower() in t.lower() and left == [], "left=%s\n%s" % (left, t[-1500:]))
+            if mode == "quote-error":
+                check("... and does not claim the agent has no quote call", "no quote call" not in t, t[-1500:])
+        # The agent's app_cert is "" while it still fetches it from the KMS: with the fresh quote
+        # (whose own log has a runtime event Info's lacks, as in every case here) the lease attests.
+        agent_mode("cert-pending")
+        route(good)
+        r, dt = crab(["--json", "warmup"])
+        lease = json.loads(r.stdout).get("lease") if r.returncode == 0 else None
+        check("Info's app_cert still empty (KMS pending): warmup attests with the fresh quote (%.1fs)" % dt,
+              lease is not None, txt(r)[-1200:])
+        agent_mode("ok")
+        if lease:
+            r, _ = crab(["stop", lease])
+            check("... stop", r.returncode == 0 and cvms_left() == [], txt(r)[-800:])
         # The "evil" fake CVM is an honest one whose agent listens at /var/run/dstack/dstack.sock (newer
         # dstack images): with an honest agent it attests.
         agent_mode("ok")

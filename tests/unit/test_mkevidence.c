@@ -3,6 +3,7 @@
  * under the test root, and each knob changes what it says it changes (checked on the artefact,
  * and — one case per knob — on the verifier check it is meant to reach). */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1046,4 +1047,180 @@ Test(mkevidence, dstack_knobs_change_the_response)
     cr_assert_eq(p->info->num_events, base, "event log taken from the app cert");
     cr_assert_not(text_has(p->ev.info_json.data, p->ev.info_json.len, "event_log"));
     parsed_free(p);
+}
+
+/* ---- A fresh quote with the log sent with it (issue 11 §3) ---------------------------------- */
+
+/* info_member_replaced: the Info JSON with one top-level string member set to `value`. */
+static char *info_member_replaced(const mke_blob *info, const char *member, const char *value)
+{
+    json_object *doc = json_tokener_parse((const char *)info->data);
+    char *out;
+    cr_assert_not_null(doc);
+    json_object_object_add(doc, member, json_object_new_string(value));
+    out = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(doc);
+    cr_assert_not_null(out);
+    return out;
+}
+
+/* quote_log_of: the "event_log" string of a GetQuote response (malloc'd). */
+static char *quote_log_of(const mke_blob *getquote)
+{
+    json_object *doc = json_tokener_parse((const char *)getquote->data), *log = NULL;
+    char *out;
+    cr_assert_not_null(doc);
+    cr_assert(json_object_object_get_ex(doc, "event_log", &log));
+    out = strdup(json_object_get_string(log));
+    json_object_put(doc);
+    cr_assert_not_null(out);
+    return out;
+}
+
+typedef struct fresh_case {
+    mke_evidence info, fresh;     /* Info at boot; GetQuote after one more runtime event */
+    uint8_t nonce_rd[64];
+    char *quote_log;
+} fresh_case;
+
+static void fresh_case_make(fresh_case *f, bool runtime_event_between)
+{
+    static const uint8_t payload[3] = { 'x', 'y', 'z' };
+    mke_options o;
+    mke_options_init(&o);
+    gen(&f->info, &o);
+    for (int i = 0; i < 64; i++) { f->nonce_rd[i] = (uint8_t)(0xa0 + i); }
+    o.info.format = MKE_INFO_GETQUOTE;
+    o.quote.has_report_data = true;
+    memcpy(o.quote.report_data, f->nonce_rd, 64);
+    if (runtime_event_between) {
+        o.info.post_ready_events[0] = (mke_event){ 3, MKE_RUNTIME_EVENT_TYPE, "app-started", payload, 3 };
+        o.info.num_post_ready_events = 1;
+    }
+    gen(&f->fresh, &o);
+    f->quote_log = quote_log_of(&f->fresh.info_json);
+}
+
+static void fresh_case_free(fresh_case *f)
+{
+    mke_evidence_free(&f->info);
+    mke_evidence_free(&f->fresh);
+    free(f->quote_log);
+}
+
+/* verify_fresh verifies Info `info_json` with the fresh quote of f (it replaces the Info's), the
+ * quote's report data pinned, and `log` (NULL: none) as the quote's event log. */
+static cba_err verify_fresh(const fresh_case *f, const char *info_json, const char *log, bool replaces, cba_report *rep)
+{
+    cba_policy pol;
+    cba_evidence e;
+    cba_policy_init(&pol);
+    cba_evidence_init(&e);
+    cba_report_init(rep);
+    pol.trust_root_der = f->fresh.root_der.data;
+    pol.trust_root_der_len = f->fresh.root_der.len;
+    memcpy(pol.report_data, f->nonce_rd, 64);
+    pol.has_report_data = true;
+    e.quote = f->fresh.quote.data;
+    e.quote_len = f->fresh.quote.len;
+    e.info_json = (const uint8_t *)info_json;
+    e.info_json_len = strlen(info_json);
+    e.collateral_json = f->fresh.collateral_json.data;
+    e.collateral_json_len = f->fresh.collateral_json.len;
+    e.quote_replaces_info_quote = replaces;
+    if (log != NULL) {
+        e.quote_event_log = (const uint8_t *)log;
+        e.quote_event_log_len = strlen(log);
+    }
+    return cba_verify(rep, &pol, &e, NOW);
+}
+
+Test(mkevidence, fresh_quote_replays_against_its_own_log_after_a_runtime_event)
+{
+    fresh_case f;
+    cba_report rep;
+    cba_err rc;
+    const char *info;
+    char *info_log = NULL;
+    fresh_case_make(&f, true);
+    info = (const char *)f.info.info_json.data;
+    cr_assert_neq(memcmp(f.info.rtmr[3], f.fresh.rtmr[3], 48), 0, "the runtime event moved RTMR3");
+    /* The Info's log (a snapshot before the event) does not replay to the fresh quote's RTMR3:
+     * the lease used to fail here. */
+    rc = verify_fresh(&f, info, NULL, true, &rep);
+    cr_assert_eq(rc, CBA_E_RTMR_MISMATCH, "%s at %s: %s", cba_err_name(rc), rep.error.where, rep.error.detail);
+    cr_assert_eq(rep.failed_check, CBA_CHECK_RTMR_REPLAY);
+    /* The log sent with the quote does: verified, identity from that log, claims from the Info. */
+    rc = verify_fresh(&f, info, f.quote_log, true, &rep);
+    cr_assert_eq(rc, CBA_OK, "%s at %s: %s", cba_err_name(rc), rep.error.where, rep.error.detail);
+    cr_assert_eq(rep.verdict, CBA_VERDICT_VERIFIED);
+    cr_assert_eq(memcmp(rep.compose_hash, f.info.compose_hash, 32), 0);
+    cr_assert_eq(memcmp(rep.app_id, f.info.app_id, 20), 0);
+    cr_assert_eq(memcmp(rep.rtmr[3], f.fresh.rtmr[3], 48), 0);
+    /* A log that does not replay to the quote is still refused: the Info's own log given as the
+     * quote's, and the quote's log with the new event's payload changed. */
+    {
+        json_object *doc = json_tokener_parse(info), *tcb = NULL, *tcbdoc, *log = NULL;
+        cr_assert(json_object_object_get_ex(doc, "tcb_info", &tcb));
+        tcbdoc = json_tokener_parse(json_object_get_string(tcb));
+        cr_assert(json_object_object_get_ex(tcbdoc, "event_log", &log));
+        info_log = strdup(json_object_to_json_string_ext(log, JSON_C_TO_STRING_PLAIN));
+        json_object_put(tcbdoc);
+        json_object_put(doc);
+        rc = verify_fresh(&f, info, info_log, true, &rep);
+        cr_assert_eq(rc, CBA_E_RTMR_MISMATCH, "%s at %s", cba_err_name(rc), rep.error.where);
+        cr_assert_str_eq(rep.error.where, "rtmr3");
+    }
+    {
+        char *tampered = strdup(f.quote_log), *p = strstr(tampered, "78797a"); /* hex of "xyz" */
+        cr_assert_not_null(p, "the new event's payload is in the quote's log");
+        p[5] = 'b';
+        rc = verify_fresh(&f, info, tampered, true, &rep);
+        cr_assert_neq(rc, CBA_OK);
+        cr_assert(rep.failed_check == CBA_CHECK_EVENT_DIGESTS || rep.failed_check == CBA_CHECK_RTMR_REPLAY,
+                  "failed at %s", cba_check_name(rep.failed_check));
+        free(tampered);
+    }
+    /* Malformed: not an array; and a quote log without a quote that replaces the Info's. */
+    rc = verify_fresh(&f, info, "{\"a\":1}", true, &rep);
+    cr_assert_eq(rc, CBA_E_EVENTLOG_FORMAT);
+    cr_assert_str_eq(rep.error.where, "quote.event_log");
+    rc = verify_fresh(&f, info, f.quote_log, false, &rep);
+    cr_assert_eq(rc, CBA_E_ARGUMENT);
+    cr_assert_str_eq(rep.error.where, "evidence.quote_event_log");
+    free(info_log);
+    fresh_case_free(&f);
+}
+
+Test(mkevidence, empty_app_cert_with_a_fresh_quote_verifies)
+{
+    fresh_case f;
+    cba_report rep;
+    cba_err rc;
+    char *info;
+    fresh_case_make(&f, false);
+    /* dstack answers app_cert "" while it is still fetching its certificate from the KMS. */
+    info = info_member_replaced(&f.info.info_json, "app_cert", "");
+    rc = verify_fresh(&f, info, f.quote_log, true, &rep);
+    cr_assert_eq(rc, CBA_OK, "%s at %s: %s", cba_err_name(rc), rep.error.where, rep.error.detail);
+    rc = verify_fresh(&f, info, NULL, true, &rep);
+    cr_assert_eq(rc, CBA_OK, "%s at %s: %s", cba_err_name(rc), rep.error.where, rep.error.detail);
+    cr_assert_not(rep.ratls_bound, "no certificate: no RA-TLS binding reported");
+    /* Without the fresh quote there is no quote at all: a clear QUOTE_MISSING, no crash. */
+    {
+        cba_policy pol;
+        cba_evidence e;
+        cba_policy_init(&pol);
+        cba_evidence_init(&e);
+        pol.trust_root_der = f.info.root_der.data;
+        pol.trust_root_der_len = f.info.root_der.len;
+        e.info_json = (const uint8_t *)info;
+        e.info_json_len = strlen(info);
+        cba_report_init(&rep);
+        rc = cba_verify(&rep, &pol, &e, NOW);
+        cr_assert_eq(rc, CBA_E_QUOTE_MISSING, "%s", cba_err_name(rc));
+        cr_assert_eq(rep.failed_check, CBA_CHECK_QUOTE_PARSE);
+    }
+    free(info);
+    fresh_case_free(&f);
 }

@@ -36,6 +36,7 @@ void bundle_free(bundle *b)
     if (b == NULL) { return; }
     free_buf(&b->info, &b->info_len);
     free_buf(&b->quote, &b->quote_len);
+    free_buf(&b->quote_event_log, &b->quote_event_log_len);
     free_buf(&b->collateral, &b->collateral_len);
     free_buf(&b->compose, &b->compose_len);
     free_buf(&b->host_key, &b->host_key_len);
@@ -251,6 +252,9 @@ bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32])
     mac_field(m, t, 8);
     mac_field(m, b->info, b->info_len);
     mac_field(m, b->quote, b->quote_len);
+    /* Only when recorded, so that bundles written before it existed keep their MAC; dropping or
+     * adding it still changes the MAC. */
+    if (b->quote_event_log != NULL) { mac_field(m, b->quote_event_log, b->quote_event_log_len); }
     mac_field(m, b->collateral, b->collateral_len);
     mac_str(m, b->collateral_source);
     mac_field(m, b->compose, b->compose_len);
@@ -358,6 +362,9 @@ json_object *bundle_to_json(const bundle *b)
     json_object_object_add(o, "pre_launch_script", b64_json(b->pre_launch_script, b->pre_launch_script_len));
     json_object_object_add(o, "info", b64_json(b->info, b->info_len));
     json_object_object_add(o, "quote", b64_json(b->quote, b->quote_len));
+    if (b->quote_event_log != NULL) {
+        json_object_object_add(o, "quote_event_log", b64_json(b->quote_event_log, b->quote_event_log_len));
+    }
     json_object_object_add(o, "collateral", b64_json(b->collateral, b->collateral_len));
     json_object_object_add(o, "collateral_source", str_or_null(b->collateral_source));
     json_object_object_add(o, "dcap", json_object_new_string(b->dcap_skipped ? "skipped" : "checked"));
@@ -510,6 +517,7 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
          rd_b64(&r, "compose", &out->compose, &out->compose_len) &&
          rd_b64(&r, "pre_launch_script", &out->pre_launch_script, &out->pre_launch_script_len) && rd_b64(&r, "info", &out->info, &out->info_len) &&
          rd_b64(&r, "quote", &out->quote, &out->quote_len) &&
+         rd_b64(&r, "quote_event_log", &out->quote_event_log, &out->quote_event_log_len) &&
          rd_b64(&r, "collateral", &out->collateral, &out->collateral_len) &&
          rd_str(&r, "collateral_source", true, out->collateral_source, sizeof out->collateral_source) &&
          rd_str(&r, "dcap", false, dcap, sizeof dcap) && rd_get(&r, "test_root", json_type_boolean, false, &v);
@@ -571,7 +579,7 @@ static void print_claims(const bundle *b, const char *path, bundle_auth auth)
 }
 
 bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len, uint8_t **quote,
-                 size_t *quote_len, uint8_t **collateral, size_t *collateral_len, cba_policy *policy,
+                 size_t *quote_len, uint8_t **quote_log, size_t *quote_log_len, uint8_t **collateral, size_t *collateral_len, cba_policy *policy,
                  bool *quote_replaces_info_quote, int64_t *at, const uint8_t *nonce, bundle_auth *auth)
 {
     bundle b;
@@ -633,6 +641,10 @@ bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t 
     *info_len = b.info_len;
     *quote = b.quote;
     *quote_len = b.quote_len;
+    /* Used only with a quote that replaces the Info's (the verifier refuses it otherwise). */
+    *quote_log = *quote_replaces_info_quote ? b.quote_event_log : NULL;
+    *quote_log_len = *quote_replaces_info_quote ? b.quote_event_log_len : 0;
+    if (*quote_replaces_info_quote) { b.quote_event_log = NULL; }
     b.info = b.quote = NULL;
     b.info_len = b.quote_len = 0;
     bundle_free(&b);

@@ -35,6 +35,8 @@ typedef struct bundle {
     size_t info_len;
     uint8_t *quote;
     size_t quote_len;
+    uint8_t *quote_event_log; /* the log sent with the fresh quote (GetQuote's); NULL = none */
+    size_t quote_event_log_len;
     uint8_t *collateral;
     size_t collateral_len;
     char collateral_source[256]; /* "file:PATH", or "" when none was used */
@@ -137,7 +139,7 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
                  size_t errlen);
 
 /* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs: the
- * evidence (info/quote, malloc'ed), the collateral (only when want_collateral; else the caller
+ * evidence (info/quote and the quote's own event log when recorded, malloc'ed), the collateral (only when want_collateral; else the caller
  * brings its own; evidence too: the verifier authenticates it) and *quote_replaces_info_quote.
  * Only when the bundle is authentic here (*auth) does it also take the host's expectations, unless
  * the caller set them: the policy's app id, report data (fresh quotes, from the nonce and host
@@ -145,7 +147,8 @@ int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle 
  * claims: printed, not used. Policy (e.g. skipping DCAP) never comes from a bundle. Prints a message
  * naming the file and returns false on failure. */
 CBA_MUST_USE bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len,
-                              uint8_t **quote, size_t *quote_len, uint8_t **collateral, size_t *collateral_len,
+                              uint8_t **quote, size_t *quote_len, uint8_t **quote_log, size_t *quote_log_len,
+                              uint8_t **collateral, size_t *collateral_len,
                               cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at,
                               const uint8_t *nonce, bundle_auth *auth);
 /* (nonce, when not NULL: the nonce the caller trusts; the report data is computed from it and the

@@ -705,7 +705,7 @@ static void print_text(const cba_report *r, const verify_args *a)
 int cmd_verify(int argc, char **argv)
 {
     verify_args a;
-    cli_buf info = { 0 }, quote = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
+    cli_buf info = { 0 }, quote = { 0 }, quote_log = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
     cli_buf dcompose = { 0 }, script = { 0 };
     cba_evidence ev;
     cba_report *r = NULL;
@@ -741,7 +741,8 @@ int cmd_verify(int argc, char **argv)
     }
     if (a.collateral_path && !cli_read_file(a.collateral_path, CLI_MAX_INPUT, &coll)) { goto out_usage; }
     if (a.bundle_path && !bundle_fill(a.bundle_path, a.collateral_path == NULL && a.pccs_url == NULL, &info.data,
-                                      &info.len, &quote.data, &quote.len, &coll.data, &coll.len, &a.policy,
+                                      &info.len, &quote.data, &quote.len, &quote_log.data, &quote_log.len,
+                                      &coll.data, &coll.len, &a.policy,
                                       &ev.quote_replaces_info_quote, a.have_at ? NULL : &a.at,
                                       a.has_nonce ? a.nonce : NULL, &a.auth)) {
         goto out_usage;
@@ -855,6 +856,8 @@ int cmd_verify(int argc, char **argv)
     ev.info_json_len = info.len;
     ev.quote = quote.data;
     ev.quote_len = quote.len;
+    ev.quote_event_log = quote_log.data; /* from a bundle: the log sent with its fresh quote */
+    ev.quote_event_log_len = quote_log.len;
     ev.collateral_json = coll.data;
     ev.collateral_json_len = coll.len;
 
@@ -921,6 +924,7 @@ out_usage:
 out:
     free(r);
     cli_buf_free(&info);
+    cli_buf_free(&quote_log);
     cli_buf_free(&quote);
     cli_buf_free(&coll);
     cli_buf_free(&compose);

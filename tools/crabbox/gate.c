@@ -188,6 +188,17 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
     b->fresh = ev->fresh && ev->quote != NULL;
+    if (b->fresh && CRABBOX_HAS_MEMBER(crabbox_evidence, ev, quote_event_log_len) && ev->quote_event_log != NULL) {
+        /* The log sent with the fresh quote: the one its RTMR3 replays from. */
+        if (ev->quote_event_log_len > GATE_MAX_INFO) {
+            d->evidence_free(drv, ev);
+            return reject(out, "evidence", "the quote's event log is too large");
+        }
+        if (!dup_buf(&b->quote_event_log, &b->quote_event_log_len, ev->quote_event_log, ev->quote_event_log_len)) {
+            d->evidence_free(drv, ev);
+            return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
+        }
+    }
     d->evidence_free(drv, ev);
     ev = NULL;
     b->dcap_skipped = coll == NULL; /* until collateral is found below; recorded even if a check fails first */
@@ -279,6 +290,10 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     e.collateral_json = coll;
     e.collateral_json_len = coll_len;
     e.quote_replaces_info_quote = b->fresh && b->info != NULL;
+    if (e.quote_replaces_info_quote) {
+        e.quote_event_log = b->quote_event_log;
+        e.quote_event_log_len = b->quote_event_log_len;
+    }
 
     cba_report_init(&out->report);
     if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {

@@ -266,8 +266,12 @@ static cba_err parse_app_cert(cba_error *err, cba_info *info, info_storage *st, 
     size_t cap;
 
     *out_has_log = false;
-    CBA_ENSURE(info->app_cert_pem.len != 0, err, CBA_E_QUOTE_MISSING, "info.app_cert",
-               "no app_cert, so no quote to verify");
+    if (info->app_cert_pem.len == 0) {
+        /* The dstack agent answers "" until it has its certificate from the KMS (or when that
+         * failed): no quote in this response. A separately given fresh quote serves; without
+         * one, quote_parse fails with CBA_E_QUOTE_MISSING. */
+        return CBA_OK;
+    }
     cap = info->app_cert_pem.len / 4 * 3 + 3; /* base64 never decodes to more than 3/4 */
     st->der = malloc(cap);
     CBA_ENSURE(st->der != NULL, err, CBA_E_NOMEM, "info.app_cert", "cannot allocate %zu bytes",
@@ -345,7 +349,7 @@ static cba_err parse_tcb_info(cba_error *err, cba_info *info, info_storage *st, 
     return CBA_OK;
 }
 
-static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st)
+static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st, const cbs *quote_log)
 {
     json_object *log_arr = NULL;
     const char *log_name;
@@ -377,7 +381,18 @@ static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st)
 
     CBA_TRY(parse_app_cert(err, info, st, &cert_log, &has_cert_log));
 
-    if (cba_json_has(st->tcb, "event_log")) {
+    if (quote_log != NULL) {
+        /* The log that came with the fresh quote: the only one that replays to its RTMR3 once
+         * a runtime event followed this response. The response's own log and its certificate's
+         * copy are not used (nor checked against it). */
+        CBA_TRY(cba_json_parse(err, &st->elog, *quote_log, CBA_JSON_MAX_DEPTH, CBA_E_EVENTLOG_FORMAT,
+                               "quote.event_log"));
+        CBA_ENSURE(json_object_is_type(st->elog, json_type_array), err, CBA_E_EVENTLOG_FORMAT,
+                   "quote.event_log", "event_log must be a JSON array");
+        info->log_from_quote = true;
+        log_arr = st->elog;
+        log_name = "quote.event_log";
+    } else if (cba_json_has(st->tcb, "event_log")) {
         CBA_ENSURE(cba_json_get_array(st->tcb, "event_log", &log_arr), err, CBA_E_EVENTLOG_FORMAT,
                    "tcb_info.event_log", "event_log must be a JSON array");
         log_name = "tcb_info.event_log";
@@ -407,12 +422,14 @@ static cba_err parse_app_info(cba_error *err, cba_info *info, info_storage *st)
     return parse_events(err, info, st, log_arr, log_name);
 }
 
-static cba_err parse_response(cba_error *err, cba_info *info, info_storage *st, cbs json)
+static cba_err parse_response(cba_error *err, cba_info *info, info_storage *st, cbs json, const cbs *quote_log)
 {
     CBA_TRY(cba_json_parse(err, &st->root, json, CBA_JSON_MAX_DEPTH, CBA_E_JSON, "info"));
     CBA_ENSURE(json_object_is_type(st->root, json_type_object), err, CBA_E_INFO_FORMAT, "info",
                "response must be a JSON object");
     if (cba_json_has(st->root, "quote")) {
+        CBA_ENSURE(quote_log == NULL, err, CBA_E_INFO_FORMAT, "info",
+                   "a GetQuote response carries its own event log: no second one can be given");
         info->format = CBA_INFO_GETQUOTE;
         return parse_getquote(err, info, st);
     }
@@ -424,10 +441,10 @@ static cba_err parse_response(cba_error *err, cba_info *info, info_storage *st, 
                            cba_json_has(st->root, "cloud_vendor")
                        ? CBA_INFO_DSTACK
                        : CBA_INFO_TAPPD;
-    return parse_app_info(err, info, st);
+    return parse_app_info(err, info, st, quote_log);
 }
 
-cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json)
+static cba_err info_parse(cba_error *err, cba_info **out, cbs json, const cbs *quote_log)
 {
     cba_info *info;
     info_storage *st;
@@ -445,13 +462,27 @@ cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json)
         return cba_fail(err, CBA_E_NOMEM, "info", "cannot allocate the info object");
     }
     info->storage = st;
-    rc = parse_response(err, info, st, json);
+    rc = parse_response(err, info, st, json, quote_log);
     if (rc != CBA_OK) {
         cba_info_free(info);
         return rc;
     }
     *out = info;
     return CBA_OK;
+}
+
+cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json)
+{
+    return info_parse(err, out, json, NULL);
+}
+
+cba_err cba_info_parse_with_log(cba_error *err, cba_info **out, cbs json, cbs quote_log)
+{
+    CBA_ENSURE(out != NULL, err, CBA_E_ARGUMENT, "info", "no output pointer");
+    *out = NULL;
+    CBA_ENSURE(quote_log.len <= CBA_INFO_MAX_LEN, err, CBA_E_EVENTLOG_FORMAT, "quote.event_log",
+               "the log is %zu bytes (at most %u)", quote_log.len, CBA_INFO_MAX_LEN);
+    return info_parse(err, out, json, &quote_log);
 }
 
 void cba_info_free(cba_info *info)

@@ -50,6 +50,9 @@ typedef struct cba_info {
     /* The app cert's event-log extension (uncompressed) when tcb_info's log is the one parsed:
      * checked against it by cba_eventlog_check_cert_copy. */
     bool has_cert_log_copy;   cbs cert_log_copy;
+    /* The events come from the log sent with a fresh quote (cba_info_parse_with_log), not from
+     * this response: its rtmr3 and mr_aggregated claims describe an earlier state. */
+    bool log_from_quote;
     size_t num_events;
     cba_event *events;        /* heap */
     void *storage;            /* owns json objects and decoded buffers */
@@ -66,6 +69,12 @@ typedef struct cba_info {
  * GetQuote / app_cert), CBA_E_PEM / CBA_E_DER / CBA_E_CERT_INVALID (app_cert), CBA_E_NOMEM.
  * On success *out owns a new object; on failure *out is NULL. */
 CBA_MUST_USE cba_err cba_info_parse(cba_error *err, cba_info **out, cbs json);
+/* cba_info_parse_with_log parses an Info / Tappd.Info response like cba_info_parse, but takes its
+ * events from quote_log (GetQuote's event_log text: a JSON array) instead of the response's own
+ * log, and sets log_from_quote. An empty app_cert is then no error either (the agent has not got
+ * it from the KMS yet; the fresh quote serves). A GetQuote-shaped response is CBA_E_INFO_FORMAT;
+ * a malformed log CBA_E_EVENTLOG_FORMAT (where "quote.event_log"). */
+CBA_MUST_USE cba_err cba_info_parse_with_log(cba_error *err, cba_info **out, cbs json, cbs quote_log);
 void cba_info_free(cba_info *info); /* NULL-safe */
 
 /* cba_eventlog_check_digests recomputes every runtime event's digest (V1: SHA384(le32(type) ||

@@ -49,8 +49,18 @@ static cba_err step_quote_parse(verify_ctx *v)
 {
     cba_error *err = &v->e;
     const cba_evidence *ev = v->ev;
+    if (ev->quote_event_log != NULL) {
+        /* Only a fresh quote that replaces the response's has a log of its own. */
+        CBA_ENSURE(ev->quote != NULL && ev->info_json != NULL && ev->quote_replaces_info_quote, err,
+                   CBA_E_ARGUMENT, "evidence.quote_event_log",
+                   "a quote event log needs a quote, an info response and quote_replaces_info_quote");
+    }
     if (ev->info_json != NULL) {
-        cba_err rc = cba_info_parse(err, &v->info, cbs_make(ev->info_json, ev->info_json_len));
+        const cbs json = cbs_make(ev->info_json, ev->info_json_len);
+        cba_err rc = ev->quote_event_log != NULL
+                         ? cba_info_parse_with_log(err, &v->info, json,
+                                                   cbs_make(ev->quote_event_log, ev->quote_event_log_len))
+                         : cba_info_parse(err, &v->info, json);
         if (rc != CBA_OK) {
             /* The response itself is malformed: that is the event_log check's failure. */
             (void)cba_report_check(v->r, CBA_CHECK_EVENT_LOG, rc, err, NULL);
@@ -437,12 +447,15 @@ static cba_err step_quote_measurements(verify_ctx *v)
     }
     CBA_ENSURE(!in->has_mrtd_claim || cba_ct_eq(in->mrtd_claim, v->quote.td.mrtd, 48), &v->e,
                CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.mrtd", "tcb_info.mrtd differs from the quote");
-    for (int i = 0; i < 4; i++) {
+    /* With the fresh quote's own log, RTMR3 moved on after the response was made (runtime
+     * events): its rtmr3 and mr_aggregated claims are a snapshot of then, and RTMR3 is proven by
+     * the replay of the quote's log instead. MRTD and RTMR0-2 do not change after boot. */
+    for (int i = 0; i < (in->log_from_quote ? 3 : 4); i++) {
         CBA_ENSURE(!in->has_rtmr_claim[i] || cba_ct_eq(in->rtmr_claim[i], v->quote.td.rtmr[i], 48),
                    &v->e, CBA_E_MEASUREMENT_CLAIM_MISMATCH, "tcb_info.rtmr",
                    "tcb_info.rtmr%d differs from the quote", i);
     }
-    if (in->has_mr_aggregated) {
+    if (in->has_mr_aggregated && !in->log_from_quote) {
         /* dstack §6.6: SHA256(MRTD || RTMR0..3 [|| MRCONFIGID || MROWNER || MROWNERCONFIG when any
          * of the three is set]). */
         const cba_td_report *td = &v->quote.td;

@@ -139,6 +139,12 @@ typedef struct crabbox_evidence { /* driver -> host; free with driver->evidence_
     size_t host_key_len;
     uint8_t report_data[64];  /* what the driver asked the quote to carry */
     bool fresh;               /* quote made for the host's nonce (false: Info quote only) */
+    /* appended in ABI v1 (check with CRABBOX_HAS_MEMBER): the event log the guest agent sent
+     * WITH `quote` (dstack GetQuote's "event_log" text), or NULL. The Info log is a snapshot of
+     * when Info was made: a runtime event emitted before the quote extends RTMR3, and only this
+     * log replays to the quote's. */
+    uint8_t *quote_event_log;
+    size_t quote_event_log_len;
 } crabbox_evidence;
 
 typedef struct crabbox_session { /* driver -> host; free with driver->session_free */

@@ -131,3 +131,80 @@ Test(phala_data, tls_connect_refuses_bad_input_before_the_network)
     cr_assert_eq(phala_tls_connect(&o, &t, &err), CRABBOX_E_TRANSIENT, "%s", err.message);
     phala_tls_close(NULL);
 }
+
+/* The guest agent's answers (issue 11 §3): curl -w appends the HTTP status; every RPC failure of
+ * the real agent (dstack ra-rpc / prpc) is HTTP 400 with {"error": ...}, and only "NotFound" (or a
+ * 404 outside the RPC routes) means the method is absent. */
+#define AS(lit) (const uint8_t *)(lit), strlen(lit)
+
+Test(phala_data, agent_answer_status_and_errors)
+{
+    uint8_t ok[] = "{\"quote\":\"00\"}\n200", bad1[] = "{}\n20", bad2[] = "{}\n2x0", bad3[] = "{}200";
+    uint8_t empty[] = "\n000";
+    size_t bl = 0;
+    int http = 0;
+    char msg[208];
+    cr_assert(phala_agent_answer(ok, sizeof ok - 1, &bl, &http));
+    cr_assert_eq(http, 200);
+    cr_assert_eq(bl, 14);
+    cr_assert_str_eq((char *)ok, "{\"quote\":\"00\"}");
+    cr_assert_not(phala_agent_answer(bad1, sizeof bad1 - 1, &bl, &http), "two digits");
+    cr_assert_not(phala_agent_answer(bad2, sizeof bad2 - 1, &bl, &http), "not digits");
+    cr_assert_not(phala_agent_answer(bad3, sizeof bad3 - 1, &bl, &http), "no newline");
+    cr_assert_not(phala_agent_answer(NULL, 0, &bl, &http));
+    cr_assert(phala_agent_answer(empty, sizeof empty - 1, &bl, &http));
+    cr_assert_eq(bl, 0);
+    cr_assert_eq(http, 0);
+
+    /* The real agent's answer for a method it does not have, as served (pretty JSON). */
+    cr_assert(phala_agent_error(400, AS("{\n  \"error\": \"NotFound\"\n}"), msg, sizeof msg));
+    cr_assert_str_eq(msg, "NotFound");
+    cr_assert(phala_agent_error(404, AS("<html>404</html>"), msg, sizeof msg));
+    cr_assert_str_eq(msg, "no JSON error message");
+    /* A failing call: named, not "no quote call". */
+    cr_assert_not(phala_agent_error(400, AS("{\"error\":\"Failed to get quote: busy\"}"), msg,
+                                    sizeof msg));
+    cr_assert_str_eq(msg, "Failed to get quote: busy");
+    cr_assert_not(phala_agent_error(400, AS("{\"error\":\"notfound\"}"), msg, sizeof msg));
+    cr_assert_not(phala_agent_error(500, AS("{\"error\":\"NotFound\"}"), msg, sizeof msg),
+                  "NotFound is prpc's only with its 400");
+    cr_assert_not(phala_agent_error(400, AS(""), msg, sizeof msg));
+    cr_assert_str_eq(msg, "no error message");
+    cr_assert_not(phala_agent_error(400, AS("{\"error\":5}"), msg, sizeof msg));
+    cr_assert_str_eq(msg, "no JSON error message");
+    /* Untrusted text: control characters replaced, length bounded. */
+    cr_assert_not(phala_agent_error(400, AS("{\"error\":\"a\\u001b[31mb\\nc\"}"), msg, sizeof msg));
+    cr_assert_str_eq(msg, "a?[31mb?c");
+    {
+        char big[600], json[700];
+        memset(big, 'x', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        snprintf(json, sizeof json, "{\"error\":\"%s\"}", big);
+        cr_assert_not(phala_agent_error(400, (const uint8_t *)json, strlen(json), msg, sizeof msg));
+        cr_assert_eq(strlen(msg), 200);
+    }
+}
+
+Test(phala_data, quote_log_from_getquote_response)
+{
+    uint8_t *log = (uint8_t *)1;
+    size_t len = 9;
+    crabbox_err e;
+    const char *with = "{\"quote\":\"00\",\"event_log\":\"[{\\\"imr\\\":3}]\",\"report_data\":\"\"}";
+    cr_assert_eq(phala_quote_log_from_response((const uint8_t *)with, strlen(with), &log, &len, &e), CRABBOX_OK);
+    cr_assert_str_eq((char *)log, "[{\"imr\":3}]");
+    cr_assert_eq(len, 11);
+    free(log);
+    cr_assert_eq(phala_quote_log_from_response(AS("{\"quote\":\"00\"}"), &log, &len, &e), CRABBOX_OK);
+    cr_assert_null(log, "no log: the Info's serves");
+    cr_assert_eq(phala_quote_log_from_response(AS("{\"event_log\":\"\"}"), &log, &len, &e),
+                 CRABBOX_OK);
+    cr_assert_null(log);
+    cr_assert_eq(phala_quote_log_from_response(AS("{\"event_log\":[]}"), &log, &len, &e),
+                 CRABBOX_E_MALFORMED);
+    cr_assert_null(log);
+    cr_assert(strstr(e.message, "event_log") != NULL, "%s", e.message);
+    cr_assert_eq(phala_quote_log_from_response(AS("{\"event_log\":\"a\",\"event_log\":\"b\"}"), &log,
+                                               &len, &e),
+                 CRABBOX_E_MALFORMED, "duplicate keys are not strict JSON");
+}

@@ -353,6 +353,16 @@ typedef struct cba_evidence {
      * quote is verified and the response serves only as event log and claims (its own quote,
      * and so its RA-TLS binding, are not used). Otherwise the two quotes must be identical. */
     bool quote_replaces_info_quote;
+    /* Appended after 0.1: the event log sent WITH `quote` (dstack GetQuote's "event_log", a JSON
+     * array as text); optional. A guest agent's Info log is a snapshot of when it was made; a
+     * runtime event emitted before the fresh quote extends RTMR3, and only the log that came with
+     * that quote replays to it. When set (it needs quote, info_json and quote_replaces_info_quote)
+     * the RTMRs are replayed from this log, the identity events (app-id, compose-hash, ...) are
+     * read from it, and the Info response supplies only tcb_info's app_compose and claims: its
+     * rtmr3 and mr_aggregated claims (a snapshot before the newer events) and its own log are
+     * unused. */
+    const uint8_t *quote_event_log;
+    size_t quote_event_log_len;
 } cba_evidence;
 
 /* cba_evidence_init zeroes the evidence (no input) and sets struct_size. */
