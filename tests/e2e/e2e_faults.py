@@ -214,16 +214,22 @@ def C(name, cmd, rc, needle, rec="none", faults="", route=None, key=None, agent=
 
 
 FETCH = "TDX attestation fetch failed"
-ROUTES = [("no route", "unrouted"), ("closed port (sshd not listening)", "127.0.0.1:1"),
-          ("drop after the TLS handshake", "drop-after-handshake"), ("stall after the TLS handshake",
-                                                                      "stall-after-handshake"),
-          ("drop in the middle of the SSH stream", "drop-after:1200@127.0.0.1:{port}")]
+# Each gateway fault with what the message must name besides FETCH (issue 17 §5: never the exit
+# code alone): the step that failed and libssh2's / wolfSSL's reason.
+ROUTES = [("no route", "unrouted", "TLS handshake failed"),
+          ("closed port (sshd not listening)", "127.0.0.1:1", "failed: Failed getting banner"),
+          ("drop after the TLS handshake", "drop-after-handshake", "failed: Failed getting banner"),
+          ("stall after the TLS handshake", "stall-after-handshake", "failed: Timed out waiting on socket"),
+          ("drop in the middle of the SSH stream", "drop-after:1200@127.0.0.1:{port}", "SSH handshake through")]
 AGENT = [("agent hangs", "hang", FETCH), ("agent hangs on GetQuote", "hang-quote", FETCH),
          ("agent closes the connection", "close", "Info call failed"),
          ("agent closes on GetQuote", "close-quote", "quote call failed"),
          ("agent answers garbage", "garbage", "not strict JSON"), ("agent answers garbage to GetQuote", "garbage-quote",
                                                         "quote response"),
-         ("agent returns a tampered quote", "tamper-quote", "verification failed")]
+         ("agent returns a tampered quote", "tamper-quote", "verification failed"),
+         # Every agent RPC failure is HTTP 400; the agent's own message is named (issue 11 §3).
+         ("agent's GetQuote fails (HTTP 400)", "quote-error",
+          ("quote call failed (HTTP 400: Failed to get quote", FETCH))]
 
 
 def cases():
@@ -252,7 +258,7 @@ def cases():
           C("get fails, rollback delete hangs", W, 1, "failed too", "cleanup*", "get=fail*1;delete=hang:60"),
           C("get fails, rollback delete garbage", W, 1, "failed too", "cleanup*", "get=fail*1;delete=garbage")]
     # -- warmup: the gateway, sshd and the guest agent during SSH wait and evidence fetch --
-    t += [C("gateway: " + n, W, 3, FETCH, "none", route=f) for n, f in ROUTES]
+    t += [C("gateway: " + n, W, 3, (FETCH, why), "none", route=f) for n, f, why in ROUTES]
     t += [C("sshd refuses the lease key", W, 3, "SSH login", "none", key="wrong")]
     t += [C(n, W, 3, needle, "none", agent=m) for n, m, needle in AGENT]
     # -- warmup: kills --
@@ -289,7 +295,8 @@ def cases():
     I = "run-id"
     # Evidence that cannot be fetched proves nothing against a running lease: no session, the lease
     # is kept (and said so); only evidence that is rejected destroys it.
-    t += [C("run --id: gateway " + n, I, 3, "kept: no session", "stop", pre_route=f) for n, f in ROUTES[1:4]]
+    t += [C("run --id: gateway " + n, I, 3, ("kept: no session", why), "stop", pre_route=f)
+          for n, f, why in ROUTES[1:4]]
     t += [C("run --id: sshd refuses the lease key", I, 3, "SSH login", "stop", pre_unauth=True),
           C("run --id: agent hangs on GetQuote", I, 3, FETCH, "stop", agent="hang-quote"),
           C("run --id: agent garbage", I, 3, FETCH, "stop", agent="garbage"),
@@ -309,7 +316,8 @@ def cases():
           C("stop: delete hangs", S, 5, "phala cvms delete failed: timed out", "stop", "delete=hang:60"),
           C("stop: delete garbage (CVM gone)", S, 5, "malformed", "cleanup", "delete=garbage", stale=True),
           C("stop: SIGKILL during delete", S, -9, "", "cleanup", "delete=hang:2", kill="KILL", trigger="delete"),
-          C("stop: SIGINT during delete", S, None, "", "stop?", "delete=hang:2", kill="INT", trigger="delete")]
+          C("stop: SIGINT during delete", S, None, "cvms delete failed: cancelled", "stop?", "delete=hang:2",
+            kill="INT", trigger="delete")]
     # -- list and doctor (no state change) --
     t += [C("list: " + k, "list", rc, nd, "none", "list=" + f) for k, f, rc, nd in (
         ("fails", "fail", 1, "phala cvms list failed"), ("hangs", "hang:60", 5, "timed out"),
@@ -429,8 +437,9 @@ def run_case(ln, case):
         errtext = text
         if rc != 0 and "crabbox: " not in errtext and not (cmd.startswith("run") and rc == 130):
             problems.append("no 'crabbox: <message>' line")
-        if case["needle"] and case["needle"].lower() not in errtext.lower():
-            problems.append("message does not say '%s'" % case["needle"])
+        for needle in (case["needle"] if isinstance(case["needle"], tuple) else (case["needle"],)):
+            if needle and needle.lower() not in errtext.lower():
+                problems.append("message does not say '%s'" % needle)
     if GARBAGE_RE.search(text):
         problems.append("garbage in the output (traceback or sanitizer report)")
     # (b), (d)

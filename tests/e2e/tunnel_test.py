@@ -65,7 +65,12 @@ def main():
 
             r = proxy(p_bin, ["--gateway-host", "b" * 40 + "-22." + E.DOMAIN, "--ca-bundle", ca,
                               "--connect-to", "127.0.0.1:%d" % good, APP], b"x")
-            check("no route for the name: exit 1", r.returncode == 1, r.stderr.decode(errors="replace"))
+            err = r.stderr.decode(errors="replace")
+            # The gateway ends the TLS session for a name it has no route for: the proxy says which
+            # gateway failed, and nothing reaches stdout (issue 17 §5: never the exit code alone).
+            check("no route for the name: exit 1 with the gateway named",
+                  r.returncode == 1 and ("connect Phala SSH TLS gateway %s-22.%s:" % ("b" * 40, E.DOMAIN)) in err
+                  and r.stdout == b"", err)
 
             # A port bound but never listening, held for the whole check: connecting is refused
             # for sure (a port from free_port() could be taken by someone else meanwhile).
@@ -79,14 +84,20 @@ def main():
             check("connection refused: exit 1 with the gateway named",
                   r.returncode == 1 and ("connect Phala SSH TLS gateway %s:" % HOST) in err, err)
 
-            for args, what in ((base, "no CVM id"), (base + [APP, APP], "two CVM ids"),
-                               ([APP], "no --gateway-host"), (base + ["--bogus", APP], "unknown option"),
-                               (["--gateway-host"], "option without value"),
-                               (base + ["--connect-to", "nonsense", APP], None)):
+            for args, what, says in (
+                    (base, "no CVM id", "crabbox-phala-proxy: exactly one CVM id is expected"),
+                    (base + [APP, APP], "two CVM ids", "crabbox-phala-proxy: exactly one CVM id is expected"),
+                    ([APP], "no --gateway-host", "crabbox-phala-proxy: --gateway-host is required"),
+                    (base + ["--bogus", APP], "unknown option", "crabbox-phala-proxy: unknown option"),
+                    (["--gateway-host"], "option without value", "crabbox-phala-proxy: an option lacks its value"),
+                    (base + ["--connect-to", "nonsense", APP], None,
+                     "connect-to override must be host:port, not nonsense")):
                 r = proxy(p_bin, args)
+                err = r.stderr.decode(errors="replace")
                 want = 2 if what is not None else 1
-                check("usage: %s -> exit %d" % (what or "bad --connect-to", want), r.returncode == want,
-                      "rc=%d %s" % (r.returncode, r.stderr.decode(errors="replace")))
+                check("usage: %s -> exit %d, says '%s'" % (what or "bad --connect-to", want, says),
+                      r.returncode == want and says in err and (what is None or "usage: crabbox-phala-proxy" in err)
+                      and r.stdout == b"", "rc=%d %s" % (r.returncode, err))
         finally:
             procs.kill_all()
     if failures:

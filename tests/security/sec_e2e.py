@@ -111,14 +111,17 @@ def main():
             # Failure paths.
             w.agent_mode("tamper-quote")
             r = crab(["--json", "warmup"])
-            ck.check("rejected warmup (tampered quote): exit 3", r.returncode == 3, S.txt(r)[-1200:])
+            ck.check("rejected warmup (tampered quote): exit 3, says 'verification failed'",
+                     r.returncode == 3 and "verification failed" in S.txt(r), S.txt(r)[-1200:])
             w.agent_mode("ok")
             w.double_env("deploy=fail:Insufficient balance*1")
             r = crab(["-v", "warmup"])
-            ck.check("failing deploy: exit 1", r.returncode == 1, S.txt(r)[-1200:])
+            ck.check("failing deploy: exit 1, says 'quota or balance'",
+                     r.returncode == 1 and "quota or balance" in S.txt(r), S.txt(r)[-1200:])
             w.double_env("status=reject*1")
             r = crab(["doctor"])
-            ck.check("doctor with a rejected key: fails", r.returncode != 0, S.txt(r)[-1200:])
+            ck.check("doctor with a rejected key: fails, says 'not logged in'",
+                     r.returncode != 0 and "not logged in" in S.txt(r), S.txt(r)[-1200:])
             w.double_env()
             # A repository that tries to turn attestation off and deploy its own compose.
             repo = os.path.join(w.root, "repo")

@@ -120,11 +120,23 @@ def main():
 
         # ---- interrupt during warmup: exit 130, the CVM rolled back ----------------------------
         w.double_env("get=hang:20*1")
+
+        def get_calls():
+            """`cvms get` calls so far, as the API fake or the double recorded them (before
+            answering, so before a hang)."""
+            d = w.dump() or {}
+            if w.real:
+                return sum(1 for q in d.get("requests", []) if q.get("route") == "get")
+            return sum(1 for c in d.get("calls", []) if (c.get("argv") or [])[:2] == ["cvms", "get"])
+
+        gets_before = get_calls()
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=w.root,
                              start_new_session=True)
         try:
-            E.wait_for(lambda: w.cvms_left() != [], 60, "the deploy of the interrupted smoke")
-            time.sleep(0.5)
+            # The event, not a sleep (issue 17 §6): the CVM exists and warmup's `cvms get` (the one
+            # that hangs) has arrived, so the interrupt lands in the middle of warmup.
+            E.wait_for(lambda: w.cvms_left() != [] and get_calls() > gets_before, 60,
+                       "the interrupted smoke's deploy and its hanging cvms get")
             os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
             out, err = p.communicate(timeout=120)
         finally:
