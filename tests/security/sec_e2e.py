@@ -120,8 +120,8 @@ def main():
                      r.returncode == 1 and "quota or balance" in S.txt(r), S.txt(r)[-1200:])
             w.double_env("status=reject*1")
             r = crab(["doctor"])
-            ck.check("doctor with a rejected key: fails, says 'not logged in'",
-                     r.returncode != 0 and "not logged in" in S.txt(r), S.txt(r)[-1200:])
+            ck.check("doctor with a rejected key: fails, says 'not authenticated: Invalid API key'",
+                     r.returncode != 0 and "not authenticated: Invalid API key" in S.txt(r), S.txt(r)[-1200:])
             w.double_env()
             # A repository that tries to turn attestation off and deploy its own compose.
             repo = os.path.join(w.root, "repo")

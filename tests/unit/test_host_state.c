@@ -436,7 +436,43 @@ Test(host_state, bundle_mac_covers_every_field_and_the_key)
 #undef MAC_CHANGES
     cr_assert(bundle_mac(&b, key, m2));
     cr_assert_eq(memcmp(mac, m2, 32), 0, "all undone");
+    /* The fresh quote's own event log (issue 11 §3): covered when recorded, so adding or
+     * changing it breaks the MAC, while a bundle without one keeps its old MAC. */
+    b.quote_event_log = (uint8_t *)strdup("[{\"imr\":3}]");
+    b.quote_event_log_len = strlen((char *)b.quote_event_log);
+    cr_assert(bundle_mac(&b, key, m2));
+    cr_assert_neq(memcmp(mac, m2, 32), 0, "a quote log added");
+    {
+        uint8_t m3[32];
+        b.quote_event_log[2] ^= 1;
+        cr_assert(bundle_mac(&b, key, m3));
+        cr_assert_neq(memcmp(m2, m3, 32), 0, "the quote log changed");
+    }
     bundle_free(&b);
+}
+
+Test(host_state, bundle_round_trip_keeps_the_quote_event_log)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16], msg[300];
+    bundle b, back;
+    json_object *o;
+    scratch(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/b.json", dir);
+    fill_bundle(&b);
+    o = bundle_to_json(&b);
+    cr_assert_not(json_object_object_get_ex(o, "quote_event_log", NULL), "absent: not written");
+    json_object_put(o);
+    b.quote_event_log = (uint8_t *)strdup("[{\"imr\":3,\"event\":\"app-started\"}]");
+    b.quote_event_log_len = strlen((char *)b.quote_event_log);
+    o = bundle_to_json(&b);
+    save_text(path, json_object_to_json_string(o));
+    json_object_put(o);
+    cr_assert_eq(bundle_load(path, &back, msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(back.quote_event_log_len, b.quote_event_log_len);
+    cr_assert_arr_eq(back.quote_event_log, b.quote_event_log, b.quote_event_log_len);
+    bundle_free(&back);
+    bundle_free(&b);
+    cr_assert_eq(cbx_remove_tree(dir), 0);
 }
 
 Test(host_state, bundle_key_is_made_private_and_checked)
