@@ -1,6 +1,8 @@
 /* fuzz/phala_output.c. Targets: phala_locate_json, phala_interpret,
- * phala_inventory_add_page, phala_parse_get, phala_record_parse — everything the driver reads
- * from the phala CLI or its state dir. Seeds: fuzz/corpus/phala_output/.
+ * phala_inventory_add_page, phala_parse_get, phala_record_parse, and the guest agent's answers
+ * (phala_quote_from_response, phala_quote_log_from_response, phala_agent_answer,
+ * phala_agent_error) — everything the driver reads from the phala CLI, its state dir or the
+ * guest agent. Seeds: fuzz/corpus/phala_output/.
  *
  * Input: byte 0 = exit status (low 2 bits: 0, 1, 137, 0 with PHALA_EMPTY_OK; bit 2: deploy's
  * failure document on stderr); then stdout, a 0x00 byte, then stderr (all stdout when there is no
@@ -115,6 +117,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
         free(q);
+        /* The log sent with the quote, and the agent's answer / error body (issue 11 §3). */
+        q = NULL;
+        if (phala_quote_log_from_response(so.data, so.len, &q, &qlen, &e4) == CRABBOX_OK) {
+            if (q != NULL && (qlen == 0 || strlen((char *)q) != qlen)) { abort(); }
+        } else if (q != NULL || e4.code != CRABBOX_E_MALFORMED) {
+            abort();
+        }
+        free(q);
+        {
+            char msg[208];
+            uint8_t *copy = malloc(so.len + 1);
+            size_t bl = 0;
+            int http = -1;
+            if (copy != NULL) {
+                memcpy(copy, so.data, so.len);
+                if (phala_agent_answer(copy, so.len, &bl, &http) && (bl + 4 != so.len || http < 0 || http > 999)) {
+                    abort();
+                }
+                (void)phala_agent_error(400, so.data, so.len, msg, sizeof msg);
+                if (strlen(msg) > 200) { abort(); }
+                for (const char *c = msg; *c != '\0'; c++) {
+                    if (*c < 0x20 || *c > 0x7e) { abort(); }
+                }
+                free(copy);
+            }
+        }
         if (phala_base64_decode((const char *)so.data, so.len, b64, sizeof b64, &blen) &&
             (so.len % 4 != 0 || blen > so.len / 4 * 3 || blen + 2 < so.len / 4 * 3)) {
             abort();
