@@ -99,6 +99,18 @@ python3 -c "import sys; print('0x' + open(sys.argv[1],'rb').read().hex())" "$cra
 expect crabbox_hex_quote 0 "o['verdict']=='verified' and o['quote_version']==4" -- \
     verify --json --quote "$tmp/quote.hex" --no-dcap --at 1774003274
 
+# A quote whose ECDSA signature (bytes 636..699 of a v4 quote: after the 48-byte header, the
+# 584-byte TD report and the 4-byte signature length) has one bit flipped: a clean rejection at
+# quote_signature, one JSON verdict, no sanitizer report (a crash on this negative case went
+# unnoticed here before, issue 17).
+python3 -c "import sys; q=bytearray(open(sys.argv[1],'rb').read()); q[640]^=1; open(sys.argv[2],'wb').write(q)" \
+    "$crab_quote" "$tmp/quote-badsig.bin"
+expect crabbox_bad_quote_signature 1 "o['verdict']=='rejected' and o['failed_check']=='quote_signature' and o['error']=='CBA_E_QUOTE_SIGNATURE' and o['mrtd'] is None" -- \
+    verify --json --quote "$tmp/quote-badsig.bin" --no-dcap --at 1774003274
+if grep -q "runtime error\|Sanitizer" "$tmp/err"; then
+    echo "FAIL crabbox_bad_quote_signature: sanitizer report on stderr"; head -5 "$tmp/err"; fail=$((fail + 1))
+fi
+
 expect dcap_qvl_verified 0 "o['verdict']=='verified' and o['tcb_status']=='UpToDate' and o['advisory_ids']==[] and o['fmspc']=='b0c06f000000'" -- \
     verify --json --quote "$qvl_quote" --collateral "$qvl_coll" --at 1752919234
 expect dcap_qvl_crl_expired_hour_later 1 "o['failed_check']=='crl' and o['error']=='CBA_E_CRL_EXPIRED'" -- \
