@@ -221,7 +221,6 @@ int phala_parse_get(const json_object *doc, phala_cvm_detail *out, crabbox_err *
 {
     json_object *gw = NULL, *res = NULL;
     cbs s, domain = cbs_make(NULL, 0);
-    static const char *const k_gw_keys[] = { "gateway_domain", "base_domain", "domain" };
     memset(out, 0, sizeof *out);
     if (!phala_doc_success(doc) || !cba_json_get_string(doc, "app_id", &s) ||
         !phala_app_id_normalize(out->app_id, sizeof out->app_id, s)) {
@@ -246,14 +245,13 @@ int phala_parse_get(const json_object *doc, phala_cvm_detail *out, crabbox_err *
             out->instance_type[0] = '\0';
         }
     }
-    /* The gateway domain: gateway.gateway_domain, .base_domain, .domain, then a top-level
-     * gateway_domain (1.1.18 emits gateway.base_domain). A null or empty value falls through. */
-    if (cba_json_get_object(doc, "gateway", &gw)) {
-        for (size_t i = 0; i < sizeof k_gw_keys / sizeof k_gw_keys[0] && domain.len == 0; i++) {
-            if (cba_json_get_string(gw, k_gw_keys[i], &s) && s.len > 0) { domain = s; }
-        }
+    /* The gateway domain where 1.1.18's own `phala ssh` looks: a top-level gateway_domain, then
+     * gateway.base_domain (its schema's gateway object holds base_domain and cname only). A
+     * null or empty value falls through. */
+    if (cba_json_get_string(doc, "gateway_domain", &s) && s.len > 0) { domain = s; }
+    if (domain.len == 0 && cba_json_get_object(doc, "gateway", &gw) && cba_json_get_string(gw, "base_domain", &s)) {
+        domain = s;
     }
-    if (domain.len == 0 && cba_json_get_string(doc, "gateway_domain", &s)) { domain = s; }
     if (domain.len > 0 &&
         !phala_gateway_host(out->gateway_host, sizeof out->gateway_host, out->app_id, domain)) {
         return phala_fail(err, CRABBOX_E_MALFORMED,

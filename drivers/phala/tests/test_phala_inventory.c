@@ -195,17 +195,25 @@ Test(phala_inventory, gateway_domain_precedence)
     phala_cvm_detail det;
     crabbox_err err;
 #define GET_WITH(gw) "{\"success\": true, \"name\": \"n-abcde\", \"app_id\": \"" APP_A "\"" gw "}"
-    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"gateway_domain\": \"g.example\", "
-                                    "\"base_domain\": \"b.example\", \"domain\": \"d.example\"}"),
-                           &det, &err),
-                 CRABBOX_OK);
-    cr_assert_str_eq(det.gateway_host, APP_A "-22.g.example");
-    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"gateway_domain\": \"\", \"base_domain\": "
-                                    "null, \"domain\": \"d.example\"}, \"gateway_domain\": "
+    /* Where 1.1.18's `phala ssh` looks: a top-level gateway_domain first, then gateway.base_domain. */
+    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"base_domain\": \"b.example\"}, \"gateway_domain\": "
                                     "\"t.example\""),
                            &det, &err),
                  CRABBOX_OK);
-    cr_assert_str_eq(det.gateway_host, APP_A "-22.d.example", "empty and null fall through");
+    cr_assert_str_eq(det.gateway_host, APP_A "-22.t.example");
+    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"base_domain\": \"b.example\"}, \"gateway_domain\": null"),
+                           &det, &err),
+                 CRABBOX_OK);
+    cr_assert_str_eq(det.gateway_host, APP_A "-22.b.example", "null and empty fall through");
+    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"base_domain\": \"b.example\"}, \"gateway_domain\": \"\""),
+                           &det, &err),
+                 CRABBOX_OK);
+    cr_assert_str_eq(det.gateway_host, APP_A "-22.b.example");
+    /* Layouts 1.1.18 cannot produce are not read. */
+    cr_assert_eq(parse_get(GET_WITH(", \"gateway\": {\"gateway_domain\": \"g.example\", \"domain\": \"d.example\"}"),
+                           &det, &err),
+                 CRABBOX_OK);
+    cr_assert_str_eq(det.gateway_host, "");
     cr_assert_eq(parse_get(GET_WITH(", \"gateway_domain\": \"t.example\""), &det, &err), CRABBOX_OK);
     cr_assert_str_eq(det.gateway_host, APP_A "-22.t.example");
     cr_assert_eq(parse_get(GET_WITH(""), &det, &err), CRABBOX_OK);
