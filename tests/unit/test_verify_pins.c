@@ -101,6 +101,36 @@ Test(pins, every_field_allow_list)
     unload(&s);
 }
 
+/* The single-value pins (has_mrtd / has_rtmr[0..2], what --mrtd and --rtmr0..2 set): the right
+ * value verifies, one bit off is refused at quote_measurements naming the register. An ignored
+ * --mrtd pin passed this suite before (issue 17, deliberately broken build). */
+Test(pins, single_value_mrtd_and_rtmr)
+{
+    sample s;
+    if (!load(&s)) { cr_skip_test("real fixtures absent"); }
+    for (int reg = -1; reg < 3; reg++) {
+        cba_policy p;
+        cba_report r;
+        uint8_t *pin;
+        cba_policy_init(&p);
+        if (reg < 0) {
+            memcpy(p.mrtd, s.base.mrtd, 48);
+            p.has_mrtd = true;
+            pin = p.mrtd;
+        } else {
+            memcpy(p.rtmr[reg], s.base.rtmr[reg], 48);
+            p.has_rtmr[reg] = true;
+            pin = p.rtmr[reg];
+        }
+        cr_assert_eq(verify(&s, &p, &r), CBA_OK, "reg %d: %s", reg, r.error.detail);
+        pin[47] ^= 1;
+        cr_assert_eq(verify(&s, &p, &r), CBA_E_MEASUREMENT_POLICY, "reg %d: one bit off accepted", reg);
+        cr_assert_eq(r.failed_check, CBA_CHECK_QUOTE_MEASUREMENTS);
+        cr_assert_str_eq(r.error.where, reg < 0 ? "mrtd" : "rtmr");
+    }
+    unload(&s);
+}
+
 /* os_image_hash pins the OS image dstack measured (the os-image-hash event replayed into RTMR3):
  * the real Phala capture has one; the quote-only sample has none, so a pin refuses it. */
 Test(pins, os_image_hash)
