@@ -59,22 +59,24 @@ bool cba_ct_eq(const uint8_t *a, const uint8_t *b, size_t n)
 
 /* ---- hex ------------------------------------------------------------------------------------ */
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
-}
+/* k_hex[ch] is 0x10 | the value of hex digit ch (either case), 0 for any other byte: the 0x10
+ * bit says "a digit", so AND-ing the entries of a whole string tells whether all are digits. */
+static const uint8_t k_hex[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15, ['6'] = 0x16,
+    ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d,
+    ['e'] = 0x1e, ['f'] = 0x1f, ['A'] = 0x1a, ['B'] = 0x1b, ['C'] = 0x1c, ['D'] = 0x1d, ['E'] = 0x1e,
+    ['F'] = 0x1f,
+};
 
 bool cba_hex_decode(uint8_t *out, size_t out_len, const char *hex, size_t hex_len)
 {
+    uint8_t all = 0x10;
     if (out_len > SIZE_MAX / 2 || hex_len != out_len * 2) { return false; }
-    for (size_t i = 0; i < hex_len; i++) {
-        if (hex_val(hex[i]) < 0) { return false; }
-    }
+    /* Checked whole before anything is written: out is untouched on failure. */
+    for (size_t i = 0; i < hex_len; i++) { all &= k_hex[(uint8_t)hex[i]]; }
+    if (all == 0) { return false; }
     for (size_t i = 0; i < out_len; i++) {
-        out[i] = (uint8_t)(hex_val(hex[2 * i]) << 4 | hex_val(hex[2 * i + 1]));
+        out[i] = (uint8_t)(k_hex[(uint8_t)hex[2 * i]] << 4 | (k_hex[(uint8_t)hex[2 * i + 1]] & 0x0f));
     }
     return true;
 }

@@ -99,6 +99,14 @@ static inline uint8_t cbs_byte(cbs c, size_t i)
     return c.data[i];
 }
 
+/* cbs_index_of returns the index of the first byte equal to ch, or c.len when there is none
+ * (memchr: line breaks in PEM, backslashes in JSON strings). */
+static inline size_t cbs_index_of(cbs c, uint8_t ch)
+{
+    const uint8_t *p = c.len > 0 ? memchr(c.data, ch, c.len) : NULL;
+    return p != NULL ? (size_t)(p - c.data) : c.len;
+}
+
 /* cbs_json_plain_run returns the length of the leading run of bytes that need nothing from a JSON
  * string scanner: printable ASCII (0x20..0x7f) other than '"' and '\\'. Eight bytes at a time
  * (SWAR: a word is taken whole only when none of its bytes is special); the rest one by one. */
