@@ -583,14 +583,17 @@ Test(json, jdoc_nested_walk_and_escaped_keys)
     cba_jdoc_cleanup(&d);
 }
 
-/* The scanner skips plain ASCII eight bytes at a time (cbs_json_plain_run): a special byte at any
- * position and alignment must still be seen. */
+/* The scanner skips plain ASCII sixteen (SSE2) or eight bytes at a time (cbs_json_plain_run) and
+ * one-character escapes in the same loop: a special byte or an escape at any position and
+ * alignment must still be seen. */
 Test(json, special_byte_at_every_position)
 {
     static const struct { const char *ins; bool ok; } cases[] = {
         { "\x01", false }, { "\x1f", false }, { "\xff", false }, { "\x80", false },
         { "\\\"", true }, { "\\\\", true }, { "\\u00e9", true }, { "\xc3\xa9", true },
         { "\x7f", true }, { " ", true }, { "\\x", false }, { "\"", false },
+        { "\\n", true }, { "\\/", true }, { "\\t\\n\\\"", true }, { "\\u", false },
+        { "\\ud800", false }, { "\\\x01", false },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (size_t pos = 0; pos < 40; pos++) {
