@@ -299,11 +299,15 @@ static void *tput_main(void *arg)
 {
     tput_thread *t = arg;
     cba_report report;
+    cba_report_init(&report); /* struct_size: every entry point checks it (CBA_E_STRUCT_SIZE) */
     while (!atomic_load_explicit(t->stop, memory_order_relaxed)) {
         cba_err rc = cba_verify_with(&report, &t->shared->policy, t->shared->coll,
                                      &t->shared->ev_b, t->shared->now);
         if (rc != CBA_OK || report.verdict != CBA_VERDICT_VERIFIED || !report.has_tcb ||
             report.tcb_status != CBA_TCB_UP_TO_DATE) {
+            fprintf(stderr, "bench_verify: thread: %s at %s: %s\n",
+                    cba_err_name(rc == CBA_OK ? report.error.code : rc), report.error.where,
+                    report.error.detail);
             t->ok = false;
             return NULL;
         }
