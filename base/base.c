@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "base.h"
 #include "errset.h"
@@ -59,22 +62,60 @@ bool cba_ct_eq(const uint8_t *a, const uint8_t *b, size_t n)
 
 /* ---- hex ------------------------------------------------------------------------------------ */
 
-static int hex_val(char c)
+/* k_hex[ch] is 0x10 | the value of hex digit ch (either case), 0 for any other byte: the 0x10
+ * bit says "a digit", so AND-ing the entries of a whole string tells whether all are digits. */
+static const uint8_t k_hex[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15, ['6'] = 0x16,
+    ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d,
+    ['e'] = 0x1e, ['f'] = 0x1f, ['A'] = 0x1a, ['B'] = 0x1b, ['C'] = 0x1c, ['D'] = 0x1d, ['E'] = 0x1e,
+    ['F'] = 0x1f,
+};
+
+#if defined(__SSE2__)
+/* hex16: the values of 16 hex characters (any byte where *all_digits is cleared). */
+static __m128i hex16(__m128i v, bool *all_digits)
 {
-    if (c >= '0' && c <= '9') { return c - '0'; }
-    if (c >= 'a' && c <= 'f') { return c - 'a' + 10; }
-    if (c >= 'A' && c <= 'F') { return c - 'A' + 10; }
-    return -1;
+    const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    /* signed compares: bytes >= 0x80 are negative and fall outside both ranges */
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                        _mm_cmplt_epi8(lower, _mm_set1_epi8('f' + 1)));
+    *all_digits &= _mm_movemask_epi8(_mm_or_si128(digit, alpha)) == 0xffff;
+    return _mm_or_si128(_mm_and_si128(digit, _mm_sub_epi8(v, _mm_set1_epi8('0'))),
+                        _mm_andnot_si128(digit, _mm_sub_epi8(lower, _mm_set1_epi8('a' - 10))));
 }
+#endif
 
 bool cba_hex_decode(uint8_t *out, size_t out_len, const char *hex, size_t hex_len)
 {
+    uint8_t all = 0x10;
+    size_t i = 0, o = 0;
     if (out_len > SIZE_MAX / 2 || hex_len != out_len * 2) { return false; }
-    for (size_t i = 0; i < hex_len; i++) {
-        if (hex_val(hex[i]) < 0) { return false; }
+    /* Checked whole before anything is written: out is untouched on failure. */
+#if defined(__SSE2__)
+    {
+        bool all_digits = true;
+        for (; hex_len - i >= 16; i += 16) {
+            (void)hex16(_mm_loadu_si128((const __m128i *)(const void *)(hex + i)), &all_digits);
+        }
+        if (!all_digits) { return false; }
     }
-    for (size_t i = 0; i < out_len; i++) {
-        out[i] = (uint8_t)(hex_val(hex[2 * i]) << 4 | hex_val(hex[2 * i + 1]));
+#endif
+    for (; i < hex_len; i++) { all &= k_hex[(uint8_t)hex[i]]; }
+    if (all == 0) { return false; }
+#if defined(__SSE2__)
+    /* 16 characters to 8 bytes: each 16-bit lane holds the values of a pair, first in the low
+     * byte; (first << 4 | second) per lane, packed to bytes. */
+    for (bool all_digits = true; out_len - o >= 8; o += 8) {
+        __m128i v = hex16(_mm_loadu_si128((const __m128i *)(const void *)(hex + 2 * o)), &all_digits);
+        __m128i pairs = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00ff)), 4),
+                                     _mm_srli_epi16(v, 8));
+        _mm_storel_epi64((__m128i *)(void *)(out + o), _mm_packus_epi16(pairs, pairs));
+    }
+#endif
+    for (; o < out_len; o++) {
+        out[o] = (uint8_t)(k_hex[(uint8_t)hex[2 * o]] << 4 | (k_hex[(uint8_t)hex[2 * o + 1]] & 0x0f));
     }
     return true;
 }

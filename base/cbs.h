@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "crabbox/verifier.h"
 
@@ -99,13 +102,34 @@ static inline uint8_t cbs_byte(cbs c, size_t i)
     return c.data[i];
 }
 
+/* cbs_index_of returns the index of the first byte equal to ch, or c.len when there is none
+ * (memchr: line breaks in PEM, backslashes in JSON strings). */
+static inline size_t cbs_index_of(cbs c, uint8_t ch)
+{
+    const uint8_t *p = c.len > 0 ? memchr(c.data, ch, c.len) : NULL;
+    return p != NULL ? (size_t)(p - c.data) : c.len;
+}
+
 /* cbs_json_plain_run returns the length of the leading run of bytes that need nothing from a JSON
- * string scanner: printable ASCII (0x20..0x7f) other than '"' and '\\'. Eight bytes at a time
- * (SWAR: a word is taken whole only when none of its bytes is special); the rest one by one. */
+ * string scanner: printable ASCII (0x20..0x7f) other than '"' and '\\'. Sixteen bytes at a time
+ * with SSE2 (every x86-64), else eight at a time (SWAR: a word is taken whole only when none of
+ * its bytes is special); the rest one by one. */
 static inline size_t cbs_json_plain_run(cbs c)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t n = 0;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
+    while (c.len - n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c.data + n));
+        /* signed: bytes >= 0x80 are negative, so "< 0x20" also catches them */
+        __m128i special = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(special);
+        if (mask != 0) { return n + (size_t)__builtin_ctz(mask); }
+        n += 16;
+    }
+#else
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     while (c.len - n >= 8) {
         uint64_t w, q, b;
         memcpy(&w, c.data + n, 8);
@@ -117,6 +141,7 @@ static inline size_t cbs_json_plain_run(cbs c)
         }
         n += 8;
     }
+#endif
     while (n < c.len) {
         uint8_t x = c.data[n];
         if (x < 0x20 || x >= 0x80 || x == '"' || x == '\\') { break; }

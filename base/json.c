@@ -142,6 +142,13 @@ static bool utf8_next(cbs *c, uint8_t lead, uint32_t *cp)
     return true;
 }
 
+/* is_short_escape: the characters after a backslash that make a whole escape (RFC 8259 §7). */
+static bool is_short_escape(uint8_t e)
+{
+    return e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
+           e == 't';
+}
+
 /* string_next reads one code point of a string body (after the opening quote): a raw UTF-8
  * character, a simple escape, or a \u escape (a surrogate pair must be complete). STR_QUOTE
  * means the unescaped closing quote was consumed. */
@@ -184,13 +191,10 @@ static str_step string_next(cbs *c, uint32_t *cp)
     return STR_CP;
 }
 
+/* fnv1a_cp: FNV-1a with one step per code point (the key hash only pre-filters keys_equal). */
 static uint64_t fnv1a_cp(uint64_t h, uint32_t cp)
 {
-    for (int i = 0; i < 4; i++) {
-        h ^= (cp >> (8 * i)) & 0xffu;
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return (h ^ cp) * 0x100000001b3ull;
 }
 
 /* scan_string reads a string starting at its opening quote. For keys, *out_key gets the body
@@ -210,8 +214,23 @@ static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped
         str_step st;
         if (out_key == NULL) {
             /* Values need validation only, not the key hash: skip runs of plain printable
-             * ASCII (the bulk of collateral: hex, PEM, base64) in one tight loop. */
-            if (!cbs_skip(&s->in, cbs_json_plain_run(s->in))) { return SCAN_SYNTAX; }
+             * ASCII (the bulk of collateral: hex, PEM, base64) in one tight loop, and the
+             * one-character escapes between them (PEM's \n, the signed documents' \") here too;
+             * \u escapes, UTF-8, quotes and bad bytes go to string_next. */
+            for (;;) {
+                if (!cbs_skip(&s->in, cbs_json_plain_run(s->in))) { return SCAN_SYNTAX; }
+                if (s->in.len < 2 || cbs_byte(s->in, 0) != '\\' || !is_short_escape(cbs_byte(s->in, 1))) {
+                    break;
+                }
+                escaped = true;
+                if (!cbs_skip(&s->in, 2)) { return SCAN_SYNTAX; }
+            }
+        } else {
+            /* A key's plain run: each byte is its own code point. */
+            size_t run = cbs_json_plain_run(s->in);
+            for (size_t i = 0; i < run; i++) { h = fnv1a_cp(h, cbs_byte(s->in, i)); }
+            num_cp += run;
+            if (!cbs_skip(&s->in, run)) { return SCAN_SYNTAX; }
         }
         escaped |= s->in.len > 0 && cbs_byte(s->in, 0) == '\\';
         st = string_next(&s->in, &cp);
@@ -510,15 +529,14 @@ cba_err cba_json_parse(cba_error *err, json_object **out, cbs in, int max_depth,
     json_tokener *tok;
     json_object *obj;
     enum json_tokener_error jerr;
-    size_t off, end;
+    size_t off, end, nul_at;
     scan_result r;
     CBA_ENSURE(out != NULL && max_depth >= 1 && max_depth <= JSON_DEPTH_LIMIT, err,
                CBA_E_ARGUMENT, where, "cba_json_parse: bad arguments");
     /* json-c takes an int length and, given a length, still stops at a NUL byte. */
     CBA_ENSURE(in.len > 0 && in.len < INT_MAX, err, code, where, "JSON text is empty or too large");
-    for (size_t i = 0; i < in.len; i++) {
-        CBA_ENSURE(cbs_byte(in, i) != 0, err, code, where, "NUL byte in JSON text at offset %zu", i);
-    }
+    nul_at = cbs_index_of(in, 0x00);
+    CBA_ENSURE(nul_at == in.len, err, code, where, "NUL byte in JSON text at offset %zu", nul_at);
     r = scan_text(in, max_depth, &off);
     CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
     CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);
@@ -586,9 +604,8 @@ static bool unescape_into(cba_jdoc *doc, size_t in_len)
         if (n->type != CBA_JT_STRING || !n->escaped) { continue; }
         for (;;) {
             /* The scan validated the text: everything but an escape is copied as it is. */
-            size_t run = 0;
+            size_t run = cbs_index_of(raw, '\\');
             cbs plain;
-            while (run < raw.len && cbs_byte(raw, run) != '\\') { run++; }
             if (run > cap - used || !cbs_get_bytes(&raw, &plain, run)) { return false; }
             if (run > 0) { memcpy(doc->arena + used, plain.data, run); }
             used += run;
@@ -618,16 +635,15 @@ static scan_result jdoc_build(cbs in, int max_depth, size_t *out_offset, cba_jdo
 cba_err cba_jdoc_parse(cba_error *err, cba_jdoc *out, cbs in, int max_depth, cba_err code,
                        const char *where)
 {
-    size_t off;
+    size_t off, nul;
     scan_result r;
     if (out != NULL) { memset(out, 0, sizeof *out); }
     CBA_ENSURE(out != NULL && max_depth >= 1 && max_depth <= JSON_DEPTH_LIMIT, err,
                CBA_E_ARGUMENT, where, "cba_jdoc_parse: bad arguments");
     /* The same refusals, in the same order and words, as cba_json_parse. */
     CBA_ENSURE(in.len > 0 && in.len < INT_MAX, err, code, where, "JSON text is empty or too large");
-    for (size_t i = 0; i < in.len; i++) {
-        CBA_ENSURE(cbs_byte(in, i) != 0, err, code, where, "NUL byte in JSON text at offset %zu", i);
-    }
+    nul = cbs_index_of(in, 0x00);
+    CBA_ENSURE(nul == in.len, err, code, where, "NUL byte in JSON text at offset %zu", nul);
     r = jdoc_build(in, max_depth, &off, out);
     CBA_ENSURE(r != SCAN_NOMEM, err, CBA_E_NOMEM, where, "out of memory scanning JSON");
     CBA_ENSURE(r == SCAN_OK, err, code, where, "%s at offset %zu", scan_message(r), off);

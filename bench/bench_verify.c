@@ -299,11 +299,15 @@ static void *tput_main(void *arg)
 {
     tput_thread *t = arg;
     cba_report report;
+    cba_report_init(&report); /* struct_size: every entry point checks it (CBA_E_STRUCT_SIZE) */
     while (!atomic_load_explicit(t->stop, memory_order_relaxed)) {
         cba_err rc = cba_verify_with(&report, &t->shared->policy, t->shared->coll,
                                      &t->shared->ev_b, t->shared->now);
         if (rc != CBA_OK || report.verdict != CBA_VERDICT_VERIFIED || !report.has_tcb ||
             report.tcb_status != CBA_TCB_UP_TO_DATE) {
+            fprintf(stderr, "bench_verify: thread: %s at %s: %s\n",
+                    cba_err_name(rc == CBA_OK ? report.error.code : rc), report.error.where,
+                    report.error.detail);
             t->ok = false;
             return NULL;
         }
@@ -313,16 +317,26 @@ static void *tput_main(void *arg)
     return NULL;
 }
 
+static double process_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* throughput runs n threads of (b) for `seconds` of wall time after a short warm-up in each;
- * *out_per_s is the total of verifications per second. False on a wrong result. */
-static bool throughput(const bench_ctx *ctx, int n, double seconds, double *out_per_s)
+ * *out_per_s is the total of verifications per second and *out_cpu_us the process's CPU time per
+ * verification over the same window (it stays flat when the threads do not slow each other down,
+ * whether or not the machine has n idle CPUs). False on a wrong result. */
+static bool throughput(const bench_ctx *ctx, int n, double seconds, double *out_per_s,
+                       double *out_cpu_us)
 {
     enum { MAX_THREADS = 16 };
     pthread_t tid[MAX_THREADS];
     tput_thread t[MAX_THREADS];
     atomic_bool stop;
     uint64_t before = 0, total = 0;
-    double t0;
+    double t0, c0;
     bool ok = true;
     struct timespec nap = { 0, 0 };
     if (n < 1 || n > MAX_THREADS) { return false; }
@@ -344,11 +358,13 @@ static bool throughput(const bench_ctx *ctx, int n, double seconds, double *out_
     nanosleep(&nap, NULL);
     for (int i = 0; i < n; i++) { before += atomic_load_explicit(&t[i].ops, memory_order_relaxed); }
     t0 = now_seconds();
+    c0 = process_cpu_seconds();
     nap.tv_sec = (time_t)seconds;
     nap.tv_nsec = (long)((seconds - (double)nap.tv_sec) * 1e9);
     nanosleep(&nap, NULL);
     for (int i = 0; i < n; i++) { total += atomic_load_explicit(&t[i].ops, memory_order_relaxed); }
     *out_per_s = (double)(total - before) / (now_seconds() - t0);
+    *out_cpu_us = total > before ? (process_cpu_seconds() - c0) * 1e6 / (double)(total - before) : 0;
     atomic_store(&stop, true);
     for (int i = 0; i < n; i++) {
         pthread_join(tid[i], NULL);
@@ -486,13 +502,20 @@ int main(int argc, char **argv)
     }
 
     if (threads > 0) {
-        double one = 0, many = 0;
-        if (!throughput(ctx, 1, seconds, &one) || !throughput(ctx, (int)threads, seconds, &many)) {
+        double one = 0, many = 0, cpu_one = 0, cpu_many = 0;
+        if (!throughput(ctx, 1, seconds, &one, &cpu_one) ||
+            !throughput(ctx, (int)threads, seconds, &many, &cpu_many)) {
             goto wrong;
         }
         printf("(b) throughput sharing one collateral: 1 thread %.0f/s, %ld threads %.0f/s (%.2fx)\n",
                one, threads, many, many / one);
-        if (kv) { printf("kv tput_1=%.1f\nkv tput_n=%.1f\nkv tput_threads=%ld\n", one, many, threads); }
+        printf("    CPU time per verification: 1 thread %.1f us, %ld threads %.1f us "
+               "(on %ld idle CPUs: %.2fx)\n", cpu_one, threads, cpu_many, threads,
+               cpu_many > 0 ? (double)threads * cpu_one / cpu_many : 0.0);
+        if (kv) {
+            printf("kv tput_1=%.1f\nkv tput_n=%.1f\nkv tput_threads=%ld\n", one, many, threads);
+            printf("kv tput_cpu_1=%.2f\nkv tput_cpu_n=%.2f\n", cpu_one, cpu_many);
+        }
         status = 0;
         goto out;
     }

@@ -9,7 +9,7 @@ empty destination on a real sshd on 127.0.0.1, alternately
           (TLS to the loopback gateway tests/e2e/gateway.c, which forwards to the same sshd)
 
 --rounds times each (direct, tunnel, direct, tunnel, ...), with the same ssh options and cipher on
-both paths, and prints MB/s per round, the medians and the ratio tunnel / direct (target >= 0.8).
+both paths, and prints MB/s per round, the medians and the ratio tunnel / direct (target >= 0.9, issue 16).
 Each copy is checked byte for byte afterwards (outside the timing). It also prints the rsync,
 OpenSSH and wolfSSL versions and the TLS version and cipher suite that wolfSSL negotiates with the
 gateway (read from the ServerHello of one extra proxy run through a relay, off the measured path).
@@ -45,7 +45,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import e2elib as E  # noqa: E402  (read-only use: test PKI, process group, gateway start, waits)
 
 SSHD = "/usr/sbin/sshd"
-TARGET = 0.8
+TARGET = 0.9  # issue 16
 
 
 def die(msg):

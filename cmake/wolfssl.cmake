@@ -13,6 +13,7 @@
 #   CBA_HAVE_WC_ECC_POINT_IS_ON_CURVE wc_ecc_point_is_on_curve (USE_ECC_B_PARAM)
 #   CBA_HAVE_WC_SHA3_SETFLAGS        wc_Sha3_SetFlags (WOLFSSL_HASH_FLAGS: Keccak-256 through wolfSSL)
 #   CBA_HAVE_WC_ECC_SET_DETERMINISTIC wc_ecc_set_deterministic (mkevidence's reproducible test keys)
+#   CBA_HAVE_SP_ECC_IS_POINT_256     sp_ecc_is_point_256 (a static SP build: the cheap on-curve check)
 # CRABBOX_WOLFSSL_DESCRIPTION (a cache-internal string) is what --version prints about the build.
 set(CRABBOX_WOLFSSL "bundled" CACHE STRING "wolfSSL to link: bundled (built from Debian's source, tuned) or system")
 set_property(CACHE CRABBOX_WOLFSSL PROPERTY STRINGS bundled system)
@@ -83,11 +84,19 @@ set(_cba_wolfssl_defs "")
 set(_cba_wolfssl_features "")
 # check_symbol_exists compiles a use of the function's address and links it: a declaration that
 # is missing (the option is off in options.h) or a definition that is missing both fail.
-foreach(_fn wc_ecc_fp_free wc_ecc_point_is_on_curve wc_Sha3_SetFlags wc_ecc_set_deterministic)
+# sp_ecc_is_point_256 (the SP P-256 code's on-curve check) links only from a static wolfSSL built
+# with SP ECC (the shared library hides it: WOLFSSL_LOCAL), and its header wolfssl/wolfcrypt/sp.h
+# is not in every installation (Debian's libwolfssl-dev has none): probed with its own header list.
+set(_cba_probe_headers "wolfssl/options.h;wolfssl/wolfcrypt/ecc.h;wolfssl/wolfcrypt/sha3.h")
+foreach(_fn wc_ecc_fp_free wc_ecc_point_is_on_curve wc_Sha3_SetFlags wc_ecc_set_deterministic
+            sp_ecc_is_point_256)
   string(TOUPPER "${_fn}" _name)
   unset(CBA_HAVE_${_name} CACHE)
-  check_symbol_exists(${_fn} "wolfssl/options.h;wolfssl/wolfcrypt/ecc.h;wolfssl/wolfcrypt/sha3.h"
-                      CBA_HAVE_${_name})
+  set(_headers "${_cba_probe_headers}")
+  if(_fn STREQUAL "sp_ecc_is_point_256")
+    list(APPEND _headers "wolfssl/wolfcrypt/sp.h")
+  endif()
+  check_symbol_exists(${_fn} "${_headers}" CBA_HAVE_${_name})
   if(CBA_HAVE_${_name})
     list(APPEND _cba_wolfssl_defs CBA_HAVE_${_name}=1)
     string(APPEND _cba_wolfssl_features " ${_fn}")

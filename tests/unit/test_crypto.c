@@ -78,3 +78,18 @@ Test(crypto, p256_point_validity)
     memset(g, 0, sizeof g);
     cr_assert_not(cba_p256_point_valid(g));
 }
+
+/* (0, y) is on P-256 (y^2 = b); written with x + p instead of x (which fits 32 bytes) it is the
+ * same point modulo p, and must be refused: coordinates are in [0, p-1]. The SP build's check
+ * (sp_ecc_is_point_256) reduces modulo p, so this is what its range check is for. */
+Test(crypto, p256_point_coordinates_below_p)
+{
+    uint8_t pt[64];
+    cr_assert_eq(tu_hex(pt, sizeof pt,
+                        "0000000000000000000000000000000000000000000000000000000000000000"
+                        "66485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4"), 64);
+    cr_assert(cba_p256_point_valid(pt));
+    cr_assert_eq(tu_hex(pt, 32, "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"), 32);
+    cr_assert_not(cba_p256_point_valid(pt));
+    cr_assert_eq(cba_p256_point_check(pt), CBA_CRYPTO_INVALID);
+}

@@ -583,14 +583,17 @@ Test(json, jdoc_nested_walk_and_escaped_keys)
     cba_jdoc_cleanup(&d);
 }
 
-/* The scanner skips plain ASCII eight bytes at a time (cbs_json_plain_run): a special byte at any
- * position and alignment must still be seen. */
+/* The scanner skips plain ASCII sixteen (SSE2) or eight bytes at a time (cbs_json_plain_run) and
+ * one-character escapes in the same loop: a special byte or an escape at any position and
+ * alignment must still be seen. */
 Test(json, special_byte_at_every_position)
 {
     static const struct { const char *ins; bool ok; } cases[] = {
         { "\x01", false }, { "\x1f", false }, { "\xff", false }, { "\x80", false },
         { "\\\"", true }, { "\\\\", true }, { "\\u00e9", true }, { "\xc3\xa9", true },
         { "\x7f", true }, { " ", true }, { "\\x", false }, { "\"", false },
+        { "\\n", true }, { "\\/", true }, { "\\t\\n\\\"", true }, { "\\u", false },
+        { "\\ud800", false }, { "\\\x01", false },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (size_t pos = 0; pos < 40; pos++) {
@@ -603,6 +606,38 @@ Test(json, special_byte_at_every_position)
             text[n++] = '"';
             text[n] = '\0';
             cr_assert_eq(parse_s(text) == CBA_OK, cases[c].ok, "case %zu at %zu: %s", c, pos, text);
+        }
+    }
+}
+
+/* cba_hex_decode (CRLs, signatures, getters) decodes 16 characters at a time with SSE2 and the rest
+ * through a table: every length, both cases, and a bad character at every position (refused with
+ * the output untouched), including the bytes next to the digit ranges. */
+Test(json, hex_decode_every_length_and_position)
+{
+    static const uint8_t bad[] = { 'g', 'G', '/', ':', '@', '`', 0x80, 0xb0, 0xff, 0x00, ' ', 0x10 };
+    uint8_t want[48], got[48];
+    char hex[97];
+    for (size_t i = 0; i < sizeof want; i++) { want[i] = (uint8_t)(i * 37 + 11); }
+    for (size_t n = 0; n <= sizeof want; n++) {
+        for (int upper = 0; upper < 2; upper++) {
+            for (size_t i = 0; i < n; i++) {
+                snprintf(hex + 2 * i, 3, upper ? "%02X" : "%02x", want[i]);
+            }
+            memset(got, 0xaa, sizeof got);
+            cr_assert(cba_hex_decode(got, n, hex, 2 * n), "n %zu", n);
+            cr_assert(memcmp(got, want, n) == 0, "n %zu upper %d", n, upper);
+            cr_assert_not(cba_hex_decode(got, n, hex, n > 0 ? 2 * n - 1 : 1), "odd length");
+            for (size_t pos = 0; pos < 2 * n; pos++) {
+                for (size_t b = 0; b < sizeof bad; b++) {
+                    char saved = hex[pos];
+                    hex[pos] = (char)bad[b];
+                    memset(got, 0xaa, sizeof got);
+                    cr_assert_not(cba_hex_decode(got, n, hex, 2 * n), "n %zu pos %zu byte %02x", n, pos, bad[b]);
+                    for (size_t k = 0; k < sizeof got; k++) { cr_assert_eq(got[k], 0xaa, "written on failure"); }
+                    hex[pos] = saved;
+                }
+            }
         }
     }
 }

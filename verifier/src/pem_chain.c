@@ -15,8 +15,7 @@
  * terminator and stays in the line, where it fails as a non-base64 character. */
 static void get_line(cbs *in, cbs *out, bool *out_eol)
 {
-    size_t i = 0, n;
-    while (i < in->len && cbs_byte(*in, i) != '\n') { i++; }
+    size_t i = cbs_index_of(*in, '\n'), n;
     *out_eol = i < in->len;
     n = i;
     if (*out_eol && n > 0 && cbs_byte(*in, n - 1) == '\r') { n--; }
@@ -25,14 +24,21 @@ static void get_line(cbs *in, cbs *out, bool *out_eol)
     }
 }
 
+/* k_b64[ch] is 1 + the value of base64 character ch (RFC 4648 table 1), 0 for any other byte. */
+static const uint8_t k_b64[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+    ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+
 static int b64_value(uint8_t ch)
 {
-    if (ch >= 'A' && ch <= 'Z') { return ch - 'A'; }
-    if (ch >= 'a' && ch <= 'z') { return ch - 'a' + 26; }
-    if (ch >= '0' && ch <= '9') { return ch - '0' + 52; }
-    if (ch == '+') { return 62; }
-    if (ch == '/') { return 63; }
-    return -1;
+    return (int)k_b64[ch] - 1;
 }
 
 /* b64 is the decoder state of one block: a quad being filled and whether '=' was seen. */
@@ -48,18 +54,23 @@ CBA_MUST_USE static bool b64_line(b64 *st, cbs line, uint8_t *buf, size_t cap, s
 {
     size_t i = 0;
     /* Fast path: whole quads of alphabet characters on a quad boundary (all of a real line but
-     * its padded end) decode without the state machine; anything else falls through to it. */
-    while (st->num == 0 && !st->done && line.len - i >= 4) {
-        int a = b64_value(cbs_byte(line, i)), b = b64_value(cbs_byte(line, i + 1));
-        int c = b64_value(cbs_byte(line, i + 2)), d = b64_value(cbs_byte(line, i + 3));
-        uint32_t w;
-        if ((a | b | c | d) < 0) { break; }
-        if (cap - *pos < 3) { return false; }
-        w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-        buf[(*pos)++] = (uint8_t)(w >> 16);
-        buf[(*pos)++] = (uint8_t)(w >> 8);
-        buf[(*pos)++] = (uint8_t)w;
-        i += 4;
+     * its padded end) decode without the state machine; anything else falls through to it. The
+     * room for the line's whole quads is checked once. */
+    if (st->num == 0 && !st->done && cap - *pos >= line.len / 4 * 3) {
+        size_t at = *pos;
+        while (line.len - i >= 4) {
+            int a = b64_value(cbs_byte(line, i)), b = b64_value(cbs_byte(line, i + 1));
+            int c = b64_value(cbs_byte(line, i + 2)), d = b64_value(cbs_byte(line, i + 3));
+            uint32_t w;
+            if ((a | b | c | d) < 0) { break; }
+            w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+            buf[at] = (uint8_t)(w >> 16);
+            buf[at + 1] = (uint8_t)(w >> 8);
+            buf[at + 2] = (uint8_t)w;
+            at += 3;
+            i += 4;
+        }
+        *pos = at;
     }
     for (; i < line.len; i++) {
         uint8_t ch = cbs_byte(line, i);
