@@ -106,6 +106,8 @@ int cmd_pins(app *a);
 
 /* report_error prints an error (as JSON on stdout with --json) and returns its exit status. */
 int report_error(app *a, int code, const char *msg, const char *failed_check);
+/* report_failure is report_error for a crabbox_err (CRABBOX_E_FAILED when it has no code). */
+int report_failure(app *a, const crabbox_err *err);
 
 /* doctor_next says what to do about a problem of this kind (crabbox_err code); never NULL. */
 const char *doctor_next(int code);

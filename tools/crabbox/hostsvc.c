@@ -69,6 +69,11 @@ int report_error(app *a, int code, const char *msg, const char *failed_check)
     return status;
 }
 
+int report_failure(app *a, const crabbox_err *err)
+{
+    return report_error(a, err->code != CRABBOX_OK ? err->code : CRABBOX_E_FAILED, err->message, NULL);
+}
+
 /* ---- services ---------------------------------------------------------------------------------- */
 
 static void h_log(void *ctx, int level, const char *msg)
