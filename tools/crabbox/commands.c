@@ -11,12 +11,10 @@
 
 #include <json-c/json.h>
 
-#include "base.h"
 #include "host.h"
 #include "lifecycle.h"
 #include "pins.h"
 #include "session.h"
-#include "sha2.h"
 #include "spawnsvc.h"
 
 #define AMBIGUOUS_GRACE_SECS 300 /* an intent claim may still get its CVM for this long */
@@ -25,6 +23,12 @@ static void print_json(json_object *o)
 {
     puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     fflush(stdout);
+}
+
+/* tristate shows a claim label that may be unknown (-1). */
+static const char *tristate(int v)
+{
+    return v == 1 ? "true" : v == 0 ? "false" : "-";
 }
 
 /* print_claim_json prints a claim with "ok": true and the extra fields (NULL-terminated pairs). */
@@ -197,6 +201,64 @@ int cmd_attest(app *a)
     return CBX_EXIT_OK;
 }
 
+/* forget_pin removes one measurement pin (pins --forget KEY); the caller holds the state lock,
+ * which this releases. */
+static int forget_pin(app *a, const char *path)
+{
+    char why[256];
+    int rc = pins_forget(path, a->forget_opt, why, sizeof why);
+    state_unlock(&a->st);
+    if (rc == ENOENT) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "no measurement pin %.160s", a->forget_opt);
+        return report_error(a, CRABBOX_E_NOT_FOUND, msg, NULL);
+    }
+    if (rc != 0) { return report_error(a, CRABBOX_E_FAILED, why[0] != '\0' ? why : strerror(rc), NULL); }
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "forgotten", json_object_new_string(a->forget_opt));
+        print_json(o);
+        json_object_put(o);
+    } else {
+        printf("forgot measurement pin %s\n", a->forget_opt);
+    }
+    return CBX_EXIT_OK;
+}
+
+static json_object *pin_json(const pin_entry *p)
+{
+    json_object *o = json_object_new_object(), *rt = json_object_new_array();
+    char h[97];
+    json_object_object_add(o, "key", json_object_new_string(p->key));
+    cbx_hex(h, p->mrtd, 48);
+    json_object_object_add(o, "mrtd", json_object_new_string(h));
+    for (int r = 0; r < 3; r++) {
+        cbx_hex(h, p->rtmr[r], 48);
+        json_object_array_add(rt, json_object_new_string(h));
+    }
+    json_object_object_add(o, "rtmr", rt);
+    json_object_object_add(o, "first_seen", json_object_new_int64(p->first_seen));
+    json_object_object_add(o, "lease", json_object_new_string(p->lease));
+    return o;
+}
+
+static void print_pins(app *a, const pin_entry *v, size_t num)
+{
+    if (a->json) {
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < num; i++) { json_object_array_add(arr, pin_json(&v[i])); }
+        print_json(arr);
+        json_object_put(arr);
+        return;
+    }
+    for (size_t i = 0; i < num; i++) {
+        char h[97];
+        cbx_hex(h, v[i].mrtd, 48);
+        printf("%s mrtd=%.16s... first_seen=%lld lease=%s\n", v[i].key, h, (long long)v[i].first_seen, v[i].lease);
+    }
+}
+
 int cmd_pins(app *a)
 {
     char path[PATH_MAX], why[256];
@@ -209,55 +271,11 @@ int cmd_pins(app *a)
     }
     rc = state_lock(&a->st, a->forget_opt != NULL, &err);
     if (rc != CRABBOX_OK) { return report_failure(a, &err); }
-    if (a->forget_opt != NULL) {
-        rc = pins_forget(path, a->forget_opt, why, sizeof why);
-        state_unlock(&a->st);
-        if (rc == ENOENT) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "no measurement pin %.160s", a->forget_opt);
-            return report_error(a, CRABBOX_E_NOT_FOUND, msg, NULL);
-        }
-        if (rc != 0) { return report_error(a, CRABBOX_E_FAILED, why[0] != '\0' ? why : strerror(rc), NULL); }
-        if (a->json) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "ok", json_object_new_boolean(true));
-            json_object_object_add(o, "forgotten", json_object_new_string(a->forget_opt));
-            print_json(o);
-            json_object_put(o);
-        } else {
-            printf("forgot measurement pin %s\n", a->forget_opt);
-        }
-        return CBX_EXIT_OK;
-    }
+    if (a->forget_opt != NULL) { return forget_pin(a, path); }
     rc = pins_load(path, &v, &num, why, sizeof why);
     state_unlock(&a->st);
     if (rc != 0) { return report_error(a, CRABBOX_E_FAILED, why[0] != '\0' ? why : strerror(rc), NULL); }
-    if (a->json) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; i < num; i++) {
-            json_object *o = json_object_new_object(), *rt = json_object_new_array();
-            char h[97];
-            json_object_object_add(o, "key", json_object_new_string(v[i].key));
-            cbx_hex(h, v[i].mrtd, 48);
-            json_object_object_add(o, "mrtd", json_object_new_string(h));
-            for (int r = 0; r < 3; r++) {
-                cbx_hex(h, v[i].rtmr[r], 48);
-                json_object_array_add(rt, json_object_new_string(h));
-            }
-            json_object_object_add(o, "rtmr", rt);
-            json_object_object_add(o, "first_seen", json_object_new_int64(v[i].first_seen));
-            json_object_object_add(o, "lease", json_object_new_string(v[i].lease));
-            json_object_array_add(arr, o);
-        }
-        print_json(arr);
-        json_object_put(arr);
-    } else {
-        for (size_t i = 0; i < num; i++) {
-            char h[97];
-            cbx_hex(h, v[i].mrtd, 48);
-            printf("%s mrtd=%.16s... first_seen=%lld lease=%s\n", v[i].key, h, (long long)v[i].first_seen, v[i].lease);
-        }
-    }
+    print_pins(a, v, num);
     free(v);
     return CBX_EXIT_OK;
 }
@@ -405,7 +423,7 @@ int cmd_list(app *a)
             char exp[21];
             cbx_rfc3339(exp, c->expires_at);
             printf("%-16s  %-22s  %-40s  %-12s  %-12s  %-8s  %s\n", c->lease, c->slug, l->cloud_id, l->status, c->state,
-                   c->attested == 1 ? "true" : c->attested == 0 ? "false" : "-", exp);
+                   tristate(c->attested), exp);
         }
     }
     if (a->json) { print_json(arr); }
@@ -444,54 +462,67 @@ static bool wait_interruptible(app *a, int64_t ms)
     return !host_cancel_poll(a);
 }
 
-int cmd_status(app *a)
+/* wait_until_running polls (status --wait) until the provider says running and the claim is
+ * ready; without --wait it asks once. CBX_EXIT_OK with pstatus set, else the exit status. */
+static int wait_until_running(app *a, claim *c, char *pstatus, size_t pstatus_len)
 {
-    claim c;
     crabbox_err err = { 0 };
-    char pstatus[32];
-    int rc = lifecycle_find(a, a->positional[0], &c, &err);
     int64_t deadline = cbx_now_ms() + STATUS_WAIT_MS;
-    if (rc != CRABBOX_OK) { return report_failure(a, &err); }
     for (;;) {
-        rc = provider_status(a, &c, pstatus, sizeof pstatus, &err);
-        if (rc != CRABBOX_OK) { return report_failure(a, &err); }
-        if (!a->wait || (strcmp(pstatus, "running") == 0 && strcmp(c.state, CLAIM_READY) == 0)) { break; }
-        if (pstatus[0] == '\0' && strcmp(c.state, CLAIM_READY) == 0) {
+        if (provider_status(a, c, pstatus, pstatus_len, &err) != CRABBOX_OK) { return report_failure(a, &err); }
+        if (!a->wait || (strcmp(pstatus, "running") == 0 && strcmp(c->state, CLAIM_READY) == 0)) { return CBX_EXIT_OK; }
+        if (pstatus[0] == '\0' && strcmp(c->state, CLAIM_READY) == 0) {
             return report_error(a, CRABBOX_E_NOT_FOUND, "the lease's CVM is gone at the provider", NULL);
         }
         if (cbx_now_ms() >= deadline) {
             return report_error(a, CRABBOX_E_TIMEOUT, "timed out waiting for the lease to be running", NULL);
         }
-        fprintf(stderr, "crabbox: waiting for lease %s (state=%s, provider status=%s)\n", c.lease, c.state,
+        fprintf(stderr, "crabbox: waiting for lease %s (state=%s, provider status=%s)\n", c->lease, c->state,
                 pstatus[0] != '\0' ? pstatus : "absent");
         if (!wait_interruptible(a, STATUS_POLL_MS)) { return report_error(a, CRABBOX_E_CANCELLED, "interrupted", NULL); }
-        if (claim_read(&a->st, c.lease, &c, &err) != CRABBOX_OK) { return report_failure(a, &err); }
+        if (claim_read(&a->st, c->lease, c, &err) != CRABBOX_OK) { return report_failure(a, &err); }
     }
-    if (a->wait) {
-        /* Ready means it answers over a session whose host key attestation just bound. */
-        claim vc;
-        crabbox_lease lease;
-        crabbox_attest_token tok;
-        char word[] = "true";
-        char *probe[] = { word };
-        admission_policy adm;
-        session_request sreq;
-        int lock_fd, status;
-        admission_resolve(a, &adm);
-        status = lifecycle_open(a, &adm, c.lease, false, &vc, &lease, &tok, &lock_fd);
-        sreq = session_for(a, &adm, probe, 1, false);
-        admission_free(&adm);
-        if (status != 0) { return status; }
-        status = session_exec(a, &vc, &lease, &tok, &sreq);
-        cbx_wipe(&tok, sizeof tok);
-        lifecycle_unlock(a, vc.lease, lock_fd);
-        if (status != 0) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "the lease did not answer over ssh (status %d)", status);
-            return report_error(a, CRABBOX_E_FAILED, msg, NULL);
-        }
-        c = vc;
+}
+
+/* probe_answers: ready means it answers (`true`) over a session whose host key attestation just
+ * bound. CBX_EXIT_OK with *c the re-verified claim, else the exit status (reported). */
+static int probe_answers(app *a, claim *c)
+{
+    claim vc;
+    crabbox_lease lease;
+    crabbox_attest_token tok;
+    char word[] = "true";
+    char *probe[] = { word };
+    admission_policy adm;
+    session_request sreq;
+    int lock_fd, status;
+    admission_resolve(a, &adm);
+    status = lifecycle_open(a, &adm, c->lease, false, &vc, &lease, &tok, &lock_fd);
+    sreq = session_for(a, &adm, probe, 1, false);
+    admission_free(&adm);
+    if (status != 0) { return status; }
+    status = session_exec(a, &vc, &lease, &tok, &sreq);
+    cbx_wipe(&tok, sizeof tok);
+    lifecycle_unlock(a, vc.lease, lock_fd);
+    if (status != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the lease did not answer over ssh (status %d)", status);
+        return report_error(a, CRABBOX_E_FAILED, msg, NULL);
     }
+    *c = vc;
+    return CBX_EXIT_OK;
+}
+
+int cmd_status(app *a)
+{
+    claim c;
+    crabbox_err err = { 0 };
+    char pstatus[32];
+    int status;
+    if (lifecycle_find(a, a->positional[0], &c, &err) != CRABBOX_OK) { return report_failure(a, &err); }
+    status = wait_until_running(a, &c, pstatus, sizeof pstatus);
+    if (status == CBX_EXIT_OK && a->wait) { status = probe_answers(a, &c); }
+    if (status != CBX_EXIT_OK) { return status; }
     if (a->json) {
         json_object *o = claim_to_json(&c);
         json_object_object_add(o, "ok", json_object_new_boolean(true));
@@ -505,8 +536,7 @@ int cmd_status(app *a)
         cbx_rfc3339(exp, c.expires_at);
         printf("lease=%s slug=%s state=%s %s=%s status=%s attested=%s attestation_fresh=%s expires=%s%s\n", c.lease,
                c.slug, c.state, a->cvm_key, c.cloud_id[0] != '\0' ? c.cloud_id : "-",
-               pstatus[0] != '\0' ? pstatus : "absent", c.attested == 1 ? "true" : c.attested == 0 ? "false" : "-",
-               c.attestation_fresh == 1 ? "true" : c.attestation_fresh == 0 ? "false" : "-", exp,
+               pstatus[0] != '\0' ? pstatus : "absent", tristate(c.attested), tristate(c.attestation_fresh), exp,
                a->wait ? " answered=true" : "");
     }
     return CBX_EXIT_OK;
@@ -557,88 +587,152 @@ static const char *cleanup_reason(const claim *c, bool owner_alive, int64_t now,
     return NULL;
 }
 
+/* One sweep of `crabbox cleanup`: the provider's list, what was done. */
+typedef struct sweep {
+    const crabbox_lease_list *list;
+    json_object *actions; /* --json: the actions, else NULL (printed as they happen) */
+    int64_t now;
+    size_t destroyed, removed;
+} sweep;
+
+/* sweep_lock takes a claim's lease lock if nobody holds it and re-reads the claim under it. A
+ * live command holds the lease lock; a free lock on an unfinished lease means it died. Under the
+ * state lock: warmup writes its intent claim and takes the lease lock in one go, so a claim seen
+ * here either has its owner's lock or has no owner. CBX_EXIT_OK with *proceed false when the claim
+ * was released meanwhile; another exit status (reported) stops the sweep. */
+static int sweep_lock(app *a, claim *c, bool *alive, int *lock_fd, bool *proceed)
+{
+    crabbox_err lerr;
+    int read_rc;
+    *proceed = false;
+    *lock_fd = -1;
+    if (state_lock(&a->st, true, &lerr) != CRABBOX_OK) { return report_failure(a, &lerr); }
+    *alive = lease_lock(&a->st, c->lease, true, true, lock_fd, &lerr) != CRABBOX_OK;
+    read_rc = *alive ? CRABBOX_OK : claim_read(&a->st, c->lease, c, &lerr);
+    state_unlock(&a->st);
+    if (read_rc != CRABBOX_OK) {
+        lifecycle_unlock(a, c->lease, *lock_fd);
+        return CBX_EXIT_OK;
+    }
+    *proceed = true;
+    return CBX_EXIT_OK;
+}
+
+/* sweep_unlisted handles a claim whose CVM the provider does not list: its claim goes, unless
+ * its owner lives or its CVM may still appear. */
+static void sweep_unlisted(app *a, sweep *sw, const claim *c, bool alive)
+{
+    crabbox_err lerr;
+    char reason_text[64];
+    if (alive) {
+        cleanup_action(a, sw->actions, "skip", c, c->cloud_id, "in-use");
+        return;
+    }
+    if (c->cloud_id[0] == '\0' && sw->now < c->created_at + AMBIGUOUS_GRACE_SECS) {
+        cleanup_action(a, sw->actions, "skip", c, "", "recent"); /* its CVM may still appear */
+        return;
+    }
+    snprintf(reason_text, sizeof reason_text, "missing %s CVM", a->display);
+    cleanup_action(a, sw->actions, a->dry_run ? "would-remove-claim" : "remove-claim", c, c->cloud_id, reason_text);
+    if (!a->dry_run && claim_remove(&a->st, c->lease, &lerr) == CRABBOX_OK) {
+        lifecycle_remove_files(a, c);
+        sw->removed++;
+    }
+}
+
+/* sweep_listed destroys a claimed CVM when cleanup_reason says so. CBX_EXIT_OK, or the exit
+ * status (reported) of an error that stops the sweep. */
+static int sweep_listed(app *a, sweep *sw, const claim *c, const crabbox_lease *l, bool alive)
+{
+    crabbox_err err = { 0 };
+    const char *skip, *reason = cleanup_reason(c, alive, sw->now, &skip);
+    int rc;
+    if (reason == NULL) {
+        cleanup_action(a, sw->actions, "skip", c, l->cloud_id, skip);
+        return CBX_EXIT_OK;
+    }
+    if (a->dry_run) {
+        cleanup_action(a, sw->actions, "would-destroy", c, l->cloud_id, reason);
+        return CBX_EXIT_OK;
+    }
+    rc = a->d->destroy(a->drv, l, &err);
+    if (rc == CRABBOX_OK) {
+        cleanup_action(a, sw->actions, "destroy", c, l->cloud_id, reason);
+        lifecycle_forget(a, c);
+        sw->destroyed++;
+        return CBX_EXIT_OK;
+    }
+    if (rc == CRABBOX_E_NOT_FOUND) {
+        cleanup_action(a, sw->actions, "skip", c, l->cloud_id, "ownership"); /* skips one CVM */
+        fprintf(stderr, "crabbox: %s\n", err.message);
+        return CBX_EXIT_OK;
+    }
+    return report_failure(a, &err); /* other errors stop the sweep */
+}
+
+/* sweep_claims goes over our claims in this scope. CBX_EXIT_OK or the status that stopped it. */
+static int sweep_claims(app *a, sweep *sw, claim *claims, size_t n)
+{
+    int status = CBX_EXIT_OK;
+    for (size_t i = 0; i < n && status == CBX_EXIT_OK; i++) {
+        claim *c = &claims[i];
+        const crabbox_lease *l;
+        bool alive = false, proceed;
+        int lock_fd;
+        if (strcmp(c->scope, a->scope) != 0 || strcmp(c->provider, a->d->name) != 0) { continue; }
+        status = sweep_lock(a, c, &alive, &lock_fd, &proceed);
+        if (!proceed) { continue; }
+        l = find_listed(sw->list, c);
+        if (l == NULL) {
+            sweep_unlisted(a, sw, c, alive);
+        } else {
+            status = sweep_listed(a, sw, c, l, alive);
+        }
+        lifecycle_unlock(a, c->lease, lock_fd);
+    }
+    return status;
+}
+
+/* print_sweep prints the summary: pruned bundles, and with --json the whole record. */
+static void print_sweep(app *a, sweep *sw, long pruned)
+{
+    json_object *o;
+    if (pruned > 0 && !a->json) {
+        printf("%s %ld evidence bundle%s older than evidenceRetention\n", a->dry_run ? "would-prune" : "pruned", pruned,
+               pruned == 1 ? "" : "s");
+    }
+    if (!a->json) { return; }
+    o = json_object_new_object();
+    json_object_object_add(o, "ok", json_object_new_boolean(true));
+    json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
+    json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
+    json_object_object_add(o, "destroyed", json_object_new_int64((int64_t)sw->destroyed));
+    json_object_object_add(o, "claims_removed", json_object_new_int64((int64_t)sw->removed));
+    json_object_object_add(o, "actions", sw->actions);
+    sw->actions = NULL;
+    print_json(o);
+    json_object_put(o);
+}
+
 int cmd_cleanup(app *a)
 {
     crabbox_lease_list *list = NULL;
     crabbox_err err = { 0 };
     claim *claims = NULL;
-    size_t n = 0, destroyed = 0, removed = 0;
-    json_object *arr = a->json ? json_object_new_array() : NULL;
-    int64_t now = cbx_now_unix();
+    size_t n = 0;
+    sweep sw = { .actions = a->json ? json_object_new_array() : NULL, .now = cbx_now_unix() };
     long pruned = 0;
-    int rc = a->d->list(a->drv, &list, &err), status = CBX_EXIT_OK;
+    int rc = a->d->list(a->drv, &list, &err), status;
 
     if (rc == CRABBOX_OK && list == NULL) { rc = cbx_set_err(&err, CRABBOX_E_MALFORMED, "the driver returned no list"); }
     if (rc == CRABBOX_OK) { rc = claim_list(&a->st, &claims, &n, &err); }
     if (rc != CRABBOX_OK) {
         a->d->lease_list_free(a->drv, list);
-        json_object_put(arr);
+        json_object_put(sw.actions);
         return report_failure(a, &err);
     }
-    for (size_t i = 0; i < n && status == CBX_EXIT_OK; i++) {
-        claim *c = &claims[i];
-        const crabbox_lease *l;
-        const char *reason, *skip;
-        int lock_fd = -1;
-        crabbox_err lerr;
-        if (strcmp(c->scope, a->scope) != 0 || strcmp(c->provider, a->d->name) != 0) { continue; }
-        /* A live command holds the lease lock; a free lock on an unfinished lease means it died.
-         * Under the state lock: warmup writes its intent claim and takes the lease lock in one go,
-         * so a claim seen here either has its owner's lock or has no owner. */
-        if (state_lock(&a->st, true, &lerr) != CRABBOX_OK) {
-            status = report_failure(a, &lerr);
-            break;
-        }
-        bool alive = lease_lock(&a->st, c->lease, true, true, &lock_fd, &lerr) != CRABBOX_OK;
-        int read_rc = alive ? CRABBOX_OK : claim_read(&a->st, c->lease, c, &lerr);
-        state_unlock(&a->st);
-        if (read_rc != CRABBOX_OK) {
-            lifecycle_unlock(a, c->lease, lock_fd);
-            continue; /* released meanwhile */
-        }
-        l = find_listed(list, c);
-        if (l == NULL) {
-            if (alive) {
-                cleanup_action(a, arr, "skip", c, c->cloud_id, "in-use");
-            } else if (c->cloud_id[0] == '\0' && now < c->created_at + AMBIGUOUS_GRACE_SECS) {
-                cleanup_action(a, arr, "skip", c, "", "recent"); /* its CVM may still appear */
-            } else {
-                char reason_text[64];
-                snprintf(reason_text, sizeof reason_text, "missing %s CVM", a->display);
-                cleanup_action(a, arr, a->dry_run ? "would-remove-claim" : "remove-claim", c, c->cloud_id, reason_text);
-                if (!a->dry_run && claim_remove(&a->st, c->lease, &lerr) == CRABBOX_OK) {
-                    lifecycle_remove_files(a, c);
-                    removed++;
-                    lifecycle_unlock(a, c->lease, lock_fd);
-                    continue;
-                }
-            }
-            lifecycle_unlock(a, c->lease, lock_fd);
-            continue;
-        }
-        reason = cleanup_reason(c, alive, now, &skip);
-        if (reason == NULL) {
-            cleanup_action(a, arr, "skip", c, l->cloud_id, skip);
-        } else if (a->dry_run) {
-            cleanup_action(a, arr, "would-destroy", c, l->cloud_id, reason);
-        } else {
-            rc = a->d->destroy(a->drv, l, &err);
-            if (rc == CRABBOX_OK) {
-                cleanup_action(a, arr, "destroy", c, l->cloud_id, reason);
-                lifecycle_forget(a, c);
-                destroyed++;
-                lifecycle_unlock(a, c->lease, lock_fd);
-                continue;
-            }
-            if (rc == CRABBOX_E_NOT_FOUND) {
-                cleanup_action(a, arr, "skip", c, l->cloud_id, "ownership"); /* skips one CVM */
-                fprintf(stderr, "crabbox: %s\n", err.message);
-            } else {
-                status = report_failure(a, &err); /* other errors stop the sweep */
-            }
-        }
-        lifecycle_unlock(a, c->lease, lock_fd);
-    }
+    sw.list = list;
+    status = sweep_claims(a, &sw, claims, n);
     free(claims);
     a->d->lease_list_free(a->drv, list);
     if (status == CBX_EXIT_OK) {
@@ -646,178 +740,7 @@ int cmd_cleanup(app *a)
         if (rc != CRABBOX_OK) { status = report_failure(a, &err); }
     }
     if (status == CBX_EXIT_OK && (pruned = prune_evidence(a, a->dry_run, &err)) < 0) { status = report_failure(a, &err); }
-    if (status == CBX_EXIT_OK && pruned > 0 && !a->json) {
-        printf("%s %ld evidence bundle%s older than evidenceRetention\n", a->dry_run ? "would-prune" : "pruned", pruned,
-               pruned == 1 ? "" : "s");
-    }
-    if (status == CBX_EXIT_OK && a->json) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "ok", json_object_new_boolean(true));
-        json_object_object_add(o, "dry_run", json_object_new_boolean(a->dry_run));
-        json_object_object_add(o, "pruned_bundles", json_object_new_int64(pruned));
-        json_object_object_add(o, "destroyed", json_object_new_int64((int64_t)destroyed));
-        json_object_object_add(o, "claims_removed", json_object_new_int64((int64_t)removed));
-        json_object_object_add(o, "actions", arr);
-        arr = NULL;
-        print_json(o);
-        json_object_put(o);
-    }
-    json_object_put(arr);
+    if (status == CBX_EXIT_OK) { print_sweep(a, &sw, pruned); }
+    json_object_put(sw.actions);
     return status;
-}
-
-static json_object *config_json(app *a, const crabbox_config_key *keys)
-{
-    static const char *const host_keys[] = { "provider", "class", "ttl", "idleTimeout", "collateral",
-                                             "requireCollateral", "pccsUrl", NULL };
-    static const char *const block_keys[] = { "attest", "compose", NULL };
-    json_object *o = json_object_new_object(), *blk = json_object_new_object();
-    for (size_t i = 0; host_keys[i] != NULL; i++) {
-        const char *where, *v = config_get(&a->cfg, NULL, host_keys[i], &where);
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "value", v != NULL ? json_object_new_string(v) : NULL);
-        json_object_object_add(e, "source", json_object_new_string(where));
-        json_object_object_add(o, host_keys[i], e);
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0;; i++) {
-            const char *name = pass == 0 ? block_keys[i] : (keys != NULL ? keys[i].name : NULL);
-            const char *where, *v;
-            json_object *e;
-            if (name == NULL) { break; }
-            v = config_get(&a->cfg, a->d->name, name, &where);
-            e = json_object_new_object();
-            json_object_object_add(e, "value", v != NULL ? json_object_new_string(v) : NULL);
-            json_object_object_add(e, "source", json_object_new_string(where));
-            json_object_object_add(blk, name, e);
-        }
-    }
-    json_object_object_add(o, a->d->name, blk);
-    return o;
-}
-
-/* policy_json shows the effective verifier policy (config_policy) under the config key names. */
-static json_object *policy_json(const tc_policy *p)
-{
-    json_object *o = json_object_new_object();
-    char hex[129];
-    if (p->has_accept) {
-        json_object *l = json_object_new_array();
-        for (int st = 0; st < CBA_TCB_STATUS_COUNT; st++) {
-            if (p->accepted_statuses & (1u << st)) {
-                json_object_array_add(l, json_object_new_string(cba_tcb_status_name((cba_tcb_status)st)));
-            }
-        }
-        json_object_object_add(o, "acceptTcbStatus", l);
-    }
-    if (p->has_advisories) {
-        json_object *l = json_object_new_array();
-        for (size_t i = 0; i < p->num_advisories; i++) { json_object_array_add(l, json_object_new_string(p->advisories[i])); }
-        json_object_object_add(o, "allowedAdvisories", l);
-    }
-    if (p->has_min_tcb_eval) { json_object_object_add(o, "minTcbEvaluationNumber", json_object_new_int64(p->min_tcb_eval)); }
-    if (p->has_max_age) { json_object_object_add(o, "maxCollateralAgeSeconds", json_object_new_int64(p->max_age)); }
-    for (int f = 0; f < CBA_PIN_COUNT; f++) {
-        json_object *l;
-        if (!p->has_pin[f]) { continue; }
-        l = json_object_new_array();
-        for (size_t i = 0; i < p->num_pin[f]; i++) {
-            cbx_hex(hex, p->pin[f][i], cba_pin_field_size((cba_pin_field)f));
-            json_object_array_add(l, json_object_new_string(hex));
-        }
-        json_object_object_add(o, tc_policy_pin_key((cba_pin_field)f), l);
-    }
-    if (p->has_min_tee_tcb_svn) {
-        cbx_hex(hex, p->min_tee_tcb_svn, 16);
-        json_object_object_add(o, "minTeeTcbSvn", json_object_new_string(hex));
-    }
-    if (p->has_min_qe_isvsvn) { json_object_object_add(o, "minQeIsvsvn", json_object_new_int(p->min_qe_isvsvn)); }
-    if (p->has_min_pcesvn) { json_object_object_add(o, "minPcesvn", json_object_new_int(p->min_pcesvn)); }
-    return o;
-}
-
-static bool attest_on(app *a)
-{
-    const char *where;
-    return admission_attest_on(a, &where);
-}
-
-/* doctor_next says what to do about a doctor failure of this kind. */
-const char *doctor_next(int code)
-{
-    switch (code) {
-    case CRABBOX_E_AUTH: return "log in with the provider's CLI (phala: `phala login`), or give it its API key";
-    case CRABBOX_E_USAGE: return "fix the setting named above (`crabbox doctor --json` lists every setting and its source)";
-    case CRABBOX_E_TIMEOUT:
-    case CRABBOX_E_TRANSIENT: return "check the network and the provider's status page, then run `crabbox doctor` again";
-    case CRABBOX_E_QUOTA: return "check the provider account's balance and limits";
-    case CRABBOX_E_UNSUPPORTED:
-    case CRABBOX_E_ABI: return "install a driver built for this crabbox (`crabbox --version` shows its driver ABI)";
-    default: return "run `crabbox -v doctor` for the details";
-    }
-}
-
-int cmd_doctor(app *a)
-{
-    char summary[512] = "", keygen_path[PATH_MAX], policy_summary[400];
-    tc_policy *vpol;
-    crabbox_err err = { 0 };
-    const crabbox_config_key *keys = NULL;
-    bool have_keygen = spawn_resolve("ssh-keygen", getenv("PATH"), keygen_path, sizeof keygen_path);
-    int rc = a->d->doctor(a->drv, summary, sizeof summary, &err);
-    if (rc != CRABBOX_OK) {
-        crabbox_err with_next = err;
-        int code = err.code != CRABBOX_OK ? err.code : rc;
-        snprintf(with_next.message, sizeof with_next.message, "%.360s; next: %.140s", err.message, doctor_next(code));
-        with_next.code = code;
-        return report_failure(a, &with_next);
-    }
-    summary[sizeof summary - 1] = '\0';
-    if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
-    if (keys == NULL) { keys = config_builtin_keys(a->d->name); }
-    vpol = malloc(sizeof *vpol);
-    if (vpol == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
-    if (config_policy(&a->cfg, vpol, &err) != CRABBOX_OK) {
-        free(vpol);
-        return report_failure(a, &err);
-    }
-    if (a->json) {
-        json_object *o = json_object_new_object(), *drv = json_object_new_object();
-        json_object_object_add(o, "ok", json_object_new_boolean(have_keygen));
-        json_object_object_add(drv, "name", json_object_new_string(a->d->name));
-        json_object_object_add(drv, "path", json_object_new_string(a->ld.path));
-        json_object_object_add(drv, "abi_version", json_object_new_int((int32_t)a->d->abi_version));
-        json_object_object_add(o, "driver", drv);
-        json_object_object_add(o, "summary", json_object_new_string(summary));
-        json_object_object_add(o, "state_dir", json_object_new_string(a->st.root));
-        json_object_object_add(o, "ssh_keygen", have_keygen ? json_object_new_string(keygen_path) : NULL);
-        json_object_object_add(o, "attest", json_object_new_boolean(attest_on(a)));
-        json_object_object_add(o, "collateral", json_object_new_boolean(a->collateral.data != NULL));
-        json_object_object_add(o, "config", config_json(a, keys));
-        {
-            json_object *w = json_object_new_object();
-            json_object_object_add(w, "library", json_object_new_string(cba_crypto_library()));
-            json_object_object_add(w, "options", json_object_new_string(cba_crypto_config()));
-            json_object_object_add(o, "wolfssl", w);
-        }
-        json_object_object_add(o, "policy", policy_json(vpol));
-        print_json(o);
-        json_object_put(o);
-    } else {
-        printf("driver=%s path=%s abi=%u state_dir=%s ssh_keygen=%s attest=%s collateral=%s\n", a->d->name,
-               a->ld.path, a->d->abi_version, a->st.root, have_keygen ? "ready" : "missing",
-               attest_on(a) ? "on" : "OFF", a->collateral.data != NULL ? "given" : "none (DCAP skipped)");
-        printf("%s runtime=%s\n", summary, a->d->name);
-        printf("%s (%s)\n", cba_crypto_library(), cba_crypto_config());
-        tc_policy_describe(vpol, policy_summary, sizeof policy_summary);
-        printf("verifier policy: %s\n", policy_summary[0] != '\0' ? policy_summary : "default (UpToDate only, no pins)");
-    }
-    free(vpol);
-    if (!have_keygen) {
-        return report_error(a->json ? NULL : a, CRABBOX_E_FAILED,
-                            "ssh-keygen not found in PATH; next: install OpenSSH's client tools (Debian: "
-                            "apt-get install openssh-client) or put ssh-keygen on PATH",
-                            NULL);
-    }
-    return CBX_EXIT_OK;
 }
