@@ -123,40 +123,46 @@ static int wait_interactive(pid_t pid, crabbox_output *out)
     return 0;
 }
 
-int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) { close(*fd); }
+    *fd = -1;
+}
+
+/* The pipes of a captured child: [0] read end, [1] write end; -1 when not open. */
+typedef struct pipes {
+    int out[2], err[2], in[2];
+} pipes;
+
+static int open_pipes(const spawn_req *req, pipes *p, crabbox_err *err)
+{
+    *p = (pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    if (pipe2(p->out, O_CLOEXEC) != 0 || pipe2(p->err, O_CLOEXEC) != 0 ||
+        (req->stdin_data != NULL && pipe2(p->in, O_CLOEXEC) != 0)) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            close_fd(&p->out[i]);
+            close_fd(&p->err[i]);
+        }
+        return cbx_set_err(err, CRABBOX_E_FAILED, "spawn %s: pipe: %s", req->argv[0], strerror(e));
+    }
+    return CRABBOX_OK;
+}
+
+/* start_child posix_spawns the program: a clean signal state; captured, in its own process group
+ * with the pipes as stdin (or /dev/null), stdout and stderr. 0 or an errno. */
+static int start_child(const spawn_req *req, const pipes *p, bool capture, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t empty, all;
-    int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, in_pipe[2] = { -1, -1 };
-    stream so = { .fd = -1 }, se = { .fd = -1 };
-    size_t in_off = 0;
-    pid_t pid;
-    int rc, status = 0;
-    bool reaped = false, cancelled = false, killed = false;
-    int64_t deadline, kill_at = 0;
-    short flags;
-    const bool capture = !req->interactive;
-
-    memset(out, 0, sizeof *out);
-    if (req->argv == NULL || req->argv[0] == NULL || req->argv[0][0] != '/') {
-        return cbx_set_err(err, CRABBOX_E_FAILED, "spawn: program path must be absolute");
-    }
-    if (capture && (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
-                    (req->stdin_data != NULL && pipe2(in_pipe, O_CLOEXEC) != 0))) {
-        rc = errno;
-        for (int i = 0; i < 2; i++) {
-            if (out_pipe[i] >= 0) { close(out_pipe[i]); }
-            if (err_pipe[i] >= 0) { close(err_pipe[i]); }
-        }
-        return cbx_set_err(err, CRABBOX_E_FAILED, "spawn %s: pipe: %s", req->argv[0], strerror(rc));
-    }
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    int rc = 0;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
     sigemptyset(&empty);
     sigfillset(&all);
     /* The host blocks its cancel signals and ignores SIGPIPE; the child starts clean. */
-    flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if (capture) { flags |= POSIX_SPAWN_SETPGROUP; }
     posix_spawnattr_setflags(&attr, flags);
     posix_spawnattr_setsigmask(&attr, &empty);
@@ -164,34 +170,193 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
     posix_spawnattr_setpgroup(&attr, 0);
     if (capture) {
         if (req->stdin_data != NULL) {
-            posix_spawn_file_actions_adddup2(&fa, in_pipe[0], STDIN_FILENO);
+            posix_spawn_file_actions_adddup2(&fa, p->in[0], STDIN_FILENO);
         } else {
             posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         }
-        posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
-        posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, p->out[1], STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, p->err[1], STDERR_FILENO);
     }
-    rc = 0;
     if (req->cwd != NULL) {
         /* glibc >= 2.29; a failed chdir makes posix_spawn fail (the child never runs elsewhere). */
         rc = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
     }
-    if (rc == 0) {
-        rc = posix_spawn(&pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp);
-    }
+    if (rc == 0) { rc = posix_spawn(pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp); }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    if (capture) {
-        close(out_pipe[1]);
-        close(err_pipe[1]);
-        if (in_pipe[0] >= 0) { close(in_pipe[0]); }
+    return rc;
+}
+
+/* A captured child under supervision. */
+typedef struct child {
+    const spawn_req *req;
+    pid_t pid;
+    stream out, err;
+    int in_fd; /* the write end of its stdin; -1 once closed */
+    size_t in_off;
+    int status;
+    bool reaped, cancelled, killed, timed_out;
+    int64_t started, deadline, kill_at, next_progress;
+} child;
+
+static void child_init(child *ch, const spawn_req *req, pid_t pid, const pipes *p)
+{
+    *ch = (child){ .req = req, .pid = pid, .in_fd = p->in[1] };
+    ch->out = (stream){ .fd = p->out[0] };
+    ch->err = (stream){ .fd = p->err[0] };
+    ch->out.cap = ch->err.cap = req->max_output != 0 ? req->max_output : SPAWN_DEFAULT_MAX_OUTPUT;
+    (void)fcntl(ch->out.fd, F_SETFL, O_NONBLOCK);
+    (void)fcntl(ch->err.fd, F_SETFL, O_NONBLOCK);
+    if (ch->in_fd >= 0) {
+        (void)fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
+        if (req->stdin_len == 0) { close_fd(&ch->in_fd); }
     }
-    if (rc != 0) {
-        if (capture) {
-            close(out_pipe[0]);
-            close(err_pipe[0]);
-            if (in_pipe[1] >= 0) { close(in_pipe[1]); }
+    ch->deadline = req->deadline_ms != 0 ? req->deadline_ms : cbx_now_ms() + SPAWN_DEFAULT_TIMEOUT_MS;
+    ch->started = cbx_now_ms();
+    ch->next_progress = req->progress != NULL && req->progress_every_ms > 0 ? ch->started + req->progress_every_ms
+                                                                             : INT64_MAX;
+}
+
+/* enforce_deadline terminates the child at its deadline or on a cancel signal (SIGTERM, then
+ * SIGKILL after the grace period, when reading stops too). */
+static void enforce_deadline(child *ch, int64_t now)
+{
+    if (!ch->killed && (now >= ch->deadline || (!ch->cancelled && spawn_cancel_pending(ch->req->cancel)))) {
+        if (now >= ch->deadline) {
+            ch->timed_out = true;
+        } else {
+            ch->cancelled = true;
         }
+        terminate_group(ch->pid, true, SIGTERM);
+        ch->killed = true;
+        ch->kill_at = now + SPAWN_KILL_GRACE_MS;
+    } else if (ch->killed && now >= ch->kill_at) {
+        terminate_group(ch->pid, true, SIGKILL);
+        ch->kill_at = now + 60000;
+        /* Whatever still holds the pipes open is gone or ignores us: stop reading. */
+        close_fd(&ch->out.fd);
+        close_fd(&ch->err.fd);
+    }
+}
+
+static void report_progress(child *ch, int64_t now)
+{
+    char msg[160];
+    const char *base;
+    if (now < ch->next_progress) { return; }
+    base = strrchr(ch->req->argv[0], '/');
+    snprintf(msg, sizeof msg, "still waiting for %.60s (%llds)", base != NULL ? base + 1 : ch->req->argv[0],
+             (long long)((now - ch->started) / 1000));
+    ch->req->progress(ch->req->progress_ctx, msg);
+    ch->next_progress = now + ch->req->progress_every_ms;
+}
+
+/* reap collects the child's exit without waiting; its stdin closes then (nobody reads it). */
+static void reap(child *ch)
+{
+    if (!ch->reaped) {
+        pid_t w = waitpid(ch->pid, &ch->status, WNOHANG);
+        if (w == ch->pid) {
+            ch->reaped = true;
+        } else if (w < 0 && errno != EINTR) {
+            ch->reaped = true;
+            ch->status = 255 << 8;
+        }
+    }
+    if (ch->reaped) { close_fd(&ch->in_fd); }
+}
+
+static nfds_t fill_pollfds(const child *ch, struct pollfd pfd[3])
+{
+    nfds_t n = 0;
+    if (ch->out.fd >= 0) { pfd[n++] = (struct pollfd){ .fd = ch->out.fd, .events = POLLIN }; }
+    if (ch->err.fd >= 0) { pfd[n++] = (struct pollfd){ .fd = ch->err.fd, .events = POLLIN }; }
+    if (ch->in_fd >= 0) { pfd[n++] = (struct pollfd){ .fd = ch->in_fd, .events = POLLOUT }; }
+    return n;
+}
+
+/* poll_timeout: at most 100 ms (20 ms when only the exit is awaited), never past the deadline or
+ * the SIGKILL time. */
+static int poll_timeout(const child *ch, int64_t now, nfds_t n)
+{
+    int64_t wait_ms = n == 0 ? 20 : 100;
+    if (ch->killed) {
+        wait_ms = ch->kill_at - now < wait_ms ? ch->kill_at - now : wait_ms;
+    } else if (ch->deadline - now < wait_ms) {
+        wait_ms = ch->deadline - now;
+    }
+    return wait_ms < 0 ? 0 : (int)wait_ms;
+}
+
+static void feed_stdin(child *ch)
+{
+    ssize_t w = write(ch->in_fd, ch->req->stdin_data + ch->in_off, ch->req->stdin_len - ch->in_off);
+    if (w > 0) { ch->in_off += (size_t)w; }
+    if ((w < 0 && errno != EAGAIN && errno != EINTR) || ch->in_off == ch->req->stdin_len) {
+        close_fd(&ch->in_fd); /* EOF for the child; EPIPE: it stopped reading */
+    }
+}
+
+static void handle_ready(child *ch, const struct pollfd *pfd, nfds_t n)
+{
+    for (nfds_t i = 0; i < n; i++) {
+        if (pfd[i].revents == 0) { continue; }
+        if (pfd[i].fd == ch->out.fd) {
+            if (stream_read(&ch->out, false) < 0) { close_fd(&ch->out.fd); }
+        } else if (pfd[i].fd == ch->err.fd) {
+            if (stream_read(&ch->err, ch->req->stderr_to_user) < 0) { close_fd(&ch->err.fd); }
+        } else if (pfd[i].fd == ch->in_fd) {
+            feed_stdin(ch);
+        }
+    }
+}
+
+/* supervise reads the child's output, feeds its stdin and enforces its deadline until it exited
+ * and its pipes are drained; then nothing of it is left running. */
+static void supervise(child *ch)
+{
+    while (ch->out.fd >= 0 || ch->err.fd >= 0 || ch->in_fd >= 0 || !ch->reaped) {
+        struct pollfd pfd[3];
+        nfds_t n;
+        int64_t now = cbx_now_ms();
+        enforce_deadline(ch, now);
+        report_progress(ch, now);
+        reap(ch);
+        n = fill_pollfds(ch, pfd);
+        if (n == 0 && ch->reaped) { break; }
+        if (poll(pfd, n, poll_timeout(ch, now, n)) < 0 && errno != EINTR) { break; }
+        handle_ready(ch, pfd, n);
+    }
+    close_fd(&ch->out.fd);
+    close_fd(&ch->err.fd);
+    close_fd(&ch->in_fd);
+    if (!ch->reaped) {
+        terminate_group(ch->pid, true, SIGKILL);
+        while (waitpid(ch->pid, &ch->status, 0) == -1 && errno == EINTR) {}
+    }
+}
+
+int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
+{
+    pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    child ch;
+    pid_t pid;
+    int rc;
+    const bool capture = !req->interactive;
+
+    memset(out, 0, sizeof *out);
+    if (req->argv == NULL || req->argv[0] == NULL || req->argv[0][0] != '/') {
+        return cbx_set_err(err, CRABBOX_E_FAILED, "spawn: program path must be absolute");
+    }
+    if (capture && (rc = open_pipes(req, &p, err)) != CRABBOX_OK) { return rc; }
+    rc = start_child(req, &p, capture, &pid);
+    close_fd(&p.out[1]);
+    close_fd(&p.err[1]);
+    close_fd(&p.in[0]);
+    if (rc != 0) {
+        close_fd(&p.out[0]);
+        close_fd(&p.err[0]);
+        close_fd(&p.in[1]);
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot run %s%s%s: %s", req->argv[0],
                            req->cwd != NULL ? " in " : "", req->cwd != NULL ? req->cwd : "", strerror(rc));
     }
@@ -200,117 +365,16 @@ int spawn_run(const spawn_req *req, crabbox_output *out, crabbox_err *err)
         if (rc != 0) { return cbx_set_err(err, CRABBOX_E_FAILED, "waiting for %s: %s", req->argv[0], strerror(rc)); }
         return CRABBOX_OK;
     }
-
-    so.fd = out_pipe[0];
-    se.fd = err_pipe[0];
-    so.cap = se.cap = req->max_output != 0 ? req->max_output : SPAWN_DEFAULT_MAX_OUTPUT;
-    (void)fcntl(so.fd, F_SETFL, O_NONBLOCK);
-    (void)fcntl(se.fd, F_SETFL, O_NONBLOCK);
-    if (in_pipe[1] >= 0) {
-        (void)fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
-        if (req->stdin_len == 0) {
-            close(in_pipe[1]);
-            in_pipe[1] = -1;
-        }
-    }
-    deadline = req->deadline_ms != 0 ? req->deadline_ms : cbx_now_ms() + SPAWN_DEFAULT_TIMEOUT_MS;
-    const int64_t started = cbx_now_ms();
-    int64_t next_progress = req->progress != NULL && req->progress_every_ms > 0 ? started + req->progress_every_ms
-                                                                                 : INT64_MAX;
-
-    while (so.fd >= 0 || se.fd >= 0 || in_pipe[1] >= 0 || !reaped) {
-        struct pollfd pfd[3];
-        nfds_t n = 0;
-        int64_t now = cbx_now_ms(), wait_ms = 100;
-        if (!killed && (now >= deadline || (!cancelled && spawn_cancel_pending(req->cancel)))) {
-            if (now >= deadline) {
-                out->timed_out = true;
-            } else {
-                cancelled = true;
-            }
-            terminate_group(pid, true, SIGTERM);
-            killed = true;
-            kill_at = now + SPAWN_KILL_GRACE_MS;
-        } else if (killed && now >= kill_at) {
-            terminate_group(pid, true, SIGKILL);
-            kill_at = now + 60000;
-            /* Whatever still holds the pipes open is gone or ignores us: stop reading. */
-            if (so.fd >= 0) { close(so.fd); }
-            if (se.fd >= 0) { close(se.fd); }
-            so.fd = se.fd = -1;
-        }
-        if (now >= next_progress) {
-            char msg[160];
-            const char *base = strrchr(req->argv[0], '/');
-            snprintf(msg, sizeof msg, "still waiting for %.60s (%llds)", base != NULL ? base + 1 : req->argv[0],
-                     (long long)((now - started) / 1000));
-            req->progress(req->progress_ctx, msg);
-            next_progress = now + req->progress_every_ms;
-        }
-        if (!reaped) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid) {
-                reaped = true;
-            } else if (w < 0 && errno != EINTR) {
-                reaped = true;
-                status = 255 << 8;
-            }
-        }
-        if (reaped && in_pipe[1] >= 0) {
-            close(in_pipe[1]); /* nobody reads it any more */
-            in_pipe[1] = -1;
-        }
-        if (so.fd >= 0) { pfd[n++] = (struct pollfd){ .fd = so.fd, .events = POLLIN }; }
-        if (se.fd >= 0) { pfd[n++] = (struct pollfd){ .fd = se.fd, .events = POLLIN }; }
-        if (in_pipe[1] >= 0) { pfd[n++] = (struct pollfd){ .fd = in_pipe[1], .events = POLLOUT }; }
-        if (n == 0) {
-            if (reaped) { break; }
-            wait_ms = 20; /* only waiting for the exit now */
-        }
-        if (killed) {
-            wait_ms = kill_at - now < wait_ms ? kill_at - now : wait_ms;
-        } else if (deadline - now < wait_ms) {
-            wait_ms = deadline - now;
-        }
-        if (wait_ms < 0) { wait_ms = 0; }
-        if (poll(pfd, n, (int)wait_ms) < 0 && errno != EINTR) { break; }
-        for (nfds_t i = 0; i < n; i++) {
-            if (pfd[i].revents == 0) { continue; }
-            if (pfd[i].fd == so.fd) {
-                if (stream_read(&so, false) < 0) {
-                    close(so.fd);
-                    so.fd = -1;
-                }
-            } else if (pfd[i].fd == se.fd) {
-                if (stream_read(&se, req->stderr_to_user) < 0) {
-                    close(se.fd);
-                    se.fd = -1;
-                }
-            } else if (pfd[i].fd == in_pipe[1]) {
-                ssize_t w = write(in_pipe[1], req->stdin_data + in_off, req->stdin_len - in_off);
-                if (w > 0) { in_off += (size_t)w; }
-                if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == req->stdin_len) {
-                    close(in_pipe[1]); /* EOF for the child; EPIPE: it stopped reading */
-                    in_pipe[1] = -1;
-                }
-            }
-        }
-    }
-    if (so.fd >= 0) { close(so.fd); }
-    if (se.fd >= 0) { close(se.fd); }
-    if (in_pipe[1] >= 0) { close(in_pipe[1]); }
-    if (!reaped) {
-        terminate_group(pid, true, SIGKILL);
-        while (waitpid(pid, &status, 0) == -1 && errno == EINTR) {}
-    }
-    out->out = so.buf;
-    out->out_len = so.len;
-    out->err = se.buf;
-    out->err_len = se.len;
-    out->truncated = so.truncated || se.truncated;
-    out->exit_status = status_code(status);
-    if (cancelled) {
-        return cbx_set_err(err, CRABBOX_E_CANCELLED, "%s: cancelled", req->argv[0]);
-    }
+    child_init(&ch, req, pid, &p);
+    supervise(&ch);
+    out->out = ch.out.buf;
+    out->out_len = ch.out.len;
+    out->err = ch.err.buf;
+    out->err_len = ch.err.len;
+    out->truncated = ch.out.truncated || ch.err.truncated;
+    out->timed_out = ch.timed_out;
+    out->exit_status = status_code(ch.status);
+    if (ch.cancelled) { return cbx_set_err(err, CRABBOX_E_CANCELLED, "%s: cancelled", req->argv[0]); }
     return CRABBOX_OK;
 }
+
