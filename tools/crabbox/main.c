@@ -71,13 +71,17 @@ static const char k_usage[] =
     "5 malformed provider output or provider timeout; 130 interrupted. `run` and `ssh` exit with the\n"
     "remote command's status once it ran.\n";
 
-static const struct {
+typedef struct command {
     const char *name, *usage, *opts; /* opts: the command-specific options it accepts */
     int positional;                  /* required positional arguments */
-} k_commands[] = {
+    int (*run)(app *a);              /* the command (commands.c, doctor.c): the exit status */
+} command;
+
+static const command k_commands[] = {
     { "warmup", "crabbox warmup [--keep] [--slug NAME] [--class C] [OPTIONS]\n"
                 "Acquires a lease: intent claim, key, create, verify attestation, ready. Prints\n"
-                "`provisioned lease=ID <driver>_cvm=ID state=ready` (or the claim as JSON).\n", "keep,slug", 0 },
+                "`provisioned lease=ID <driver>_cvm=ID state=ready` (or the claim as JSON).\n",
+                "keep,slug", 0, cmd_warmup },
     { "run", "crabbox run [--id ID] [--keep] [--no-sync] [--env NAME]... [OPTIONS] -- COMMAND [ARGS...]\n"
              "Without --id: acquire a lease, run the command over ssh, release it unless --keep.\n"
              "With --id: verify lease ID again (fresh evidence), then run the command on it.\n"
@@ -85,34 +89,43 @@ static const struct {
              "/.git and what .gitignore files exclude are skipped; never from / or your home directory),\n"
              "and the command runs there. --no-sync skips the copy. --env NAME (repeatable) gives the\n"
              "command this variable's local value; values travel over the verified ssh session, never on a\n"
-             "command line. Exits with the command's status.\n", "keep,slug,id,no-sync,env", 0 },
+             "command line. Exits with the command's status.\n",
+             "keep,slug,id,no-sync,env", 0, cmd_run },
     { "ssh", "crabbox ssh ID [OPTIONS]\n"
-             "Verifies lease ID again (fresh evidence), then opens an interactive ssh session.\n", "", 1 },
+             "Verifies lease ID again (fresh evidence), then opens an interactive ssh session.\n",
+             "", 1, cmd_ssh },
     { "list", "crabbox list [--json] [OPTIONS]\n"
-              "Lists the leases that are both claimed locally (in this scope) and present at the provider.\n", "", 0 },
+              "Lists the leases that are both claimed locally (in this scope) and present at the provider.\n",
+              "", 0, cmd_list },
     { "stop", "crabbox stop ID [OPTIONS]\n"
               "Destroys lease ID (lease id or slug; the claim must exist and name the CVM), then removes\n"
-              "the claim and the lease key. Prints `released lease=ID <driver>_cvm=ID`.\n", "", 1 },
+              "the claim and the lease key. Prints `released lease=ID <driver>_cvm=ID`.\n",
+              "", 1, cmd_stop },
     { "attest", "crabbox attest ID [OPTIONS]\n"
                 "Fetches fresh evidence for lease ID and verifies it (even with attestation turned off).\n"
                 "Saves an evidence bundle (crabbox-attest verify --bundle FILE re-verifies it). Evidence\n"
                 "that is rejected destroys the lease unless it was kept; evidence that cannot be fetched\n"
-                "(or an interrupt) leaves the lease running, with no session opened.\n", "", 1 },
+                "(or an interrupt) leaves the lease running, with no session opened.\n",
+                "", 1, cmd_attest },
     { "status", "crabbox status ID [--wait] [--json] [OPTIONS]\n"
                 "Prints lease ID's local state, the provider's status and the attestation labels. --wait\n"
                 "waits (up to the driver's SSH wait) until the provider reports it running, then verifies it\n"
-                "again and runs `true` over ssh; exit 0 once it answered.\n", "wait", 1 },
+                "again and runs `true` over ssh; exit 0 once it answered.\n",
+                "wait", 1, cmd_status },
     { "cleanup", "crabbox cleanup [--dry-run] [OPTIONS]\n"
                  "Destroys leases that expired (idle timeout or TTL), failed, were abandoned by a command\n"
                  "that died, or need a rollback; removes claims whose CVM is gone. Kept leases and leases in\n"
-                 "use are skipped. --dry-run only prints what it would do.\n", "dry-run", 0 },
+                 "use are skipped. --dry-run only prints what it would do.\n",
+                 "dry-run", 0, cmd_cleanup },
     { "pins", "crabbox pins [--forget KEY] [--json] [OPTIONS]\n"
               "Lists the measurement pins: MRTD and RTMR0-2 recorded per provider/instance type/OS image hash\n"
               "the first time a lease verified (later leases with other values are refused). --forget KEY\n"
-              "drops one (the next lease under KEY is pinned again).\n", "forget", 0 },
+              "drops one (the next lease under KEY is pinned again).\n",
+              "forget", 0, cmd_pins },
     { "doctor", "crabbox doctor [--json] [OPTIONS]\n"
                 "Checks the driver (path, ABI), the provider (the driver's own checks), ssh-keygen and the\n"
-                "state directory; prints the effective configuration with --json.\n", "", 0 },
+                "state directory; prints the effective configuration with --json.\n",
+                "", 0, cmd_doctor },
 };
 
 static bool opt_allowed(const char *opts, const char *name)
@@ -187,133 +200,153 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* parse splits argv into the command, host options, driver flags, positionals and the command
- * after "--". Returns -1 to go on, else an exit status. */
-static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *num_used)
+/* switch_field: the flag a host switch (an option without a value) sets, or NULL. */
+static bool *switch_field(app *a, const char *name)
+{
+    static const char *const k_switches[] = { "json", "keep", "dry-run", "require-collateral",
+                                              "no-require-collateral", "no-sync", "wait" };
+    bool *const fields[] = { &a->json, &a->keep, &a->dry_run, &a->require_collateral_flag,
+                             &a->no_require_collateral_flag, &a->no_sync, &a->wait };
+    for (size_t i = 0; i < sizeof k_switches / sizeof k_switches[0]; i++) {
+        if (strcmp(k_switches[i], name) == 0) { return fields[i]; }
+    }
+    return NULL;
+}
+
+/* add_config_flag records a flag that is a setting (--class, --ttl, a policy key, ...) at its
+ * argv position. -1 to go on, else an exit status. */
+static int add_config_flag(app *a, const char *name, const char *value, int at)
+{
+    static const struct { const char *flag, *key; } k_map[] = {
+        { "provider", "provider" }, { "class", "class" }, { "ttl", "ttl" },
+        { "idle-timeout", "idleTimeout" }, { "collateral", "collateral" } };
+    crabbox_err err;
+    char where[160];
+    snprintf(where, sizeof where, "flag --%s", name);
+    for (size_t k = 0; k < sizeof k_map / sizeof k_map[0]; k++) {
+        if (strcmp(k_map[k].flag, name) != 0) { continue; }
+        if (config_add(&a->cfg, NULL, k_map[k].key, value, CFG_LEVEL_FLAG, true, at, where, &err) != CRABBOX_OK) {
+            return report_error(a, err.code, err.message, NULL);
+        }
+    }
+    if (policy_flag_key(name) != NULL &&
+        config_add(&a->cfg, NULL, policy_flag_key(name), value, CFG_LEVEL_FLAG, true, at, where, &err) != CRABBOX_OK) {
+        return report_error(a, err.code, err.message, NULL);
+    }
+    if (strcmp(name, "class") == 0) { a->class_pos = at; }
+    return -1;
+}
+
+/* take_value_option stores a host option that takes a value. -1 to go on, else an exit status. */
+static int take_value_option(app *a, const char *name, const char *value, int at)
+{
+    if (strcmp(name, "id") == 0) {
+        a->id_opt = value;
+    } else if (strcmp(name, "env") == 0) {
+        if (!env_name_valid(value)) {
+            return usage_error(a, "--env takes a variable name ([A-Za-z_][A-Za-z0-9_]*), not '%.60s'", value);
+        }
+        if (a->num_env == sizeof a->env_names / sizeof a->env_names[0]) {
+            return usage_error(a, "too many --env options");
+        }
+        a->env_names[a->num_env++] = value;
+    } else if (strcmp(name, "slug") == 0) {
+        a->slug_opt = value;
+    } else if (strcmp(name, "forget") == 0) {
+        a->forget_opt = value;
+    } else if (strcmp(name, "type") == 0) {
+        a->type_opt = value;
+    } else if (strcmp(name, "trust-root") == 0) {
+        a->trust_root_path = value;
+    } else {
+        return add_config_flag(a, name, value, at);
+    }
+    return -1;
+}
+
+/* add_driver_flag records --<driver>-<key> [VALUE] (checked once the driver is known). *i moves
+ * past a separate value. -1 to go on, else an exit status. */
+static int add_driver_flag(app *a, int argc, char **argv, int *i, const char *name, const char *eq,
+                           const char *value)
+{
+    const char *arg = argv[*i];
+    const int at = *i;
+    if (strchr(name, '-') == NULL) { return usage_error(a, "unknown option '%s'", arg); }
+    if (a->num_flags == HOST_MAX_FLAGS) { return usage_error(a, "too many driver options"); }
+    if (value == NULL && !ends_with(name, "-attest") && !ends_with(name, "-skip-attestation")) {
+        if (*i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
+        value = argv[++*i];
+    }
+    a->flags[a->num_flags] = (cfg_flag){ .name = arg + 2, .value = value, .argpos = at };
+    if (eq != NULL) {
+        /* The name ends at '=': keep a copy without the value. */
+        char *copy = strndup(arg + 2, (size_t)(eq - arg - 2));
+        if (copy == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
+        a->flags[a->num_flags].name = copy;
+        a->flag_name_owned[a->num_flags] = true;
+    }
+    a->num_flags++;
+    return -1;
+}
+
+/* take_long_option handles argv[*i], a "--name[=value]" option; *i moves past a separate value.
+ * The host options used are remembered in used_opts. -1 to go on, else an exit status. */
+static int take_long_option(app *a, int argc, char **argv, int *i, const char **used_opts, size_t *num_used)
+{
+    char name[128];
+    const char *arg = argv[*i], *value = NULL, *eq = strchr(arg + 2, '=');
+    const int at = *i; /* the option's own index (a separate value may follow) */
+    bool *flag;
+    snprintf(name, sizeof name, "%.*s", eq != NULL ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
+    if (eq != NULL) { value = eq + 1; }
+    if ((flag = switch_field(a, name)) != NULL) {
+        if (value != NULL) { return usage_error(a, "--%s takes no value", name); }
+        *flag = true;
+        if (*num_used < 64) { used_opts[(*num_used)++] = arg + 2; }
+        return -1;
+    }
+    if (!takes_value(name)) { return add_driver_flag(a, argc, argv, i, name, eq, value); }
+    if (value == NULL) {
+        if (*i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
+        value = argv[++*i];
+    }
+    if (*num_used < 64) { used_opts[(*num_used)++] = argv[at] + 2; }
+    return take_value_option(a, name, value, at);
+}
+
+/* take_word handles an argument that is not a long option: the command, or a positional. */
+static int take_word(app *a, const char *arg)
+{
+    if (arg[0] == '-' && arg[1] != '\0') { return usage_error(a, "unknown option '%s'", arg); }
+    if (a->command == NULL) {
+        a->command = arg;
+    } else if (a->num_positional < HOST_MAX_POSITIONAL) {
+        a->positional[a->num_positional++] = arg;
+    } else {
+        return usage_error(a, "unexpected argument '%s'", arg);
+    }
+    return -1;
+}
+
+/* take_global_switch handles -h/--help, -V/--version and -v/--verbose. */
+static bool take_global_switch(app *a, const char *arg)
+{
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+        a->help = true;
+    } else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        a->version = true;
+    } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+        a->verbose = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* apply_collateral_flags turns --require-collateral / --no-require-collateral into the setting. */
+static int apply_collateral_flags(app *a)
 {
     crabbox_err err;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) { a->json = true; } /* errors as JSON from the start */
-        if (strcmp(argv[i], "--") == 0) { break; }
-    }
-    for (int i = 1; i < argc; i++) {
-        char name[128];
-        const char *arg = argv[i], *value = NULL, *eq;
-        const int at = i; /* the option's own index (a separate value may follow) */
-        if (strcmp(arg, "--") == 0) {
-            a->cmd = argv + i + 1;
-            a->num_cmd = argc - i - 1;
-            break;
-        }
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            a->help = true;
-            continue;
-        }
-        if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
-            a->version = true;
-            continue;
-        }
-        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
-            a->verbose = true;
-            continue;
-        }
-        if (a->command != NULL && strcmp(a->command, "run") == 0 &&
-            (a->num_positional > 0 || (arg[0] != '-' && a->num_positional == 0))) {
-            /* `crabbox run make -j4 test`: everything from the first word on is the command the
-             * user meant; main() says to put it after -- */
-            if (a->num_positional < HOST_MAX_POSITIONAL) { a->positional[a->num_positional++] = arg; }
-            continue;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            if (arg[0] == '-' && arg[1] != '\0') { return usage_error(a, "unknown option '%s'", arg); }
-            if (a->command == NULL) {
-                a->command = arg;
-            } else if (a->num_positional < HOST_MAX_POSITIONAL) {
-                a->positional[a->num_positional++] = arg;
-            } else {
-                return usage_error(a, "unexpected argument '%s'", arg);
-            }
-            continue;
-        }
-        eq = strchr(arg + 2, '=');
-        snprintf(name, sizeof name, "%.*s", eq != NULL ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
-        if (eq != NULL) { value = eq + 1; }
-        if (strcmp(name, "json") == 0 || strcmp(name, "keep") == 0 || strcmp(name, "dry-run") == 0 ||
-            strcmp(name, "require-collateral") == 0 || strcmp(name, "no-sync") == 0 || strcmp(name, "wait") == 0 ||
-            strcmp(name, "no-require-collateral") == 0) {
-            if (value != NULL) { return usage_error(a, "--%s takes no value", name); }
-            if (name[0] == 'k') { a->keep = true; }
-            if (name[0] == 'd') { a->dry_run = true; }
-            if (name[0] == 'r') { a->require_collateral_flag = true; }
-            if (strcmp(name, "no-require-collateral") == 0) {
-                a->no_require_collateral_flag = true;
-            } else if (name[0] == 'n') {
-                a->no_sync = true;
-            }
-            if (name[0] == 'w') { a->wait = true; }
-            if (*num_used < 64) { used_opts[(*num_used)++] = argv[i] + 2; }
-            continue;
-        }
-        if (takes_value(name)) {
-            if (value == NULL) {
-                if (i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
-                value = argv[++i];
-            }
-            if (*num_used < 64) { used_opts[(*num_used)++] = argv[at] + 2; }
-            if (strcmp(name, "id") == 0) { a->id_opt = value; }
-            else if (strcmp(name, "env") == 0) {
-                if (!env_name_valid(value)) {
-                    return usage_error(a, "--env takes a variable name ([A-Za-z_][A-Za-z0-9_]*), not '%.60s'", value);
-                }
-                if (a->num_env == sizeof a->env_names / sizeof a->env_names[0]) {
-                    return usage_error(a, "too many --env options");
-                }
-                a->env_names[a->num_env++] = value;
-            }
-            else if (strcmp(name, "slug") == 0) { a->slug_opt = value; }
-            else if (strcmp(name, "forget") == 0) { a->forget_opt = value; }
-            else if (strcmp(name, "type") == 0) { a->type_opt = value; }
-            else if (strcmp(name, "trust-root") == 0) { a->trust_root_path = value; }
-            else {
-                static const struct { const char *flag, *key; } k_map[] = {
-                    { "provider", "provider" }, { "class", "class" }, { "ttl", "ttl" },
-                    { "idle-timeout", "idleTimeout" }, { "collateral", "collateral" } };
-                char where[160];
-                for (size_t k = 0; k < sizeof k_map / sizeof k_map[0]; k++) {
-                    if (strcmp(k_map[k].flag, name) != 0) { continue; }
-                    snprintf(where, sizeof where, "flag --%s", name);
-                    if (config_add(&a->cfg, NULL, k_map[k].key, value, CFG_LEVEL_FLAG, true, at, where, &err) != CRABBOX_OK) {
-                        return report_error(a, err.code, err.message, NULL);
-                    }
-                }
-                if (policy_flag_key(name) != NULL) {
-                    snprintf(where, sizeof where, "flag --%s", name);
-                    if (config_add(&a->cfg, NULL, policy_flag_key(name), value, CFG_LEVEL_FLAG, true, at, where,
-                                   &err) != CRABBOX_OK) {
-                        return report_error(a, err.code, err.message, NULL);
-                    }
-                }
-                if (strcmp(name, "class") == 0) { a->class_pos = at; }
-            }
-            continue;
-        }
-        /* --<driver>-<key>: checked once the driver is known. */
-        if (strchr(name, '-') == NULL) { return usage_error(a, "unknown option '%s'", arg); }
-        if (a->num_flags == HOST_MAX_FLAGS) { return usage_error(a, "too many driver options"); }
-        if (value == NULL && !ends_with(name, "-attest") && !ends_with(name, "-skip-attestation")) {
-            if (i + 1 >= argc) { return usage_error(a, "%s needs a value", arg); }
-            value = argv[++i];
-        }
-        a->flags[a->num_flags] = (cfg_flag){ .name = arg + 2, .value = value, .argpos = at };
-        if (eq != NULL) {
-            /* The name ends at '=': keep a copy without the value. */
-            char *copy = strndup(arg + 2, (size_t)(eq - arg - 2));
-            if (copy == NULL) { return report_error(a, CRABBOX_E_FAILED, "out of memory", NULL); }
-            a->flags[a->num_flags].name = copy;
-            a->flag_name_owned[a->num_flags] = true;
-        }
-        a->num_flags++;
-    }
     if (a->require_collateral_flag && a->no_require_collateral_flag) {
         return usage_error(a, "--require-collateral and --no-require-collateral contradict each other");
     }
@@ -326,108 +359,147 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
     return -1;
 }
 
-int main(int argc, char **argv)
+/* parse splits argv into the command, host options, driver flags, positionals and the command
+ * after "--". Returns -1 to go on, else an exit status. */
+static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *num_used)
 {
-    app a;
-    crabbox_err err = { 0 };
-    const char *used[64];
-    size_t num_used = 0, ci;
-    int status;
+    int status = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) { a->json = true; } /* errors as JSON from the start */
+        if (strcmp(argv[i], "--") == 0) { break; }
+    }
+    for (int i = 1; i < argc && status < 0; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            a->cmd = argv + i + 1;
+            a->num_cmd = argc - i - 1;
+            break;
+        }
+        if (take_global_switch(a, arg)) { continue; }
+        if (a->command != NULL && strcmp(a->command, "run") == 0 &&
+            (a->num_positional > 0 || (arg[0] != '-' && a->num_positional == 0))) {
+            /* `crabbox run make -j4 test`: everything from the first word on is the command the
+             * user meant; main() says to put it after -- */
+            if (a->num_positional < HOST_MAX_POSITIONAL) { a->positional[a->num_positional++] = arg; }
+            continue;
+        }
+        status = strncmp(arg, "--", 2) != 0 ? take_word(a, arg) : take_long_option(a, argc, argv, &i, used_opts, num_used);
+    }
+    return status >= 0 ? status : apply_collateral_flags(a);
+}
 
-    memset(&a, 0, sizeof a);
-    a.class_pos = -1;
-    config_init(&a.cfg);
-    status = parse(&a, argc, argv, used, &num_used);
-    if (status >= 0) { goto out; }
-    if (a.version) {
-        if (a.json) {
-            printf("{\"ok\":true,\"exit\":0,\"code\":\"ok\",\"message\":null,\"crabbox\":\"%s\","
-                   "\"driver_abi\":%u}\n", cba_version(), (unsigned)CRABBOX_DRIVER_ABI_VERSION);
-        } else {
-            printf("crabbox %s (driver ABI %u)\n", cba_version(),
-                   (unsigned)CRABBOX_DRIVER_ABI_VERSION);
-        }
-        status = CBX_EXIT_OK;
-        goto out;
+static int print_version(const app *a)
+{
+    if (a->json) {
+        printf("{\"ok\":true,\"exit\":0,\"code\":\"ok\",\"message\":null,\"crabbox\":\"%s\","
+               "\"driver_abi\":%u}\n", cba_version(), (unsigned)CRABBOX_DRIVER_ABI_VERSION);
+    } else {
+        printf("crabbox %s (driver ABI %u)\n", cba_version(), (unsigned)CRABBOX_DRIVER_ABI_VERSION);
     }
-    if (a.command == NULL) {
-        if (a.help) {
-            fputs(k_usage, stdout);
-            status = CBX_EXIT_OK;
-        } else {
-            status = usage_error(&a, "no command given");
-        }
-        goto out;
+    return CBX_EXIT_OK;
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t ci = 0; ci < sizeof k_commands / sizeof k_commands[0]; ci++) {
+        if (strcmp(k_commands[ci].name, name) == 0) { return &k_commands[ci]; }
     }
-    for (ci = 0; ci < sizeof k_commands / sizeof k_commands[0]; ci++) {
-        if (strcmp(k_commands[ci].name, a.command) == 0) { break; }
-    }
-    if (ci == sizeof k_commands / sizeof k_commands[0]) {
-        status = usage_error(&a, "unknown command '%s'", a.command);
-        goto out;
-    }
-    if (a.help) {
-        printf("usage: %s\nCommon options: see 'crabbox --help'.\n", k_commands[ci].usage);
-        status = CBX_EXIT_OK;
-        goto out;
-    }
+    return NULL;
+}
+
+/* check_options: the command-specific options used must be the command's own. */
+static int check_options(app *a, const command *cmd, const char *const *used, size_t num_used)
+{
+    static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", "no-sync", "env", "wait", "forget",
+                                              NULL };
     for (size_t i = 0; i < num_used; i++) {
-        static const char *const k_specific[] = { "keep", "slug", "id", "dry-run", "no-sync", "env", "wait", "forget",
-                                                  NULL };
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(used[i], "="), used[i]);
         for (size_t k = 0; k_specific[k] != NULL; k++) {
-            if (strcmp(name, k_specific[k]) == 0 && !opt_allowed(k_commands[ci].opts, name)) {
-                status = usage_error(&a, "--%s does not apply to '%s'", name, a.command);
-                goto out;
+            if (strcmp(name, k_specific[k]) == 0 && !opt_allowed(cmd->opts, name)) {
+                return usage_error(a, "--%s does not apply to '%s'", name, a->command);
             }
         }
     }
-    if (strcmp(a.command, "run") == 0 && a.num_positional > 0 && a.num_cmd == 0) {
+    return -1;
+}
+
+/* check_arguments: positionals and the command after -- as the command wants them. */
+static int check_arguments(app *a, const command *cmd)
+{
+    const bool is_run = strcmp(a->command, "run") == 0;
+    if (is_run && a->num_positional > 0 && a->num_cmd == 0) {
         /* `crabbox run make test`: the command goes after -- (so its own options stay its own) */
         char cmdline[200] = "";
-        for (size_t k = 0; k < a.num_positional && strlen(cmdline) < 150; k++) {
+        for (size_t k = 0; k < a->num_positional && strlen(cmdline) < 150; k++) {
             snprintf(cmdline + strlen(cmdline), sizeof cmdline - strlen(cmdline), "%s%.60s", k ? " " : "",
-                     a.positional[k]);
+                     a->positional[k]);
         }
-        status = usage_error(&a, "put the command after --: crabbox run [OPTIONS] -- %s", cmdline);
-        goto out;
+        return usage_error(a, "put the command after --: crabbox run [OPTIONS] -- %s", cmdline);
     }
-    if ((int)a.num_positional != k_commands[ci].positional) {
-        status = usage_error(&a, k_commands[ci].positional != 0 ? "'%s' needs exactly one lease id or slug"
-                                                                 : "'%s' takes no arguments",
-                             a.command);
-        goto out;
+    if ((int)a->num_positional != cmd->positional) {
+        return usage_error(a, cmd->positional != 0 ? "'%s' needs exactly one lease id or slug"
+                                                   : "'%s' takes no arguments",
+                           a->command);
     }
-    if (strcmp(a.command, "run") == 0 ? a.num_cmd == 0 : a.cmd != NULL) {
-        status = usage_error(&a, strcmp(a.command, "run") == 0 ? "'%s' needs a command after --"
-                                                                 : "'%s' takes no command after --",
-                             a.command);
-        goto out;
+    if (is_run ? a->num_cmd == 0 : a->cmd != NULL) {
+        return usage_error(a, is_run ? "'%s' needs a command after --" : "'%s' takes no command after --",
+                           a->command);
     }
-    status = app_setup(&a, &err);
-    if (status != CRABBOX_OK) {
-        int code = err.code != CRABBOX_OK ? err.code : status;
-        if (strcmp(a.command, "doctor") == 0) { /* doctor: every problem with a next step */
-            char msg[sizeof err.message];
-            snprintf(msg, sizeof msg, "%.360s; next: %.140s", err.message, doctor_next(code));
-            snprintf(err.message, sizeof err.message, "%s", msg);
-        }
-        status = report_error(&a, code, err.message, NULL);
-        goto out;
+    return -1;
+}
+
+/* report_setup_error reports an app_setup failure (doctor: with a next step). */
+static int report_setup_error(app *a, int status, crabbox_err *err)
+{
+    int code = err->code != CRABBOX_OK ? err->code : status;
+    if (strcmp(a->command, "doctor") == 0) { /* doctor: every problem with a next step */
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%.360s; next: %.140s", err->message, doctor_next(code));
+        snprintf(err->message, sizeof err->message, "%s", msg);
     }
-    if (strcmp(a.command, "warmup") == 0) { status = cmd_warmup(&a); }
-    else if (strcmp(a.command, "run") == 0) { status = cmd_run(&a); }
-    else if (strcmp(a.command, "ssh") == 0) { status = cmd_ssh(&a); }
-    else if (strcmp(a.command, "list") == 0) { status = cmd_list(&a); }
-    else if (strcmp(a.command, "stop") == 0) { status = cmd_stop(&a); }
-    else if (strcmp(a.command, "attest") == 0) { status = cmd_attest(&a); }
-    else if (strcmp(a.command, "status") == 0) { status = cmd_status(&a); }
-    else if (strcmp(a.command, "cleanup") == 0) { status = cmd_cleanup(&a); }
-    else if (strcmp(a.command, "pins") == 0) { status = cmd_pins(&a); }
-    else { status = cmd_doctor(&a); }
-    if (status == CBX_EXIT_OK && (a.cancel_seen || spawn_cancel_pending(&a.cancel))) { status = CBX_EXIT_CANCELLED; }
-out:
+    return report_error(a, code, err->message, NULL);
+}
+
+/* run_cli parses the command line, sets up and runs the command; the exit status. */
+static int run_cli(app *a, int argc, char **argv)
+{
+    crabbox_err err = { 0 };
+    const char *used[64];
+    size_t num_used = 0;
+    const command *cmd;
+    int status = parse(a, argc, argv, used, &num_used);
+    if (status >= 0) { return status; }
+    if (a->version) { return print_version(a); }
+    if (a->command == NULL) {
+        if (!a->help) { return usage_error(a, "no command given"); }
+        fputs(k_usage, stdout);
+        return CBX_EXIT_OK;
+    }
+    cmd = find_command(a->command);
+    if (cmd == NULL) { return usage_error(a, "unknown command '%s'", a->command); }
+    if (a->help) {
+        printf("usage: %s\nCommon options: see 'crabbox --help'.\n", cmd->usage);
+        return CBX_EXIT_OK;
+    }
+    status = check_options(a, cmd, used, num_used);
+    if (status < 0) { status = check_arguments(a, cmd); }
+    if (status >= 0) { return status; }
+    status = app_setup(a, &err);
+    if (status != CRABBOX_OK) { return report_setup_error(a, status, &err); }
+    status = cmd->run(a);
+    if (status == CBX_EXIT_OK && (a->cancel_seen || spawn_cancel_pending(&a->cancel))) { status = CBX_EXIT_CANCELLED; }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    app a;
+    int status;
+    memset(&a, 0, sizeof a);
+    a.class_pos = -1;
+    config_init(&a.cfg);
+    status = run_cli(&a, argc, argv);
     app_teardown(&a);
     for (size_t i = 0; i < a.num_flags; i++) {
         if (a.flag_name_owned[i]) { free((void *)a.flags[i].name); }
