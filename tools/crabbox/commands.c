@@ -739,7 +739,9 @@ int cmd_cleanup(app *a)
         rc = a->d->cleanup(a->drv, a->dry_run, &err);
         if (rc != CRABBOX_OK) { status = report_failure(a, &err); }
     }
-    if (status == CBX_EXIT_OK && (pruned = prune_evidence(a, a->dry_run, &err)) < 0) { status = report_failure(a, &err); }
+    if (status == CBX_EXIT_OK && (pruned = prune_evidence(a, a->dry_run, &err)) < 0) {
+        status = report_failure(a, &err);
+    }
     if (status == CBX_EXIT_OK) { print_sweep(a, &sw, pruned); }
     json_object_put(sw.actions);
     return status;

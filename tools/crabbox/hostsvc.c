@@ -355,29 +355,21 @@ static int load_side_file(const char *what, const char *path, size_t cap, cbx_bu
     return CRABBOX_OK;
 }
 
-int app_setup(app *a, crabbox_err *err)
+/* load_config_and_driver reads the configuration files, the environment and the flags for the driver named
+ * by `provider`, and loads that driver. */
+static int load_config_and_driver(app *a, crabbox_err *err)
 {
     char cwd[PATH_MAX], drv_dir[PATH_MAX];
-    const char *provider, *v;
+    const char *provider;
     const crabbox_config_key *keys = NULL;
-    int rc;
-
-    sigemptyset(&a->cancel);
-    sigaddset(&a->cancel, SIGINT);
-    sigaddset(&a->cancel, SIGTERM);
-    /* Cancellation without globals: the signals stay pending and are polled (host->cancelled). */
-    sigprocmask(SIG_BLOCK, &a->cancel, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    rc = config_load_files(&a->cfg, getenv("XDG_CONFIG_HOME"), getenv("HOME"),
-                           getcwd(cwd, sizeof cwd) != NULL ? cwd : NULL, getenv("CRABBOX_CONFIG"), err);
+    int rc = config_load_files(&a->cfg, getenv("XDG_CONFIG_HOME"), getenv("HOME"),
+                               getcwd(cwd, sizeof cwd) != NULL ? cwd : NULL, getenv("CRABBOX_CONFIG"), err);
     if (rc != CRABBOX_OK) { return rc; }
     rc = config_load_host_env(&a->cfg, env_getter, err);
     if (rc != CRABBOX_OK) { return rc; }
     provider = config_get(&a->cfg, NULL, "provider", NULL);
     if (provider == NULL) { provider = "phala"; }
-    rc = loader_find(&a->ld, provider, getenv("CRABBOX_DRIVER_PATH"), install_driver_dir(drv_dir),
-                     err);
+    rc = loader_find(&a->ld, provider, getenv("CRABBOX_DRIVER_PATH"), install_driver_dir(drv_dir), err);
     if (rc != CRABBOX_OK) { return rc; }
     a->d = a->ld.d;
     if (CRABBOX_HAS_MEMBER(crabbox_driver, a->d, config_keys)) { keys = a->d->config_keys; }
@@ -385,8 +377,14 @@ int app_setup(app *a, crabbox_err *err)
     rc = config_load_driver_env(&a->cfg, a->d->name, keys, env_getter, err);
     if (rc == CRABBOX_OK) { rc = config_add_driver_flags(&a->cfg, a->d->name, keys, a->flags, a->num_flags, err); }
     if (rc == CRABBOX_OK) { rc = config_validate(&a->cfg, a->d->name, keys, other_block_ok, NULL, err); }
-    if (rc != CRABBOX_OK) { return rc; }
+    return rc;
+}
 
+/* resolve_names_and_times: the driver's display name, its CVM key, the scope, ttl, idle timeout
+ * and requireCollateral. */
+static int resolve_names_and_times(app *a, crabbox_err *err)
+{
+    const char *v;
     snprintf(a->display, sizeof a->display, "%s", a->d->name);
     a->display[0] = (char)toupper((unsigned char)a->display[0]);
     snprintf(a->cvm_key, sizeof a->cvm_key, "%s_cvm", a->d->name);
@@ -400,28 +398,35 @@ int app_setup(app *a, crabbox_err *err)
     if (v != NULL && !cbx_parse_duration(v, &a->idle)) { return cbx_set_err(err, CRABBOX_E_USAGE, "bad idle timeout"); }
     /* Fail closed: no verified collateral, no lease, unless a trusted source says otherwise. */
     a->require_collateral = config_get_bool(&a->cfg, NULL, "requireCollateral", true);
+    return CRABBOX_OK;
+}
 
-    rc = state_open(&a->st, getenv("XDG_STATE_HOME"), getenv("XDG_CONFIG_HOME"), getenv("HOME"), err);
-    if (rc != CRABBOX_OK) { return rc; }
-    v = config_get(&a->cfg, NULL, "collateral", NULL);
+/* load_side_files reads the collateral file and the TEST ONLY trust root, when given. */
+static int load_side_files(app *a, crabbox_err *err)
+{
+    const char *v = config_get(&a->cfg, NULL, "collateral", NULL);
+    int rc;
     if (v != NULL) {
         rc = load_side_file("collateral", v, GATE_MAX_INFO, &a->collateral, err);
         if (rc != CRABBOX_OK) { return rc; }
         snprintf(a->collateral_source, sizeof a->collateral_source, "file:%s", v);
     }
     v = a->trust_root_path != NULL ? a->trust_root_path : getenv("CRABBOX_TEST_TRUST_ROOT");
-    if (v != NULL && v[0] != '\0') {
-        rc = load_side_file("trust root", v, 65536, &a->trust_root, err);
-        if (rc != CRABBOX_OK) { return rc; }
-        if (a->trust_root.len < 2 || a->trust_root.data[0] != 0x30) {
-            return cbx_set_err(err, CRABBOX_E_USAGE, "trust root %s: expected one DER certificate", v);
-        }
-        fprintf(stderr, "WARNING: TEST ONLY trust root %s: attestation verdicts are NOT anchored in Intel's SGX "
-                        "Root CA\n", v);
+    if (v == NULL || v[0] == '\0') { return CRABBOX_OK; }
+    rc = load_side_file("trust root", v, 65536, &a->trust_root, err);
+    if (rc != CRABBOX_OK) { return rc; }
+    if (a->trust_root.len < 2 || a->trust_root.data[0] != 0x30) {
+        return cbx_set_err(err, CRABBOX_E_USAGE, "trust root %s: expected one DER certificate", v);
     }
-    if (!gate_keys_init(&a->keys)) { return cbx_set_err(err, CRABBOX_E_FAILED, "getrandom failed"); }
-    if (!build_env(a)) { return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory"); }
+    fprintf(stderr, "WARNING: TEST ONLY trust root %s: attestation verdicts are NOT anchored in Intel's SGX "
+                    "Root CA\n", v);
+    return CRABBOX_OK;
+}
 
+/* open_driver hands the driver its services table and opens it. */
+static int open_driver(app *a, crabbox_err *err)
+{
+    int rc;
     a->host = (crabbox_host){
         .abi_version = CRABBOX_DRIVER_ABI_VERSION,
         .struct_size = sizeof(crabbox_host),
@@ -441,9 +446,30 @@ int app_setup(app *a, crabbox_err *err)
     if (rc != CRABBOX_OK) {
         a->drv = NULL;
         if (err->message[0] == '\0') { cbx_set_err(err, rc, "driver %s failed to open", a->d->name); }
-        return rc;
     }
-    return CRABBOX_OK;
+    return rc;
+}
+
+int app_setup(app *a, crabbox_err *err)
+{
+    int rc;
+    sigemptyset(&a->cancel);
+    sigaddset(&a->cancel, SIGINT);
+    sigaddset(&a->cancel, SIGTERM);
+    /* Cancellation without globals: the signals stay pending and are polled (host->cancelled). */
+    sigprocmask(SIG_BLOCK, &a->cancel, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = load_config_and_driver(a, err);
+    if (rc == CRABBOX_OK) { rc = resolve_names_and_times(a, err); }
+    if (rc == CRABBOX_OK) {
+        rc = state_open(&a->st, getenv("XDG_STATE_HOME"), getenv("XDG_CONFIG_HOME"), getenv("HOME"), err);
+    }
+    if (rc == CRABBOX_OK) { rc = load_side_files(a, err); }
+    if (rc != CRABBOX_OK) { return rc; }
+    if (!gate_keys_init(&a->keys)) { return cbx_set_err(err, CRABBOX_E_FAILED, "getrandom failed"); }
+    if (!build_env(a)) { return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory"); }
+    return open_driver(a, err);
 }
 
 void app_teardown(app *a)

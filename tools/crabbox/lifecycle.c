@@ -401,7 +401,9 @@ static int create_cvm(app *a, const lease_request *req, claim *c, const cbx_buf 
     memset(err, 0, sizeof *err);
     *out = NULL;
     rc = a->d->warmup(a->drv, &spec, out, err);
-    if (rc == CRABBOX_OK && *out == NULL) { rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no lease"); }
+    if (rc == CRABBOX_OK && *out == NULL) {
+        rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no lease");
+    }
     if (rc != CRABBOX_OK) {
         record_failed_create(a, c, rc);
         return rc;

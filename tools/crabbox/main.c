@@ -383,7 +383,11 @@ static int parse(app *a, int argc, char **argv, const char **used_opts, size_t *
             if (a->num_positional < HOST_MAX_POSITIONAL) { a->positional[a->num_positional++] = arg; }
             continue;
         }
-        status = strncmp(arg, "--", 2) != 0 ? take_word(a, arg) : take_long_option(a, argc, argv, &i, used_opts, num_used);
+        if (strncmp(arg, "--", 2) != 0) {
+            status = take_word(a, arg);
+        } else {
+            status = take_long_option(a, argc, argv, &i, used_opts, num_used);
+        }
     }
     return status >= 0 ? status : apply_collateral_flags(a);
 }

@@ -181,7 +181,9 @@ static int start_child(const spawn_req *req, const pipes *p, bool capture, pid_t
         /* glibc >= 2.29; a failed chdir makes posix_spawn fail (the child never runs elsewhere). */
         rc = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
     }
-    if (rc == 0) { rc = posix_spawn(pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp); }
+    if (rc == 0) {
+        rc = posix_spawn(pid, req->argv[0], &fa, &attr, (char *const *)req->argv, (char *const *)req->envp);
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     return rc;
