@@ -1,5 +1,20 @@
 /* host.h — the crabbox host program: one `app` per invocation, the services table handed to the
- * driver, the commands. */
+ * driver, the commands.
+ *
+ * The host's modules, from the command line down:
+ *   main.c        the command line and the command table
+ *   commands.c    the commands (warmup, run, ssh, attest, status, stop, list, cleanup, pins),
+ *   doctor.c      doctor
+ *   session.c     sessions on a verified lease: ssh, rsync of the work tree, --env
+ *   lifecycle.c   a lease's claim: intent -> create -> verify -> ready -> release (lease_request)
+ *   admission.c   may the lease be used: the gate with the user's policy, labels, evidence
+ *                 bundle, known_hosts pin, measurement pins, root's keys (admission_policy)
+ *   gate.c        nonce, evidence, verifier, token (with crabbox-attest's bindings, bundle.h)
+ *   attestlib.c   collateral fetch and saving/reading bundles (crabbox-attest's fetch.h, bundle.h)
+ *   hostsvc.c     setup, the driver's services table, spawning, errors; config.c, state.c,
+ *                 pins.c, prelaunch.c, loader.c, spawnsvc.c, util.c below them
+ * Configuration is read at setup and when a command resolves its lease_request or
+ * admission_policy; the lifecycle and admission steps themselves read none. */
 #ifndef CRABBOX_HOST_HOST_H
 #define CRABBOX_HOST_HOST_H
 
