@@ -214,9 +214,10 @@ static size_t key_fields(const char *line, size_t len)
 }
 
 /* read_root_keys runs `cat` of root's authorized_keys over a session opened with tok (the
- * session's own ssh command). CRABBOX_OK with *out filled (spawn_output_free). */
+ * session's own ssh command). CRABBOX_OK with *out filled (spawn_output_free); a session or
+ * spawn failure names the check "evidence". */
 static int read_root_keys(app *a, const crabbox_lease *lease, const crabbox_attest_token *tok, crabbox_output *out,
-                          crabbox_err *err)
+                          const char **failed_check, crabbox_err *err)
 {
     static char k_remote[] = "cat -- \"${CRABBOX_ROOT_KEYS:-/home/root/.ssh/authorized_keys}\"";
     crabbox_session *s = NULL;
@@ -227,6 +228,7 @@ static int read_root_keys(app *a, const crabbox_lease *lease, const crabbox_atte
     if (rc != CRABBOX_OK || s == NULL || s->ssh_argv == NULL) {
         if (rc == CRABBOX_OK) { rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no session"); }
         if (s != NULL) { a->d->session_free(a->drv, s); }
+        *failed_check = "evidence";
         return rc;
     }
     while (s->ssh_argv[n] != NULL) { n++; }
@@ -240,6 +242,7 @@ static int read_root_keys(app *a, const crabbox_lease *lease, const crabbox_atte
     rc = host_spawn_plain(a, argv, &so, out, err);
     free(argv);
     a->d->session_free(a->drv, s);
+    if (rc != CRABBOX_OK) { *failed_check = "evidence"; }
     return rc;
 }
 
@@ -294,10 +297,9 @@ static int check_root_keys(app *a, const claim *c, const crabbox_lease *lease, c
         cbx_read_file(path, 4096, true, &pub) != 0) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot read the lease public key of %s", c->lease);
     }
-    rc = read_root_keys(a, lease, tok, &out, err);
+    rc = read_root_keys(a, lease, tok, &out, failed_check, err);
     if (rc != CRABBOX_OK) {
         cbx_buf_free(&pub);
-        *failed_check = "evidence";
         return rc;
     }
     rc = judge_root_keys(&out, &pub, err);
