@@ -121,23 +121,12 @@ __attribute__((format(printf, 3, 4))) static int reject(gate_result *out, const 
     return CRABBOX_E_ATTESTATION;
 }
 
-int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const crabbox_lease *lease,
-             const uint8_t *compose, size_t compose_len, const gate_policy *pol, int64_t now, gate_result *out,
-             crabbox_err *err)
+/* start_record resets the result, fills the bundle's header (lease, provider, time, the deployed
+ * bytes) and makes the nonce. CRABBOX_OK, CRABBOX_E_ATTESTATION (no app id to bind) or an error. */
+static int start_record(gate_result *out, const crabbox_driver *d, const crabbox_lease *lease, const uint8_t *compose,
+                        size_t compose_len, const gate_policy *pol, int64_t now, uint8_t nonce[32], crabbox_err *err)
 {
-    uint8_t nonce[32], ev_hash[32];
-    crabbox_evidence *ev = NULL;
-    cba_policy p;
-    cba_app_compose_policy acp;
-    uint8_t phala_hash[1][32];
-    cba_evidence e;
     bundle *b = &out->bundle;
-    const uint8_t *coll = pol->collateral;
-    size_t coll_len = pol->collateral_len;
-    const char *coll_source = pol->collateral_source;
-    char fetched_source[256];
-    int rc;
-
     memset(out, 0, sizeof *out);
     bundle_init(b);
     snprintf(b->lease, sizeof b->lease, "%s", lease->lease_id);
@@ -150,7 +139,7 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
                  pol->pre_launch_script_len)) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
     }
-    if (!cbx_random(nonce, sizeof nonce)) { return cbx_set_err(err, CRABBOX_E_FAILED, "getrandom failed"); }
+    if (!cbx_random(nonce, 32)) { return cbx_set_err(err, CRABBOX_E_FAILED, "getrandom failed"); }
     memcpy(b->nonce, nonce, 32);
     b->has_nonce = true;
     if (strlen(lease->app_id) == 40 && cba_hex_decode(b->app_id, 20, lease->app_id, 40)) { b->has_app_id = true; }
@@ -158,8 +147,17 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         /* Nothing to bind the evidence to: do not even ask for it. */
         return reject(out, cba_check_name(CBA_CHECK_APP_ID), "the lease has no app id to bind the evidence to");
     }
+    return CRABBOX_OK;
+}
 
-    rc = d->fetch_evidence(drv, lease, nonce, &ev, err);
+/* take_evidence asks the driver for evidence for the nonce and keeps a copy of what it said in
+ * the bundle, whatever happens next (the bundle is the record); *ev_hash is its hash. */
+static int take_evidence(gate_result *out, const crabbox_driver *d, void *drv, const crabbox_lease *lease,
+                         const uint8_t nonce[32], uint8_t ev_hash[32], crabbox_err *err)
+{
+    bundle *b = &out->bundle;
+    crabbox_evidence *ev = NULL;
+    int rc = d->fetch_evidence(drv, lease, nonce, &ev, err);
     if (rc != CRABBOX_OK || ev == NULL) {
         if (rc == CRABBOX_OK) { rc = cbx_set_err(err, CRABBOX_E_MALFORMED, "the driver returned no evidence"); }
         snprintf(b->verdict, sizeof b->verdict, "rejected");
@@ -170,7 +168,6 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         snprintf(out->detail, sizeof out->detail, "fetch failed: %.280s", err->message);
         return rc;
     }
-    /* Keep what the driver said, whatever happens next: the bundle is the record. */
     if (!CRABBOX_HAS_MEMBER(crabbox_evidence, ev, fresh)) {
         d->evidence_free(drv, ev);
         return reject(out, "evidence", "the driver's evidence struct is too short");
@@ -200,9 +197,13 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
         }
     }
     d->evidence_free(drv, ev);
-    ev = NULL;
-    b->dcap_skipped = coll == NULL; /* until collateral is found below; recorded even if a check fails first */
-    /* Host-side requirements before the verifier runs. */
+    return CRABBOX_OK;
+}
+
+/* check_freshness: the host's requirements before the verifier runs. */
+static int check_freshness(gate_result *out, const crabbox_driver *d, const gate_policy *pol)
+{
+    const bundle *b = &out->bundle;
     if (b->info == NULL && b->quote == NULL) { return reject(out, "evidence", "the driver returned no evidence"); }
     if ((d->capabilities & CRABBOX_CAP_FRESH_QUOTE) != 0 && !b->fresh && !pol->allow_info_only) {
         /* A man in the middle could hide the quote call and replay a genuine Info: refuse the
@@ -216,34 +217,57 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     if (b->fresh && b->host_key == NULL) {
         return reject(out, cba_check_name(CBA_CHECK_REPORT_DATA), "a fresh quote without the SSH host key it binds");
     }
-    if (coll == NULL && pol->fetch_collateral != NULL && (b->quote != NULL || b->info != NULL)) {
-        /* For the quote that will be verified: the fresh one, else the Info's. Untrusted until
-         * cba_verify authenticates it against the root. */
-        cba_evidence fe;
-        cba_evidence_init(&fe);
-        fe.info_json = b->quote == NULL ? b->info : NULL;
-        fe.info_json_len = b->quote == NULL ? b->info_len : 0;
-        fe.quote = b->quote;
-        fe.quote_len = b->quote_len;
-        if (pol->fetch_collateral(pol->fetch_ctx, &fe, now, &out->fetched_collateral, fetched_source,
-                                  sizeof fetched_source, out->collateral_note, sizeof out->collateral_note) == 0 &&
-            out->fetched_collateral.data != NULL) {
-            coll = out->fetched_collateral.data;
-            coll_len = out->fetched_collateral.len;
-            coll_source = fetched_source;
-        } else {
-            cbx_buf_free(&out->fetched_collateral);
-        }
+    return CRABBOX_OK;
+}
+
+/* The collateral the verifier gets: given, fetched, or none (data NULL). */
+typedef struct collateral_pick {
+    const uint8_t *data;
+    size_t len;
+    const char *source;
+    char fetched_source[256];
+} collateral_pick;
+
+/* pick_collateral takes the given collateral, else asks pol->fetch_collateral for the quote that
+ * will be verified: the fresh one, else the Info's. Fetched collateral is untrusted until
+ * cba_verify authenticates it against the root. */
+static void pick_collateral(gate_result *out, const gate_policy *pol, int64_t now, collateral_pick *c)
+{
+    const bundle *b = &out->bundle;
+    cba_evidence fe;
+    c->data = pol->collateral;
+    c->len = pol->collateral_len;
+    c->source = pol->collateral_source;
+    if (c->data != NULL || pol->fetch_collateral == NULL || (b->quote == NULL && b->info == NULL)) { return; }
+    cba_evidence_init(&fe);
+    fe.info_json = b->quote == NULL ? b->info : NULL;
+    fe.info_json_len = b->quote == NULL ? b->info_len : 0;
+    fe.quote = b->quote;
+    fe.quote_len = b->quote_len;
+    if (pol->fetch_collateral(pol->fetch_ctx, &fe, now, &out->fetched_collateral, c->fetched_source,
+                              sizeof c->fetched_source, out->collateral_note, sizeof out->collateral_note) == 0 &&
+        out->fetched_collateral.data != NULL) {
+        c->data = out->fetched_collateral.data;
+        c->len = out->fetched_collateral.len;
+        c->source = c->fetched_source;
+    } else {
+        cbx_buf_free(&out->fetched_collateral);
     }
-    b->dcap_skipped = coll == NULL;
-    if (coll != NULL) {
-        if (!dup_buf(&b->collateral, &b->collateral_len, coll, coll_len)) {
+}
+
+/* record_collateral puts the collateral in the bundle; none at all is a rejection when the
+ * policy requires collateral. */
+static int record_collateral(gate_result *out, const gate_policy *pol, const collateral_pick *c, crabbox_err *err)
+{
+    bundle *b = &out->bundle;
+    b->dcap_skipped = c->data == NULL;
+    if (c->data != NULL) {
+        if (!dup_buf(&b->collateral, &b->collateral_len, c->data, c->len)) {
             return cbx_set_err(err, CRABBOX_E_FAILED, "out of memory");
         }
-        snprintf(b->collateral_source, sizeof b->collateral_source, "%.255s", coll_source != NULL ? coll_source : "");
+        snprintf(b->collateral_source, sizeof b->collateral_source, "%.255s", c->source != NULL ? c->source : "");
     }
-
-    if (coll == NULL && pol->require_collateral) {
+    if (c->data == NULL && pol->require_collateral) {
         /* Fail closed, and say what was tried and the two ways out. */
         return reject(out, "collateral",
                       "no verified DCAP collateral (%.150s): revocation and TCB status unchecked. Give "
@@ -253,42 +277,56 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
                       : pol->collateral_fetch_off      ? "collateral fetching is off: collateralFetch: false"
                                                        : "no collateral source");
     }
+    return CRABBOX_OK;
+}
 
+/* bind_policy makes the verifier policy for this lease: the user's, with the app id, the expected
+ * compose hash, the report data (fresh quote), the whole app-compose and the trust root. */
+static int bind_policy(cba_policy *p, cba_app_compose_policy *acp, uint8_t phala_hash[1][32], const bundle *b,
+                       const gate_policy *pol, const uint8_t nonce[32], const uint8_t *compose, size_t compose_len,
+                       crabbox_err *err)
+{
     if (pol->verifier_policy != NULL) {
-        p = *pol->verifier_policy; /* its lists are borrowed from the caller for this call */
+        *p = *pol->verifier_policy; /* its lists are borrowed from the caller for this call */
     } else {
-        cba_policy_init(&p);
+        cba_policy_init(p);
     }
-    memcpy(p.app_id, b->app_id, 20);
-    p.has_app_id = true;
-    if (!bundle_expected_compose_hash(p.compose_hash, b->info, b->info_len, compose, compose_len)) {
+    memcpy(p->app_id, b->app_id, 20);
+    p->has_app_id = true;
+    if (!bundle_expected_compose_hash(p->compose_hash, b->info, b->info_len, compose, compose_len)) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "hashing failed");
     }
-    p.has_compose_hash = true;
+    p->has_compose_hash = true;
     if (b->fresh) {
-        if (!bundle_report_data(p.report_data, nonce, b->host_key, b->host_key_len)) {
+        if (!bundle_report_data(p->report_data, nonce, b->host_key, b->host_key_len)) {
             return cbx_set_err(err, CRABBOX_E_FAILED, "hashing failed");
         }
-        p.has_report_data = true;
+        p->has_report_data = true;
     }
     /* The whole attested app-compose is policy: our compose, our script (its key is the only one
      * root accepts), nothing else that changes what runs or who logs in. */
-    bundle_app_compose_policy(&acp, compose, compose_len, b->pre_launch_script, b->pre_launch_script_len);
-    if (pol->accept_phala_default_script) { bundle_accept_phala_default(&acp, phala_hash); }
-    p.app_compose = &acp;
-    p.trust_root_der = pol->trust_root_der;
-    p.trust_root_der_len = pol->trust_root_der_len;
-    /* Without collateral the DCAP checks (CRLs, TCB info, QE identity, TCB status) are skipped —
-     * loudly, by the caller; signatures and the chain to the root are always checked. */
-    p.skip_dcap = coll == NULL;
-    out->dcap_skipped = p.skip_dcap;
+    bundle_app_compose_policy(acp, compose, compose_len, b->pre_launch_script, b->pre_launch_script_len);
+    if (pol->accept_phala_default_script) { bundle_accept_phala_default(acp, phala_hash); }
+    p->app_compose = acp;
+    p->trust_root_der = pol->trust_root_der;
+    p->trust_root_der_len = pol->trust_root_der_len;
+    return CRABBOX_OK;
+}
+
+/* run_verifier runs cba_verify on the recorded evidence; a failure is a rejection naming the check. */
+static int run_verifier(gate_result *out, const cba_policy *p, const collateral_pick *c, const gate_policy *pol,
+                        int64_t now)
+{
+    bundle *b = &out->bundle;
+    const cba_report *r = &out->report;
+    cba_evidence e;
     cba_evidence_init(&e);
     e.info_json = b->info;
     e.info_json_len = b->info_len;
     e.quote = b->quote;
     e.quote_len = b->quote_len;
-    e.collateral_json = coll;
-    e.collateral_json_len = coll_len;
+    e.collateral_json = c->data;
+    e.collateral_json_len = c->len;
     e.quote_replaces_info_quote = b->fresh && b->info != NULL;
     if (e.quote_replaces_info_quote) {
         e.quote_event_log = b->quote_event_log;
@@ -296,19 +334,47 @@ int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const cr
     }
 
     cba_report_init(&out->report);
-    if (cba_verify(&out->report, &p, &e, now) != CBA_OK || out->report.verdict != CBA_VERDICT_VERIFIED) {
-        const cba_report *r = &out->report;
-        tc_report_add_hints(&out->report, TC_HINTS_HOST); /* its flags and keys (hints.h) */
-        snprintf(b->error, sizeof b->error, "%s", cba_err_name(r->error.code));
-        if (r->failed_check == CBA_CHECK_APP_COMPOSE && pol->pre_launch_script != NULL) {
-            return reject(out, cba_check_name(r->failed_check),
-                          "%s (the provider changed the app-compose the host deployed, e.g. replaced or extended its "
-                          "per-lease pre-launch script: who can log in is no longer what the host asked)",
-                          r->error.detail);
-        }
-        return reject(out, cba_check_name(r->failed_check), "%s: %s (%s)", cba_err_message(r->error.code),
-                      r->error.detail, r->error.where);
+    if (cba_verify(&out->report, p, &e, now) == CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) { return CRABBOX_OK; }
+    tc_report_add_hints(&out->report, TC_HINTS_HOST); /* its flags and keys (hints.h) */
+    snprintf(b->error, sizeof b->error, "%s", cba_err_name(r->error.code));
+    if (r->failed_check == CBA_CHECK_APP_COMPOSE && pol->pre_launch_script != NULL) {
+        return reject(out, cba_check_name(r->failed_check),
+                      "%s (the provider changed the app-compose the host deployed, e.g. replaced or extended its "
+                      "per-lease pre-launch script: who can log in is no longer what the host asked)",
+                      r->error.detail);
     }
+    return reject(out, cba_check_name(r->failed_check), "%s: %s (%s)", cba_err_message(r->error.code),
+                  r->error.detail, r->error.where);
+}
+
+int gate_run(const gate_keys *keys, const crabbox_driver *d, void *drv, const crabbox_lease *lease,
+             const uint8_t *compose, size_t compose_len, const gate_policy *pol, int64_t now, gate_result *out,
+             crabbox_err *err)
+{
+    uint8_t nonce[32], ev_hash[32];
+    cba_policy p;
+    cba_app_compose_policy acp;
+    uint8_t phala_hash[1][32];
+    collateral_pick coll;
+    bundle *b = &out->bundle;
+    int rc = start_record(out, d, lease, compose, compose_len, pol, now, nonce, err);
+
+    if (rc == CRABBOX_OK) { rc = take_evidence(out, d, drv, lease, nonce, ev_hash, err); }
+    if (rc != CRABBOX_OK) { return rc; }
+    /* Until collateral is found below; recorded even if a check fails first. */
+    b->dcap_skipped = pol->collateral == NULL;
+    rc = check_freshness(out, d, pol);
+    if (rc != CRABBOX_OK) { return rc; }
+    pick_collateral(out, pol, now, &coll);
+    rc = record_collateral(out, pol, &coll, err);
+    if (rc == CRABBOX_OK) { rc = bind_policy(&p, &acp, phala_hash, b, pol, nonce, compose, compose_len, err); }
+    if (rc != CRABBOX_OK) { return rc; }
+    /* Without collateral the DCAP checks (CRLs, TCB info, QE identity, TCB status) are skipped —
+     * loudly, by the caller; signatures and the chain to the root are always checked. */
+    p.skip_dcap = coll.data == NULL;
+    out->dcap_skipped = p.skip_dcap;
+    rc = run_verifier(out, &p, &coll, pol, now);
+    if (rc != CRABBOX_OK) { return rc; }
     if (!gate_token_mint(keys, lease->lease_id, b->host_key, b->host_key_len, ev_hash, &out->token)) {
         return cbx_set_err(err, CRABBOX_E_FAILED, "cannot mint the session token");
     }
