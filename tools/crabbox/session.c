@@ -60,59 +60,72 @@ static bool same_dir(const char *a_path, const char *b_path)
            strcmp(ra, rb) == 0;
 }
 
-/* sync_work_tree copies the current directory into the session's work root with rsync over the
- * session's own ssh command (same pinned key, same ProxyCommand). 0, or an exit status (reported). */
-static int sync_work_tree(app *a, const crabbox_session *s, size_t n_ssh)
+/* check_sync_source: the current directory, unless it is / or the home directory (never ship ssh
+ * keys, credentials or the whole disk by accident). 0 with cwd set, or an exit status. */
+static int check_sync_source(app *a, char *cwd, size_t cwd_len)
 {
-    char cwd[PATH_MAX], rsh[16384], rpath[PATH_MAX + 64], dest[PATH_MAX + 300];
-    size_t pos = 0, rp = 0;
-    crabbox_err err = { 0 };
-    int64_t t0;
-    int status;
-    bool ok = true;
-
-    if (getcwd(cwd, sizeof cwd) == NULL) {
+    if (getcwd(cwd, cwd_len) == NULL) {
         return report_error(a, CRABBOX_E_FAILED, "cannot read the current directory to sync it", NULL);
     }
-    /* Never ship a home directory (ssh keys, credentials) or the whole disk by accident. */
     if (same_dir(cwd, "/") || same_dir(cwd, getenv("HOME"))) {
         return report_error(a, CRABBOX_E_USAGE,
                             "refusing to sync / or your home directory to the lease: run from the project "
                             "directory, or pass --no-sync", NULL);
     }
+    return 0;
+}
+
+/* rsync_transport builds rsync's -e command, its remote path and its destination. ssh_argv is the
+ * whole prefix before a remote command (driver.h), destination included, so rsync gets all of it
+ * as its -e command and the shell builtin `command` as its "host": the remote shell then runs
+ * `command mkdir -p -- WR && rsync --server ...`. False when something does not fit. */
+static bool rsync_transport(const crabbox_session *s, size_t n_ssh, char *rsh, size_t rsh_len, char *rpath,
+                            size_t rpath_len, char *dest, size_t dest_len)
+{
+    size_t pos = 0, rp = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n_ssh; i++) { ok = rsync_quote(rsh, rsh_len, &pos, s->ssh_argv[i]); }
+    ok = ok && append(rpath, rpath_len, &rp, "mkdir -p -- ") && shell_quote(rpath, rpath_len, &rp, s->work_root) &&
+         append(rpath, rpath_len, &rp, " && rsync");
+    return ok && snprintf(dest, dest_len, "command:%s/", s->work_root) < (int)dest_len;
+}
+
+/* report_rsync_failure: rsync missing, not started, or exited non-zero. */
+static int report_rsync_failure(app *a, int status, const crabbox_err *err)
+{
+    char msg[160];
+    if (status < 0 && strstr(err->message, "cannot find") != NULL) {
+        return report_error(a, CRABBOX_E_USAGE, "rsync is not installed here: install it, or pass --no-sync", NULL);
+    }
+    if (status < 0) { return report_failure(a, err); }
+    snprintf(msg, sizeof msg, "syncing the work tree failed: rsync exited with status %d", status);
+    return report_error(a, CRABBOX_E_FAILED, msg, NULL);
+}
+
+/* sync_work_tree copies the current directory into the session's work root with rsync over the
+ * session's own ssh command (same pinned key, same ProxyCommand). 0, or an exit status (reported). */
+static int sync_work_tree(app *a, const crabbox_session *s, size_t n_ssh)
+{
+    char cwd[PATH_MAX], rsh[16384], rpath[PATH_MAX + 64], dest[PATH_MAX + 300], rsync_path_opt[PATH_MAX + 96];
+    crabbox_err err = { 0 };
+    int64_t t0;
+    int status = check_sync_source(a, cwd, sizeof cwd);
+
+    if (status != 0) { return status; }
     if (s->work_root[0] != '/') {
         return report_error(a, CRABBOX_E_MALFORMED, "the driver's session has no absolute work root to sync to",
                             NULL);
     }
-    /* ssh_argv is the whole prefix before a remote command (driver.h), destination included, so
-     * rsync gets all of it as its -e command and the shell builtin `command` as its "host": the
-     * remote shell then runs `command mkdir -p -- WR && rsync --server ...`. */
-    for (size_t i = 0; ok && i < n_ssh; i++) { ok = rsync_quote(rsh, sizeof rsh, &pos, s->ssh_argv[i]); }
-    ok = ok && append(rpath, sizeof rpath, &rp, "mkdir -p -- ") &&
-         shell_quote(rpath, sizeof rpath, &rp, s->work_root) && append(rpath, sizeof rpath, &rp, " && rsync");
-    if (!ok || snprintf(dest, sizeof dest, "command:%s/", s->work_root) >= (int)sizeof dest) {
+    if (!rsync_transport(s, n_ssh, rsh, sizeof rsh, rpath, sizeof rpath, dest, sizeof dest)) {
         return report_error(a, CRABBOX_E_USAGE, "the session's ssh command is too long to sync through", NULL);
     }
-    {
-        char rsync_path_opt[PATH_MAX + 96];
-        snprintf(rsync_path_opt, sizeof rsync_path_opt, "--rsync-path=%s", rpath);
-        const char *argv[] = { "rsync", "-a", "--delete", "--protect-args", "--exclude=/.git",
-                               "--filter=:- .gitignore", "-e", rsh, rsync_path_opt, "./", dest, NULL };
-        fprintf(stderr, "syncing %s -> lease:%s\n", cwd, s->work_root);
-        t0 = cbx_now_ms();
-        status = host_run_session(a, argv, NULL, 0, &err);
-    }
-    if (status < 0) {
-        if (strstr(err.message, "cannot find") != NULL) {
-            return report_error(a, CRABBOX_E_USAGE, "rsync is not installed here: install it, or pass --no-sync", NULL);
-        }
-        return report_failure(a, &err);
-    }
-    if (status != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "syncing the work tree failed: rsync exited with status %d", status);
-        return report_error(a, CRABBOX_E_FAILED, msg, NULL);
-    }
+    snprintf(rsync_path_opt, sizeof rsync_path_opt, "--rsync-path=%s", rpath);
+    const char *argv[] = { "rsync", "-a", "--delete", "--protect-args", "--exclude=/.git",
+                           "--filter=:- .gitignore", "-e", rsh, rsync_path_opt, "./", dest, NULL };
+    fprintf(stderr, "syncing %s -> lease:%s\n", cwd, s->work_root);
+    t0 = cbx_now_ms();
+    status = host_run_session(a, argv, NULL, 0, &err);
+    if (status != 0) { return report_rsync_failure(a, status, &err); }
     fprintf(stderr, "synced in %.1f s\n", (double)(cbx_now_ms() - t0) / 1000.0);
     return 0;
 }
