@@ -1,5 +1,5 @@
-/* gate.c — see gate.h. The only host file that includes wolfSSL (HMAC); hashes come from the
- * verifier's crypto.h. */
+/* gate.c — see gate.h. The only host file that includes wolfSSL (HMAC); hashes come from base's
+ * sha2.h. */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 
