@@ -271,6 +271,15 @@ static void pin_host_key(app *a, const claim *c, const bundle *b, bool bound)
     if (e != 0) { fprintf(stderr, "warning: cannot write %s: %s\n", path, strerror(e)); }
 }
 
+/* collateral_note prints libcrabbox-attest's fetch progress, warnings and errors on stderr, as
+ * crabbox-attest does (the same lines from the same code). */
+static void collateral_note(void *ctx, cba_fetch_note kind, const char *line)
+{
+    (void)ctx;
+    (void)kind;
+    fprintf(stderr, "crabbox-attest: %s\n", line);
+}
+
 /* host_collateral is the gate's collateral source (gate_collateral_fn): the per-user cache of
  * verified collateral, else Intel PCS or the configured PCCS (crabbox-attest's fetch code). A
  * network failure gives no collateral (the DCAP checks are then skipped, loudly, or the lease is
@@ -284,6 +293,9 @@ static int host_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_b
     cba_fetch_result r;
     cba_fetch_status st;
     cba_fetch_opts_init(&o);
+    o.progress = collateral_note;
+    o.env_xdg_cache_home = getenv("XDG_CACHE_HOME");
+    o.env_home = getenv("HOME");
     o.base_url = config_get(&a->cfg, NULL, "pccsUrl", NULL);
     o.trust_root_der = a->trust_root.data;
     o.trust_root_der_len = a->trust_root.len;
