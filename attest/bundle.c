@@ -158,9 +158,8 @@ const char *bundle_ssh_keys_label(const cba_report *r, bool app_compose_evaluate
 
 /* ---- authenticity ------------------------------------------------------------------------------ */
 
-bool bundle_key_path(char *out, size_t out_len)
+bool bundle_key_path(char *out, size_t out_len, const char *xdg, const char *home)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
     int n;
     if (xdg != NULL && xdg[0] == '/') {
         n = snprintf(out, out_len, "%s/crabbox/bundle.key", xdg);
@@ -172,14 +171,13 @@ bool bundle_key_path(char *out, size_t out_len)
     return n > 0 && (size_t)n < out_len;
 }
 
-int bundle_key_load(uint8_t key[32], bool create)
+int bundle_key_load_at(const char *path, uint8_t key[32], bool create)
 {
-    char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
     struct stat st;
     int fd, e;
-    if (!bundle_key_path(path, sizeof path)) { return ENOENT; }
+    if (path == NULL) { return ENOENT; }
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
         uint8_t fresh[32];
@@ -279,11 +277,11 @@ bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32])
     return ok;
 }
 
-bundle_auth bundle_check_auth(const bundle *b)
+bundle_auth bundle_check_auth_at(const bundle *b, const char *key_path)
 {
     uint8_t key[32], mac[32];
     bundle_auth r;
-    if (bundle_key_load(key, false) != 0) { return BUNDLE_NO_HOST_KEY; }
+    if (bundle_key_load_at(key_path, key, false) != 0) { return BUNDLE_NO_HOST_KEY; }
     r = b->has_mac && bundle_mac(b, key, mac) && cba_ct_eq(mac, b->mac, 32) ? BUNDLE_AUTHENTIC : BUNDLE_EDITED;
     explicit_bzero(key, sizeof key);
     return r;

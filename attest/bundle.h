@@ -111,19 +111,21 @@ typedef enum bundle_auth {
     BUNDLE_NO_HOST_KEY, /* no key here: not authenticated */
 } bundle_auth;
 
-/* bundle_key_path writes the key's path; false when neither XDG_STATE_HOME nor HOME is absolute. */
-CBA_MUST_USE bool bundle_key_path(char *out, size_t out_len);
+/* bundle_key_path writes the key's path from the caller's XDG_STATE_HOME and HOME (either may be
+ * NULL; the library reads no environment); false when neither is absolute or it does not fit. */
+CBA_MUST_USE bool bundle_key_path(char *out, size_t out_len, const char *xdg_state_home, const char *home);
 
-/* bundle_key_load reads the key (a regular 0600 file of the user, exactly 32 bytes); with
- * create, makes one when there is none. 0, or an errno value (ENOENT: none; EPERM: wrong owner
- * or mode; EINVAL: wrong size). */
-CBA_MUST_USE int bundle_key_load(uint8_t key[32], bool create);
+/* bundle_key_load_at reads the key at `path` (a regular 0600 file of the user, exactly 32
+ * bytes); with create, makes one when there is none. 0, or an errno value (ENOENT: none, or path
+ * NULL; EPERM: wrong owner or mode; EINVAL: wrong size). The tools' bundle_key_load
+ * (tools/common/bundle_env.h) finds the path from the environment. */
+CBA_MUST_USE int bundle_key_load_at(const char *path, uint8_t key[32], bool create);
 
 /* bundle_mac computes the MAC of b (its own mac field excluded). */
 CBA_MUST_USE bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32]);
 
-/* bundle_check_auth says whether b is authentic under the key on this machine. */
-bundle_auth bundle_check_auth(const bundle *b);
+/* bundle_check_auth_at says whether b is authentic under the key at key_path (NULL: no key). */
+bundle_auth bundle_check_auth_at(const bundle *b, const char *key_path);
 const char *bundle_auth_name(bundle_auth a); /* "authentic", "EDITED", "not authenticated (no host key)" */
 
 /* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle.h"
+#include "bundle_env.h" /* bundle.h, and the key from the environment */
 #include "pins.h"
 #include "prelaunch.h"
 #include "internal.h"

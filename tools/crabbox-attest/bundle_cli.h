@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "bundle_env.h" /* bundle.h, and the key from the environment */
 
 /* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs: the
  * evidence (info/quote and the quote's own event log when recorded, malloc'ed), the collateral (only when want_collateral; else the caller
