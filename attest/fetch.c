@@ -33,26 +33,121 @@ void cba_fetch_result_free(cba_fetch_result *r)
     buf_free(&r->json);
 }
 
+/* What the cache holds for this quote's platform. */
+typedef struct cache_probe {
+    cache_dir cd;                /* fd -1: no cache */
+    char name[CACHE_NAME_MAX];   /* the entry's file name */
+    cba_buf entry;               /* the entry, when it verified at `now` (owned) */
+    int64_t expires;             /* its collateral_expires */
+    bool valid;                  /* entry verified at `now` */
+} cache_probe;
+
+/* open_cache opens opts' cache directory (an explicit one must work; the default one may not, and
+ * is then skipped with a warning) and names the entry. Returns 0 or a status (reported). */
+static int open_cache(const cba_fetch_opts *o, const fetch_target *t, cache_probe *c, cba_fetch_result *out)
+{
+    char path[CACHE_PATH_MAX], err[CACHE_PATH_MAX + 200];
+    if (o->no_cache) { return 0; }
+    if (o->cache_dir != NULL) {
+        if (!cache_open(&c->cd, o->cache_dir, false, err, sizeof err)) {
+            return attest_fail(o, out, CBA_FETCH_BAD_ARGUMENT, "--cache-dir: %s", err);
+        }
+    } else if (!cache_default_path(path, sizeof path, o->env_xdg_cache_home, o->env_home, err, sizeof err) ||
+               !cache_open(&c->cd, path, true, err, sizeof err)) {
+        attest_warn(o, "warning: cache disabled: %s", err);
+    }
+    if (c->cd.fd >= 0 && !cache_entry_name(c->name, sizeof c->name, t->fmspc, t->processor_ca, o->trust_root_der,
+                                           o->trust_root_der_len)) {
+        cache_close(&c->cd);
+    }
+    return 0;
+}
+
+/* take_entry hands the verified cached entry to out. */
+static void take_entry(cache_probe *c, cba_fetch_result *out)
+{
+    free(out->json.data);
+    out->json = c->entry;
+    c->entry.data = NULL;
+    c->entry.len = 0;
+    out->verified = true;
+    out->from_cache = true;
+    out->expires = c->expires;
+}
+
+/* probe_cache reads and verifies (again, at `now`: the cache is not trusted) the entry for this
+ * platform. True when it is valid and young enough to use without asking the network (then it is
+ * in out); else c->valid says whether it can stand in when the network fails. */
+static bool probe_cache(const cba_fetch_opts *o, const fetch_target *t, int64_t now, cache_probe *c,
+                        cba_fetch_result *out)
+{
+    char err[CACHE_PATH_MAX + 200], why[400], until[32];
+    int64_t mtime = 0, age;
+    if (c->cd.fd < 0) { return false; }
+    switch (cache_read(&c->cd, c->name, CBA_FETCH_MAX_COLLATERAL, &c->entry, &mtime, err, sizeof err)) {
+    case CACHE_HIT: break;
+    case CACHE_UNSAFE: attest_warn(o, "warning: ignoring %s", err); return false;
+    case CACHE_MISS: return false;
+    }
+    if (!check_collateral(o, t, c->entry.data, c->entry.len, now, &c->expires, why, sizeof why)) {
+        attest_progress(o, "not using cached collateral %s/%s: %s", c->cd.path, c->name, why);
+        buf_free(&c->entry);
+        return false;
+    }
+    /* The file's age against the wall clock (not `now`, which may be a past verification time). */
+    age = (int64_t)time(NULL) - mtime;
+    c->valid = true;
+    attest_format_time(until, sizeof until, c->expires);
+    if (age >= 0 && age < o->refresh_after) {
+        attest_progress(o, "using cached collateral %s/%s (fetched %lld s ago), valid until %s", c->cd.path, c->name,
+                        (long long)age, until);
+        take_entry(c, out);
+        return true;
+    }
+    attest_progress(o, "cached collateral is %lld s old; refreshing it", (long long)age);
+    return false;
+}
+
+/* fetch_fresh fetches, verifies and caches collateral for t. Returns 0 or a status (reported). */
+static int fetch_fresh(const curl_api *cu, const cba_fetch_opts *o, const fetch_target *t, int64_t now,
+                       const cache_probe *c, cba_fetch_result *out)
+{
+    char why[400], until[32];
+    int rc = fetch_network(cu, o, t, out);
+    if (rc != 0) { return rc; }
+    if (!check_collateral(o, t, out->json.data, out->json.len, now, &out->expires, why, sizeof why)) {
+        out->expires = 0;
+        return attest_fail(o, out, CBA_FETCH_NOT_VERIFIED, "fetched collateral does not verify: %s", why);
+    }
+    out->verified = true;
+    attest_format_time(until, sizeof until, out->expires);
+    attest_progress(o, "collateral verified, valid until %s", until);
+    if (c->cd.fd >= 0) {
+        int werr = cache_write(&c->cd, c->name, out->json.data, out->json.len);
+        if (werr != 0) {
+            attest_warn(o, "warning: cannot write cache entry %s/%s: %s", c->cd.path, c->name, strerror(werr));
+        } else {
+            attest_progress(o, "cached as %s/%s", c->cd.path, c->name);
+        }
+    }
+    return 0;
+}
+
 /* fetch_with returns a cba_fetch_status value as an int (attest_fail and the steps speak int). */
 static int fetch_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev, int64_t now,
                       cba_fetch_result *out)
 {
     fetch_target t;
-    cache_dir cd = { .fd = -1, .path = "" };
-    cba_buf cached = { 0 };
-    char name[CACHE_NAME_MAX], err[CACHE_PATH_MAX + 200], why[400], until[32];
-    int64_t cached_expires = 0, mtime = 0;
-    bool cached_valid = false;
+    cache_probe c = { .cd = { .fd = -1, .path = "" } };
+    char why[400], until[32];
+    bool http_ok, loopback, intel;
     int rc;
 
     memset(out, 0, sizeof *out);
-    {
-        /* A bad URL is a usage error even when the cache would have answered. */
-        bool http_ok, loopback, intel;
-        if (!attest_check_url(cu, o->base_url != NULL ? o->base_url : CBA_FETCH_DEFAULT_URL, true, &http_ok, &loopback, &intel,
-                       why, sizeof why)) {
-            return attest_fail(o, out, CBA_FETCH_BAD_ARGUMENT, "--pccs: %s", why);
-        }
+    /* A bad URL is a usage error even when the cache would have answered. */
+    if (!attest_check_url(cu, o->base_url != NULL ? o->base_url : CBA_FETCH_DEFAULT_URL, true, &http_ok, &loopback,
+                          &intel, why, sizeof why)) {
+        return attest_fail(o, out, CBA_FETCH_BAD_ARGUMENT, "--pccs: %s", why);
     }
     rc = target_from_evidence(o, ev, &t, out);
     if (rc != 0) { return rc; }
@@ -61,92 +156,21 @@ static int fetch_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evi
     out->have_target = true;
     attest_progress(o, "quote: FMSPC %s, PCK %s CA", t.fmspc_hex, t.processor_ca ? "Processor" : "Platform");
 
-    if (!o->no_cache) {
-        char path[CACHE_PATH_MAX];
-        if (o->cache_dir != NULL) {
-            if (!cache_open(&cd, o->cache_dir, false, err, sizeof err)) {
-                return attest_fail(o, out, CBA_FETCH_BAD_ARGUMENT, "--cache-dir: %s", err);
-            }
-        } else if (!cache_default_path(path, sizeof path, o->env_xdg_cache_home, o->env_home, err, sizeof err) ||
-                   !cache_open(&cd, path, true, err, sizeof err)) {
-            attest_warn(o, "warning: cache disabled: %s", err);
+    rc = open_cache(o, &t, &c, out);
+    if (rc == 0 && !probe_cache(o, &t, now, &c, out)) {
+        rc = fetch_fresh(cu, o, &t, now, &c, out);
+        if (rc == CBA_FETCH_UNAVAILABLE && c.valid) {
+            attest_format_time(until, sizeof until, c.expires);
+            attest_warn(o, "using cached collateral, valid until %s (%s/%s)", until, c.cd.path, c.name);
+            take_entry(&c, out);
+            out->error[0] = '\0';
+            rc = 0;
         }
     }
-    if (cd.fd >= 0 &&
-        !cache_entry_name(name, sizeof name, t.fmspc, t.processor_ca, o->trust_root_der, o->trust_root_der_len)) {
-        cache_close(&cd);
-    }
-    if (cd.fd >= 0) {
-        switch (cache_read(&cd, name, CBA_FETCH_MAX_COLLATERAL, &cached, &mtime, err, sizeof err)) {
-        case CACHE_HIT:
-            /* The cache is not trusted: the entry is verified again, at this `now`. */
-            if (check_collateral(o, &t, cached.data, cached.len, now, &cached_expires, why, sizeof why)) {
-                int64_t age = (int64_t)time(NULL) - mtime;
-                cached_valid = true;
-                attest_format_time(until, sizeof until, cached_expires);
-                if (age >= 0 && age < o->refresh_after) {
-                    attest_progress(o, "using cached collateral %s/%s (fetched %lld s ago), valid until %s", cd.path,
-                             name, (long long)age, until);
-                    out->json = cached;
-                    cached.data = NULL;
-                    cached.len = 0;
-                    out->verified = true;
-                    out->from_cache = true;
-                    out->expires = cached_expires;
-                    goto out;
-                }
-                attest_progress(o, "cached collateral is %lld s old; refreshing it", (long long)age);
-            } else {
-                attest_progress(o, "not using cached collateral %s/%s: %s", cd.path, name, why);
-                buf_free(&cached);
-            }
-            break;
-        case CACHE_UNSAFE:
-            attest_warn(o, "warning: ignoring %s", err);
-            break;
-        case CACHE_MISS:
-            break;
-        }
-    }
-
-    rc = fetch_network(cu, o, &t, out);
-    if (rc == CBA_FETCH_UNAVAILABLE && cached_valid) {
-        attest_format_time(until, sizeof until, cached_expires);
-        attest_warn(o, "using cached collateral, valid until %s (%s/%s)", until, cd.path, name);
-        buf_free(&out->json);
-        out->json = cached;
-        cached.data = NULL;
-        cached.len = 0;
-        out->verified = true;
-        out->from_cache = true;
-        out->expires = cached_expires;
-        out->error[0] = '\0';
-        rc = 0;
-        goto out;
-    }
-    if (rc != 0) { goto out; }
-    if (!check_collateral(o, &t, out->json.data, out->json.len, now, &out->expires, why, sizeof why)) {
-        out->expires = 0;
-        rc = attest_fail(o, out, CBA_FETCH_NOT_VERIFIED, "fetched collateral does not verify: %s", why);
-        goto out;
-    }
-    out->verified = true;
-    attest_format_time(until, sizeof until, out->expires);
-    attest_progress(o, "collateral verified, valid until %s", until);
-    if (cd.fd >= 0) {
-        int werr = cache_write(&cd, name, out->json.data, out->json.len);
-        if (werr != 0) {
-            attest_warn(o, "warning: cannot write cache entry %s/%s: %s", cd.path, name, strerror(werr));
-        } else {
-            attest_progress(o, "cached as %s/%s", cd.path, name);
-        }
-    }
-out:
-    cache_close(&cd);
-    buf_free(&cached);
+    cache_close(&c.cd);
+    buf_free(&c.entry);
     return rc;
 }
-
 
 static cba_fetch_status to_status(int rc)
 {

@@ -139,137 +139,163 @@ static json_object *cbs_string(cbs c)
     return c.len > INT32_MAX ? NULL : json_object_new_string_len((const char *)c.data, (int)c.len);
 }
 
+/* The pieces of one collateral, as fetched and checked (owned; parts_clear frees them). */
+typedef struct collateral_parts {
+    http_resp pck, tcb, qe, root;
+    cba_buf pck_der, root_der, pck_chain, tcb_chain, qe_chain;
+    pcs_signed tcb_s, qe_s; /* borrowed from tcb.body / qe.body */
+} collateral_parts;
+
+static void parts_clear(collateral_parts *p)
+{
+    http_resp_clear(&p->pck);
+    http_resp_clear(&p->tcb);
+    http_resp_clear(&p->qe);
+    http_resp_clear(&p->root);
+    buf_free(&p->pck_der);
+    buf_free(&p->root_der);
+    buf_free(&p->pck_chain);
+    buf_free(&p->tcb_chain);
+    buf_free(&p->qe_chain);
+}
+
+static int get_pck_crl(const http_client *x, const char *base, const fetch_target *t, collateral_parts *p)
+{
+    const char *kind = t->processor_ca ? "processor" : "platform";
+    char url[ATTEST_MAX_URL], what[96];
+    int rc;
+    snprintf(what, sizeof what, "PCK CRL (%s CA)", kind);
+    snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", base, kind);
+    if ((rc = http_get(x, what, url, &p->pck)) != 0 || (rc = crl_der(x, what, url, &p->pck, &p->pck_der)) != 0) {
+        return rc;
+    }
+    return issuer_chain(x, what, url, &p->pck, H_PCK_CRL_CHAIN, &p->pck_chain);
+}
+
+/* tcb_chain_header picks the TCB info's issuer-chain header: PCS v4 names it
+ * TCB-Info-Issuer-Chain, v3 and some PCCS SGX-TCB-Info-Issuer-Chain; if both come they must agree.
+ * Returns 0 with *out_idx set, else a status (reported). */
+static int tcb_chain_header(const http_client *x, const char *what, const char *url, const http_resp *r, int *out_idx)
+{
+    bool v4 = r->hdr[H_TCB_CHAIN] != NULL || r->hdr_dup[H_TCB_CHAIN] || r->hdr_too_large[H_TCB_CHAIN];
+    bool v3 = r->hdr[H_SGX_TCB_CHAIN] != NULL || r->hdr_dup[H_SGX_TCB_CHAIN] || r->hdr_too_large[H_SGX_TCB_CHAIN];
+    if (r->hdr[H_TCB_CHAIN] != NULL && r->hdr[H_SGX_TCB_CHAIN] != NULL &&
+        strcmp(r->hdr[H_TCB_CHAIN], r->hdr[H_SGX_TCB_CHAIN]) != 0) {
+        return attest_fail(x->o, x->res, CBA_FETCH_BAD_RESPONSE,
+                           "%s from %s: TCB-Info-Issuer-Chain and SGX-TCB-Info-Issuer-Chain differ", what, url);
+    }
+    if (!v4 && !v3) {
+        return attest_fail(x->o, x->res, CBA_FETCH_BAD_RESPONSE,
+                           "%s from %s: no TCB-Info-Issuer-Chain (or SGX-TCB-Info-Issuer-Chain) header", what, url);
+    }
+    *out_idx = v4 ? H_TCB_CHAIN : H_SGX_TCB_CHAIN;
+    return 0;
+}
+
+static int get_tcb_info(const http_client *x, const char *base, const fetch_target *t, collateral_parts *p)
+{
+    char url[ATTEST_MAX_URL], what[96], upper[13];
+    int rc, idx = H_TCB_CHAIN;
+    for (size_t i = 0; i < sizeof upper; i++) {
+        char ch = t->fmspc_hex[i];
+        upper[i] = ch >= 'a' && ch <= 'f' ? (char)(ch - 'a' + 'A') : ch;
+    }
+    snprintf(what, sizeof what, "TCB info for FMSPC %s", t->fmspc_hex);
+    snprintf(url, sizeof url, "%s/tdx/certification/v4/tcb?fmspc=%s", base, upper);
+    if ((rc = http_get(x, what, url, &p->tcb)) != 0 ||
+        (rc = signed_body(x, what, url, &p->tcb, "tcbInfo", &p->tcb_s)) != 0 ||
+        (rc = tcb_chain_header(x, what, url, &p->tcb, &idx)) != 0) {
+        return rc;
+    }
+    return issuer_chain(x, what, url, &p->tcb, idx, &p->tcb_chain);
+}
+
+static int get_qe_identity(const http_client *x, const char *base, collateral_parts *p)
+{
+    char url[ATTEST_MAX_URL];
+    const char *what = "QE identity (TD_QE)";
+    int rc;
+    snprintf(url, sizeof url, "%s/tdx/certification/v4/qe/identity", base);
+    if ((rc = http_get(x, what, url, &p->qe)) != 0 ||
+        (rc = signed_body(x, what, url, &p->qe, "enclaveIdentity", &p->qe_s)) != 0) {
+        return rc;
+    }
+    return issuer_chain(x, what, url, &p->qe, H_QE_CHAIN, &p->qe_chain);
+}
+
+/* Intel PCS has no root CA CRL endpoint; the root's CRL distribution point serves the DER. A PCCS
+ * serves it (hex text) at /sgx/certification/v4/rootcacrl. */
+static int get_root_crl(const http_client *x, const char *base, bool intel_pcs, collateral_parts *p)
+{
+    char url[ATTEST_MAX_URL];
+    const char *what = "root CA CRL";
+    int rc;
+    if (intel_pcs) {
+        snprintf(url, sizeof url, "%s", CBA_FETCH_INTEL_ROOT_CRL_URL);
+    } else {
+        snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base);
+    }
+    if ((rc = http_get(x, what, url, &p->root)) != 0) { return rc; }
+    return crl_der(x, what, url, &p->root, &p->root_der);
+}
+
+/* assemble writes QuoteCollateralV3 JSON in dcap-qvl's member order (dcap-spec §3.1), with a
+ * newline, into *out (malloc'ed). */
+static int assemble(const http_client *x, const collateral_parts *p, cba_buf *out)
+{
+    json_object *j = json_object_new_object();
+    const char *s;
+    size_t n = 0;
+    int rc = 0;
+    if (j == NULL || !add_member(j, "pck_crl_issuer_chain", text_string(&p->pck_chain)) ||
+        !add_member(j, "root_ca_crl", hex_string(p->root_der.data, p->root_der.len)) ||
+        !add_member(j, "pck_crl", hex_string(p->pck_der.data, p->pck_der.len)) ||
+        !add_member(j, "tcb_info_issuer_chain", text_string(&p->tcb_chain)) ||
+        !add_member(j, "tcb_info", cbs_string(p->tcb_s.text)) ||
+        !add_member(j, "tcb_info_signature", json_object_new_string(p->tcb_s.signature)) ||
+        !add_member(j, "qe_identity_issuer_chain", text_string(&p->qe_chain)) ||
+        !add_member(j, "qe_identity", cbs_string(p->qe_s.text)) ||
+        !add_member(j, "qe_identity_signature", json_object_new_string(p->qe_s.signature)) ||
+        (s = json_object_to_json_string_length(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)) ==
+            NULL ||
+        n > CBA_FETCH_MAX_COLLATERAL || (out->data = malloc(n + 2)) == NULL) {
+        rc = attest_fail(x->o, x->res, CBA_FETCH_NOMEM, "out of memory assembling the collateral");
+    } else {
+        memcpy(out->data, s, n);
+        out->data[n] = '\n';
+        out->data[n + 1] = 0;
+        out->len = n + 1;
+    }
+    json_object_put(j);
+    return rc;
+}
+
 int fetch_network(const curl_api *cu, const cba_fetch_opts *o, const fetch_target *t, cba_fetch_result *res)
 {
-    http_client x;
-    char base_buf[ATTEST_MAX_URL / 2]; /* base URL without trailing '/' */
-    bool intel_pcs;
-    http_resp pck = { 0 }, tcb = { 0 }, qe = { 0 }, root = { 0 };
-    cba_buf pck_der = { 0 }, root_der = { 0 }, pck_chain = { 0 }, tcb_chain = { 0 }, qe_chain = { 0 };
-    pcs_signed tcb_s, qe_s;
-    char url[ATTEST_MAX_URL], what[96], err[300];
+    http_client x = { .o = o, .res = res, .cu = cu, .curl = NULL };
+    collateral_parts p;
+    char base_buf[ATTEST_MAX_URL / 2], err[300]; /* base URL without trailing '/' */
     const char *base = o->base_url != NULL ? o->base_url : CBA_FETCH_DEFAULT_URL;
-    const char *kind = t->processor_ca ? "processor" : "platform";
-    json_object *j = NULL;
-    bool http_ok, loopback;
-    size_t blen;
-    int rc, tcb_hdr;
+    bool http_ok, loopback, intel_pcs;
+    size_t blen = strlen(base);
+    int rc;
 
-    memset(&x, 0, sizeof x);
-    x.cu = cu;
-    x.o = o;
-    x.res = res;
     if (!attest_check_url(cu, base, true, &http_ok, &loopback, &intel_pcs, err, sizeof err)) {
         return attest_fail(o, res, CBA_FETCH_BAD_ARGUMENT, "--pccs: %s", err);
     }
-    blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/') { blen--; }
     snprintf(base_buf, sizeof base_buf, "%.*s", (int)blen, base);
     if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (x.curl = cu->easy_init()) == NULL) {
         cu->global_cleanup();
         return attest_fail(o, res, CBA_FETCH_INTERNAL, "cannot initialise libcurl");
     }
-
-    snprintf(what, sizeof what, "PCK CRL (%s CA)", kind);
-    snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", base_buf, kind);
-    if ((rc = http_get(&x, what, url, &pck)) != 0 || (rc = crl_der(&x, what, url, &pck, &pck_der)) != 0 ||
-        (rc = issuer_chain(&x, what, url, &pck, H_PCK_CRL_CHAIN, &pck_chain)) != 0) {
-        goto out;
+    memset(&p, 0, sizeof p);
+    if ((rc = get_pck_crl(&x, base_buf, t, &p)) == 0 && (rc = get_tcb_info(&x, base_buf, t, &p)) == 0 &&
+        (rc = get_qe_identity(&x, base_buf, &p)) == 0 && (rc = get_root_crl(&x, base_buf, intel_pcs, &p)) == 0) {
+        rc = assemble(&x, &p, &res->json);
     }
-
-    snprintf(what, sizeof what, "TCB info for FMSPC %s", t->fmspc_hex);
-    {
-        char upper[13];
-        for (size_t i = 0; i < 13; i++) {
-            char ch = t->fmspc_hex[i];
-            upper[i] = ch >= 'a' && ch <= 'f' ? (char)(ch - 'a' + 'A') : ch;
-        }
-        snprintf(url, sizeof url, "%s/tdx/certification/v4/tcb?fmspc=%s", base_buf, upper);
-    }
-    if ((rc = http_get(&x, what, url, &tcb)) != 0 ||
-        (rc = signed_body(&x, what, url, &tcb, "tcbInfo", &tcb_s)) != 0) {
-        goto out;
-    }
-    /* PCS v4 names the header TCB-Info-Issuer-Chain, v3 and some PCCS SGX-TCB-Info-Issuer-Chain. If
-     * both come they must agree. */
-    tcb_hdr = tcb.hdr[H_TCB_CHAIN] != NULL || tcb.hdr_dup[H_TCB_CHAIN] || tcb.hdr_too_large[H_TCB_CHAIN]
-                  ? H_TCB_CHAIN
-                  : H_SGX_TCB_CHAIN;
-    if (tcb.hdr[H_TCB_CHAIN] != NULL && tcb.hdr[H_SGX_TCB_CHAIN] != NULL &&
-        strcmp(tcb.hdr[H_TCB_CHAIN], tcb.hdr[H_SGX_TCB_CHAIN]) != 0) {
-        rc = attest_fail(o, res, CBA_FETCH_BAD_RESPONSE, "%s from %s: TCB-Info-Issuer-Chain and SGX-TCB-Info-Issuer-Chain differ",
-                  what, url);
-        goto out;
-    }
-    if (tcb.hdr[H_TCB_CHAIN] == NULL && tcb.hdr[H_SGX_TCB_CHAIN] == NULL && !tcb.hdr_dup[H_TCB_CHAIN] &&
-        !tcb.hdr_dup[H_SGX_TCB_CHAIN] && !tcb.hdr_too_large[H_TCB_CHAIN] && !tcb.hdr_too_large[H_SGX_TCB_CHAIN]) {
-        rc = attest_fail(o, res, CBA_FETCH_BAD_RESPONSE, "%s from %s: no TCB-Info-Issuer-Chain (or SGX-TCB-Info-Issuer-Chain) header",
-                  what, url);
-        goto out;
-    }
-    if ((rc = issuer_chain(&x, what, url, &tcb, tcb_hdr, &tcb_chain)) != 0) { goto out; }
-
-    snprintf(what, sizeof what, "QE identity (TD_QE)");
-    snprintf(url, sizeof url, "%s/tdx/certification/v4/qe/identity", base_buf);
-    if ((rc = http_get(&x, what, url, &qe)) != 0 ||
-        (rc = signed_body(&x, what, url, &qe, "enclaveIdentity", &qe_s)) != 0 ||
-        (rc = issuer_chain(&x, what, url, &qe, H_QE_CHAIN, &qe_chain)) != 0) {
-        goto out;
-    }
-
-    /* Intel PCS has no root CA CRL endpoint; the root's CRL distribution point serves the DER. A
-     * PCCS serves it (hex text) at /sgx/certification/v4/rootcacrl. */
-    snprintf(what, sizeof what, "root CA CRL");
-    if (intel_pcs) {
-        snprintf(url, sizeof url, "%s", CBA_FETCH_INTEL_ROOT_CRL_URL);
-    } else {
-        snprintf(url, sizeof url, "%s/sgx/certification/v4/rootcacrl", base_buf);
-    }
-    if ((rc = http_get(&x, what, url, &root)) != 0 || (rc = crl_der(&x, what, url, &root, &root_der)) != 0) {
-        goto out;
-    }
-
-    /* dcap-qvl QuoteCollateralV3 member order (dcap-spec §3.1). */
-    j = json_object_new_object();
-    if (j == NULL || !add_member(j, "pck_crl_issuer_chain", text_string(&pck_chain)) ||
-        !add_member(j, "root_ca_crl", hex_string(root_der.data, root_der.len)) ||
-        !add_member(j, "pck_crl", hex_string(pck_der.data, pck_der.len)) ||
-        !add_member(j, "tcb_info_issuer_chain", text_string(&tcb_chain)) ||
-        !add_member(j, "tcb_info", cbs_string(tcb_s.text)) ||
-        !add_member(j, "tcb_info_signature", json_object_new_string(tcb_s.signature)) ||
-        !add_member(j, "qe_identity_issuer_chain", text_string(&qe_chain)) ||
-        !add_member(j, "qe_identity", cbs_string(qe_s.text)) ||
-        !add_member(j, "qe_identity_signature", json_object_new_string(qe_s.signature))) {
-        rc = attest_fail(o, res, CBA_FETCH_NOMEM, "out of memory assembling the collateral");
-        goto out;
-    }
-    {
-        size_t n = 0;
-        const char *s = json_object_to_json_string_length(
-            j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-        if (s == NULL || n > CBA_FETCH_MAX_COLLATERAL || (res->json.data = malloc(n + 2)) == NULL) {
-            rc = attest_fail(o, res, CBA_FETCH_NOMEM, "out of memory assembling the collateral");
-            goto out;
-        }
-        memcpy(res->json.data, s, n);
-        res->json.data[n] = '\n';
-        res->json.data[n + 1] = 0;
-        res->json.len = n + 1;
-    }
-    rc = 0;
-out:
-    json_object_put(j);
-    http_resp_clear(&pck);
-    http_resp_clear(&tcb);
-    http_resp_clear(&qe);
-    http_resp_clear(&root);
-    buf_free(&pck_der);
-    buf_free(&root_der);
-    buf_free(&pck_chain);
-    buf_free(&tcb_chain);
-    buf_free(&qe_chain);
+    parts_clear(&p);
     cu->easy_cleanup(x.curl);
     cu->global_cleanup();
     return rc;
 }
-
