@@ -1,5 +1,6 @@
 /* target.c — the quote's platform (what collateral to fetch) and the check that collateral is for
- * it, plus the CRL and certificate-chain sanity checks of fetched responses.
+ * it, plus the CRL and certificate-chain sanity checks of fetched responses and the test trust
+ * anchor's PEM decoding.
  *
  * This is the one attest module that uses the verifier's parsers (quote, PCK certificate, SGX
  * extension, CRL, PEM chain, raw collateral) rather than its public API alone: the messages name
@@ -178,4 +179,27 @@ bool attest_pem_chain_check(const uint8_t *pem, size_t pem_len, char *detail, si
     if (!ok) { snprintf(detail, detail_len, "%s", e.detail); }
     free(der);
     return ok;
+}
+
+bool cba_fetch_trust_root_der(cba_buf *cert)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    cba_pem_chain chain;
+    cba_error err;
+    uint8_t *der;
+    if (cert->len < sizeof begin || memcmp(cert->data, begin, sizeof begin - 1) != 0) {
+        return true; /* DER; the verifier parses it */
+    }
+    der = malloc(cert->len);
+    cba_error_clear(&err);
+    if (der == NULL || cba_pem_chain_decode(&err, &chain, cbs_make(cert->data, cert->len), der, cert->len) != CBA_OK ||
+        chain.num_certs != 1) {
+        free(der);
+        return false;
+    }
+    memmove(der, chain.certs[0].data, chain.certs[0].len);
+    cert->len = chain.certs[0].len;
+    free(cert->data);
+    cert->data = der;
+    return true;
 }

@@ -11,14 +11,12 @@
 
 #include <json-c/json.h>
 
-#include "cbs.h"
 #include "cli.h"
 #include "crabbox/collateral.h"
 #include "crabbox/verifier.h"
 #include "fetch.h"
 #include "fileio.h"
 #include "hints.h"
-#include "x509.h"
 
 #define PROG "crabbox-attest"
 
@@ -91,27 +89,12 @@ int fetch_exit_code(cba_fetch_status status)
 
 bool fetch_load_trust_root(const char *path, cli_buf *out)
 {
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    cba_pem_chain chain;
-    cba_error err;
-    uint8_t *der;
     if (!cli_read_file(path, 65536, out)) { return false; }
-    if (out->len < sizeof begin || memcmp(out->data, begin, sizeof begin - 1) != 0) {
-        return true; /* DER; the verifier parses it */
-    }
-    der = malloc(out->len);
-    cba_error_clear(&err);
-    if (der == NULL || cba_pem_chain_decode(&err, &chain, cbs_make(out->data, out->len), der, out->len) != CBA_OK ||
-        chain.num_certs != 1) {
+    if (!cba_fetch_trust_root_der(out)) {
         fprintf(stderr, PROG ": --trust-root %s: not one PEM or DER certificate\n", path);
-        free(der);
         cli_buf_free(out);
         return false;
     }
-    memmove(der, chain.certs[0].data, chain.certs[0].len);
-    out->len = chain.certs[0].len;
-    free(out->data);
-    out->data = der;
     return true;
 }
 

@@ -133,6 +133,12 @@ cba_fetch_status cba_fetch_collateral(const cba_fetch_opts *opts, const cba_evid
 /* cba_fetch_result_free releases out->json; NULL-safe. */
 void cba_fetch_result_free(cba_fetch_result *r);
 
+/* cba_fetch_trust_root_der turns a TEST trust anchor (opts.trust_root_der) read from a file into
+ * DER in place: one PEM certificate is decoded (cert->data replaced; free with free()), anything
+ * else is left as it is for the verifier to parse as DER. False (cert untouched) when the text
+ * starts like PEM but is not exactly one certificate, or out of memory. */
+bool cba_fetch_trust_root_der(cba_buf *cert);
+
 #ifdef __cplusplus
 }
 #endif
