@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "fetch_internal.h" /* attest_hex */
 #include "fileio.h"
 #include "base.h"
 #include "sha2.h"
@@ -145,13 +144,13 @@ bool cache_entry_name(char *out, size_t out_len, const uint8_t fmspc[6], bool pr
 {
     char fm[13], tag[40] = "";
     int n;
-    attest_hex(fm, fmspc, 6);
+    cba_hex_encode(fm, fmspc, 6);
     if (root_der != NULL) {
         uint8_t h[32];
         char hx[65];
         cbs part = cbs_make(root_der, root_der_len);
         if (!cba_sha256(h, &part, 1)) { return false; }
-        attest_hex(hx, h, 32);
+        cba_hex_encode(hx, h, 32);
         snprintf(tag, sizeof tag, "-testroot-%.16s", hx);
     }
     n = snprintf(out, out_len, "tdx-%s-%s%s.json", fm, processor_ca ? "processor" : "platform", tag);

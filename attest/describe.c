@@ -10,7 +10,7 @@
 #include "crabbox/verifier.h"
 #include "describe.h"
 #include "dstack.h"
-#include "internal.h" /* cba_hex_encode */
+#include "base.h" /* cba_hex_encode */
 #include "quote.h"
 #include "x509.h"
 

@@ -33,9 +33,6 @@ void attest_printable(char *out, size_t out_len, const char *in, size_t in_len);
 /* attest_format_time writes t as RFC 3339 UTC ("2025-06-01T12:00:00Z"), else as a number. */
 void attest_format_time(char *out, size_t out_len, int64_t t);
 
-/* attest_hex writes 2n lowercase hex digits and a NUL. */
-void attest_hex(char *out, const uint8_t *in, size_t n);
-
 /* ---- url.c ----------------------------------------------------------------------------------- */
 
 /* attest_check_url accepts https:// URLs, and http:// ones only to loopback hosts. For a base URL

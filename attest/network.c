@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "base.h" /* cba_hex_encode */
 #include "cbs.h"
 #include "fetch_internal.h"
 #include "network.h"
@@ -112,7 +113,7 @@ static json_object *hex_string(const uint8_t *b, size_t n)
     char *s = malloc(2 * n + 1);
     json_object *o;
     if (s == NULL) { return NULL; }
-    attest_hex(s, b, n);
+    cba_hex_encode(s, b, n);
     o = json_object_new_string_len(s, (int)(2 * n));
     free(s);
     return o;

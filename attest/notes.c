@@ -62,13 +62,3 @@ void attest_format_time(char *out, size_t out_len, int64_t t)
         snprintf(out, out_len, "%lld", (long long)t);
     }
 }
-
-void attest_hex(char *out, const uint8_t *in, size_t n)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}

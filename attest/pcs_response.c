@@ -5,7 +5,7 @@
 
 #include <json-c/json.h>
 
-#include "internal.h" /* cba_hex_decode */
+#include "base.h" /* cba_hex_decode */
 #include "json.h"
 #include "pcs_response.h"
 

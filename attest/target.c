@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "base.h" /* cba_hex_encode */
 #include "cbs.h"
 #include "collateral.h" /* the verifier's (verifier/src): cba_collateral_raw_parse */
 #include "dstack.h"
@@ -87,7 +88,7 @@ int target_from_evidence(const cba_fetch_opts *o, const cba_evidence *ev, fetch_
     memcpy(t->pce_id, sgx.pce_id, 2);
     memcpy(t->issuer, leaf.issuer.data, leaf.issuer.len);
     t->issuer_len = leaf.issuer.len;
-    attest_hex(t->fmspc_hex, t->fmspc, 6);
+    cba_hex_encode(t->fmspc_hex, t->fmspc, 6);
 out:
     free(der);
     cba_info_free(info);
@@ -134,7 +135,7 @@ bool check_collateral(const cba_fetch_opts *o, const fetch_target *t, const uint
     }
     if (memcmp(fmspc, t->fmspc, 6) != 0 || memcmp(pce_id, t->pce_id, 2) != 0) {
         char got[13];
-        attest_hex(got, fmspc, 6);
+        cba_hex_encode(got, fmspc, 6);
         snprintf(why, why_len, "TCB info is for FMSPC %s, the quote's platform is FMSPC %s", got, t->fmspc_hex);
         goto out;
     }

@@ -5,8 +5,8 @@
 
 #include "bundle_cli.h"
 #include "cbs.h"
-#include "crypto.h"
-#include "internal.h"
+#include "base.h"
+#include "sha2.h"
 
 bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compose_len, uint8_t **script,
                              size_t *script_len)
