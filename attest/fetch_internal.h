@@ -120,7 +120,7 @@ bool attest_pem_chain_check(const uint8_t *pem, size_t pem_len, char *detail, si
 /* ---- fetch.c --------------------------------------------------------------------------------- */
 
 /* fetch_collateral_with is cba_fetch_collateral over another libcurl: the fuzz harness
- * tools/crabbox-attest/fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
+ * fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
  * fuzzer's responses (status, headers, bodies), so every byte a PCS/PCCS sends is fuzzed. */
 cba_fetch_status fetch_collateral_with(const curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,
                                        int64_t now, cba_fetch_result *out);

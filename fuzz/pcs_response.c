@@ -2,7 +2,7 @@
  * (attest/pcs_response.h) on every input: pcs_parse_signed_body for both signed members
  * (tcbInfo, enclaveIdentity), pcs_cut_member, pcs_parse_crl_body, pcs_decode_issuer_chain.
  * Seeds: fuzz/corpus/pcs_response/ (real PCS bodies and headers, and malformed ones).
- * (tools/crabbox-attest/fuzz/pccs_response.c fuzzes the whole fetch over a fake libcurl.)
+ * (fuzz/pccs_response.c fuzzes the whole fetch over a fake libcurl.)
  * Properties: a cut member is a slice of the input that starts with '{' (signed bodies) and
  * ends where a JSON value may end; a signature is 128 hex digits; a CRL is non-empty and, from
  * hex text, half as long as its digits; a decoded chain is no longer than its encoding, NUL-
