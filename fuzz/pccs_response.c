@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "curl_api.h"
-#include "fetch.h"
+#include "fetch_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

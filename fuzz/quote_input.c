@@ -1,4 +1,4 @@
-/* fuzz/quote_input.c. Target: cli_quote_input_detect (tools/crabbox-attest/quote_input.c), the
+/* fuzz/quote_input.c. Target: cli_quote_input_detect (attest/quote_input.c), the
  * detector of every form a quote is handed in (binary, hex, base64, JSON {quote}/{attestation},
  * RA-TLS certificate PEM/DER). Seeds: fuzz/corpus/quote_input/.
  * Properties: never fails on content (false only for out of memory); exactly one of a quote or a

@@ -1,6 +1,6 @@
 /* test_host_state.c — lease state (tools/crabbox/state.c: private directories, claims written
  * atomically with mode 0600, strict claim parsing, locks) and evidence bundles
- * (tools/crabbox-attest/bundle.c: round trip, strict loading, the two bindings). */
+ * (attest/bundle.c: round trip, strict loading, the two bindings). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle.h"
+#include "bundle_env.h" /* bundle.h, and the key from the environment */
 #include "pins.h"
 #include "prelaunch.h"
 #include "internal.h"

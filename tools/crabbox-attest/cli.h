@@ -45,6 +45,9 @@ bool cli_decode_quote_file(cli_buf *b, const char *path);
  * json_object *. */
 void cli_json_status(void *o, int exit_status, const char *code, const char *message);
 
+/* k_verify_usage is the --help text of `crabbox-attest verify` (verify_usage.c). */
+extern const char k_verify_usage[];
+
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 

@@ -1,5 +1,6 @@
-/* fetch.h — the crabbox-attest side of collateral fetching (crabbox/collateral.h): exit codes,
- * the test trust root loader and the `collateral fetch` command. */
+/* fetch.h — the crabbox-attest side of collateral fetching (crabbox/collateral.h, in
+ * libcrabbox-attest): exit codes, progress on stderr, the test trust root loader and the
+ * `collateral fetch` command (collateral_cmd.c). */
 #ifndef CRABBOX_ATTEST_FETCH_H
 #define CRABBOX_ATTEST_FETCH_H
 
@@ -18,20 +19,14 @@
  * the network and no cached entry 3. */
 int fetch_exit_code(cba_fetch_status status);
 
-/* fetch_normalize_base_url turns the URL forms people copy into the base this code appends
- * paths to: a trailing "/", "/sgx/certification/v4" or "/tdx/certification/v4" (or v3) is
- * dropped, and a bare host gets "https://". False when nothing is left or it does not fit. */
-bool fetch_normalize_base_url(const char *in, char *out, size_t out_len);
+/* cli_fetch_note prints a line of the library's (progress, warning, error) on stderr as
+ * "crabbox-attest: LINE"; cli_fetch_opts_init is cba_fetch_opts_init with it as the callback and
+ * the default cache directory from this process's XDG_CACHE_HOME and HOME. */
+void cli_fetch_note(void *ctx, cba_fetch_note kind, const char *line);
+void cli_fetch_opts_init(cba_fetch_opts *fo);
 
 /* fetch_parse_seconds parses a decimal number of seconds in [min, max]. */
 bool fetch_parse_seconds(const char *text, double min, double max, double *out);
-
-/* fetch_collateral_with is cba_fetch_collateral over another libcurl: the fuzz harness
- * fuzz/pccs_response.c hands it a curl_api whose transfers answer with the
- * fuzzer's responses (status, headers, bodies), so every byte a PCS/PCCS sends is fuzzed. */
-struct curl_api;
-cba_fetch_status fetch_collateral_with(const struct curl_api *cu, const cba_fetch_opts *o, const cba_evidence *ev,
-                                       int64_t now, cba_fetch_result *out);
 
 /* fetch_load_trust_root reads a test trust anchor (one PEM or DER certificate) into *out as DER.
  * Prints an error and returns false on failure. */

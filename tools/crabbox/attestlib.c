@@ -1,12 +1,22 @@
 /* attestlib.c — the host's calls into crabbox-attest's fetch and bundle code (attestlib.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "attestlib.h"
 #include "crabbox/collateral.h"
+
+/* collateral_note prints libcrabbox-attest's fetch progress, warnings and errors on stderr, as
+ * crabbox-attest does (the same lines from the same code). */
+static void collateral_note(void *ctx, cba_fetch_note kind, const char *line)
+{
+    (void)ctx;
+    (void)kind;
+    fprintf(stderr, "crabbox-attest: %s\n", line);
+}
 
 int attestlib_fetch_collateral(void *ctx, const cba_evidence *ev, int64_t now, cbx_buf *out, char *source,
                                size_t source_len, char *why, size_t why_len)
@@ -17,6 +27,9 @@ int attestlib_fetch_collateral(void *ctx, const cba_evidence *ev, int64_t now, c
     cba_fetch_result r;
     cba_fetch_status st;
     cba_fetch_opts_init(&o);
+    o.progress = collateral_note;
+    o.env_xdg_cache_home = getenv("XDG_CACHE_HOME");
+    o.env_home = getenv("HOME");
     o.base_url = cfg->pccs_url;
     o.trust_root_der = cfg->trust_root_der;
     o.trust_root_der_len = cfg->trust_root_der_len;

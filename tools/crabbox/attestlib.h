@@ -1,5 +1,5 @@
-/* attestlib.h — the host's one door into crabbox-attest's collateral fetching and evidence
- * bundles (fetch.h, bundle.h): when those move into their own library, only attestlib.c changes. */
+/* attestlib.h — the host's one door into libcrabbox-attest (attest/): collateral fetching and
+ * evidence bundles, with the bundle key taken from the environment (bundle_env.h). */
 #ifndef CRABBOX_HOST_ATTESTLIB_H
 #define CRABBOX_HOST_ATTESTLIB_H
 
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "bundle_env.h" /* bundle.h, and the key from the environment */
 #include "crabbox/verifier.h"
 #include "util.h"
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "bundle_env.h" /* bundle.h, and the key from the environment */
 #include "crabbox/driver.h"
 #include "crabbox/verifier.h"
 #include "util.h"

@@ -9,8 +9,8 @@
  *   lifecycle.c   a lease's claim: intent -> create -> verify -> ready -> release (lease_request)
  *   admission.c   may the lease be used: the gate with the user's policy, labels, evidence
  *                 bundle, known_hosts pin, measurement pins, root's keys (admission_policy)
- *   gate.c        nonce, evidence, verifier, token (with crabbox-attest's bindings, bundle.h)
- *   attestlib.c   collateral fetch and saving/reading bundles (crabbox-attest's fetch.h, bundle.h)
+ *   gate.c        nonce, evidence, verifier, token (with libcrabbox-attest's bindings, bundle.h)
+ *   attestlib.c   collateral fetch and saving/reading bundles (libcrabbox-attest)
  *   hostsvc.c     setup, the driver's services table, spawning, errors; config.c, state.c,
  *                 pins.c, prelaunch.c, loader.c, spawnsvc.c, util.c below them
  * Configuration is read at setup and when a command resolves its lease_request or

@@ -38,10 +38,8 @@ static bool random_suffix(char out[17])
     return true;
 }
 
-bool cache_default_path(char *out, size_t out_len, char *err, size_t err_len)
+bool cache_default_path(char *out, size_t out_len, const char *xdg, const char *home, char *err, size_t err_len)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
     int n;
     /* XDG Base Directory: a relative XDG_CACHE_HOME is invalid and must be ignored. */
     if (xdg != NULL && xdg[0] == '/') {
@@ -146,20 +144,20 @@ bool cache_entry_name(char *out, size_t out_len, const uint8_t fmspc[6], bool pr
 {
     char fm[13], tag[40] = "";
     int n;
-    cli_hex(fm, fmspc, 6);
+    cba_hex_encode(fm, fmspc, 6);
     if (root_der != NULL) {
         uint8_t h[32];
         char hx[65];
         cbs part = cbs_make(root_der, root_der_len);
         if (!cba_sha256(h, &part, 1)) { return false; }
-        cli_hex(hx, h, 32);
+        cba_hex_encode(hx, h, 32);
         snprintf(tag, sizeof tag, "-testroot-%.16s", hx);
     }
     n = snprintf(out, out_len, "tdx-%s-%s%s.json", fm, processor_ca ? "processor" : "platform", tag);
     return n > 0 && (size_t)n < out_len;
 }
 
-cache_read_result cache_read(const cache_dir *c, const char *name, size_t cap, cli_buf *out,
+cache_read_result cache_read(const cache_dir *c, const char *name, size_t cap, cba_buf *out,
                              int64_t *out_mtime, char *err, size_t err_len)
 {
     struct stat st;

@@ -1,4 +1,5 @@
-/* quote_input.h — the one place that recognises what a user hands in as "a quote".
+/* quote_input.h — the one place that recognises what a user hands in as "a quote" (libcrabbox-
+ * attest; the crabbox-attest CLI and the quote_input fuzz harness use it).
  *
  * Accepted (docs/user-guide.md §Inputs):
  *   - a binary TDX quote (version 4 or 5; any other version is passed on and named);

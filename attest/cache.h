@@ -1,4 +1,4 @@
-/* cache.h — the per-user DCAP collateral cache of crabbox-attest, and atomic file writes.
+/* cache.h — the per-user DCAP collateral cache of libcrabbox-attest (private to attest/).
  *
  * The cache is one directory per user (default $XDG_CACHE_HOME/crabbox-attest, else
  * ~/.cache/crabbox-attest), mode 0700, holding one file per (FMSPC, PCK CA kind) with the
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cli.h"
+#include "crabbox/collateral.h" /* cba_buf */
 
 #define CACHE_PATH_MAX 4096
 #define CACHE_NAME_MAX 96
@@ -25,10 +25,10 @@ typedef struct cache_dir {
 } cache_dir;
 
 /* cache_default_path writes the default cache directory into out: $XDG_CACHE_HOME/crabbox-attest
- * when XDG_CACHE_HOME is an absolute path, else $HOME/.cache/crabbox-attest (HOME from the
- * environment when absolute, else the password database). Returns false (err filled) when no
- * home directory is known or the path does not fit. */
-bool cache_default_path(char *out, size_t out_len, char *err, size_t err_len);
+ * when xdg (the caller's XDG_CACHE_HOME, or NULL) is an absolute path, else
+ * $HOME/.cache/crabbox-attest (home, the caller's HOME, when absolute, else the password
+ * database). Returns false (err filled) when no home directory is known or the path does not fit. */
+bool cache_default_path(char *out, size_t out_len, const char *xdg, const char *home, char *err, size_t err_len);
 
 /* cache_open opens the directory `path`, creating it with mode 0700 when missing (and, when
  * create_parents, its missing parents with 0700 as the XDG spec asks), and refuses it unless it
@@ -49,11 +49,11 @@ bool cache_entry_name(char *out, size_t out_len, const uint8_t fmspc[6], bool pr
 
 typedef enum cache_read_result { CACHE_HIT = 0, CACHE_MISS, CACHE_UNSAFE } cache_read_result;
 
-/* cache_read reads entry `name` (at most cap bytes) into *out (caller frees with cli_buf_free)
+/* cache_read reads entry `name` (at most cap bytes) into *out (caller frees out->data)
  * and sets *out_mtime (Unix seconds of the file's last write). CACHE_MISS: no such entry (no
  * message). CACHE_UNSAFE: the entry exists but is not a regular file owned by the user with mode
  * 0600-or-stricter, is too large, or cannot be read (err says which); it must not be used. */
-cache_read_result cache_read(const cache_dir *c, const char *name, size_t cap, cli_buf *out,
+cache_read_result cache_read(const cache_dir *c, const char *name, size_t cap, cba_buf *out,
                              int64_t *out_mtime, char *err, size_t err_len);
 
 /* cache_write stores data as entry `name` atomically: a new temporary file in the cache

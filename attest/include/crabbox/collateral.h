@@ -7,12 +7,13 @@
  * Everything fetched is untrusted until cba_collateral_verify accepts it; only verified collateral
  * is cached or returned as verified. The TCB info and QE identity texts are the exact bytes cut out
  * of the response bodies (never re-serialised), so their signatures still verify. Unlike the
- * verifier, this does I/O (network, the cache directory, stderr progress lines), and it is not
- * thread-safe (libcurl's global initialisation).
+ * verifier, this does I/O (network, the cache directory), and it is not thread-safe (libcurl's
+ * global initialisation). It prints nothing and reads no environment: progress, warnings and
+ * errors go to the caller's callback (opts.progress), and the default cache directory comes from
+ * the environment values the caller passes (opts.env_xdg_cache_home, opts.env_home).
  *
- * Status: the API and its result codes are here; the code is still compiled into the
- * crabbox-attest core (tools/crabbox-attest/fetch.c, cache.c, curl_api.c), not yet its own
- * installed library. */
+ * Part of libcrabbox-attest (attest/, static, in-tree; crabbox/attest.h); the crabbox-attest CLI
+ * and the crabbox host both use it. */
 #ifndef CRABBOX_COLLATERAL_H
 #define CRABBOX_COLLATERAL_H
 
@@ -64,6 +65,19 @@ typedef struct cba_buf {
     size_t len;
 } cba_buf;
 
+/* What a progress callback is told: a step (suppressed when opts.quiet), a warning (the cache
+ * could not be used, a stale entry stands in for the network), or the error the call returns
+ * with (also in cba_fetch_result.error). Lines are one line each, without a newline; text from
+ * a server is reduced to printable ASCII first. */
+typedef enum cba_fetch_note {
+    CBA_FETCH_NOTE_PROGRESS = 0,
+    CBA_FETCH_NOTE_WARNING,
+    CBA_FETCH_NOTE_ERROR,
+} cba_fetch_note;
+
+/* cba_fetch_progress_fn receives one line; ctx is opts.progress_ctx. */
+typedef void (*cba_fetch_progress_fn)(void *ctx, cba_fetch_note kind, const char *line);
+
 typedef struct cba_fetch_opts {
     const char *base_url;     /* PCS/PCCS base, e.g. "https://pccs.example:8081"; NULL: Intel PCS.
                                  http:// only for loopback hosts (127.0.0.0/8, localhost, [::1]) */
@@ -71,14 +85,19 @@ typedef struct cba_fetch_opts {
     long timeout_ms;          /* total time per try (connect included) */
     long connect_timeout_ms;  /* capped at timeout_ms */
     int max_tries;            /* 1..CBA_FETCH_MAX_TRIES; only transient failures are retried */
-    const char *cache_dir;    /* NULL: the per-user default ($XDG_CACHE_HOME/crabbox-attest) */
+    const char *cache_dir;    /* NULL: the per-user default ($XDG_CACHE_HOME/crabbox-attest, else
+                                 $HOME/.cache/crabbox-attest; from env_* below, never getenv) */
     bool no_cache;            /* neither read nor write the cache */
     int64_t refresh_after;    /* a cached entry younger than this (seconds, by its file time) is
                                  used without asking the network; an older one that is still
                                  valid is used only when the network fails */
-    bool quiet;               /* no progress lines on stderr (errors are always printed) */
+    bool quiet;               /* no CBA_FETCH_NOTE_PROGRESS lines (warnings, errors still come) */
     const uint8_t *trust_root_der; /* TEST ONLY: anchor for verification; NULL: Intel SGX Root CA */
     size_t trust_root_der_len;
+    cba_fetch_progress_fn progress; /* NULL: nothing is reported (the result still says why) */
+    void *progress_ctx;
+    const char *env_xdg_cache_home; /* the caller's $XDG_CACHE_HOME (NULL: unset), for the default cache */
+    const char *env_home;           /* the caller's $HOME (NULL: unset; then the password database) */
 } cba_fetch_opts;
 
 /* cba_fetch_opts_init sets the defaults above (Intel PCS, 30 s / 10 s, 3 tries, default cache). */
@@ -103,8 +122,8 @@ typedef struct cba_fetch_result {
  *      with cba_collateral_verify (default policy, opts' trust root) and checked to belong to this
  *      quote (TCB info FMSPC and PCE-ID, PCK CRL issuer); verified collateral is cached;
  *   4. when the network fails, a cached entry still valid at `now` is used.
- * Progress lines go to stderr unless opts->quiet; an error is always printed (and copied to
- * out->error). Returns CBA_FETCH_OK with verified collateral in out->json, or why not; with
+ * Progress lines go to opts->progress unless opts->quiet; warnings and the error always do (the
+ * error is also copied to out->error). Returns CBA_FETCH_OK with verified collateral in out->json, or why not; with
  * CBA_FETCH_NOT_VERIFIED out->json holds the assembled collateral with out->verified false (for
  * diagnostics: cba_verify on it names the failing check — never cache or trust it). out is always
  * initialised; release it with cba_fetch_result_free. */
@@ -113,6 +132,12 @@ cba_fetch_status cba_fetch_collateral(const cba_fetch_opts *opts, const cba_evid
 
 /* cba_fetch_result_free releases out->json; NULL-safe. */
 void cba_fetch_result_free(cba_fetch_result *r);
+
+/* cba_fetch_trust_root_der turns a TEST trust anchor (opts.trust_root_der) read from a file into
+ * DER in place: one PEM certificate is decoded (cert->data replaced; free with free()), anything
+ * else is left as it is for the verifier to parse as DER. False (cert untouched) when the text
+ * starts like PEM but is not exactly one certificate, or out of memory. */
+bool cba_fetch_trust_root_der(cba_buf *cert);
 
 #ifdef __cplusplus
 }

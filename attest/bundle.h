@@ -111,19 +111,21 @@ typedef enum bundle_auth {
     BUNDLE_NO_HOST_KEY, /* no key here: not authenticated */
 } bundle_auth;
 
-/* bundle_key_path writes the key's path; false when neither XDG_STATE_HOME nor HOME is absolute. */
-CBA_MUST_USE bool bundle_key_path(char *out, size_t out_len);
+/* bundle_key_path writes the key's path from the caller's XDG_STATE_HOME and HOME (either may be
+ * NULL; the library reads no environment); false when neither is absolute or it does not fit. */
+CBA_MUST_USE bool bundle_key_path(char *out, size_t out_len, const char *xdg_state_home, const char *home);
 
-/* bundle_key_load reads the key (a regular 0600 file of the user, exactly 32 bytes); with
- * create, makes one when there is none. 0, or an errno value (ENOENT: none; EPERM: wrong owner
- * or mode; EINVAL: wrong size). */
-CBA_MUST_USE int bundle_key_load(uint8_t key[32], bool create);
+/* bundle_key_load_at reads the key at `path` (a regular 0600 file of the user, exactly 32
+ * bytes); with create, makes one when there is none. 0, or an errno value (ENOENT: none, or path
+ * NULL; EPERM: wrong owner or mode; EINVAL: wrong size). The tools' bundle_key_load
+ * (tools/common/bundle_env.h) finds the path from the environment. */
+CBA_MUST_USE int bundle_key_load_at(const char *path, uint8_t key[32], bool create);
 
 /* bundle_mac computes the MAC of b (its own mac field excluded). */
 CBA_MUST_USE bool bundle_mac(const bundle *b, const uint8_t key[32], uint8_t out[32]);
 
-/* bundle_check_auth says whether b is authentic under the key on this machine. */
-bundle_auth bundle_check_auth(const bundle *b);
+/* bundle_check_auth_at says whether b is authentic under the key at key_path (NULL: no key). */
+bundle_auth bundle_check_auth_at(const bundle *b, const char *key_path);
 const char *bundle_auth_name(bundle_auth a); /* "authentic", "EDITED", "not authenticated (no host key)" */
 
 /* bundle_to_json returns the bundle document (the caller owns it), NULL on ENOMEM. */
@@ -137,28 +139,5 @@ int bundle_load(const char *path, bundle *out, char *errbuf, size_t errlen);
  * most BUNDLE_MAX_FILE bytes. The fuzz harness fuzz/bundle.c drives it. */
 int bundle_parse(const uint8_t *text, size_t text_len, const char *path, bundle *out, char *errbuf,
                  size_t errlen);
-
-/* bundle_fill (crabbox-attest verify --bundle) loads a bundle and fills what verify needs: the
- * evidence (info/quote and the quote's own event log when recorded, malloc'ed), the collateral (only when want_collateral; else the caller
- * brings its own; evidence too: the verifier authenticates it) and *quote_replaces_info_quote.
- * Only when the bundle is authentic here (*auth) does it also take the host's expectations, unless
- * the caller set them: the policy's app id, report data (fresh quotes, from the nonce and host
- * key) and compose hash, and *at (the bundle's time) when at is not NULL. Otherwise they are
- * claims: printed, not used. Policy (e.g. skipping DCAP) never comes from a bundle. Prints a message
- * naming the file and returns false on failure. */
-CBA_MUST_USE bool bundle_fill(const char *path, bool want_collateral, uint8_t **info, size_t *info_len,
-                              uint8_t **quote, size_t *quote_len, uint8_t **quote_log, size_t *quote_log_len,
-                              uint8_t **collateral, size_t *collateral_len,
-                              cba_policy *policy, bool *quote_replaces_info_quote, int64_t *at,
-                              const uint8_t *nonce, bundle_auth *auth);
-/* (nonce, when not NULL: the nonce the caller trusts; the report data is computed from it and the
- * bundle's host key whatever the bundle's authenticity.) */
-
-/* bundle_fill_app_compose hands over (owned, malloc'ed; NULL when absent) the deployed compose and
- * the supplied pre-launch script a bundle records, for the app-compose policy. false with a
- * message when the bundle does not load. */
-CBA_MUST_USE bool bundle_fill_app_compose(const char *path, uint8_t **compose, size_t *compose_len,
-                                          uint8_t **script, size_t *script_len);
-/* (bundle_fill_app_compose hands them over only from an authentic bundle: else both NULL.) */
 
 #endif
