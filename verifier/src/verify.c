@@ -13,29 +13,13 @@
 #include "appcompose.h"
 #include "verify_private.h"
 
-/* hex_lower writes 2n lowercase hex digits and a NUL. */
-static void hex_lower(char *out, const uint8_t *b, size_t n)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* hex_abbrev writes the first and last 8 hex digits of `b` ("0123abcd..89abcdef"), or all of
- * them when they fit in 16. */
+ * them when they fit in 16 (base's encoder, abbreviated; at most 64 bytes are read). */
 static void hex_abbrev(char out[40], const uint8_t *b, size_t n)
 {
-    static const char d[] = "0123456789abcdef";
     char full[129];
     size_t len = n > 64 ? 64 : n;
-    for (size_t i = 0; i < len; i++) {
-        full[2 * i] = d[b[i] >> 4];
-        full[2 * i + 1] = d[b[i] & 15];
-    }
-    full[2 * len] = '\0';
+    cba_hex_encode(full, b, len);
     if (2 * len <= 16) {
         snprintf(out, 40, "%.16s", full);
     } else {
@@ -173,8 +157,8 @@ static cba_err step_tcb_info(verify_ctx *v)
     if (!cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6) || !cba_ct_eq(c->tcb_info.pce_id, v->sgx.pce_id, 2)) {
         bool fmspc = !cba_ct_eq(c->tcb_info.fmspc, v->sgx.fmspc, 6);
         char got[13], want[13];
-        hex_lower(got, fmspc ? c->tcb_info.fmspc : c->tcb_info.pce_id, fmspc ? 6 : 2);
-        hex_lower(want, fmspc ? v->sgx.fmspc : v->sgx.pce_id, fmspc ? 6 : 2);
+        cba_hex_encode(got, fmspc ? c->tcb_info.fmspc : c->tcb_info.pce_id, fmspc ? 6 : 2);
+        cba_hex_encode(want, fmspc ? v->sgx.fmspc : v->sgx.pce_id, fmspc ? 6 : 2);
         return cba_fail(err, CBA_E_TCB_INFO_MISMATCH, fmspc ? "tcb_info.fmspc" : "tcb_info.pceId",
                         "TCB info %s is %s; the PCK certificate's is %s (collateral for another platform)",
                         fmspc ? "FMSPC" : "PCE-ID", got, want);
@@ -542,8 +526,8 @@ static cba_err step_app_id(verify_ctx *v)
                "app_id", "claimed app_id differs from the app-id event");
     if (p->has_app_id && !cba_ct_eq(p->app_id, v->ids.app_id, 20)) {
         char got[41], want[41];
-        hex_lower(got, v->ids.app_id, 20);
-        hex_lower(want, p->app_id, 20);
+        cba_hex_encode(got, v->ids.app_id, 20);
+        cba_hex_encode(want, p->app_id, 20);
         return cba_fail(err, CBA_E_APP_ID_MISMATCH, "app_id", "the CVM's app id is %s; expected %s", got, want);
     }
     v->r->has_app_id = true;
