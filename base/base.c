@@ -134,16 +134,6 @@ void cba_hex_encode(char *out, const uint8_t *in, size_t len)
 
 static const char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int b64_val(char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') { return ch - 'A'; }
-    if (ch >= 'a' && ch <= 'z') { return ch - 'a' + 26; }
-    if (ch >= '0' && ch <= '9') { return ch - '0' + 52; }
-    if (ch == '+') { return 62; }
-    if (ch == '/') { return 63; }
-    return -1;
-}
-
 size_t cba_base64_encoded_len(size_t n)
 {
     size_t quads = n / 3 + (n % 3 != 0 ? 1u : 0u);
@@ -176,27 +166,107 @@ char *cba_base64_encode_alloc(const uint8_t *in, size_t n)
     return out;
 }
 
+/* k_b64_dec[ch] is the value of base64 character ch (RFC 4648 table 1), 0xff for any other byte
+ * ('=' included): OR-ing four entries tells at once whether all four are in the alphabet. */
+static const uint8_t k_b64_dec[256] = {
+#define X16 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, \
+            0xff, 0xff
+    X16, X16,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 62, 0xff, 0xff, 0xff, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 0xff, 0xff, 0xff, 0xff, 0xff,
+    X16, X16, X16, X16, X16, X16, X16, X16,
+#undef X16
+};
+
+static int b64_value(char ch)
+{
+    uint8_t v = k_b64_dec[(uint8_t)ch];
+    return v == 0xff ? -1 : v;
+}
+
+/* b64_fast decodes whole quads of alphabet characters from in[*i] while it can (the body of
+ * every PEM line and of any long text: everything but the padded end), without the state
+ * machine. Called on a quad boundary with room for all of in's whole quads. */
+static void b64_fast(uint8_t *restrict out, size_t *pos, const char *restrict in, size_t in_len,
+                     size_t *i)
+{
+    size_t at = *pos, k = *i;
+    while (in_len - k >= 4) {
+        uint32_t a = k_b64_dec[(uint8_t)in[k]], b = k_b64_dec[(uint8_t)in[k + 1]];
+        uint32_t c = k_b64_dec[(uint8_t)in[k + 2]], d = k_b64_dec[(uint8_t)in[k + 3]];
+        uint32_t w;
+        if (((a | b | c | d) & 0x80u) != 0) { break; }
+        w = a << 18 | b << 12 | c << 6 | d;
+        out[at] = (uint8_t)(w >> 16);
+        out[at + 1] = (uint8_t)(w >> 8);
+        out[at + 2] = (uint8_t)w;
+        at += 3;
+        k += 4;
+    }
+    *pos = at;
+    *i = k;
+}
+
+/* b64_flush writes a full quad (canonical padding checked) to out at *pos. */
+static bool b64_flush(cba_base64_stream *st, uint8_t *out, size_t out_cap, size_t *pos)
+{
+    uint32_t w = (uint32_t)st->quad[0] << 18 | (uint32_t)st->quad[1] << 12 |
+                 (uint32_t)st->quad[2] << 6 | st->quad[3];
+    size_t n = 3u - st->pad;
+    /* Non-zero bits under the padding would give a second encoding of the same bytes. */
+    if ((st->pad == 1 && (w & 0xffu)) || (st->pad == 2 && (w & 0xffffu))) { return false; }
+    if (out_cap - *pos < n) { return false; } /* *pos <= out_cap always holds */
+    out[(*pos)++] = (uint8_t)(w >> 16);
+    if (n > 1) { out[(*pos)++] = (uint8_t)(w >> 8); }
+    if (n > 2) { out[(*pos)++] = (uint8_t)w; }
+    st->done = st->pad > 0;
+    st->num = 0;
+    return true;
+}
+
+bool cba_base64_decode_part(cba_base64_stream *st, uint8_t *out, size_t out_cap, size_t *pos,
+                            const char *in, size_t in_len)
+{
+    size_t i = 0;
+    if (*pos > out_cap) { return false; }
+    if (st->num == 0 && !st->done && out_cap - *pos >= in_len / 4 * 3) {
+        b64_fast(out, pos, in, in_len, &i);
+    }
+    for (; i < in_len; i++) {
+        int v = b64_value(in[i]);
+        if (st->done) { return false; } /* nothing after the padded final quad */
+        if (in[i] == '=') {
+            if (st->num < 2) { return false; } /* '=' only in the last two positions */
+            st->pad++;
+            v = 0;
+        } else if (v < 0 || st->pad > 0) {
+            return false; /* junk character, or data after '=' within the quad */
+        }
+        st->quad[st->num++] = (uint8_t)v;
+        if (st->num == 4 && !b64_flush(st, out, out_cap, pos)) { return false; }
+    }
+    return true;
+}
+
+bool cba_base64_decode_end(const cba_base64_stream *st)
+{
+    return st->num == 0;
+}
+
 bool cba_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t in_len)
 {
-    size_t o = 0;
-    if (in_len % 4 != 0) { return false; }
-    for (size_t i = 0; i < in_len; i += 4) {
-        bool last = i + 4 == in_len;
-        size_t pad = 0, n;
-        uint32_t w = 0;
-        if (last) { pad = in[i + 3] != '=' ? 0u : in[i + 2] != '=' ? 1u : 2u; }
-        for (size_t k = 0; k < 4; k++) {
-            int v = k >= 4 - pad ? 0 : b64_val(in[i + k]);
-            if (v < 0) { return false; }
-            w = w << 6 | (uint32_t)v;
-        }
-        /* Canonical: the bits under the padding are zero (else a second encoding). */
-        if ((pad == 1 && (w & 0xffu) != 0) || (pad == 2 && (w & 0xffffu) != 0)) { return false; }
-        n = 3 - pad;
-        if (out_cap - o < n) { return false; }
-        for (size_t k = 0; k < n; k++) { out[o++] = (uint8_t)(w >> (16 - 8 * k)); }
+    cba_base64_stream st;
+    size_t pos = 0;
+    memset(&st, 0, sizeof st);
+    if (in_len % 4 != 0 || !cba_base64_decode_part(&st, out, out_cap, &pos, in, in_len) ||
+        !cba_base64_decode_end(&st)) {
+        return false;
     }
-    *out_len = o;
+    *out_len = pos;
     return true;
 }
 

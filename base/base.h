@@ -67,9 +67,29 @@ char *cba_base64_encode_alloc(const uint8_t *in, size_t n);
  * no URL-safe characters), a multiple of 4 characters, '=' only as the padding of the last quad,
  * and canonical (the bits under the padding zero: one encoding per byte string). The empty input
  * decodes to nothing. At most out_cap bytes are written. Returns false on any deviation or when
- * out_cap is too small; *out_len is set only on success. */
+ * out_cap is too small (out may then hold part of the data); *out_len is set only on success.
+ * It is cba_base64_decode_part over the whole input, then cba_base64_decode_end. */
 CBA_MUST_USE bool cba_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in,
                                     size_t in_len);
+
+/* cba_base64_stream is the state of one strict decode fed in pieces (PEM lines, which may split
+ * a quad): zero it to start. */
+typedef struct cba_base64_stream {
+    uint8_t quad[4]; /* the values of the characters of the quad being filled */
+    unsigned num;    /* characters in quad */
+    unsigned pad;    /* '=' characters in quad */
+    bool done;       /* a padded quad ended the data */
+} cba_base64_stream;
+
+/* cba_base64_decode_part decodes the next in_len characters into out at *pos (out holds out_cap
+ * bytes, *pos <= out_cap), with cba_base64_decode's rules over all pieces together: false on a
+ * character outside the alphabet, '=' anywhere but the end of the last quad, anything after a
+ * padded quad, non-zero bits under the padding, or no room (st and out are then spent). */
+CBA_MUST_USE bool cba_base64_decode_part(cba_base64_stream *st, uint8_t *out, size_t out_cap,
+                                         size_t *pos, const char *in, size_t in_len);
+
+/* cba_base64_decode_end is true when the pieces fed to st ended on a whole quad. */
+CBA_MUST_USE bool cba_base64_decode_end(const cba_base64_stream *st);
 
 /* cba_random_bytes fills out from getrandom(2), retrying EINTR and short reads; false only when
  * the kernel refuses (out is then unspecified). */

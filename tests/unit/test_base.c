@@ -125,6 +125,60 @@ Test(base, base64_decode_rejects_malformed)
     }
 }
 
+/* b64_pieces feeds the pieces of a '|'-separated text to one stream and says whether the whole
+ * decoded and ended on a quad; *n gets the decoded length. */
+static bool b64_pieces(const char *text, uint8_t *out, size_t cap, size_t *n)
+{
+    cba_base64_stream st;
+    const char *p = text;
+    memset(&st, 0, sizeof st);
+    *n = 0;
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (!cba_base64_decode_part(&st, out, cap, n, p, len)) { return false; }
+        if (bar == NULL) { break; }
+        p = bar + 1;
+    }
+    return cba_base64_decode_end(&st);
+}
+
+Test(base, base64_stream_pieces_keep_the_strict_rules)
+{
+    /* A quad may span pieces (PEM lines of any length); the rules hold over the whole text. */
+    static const char *const good[] = { "Zm9vYmFy", "Zm9v|YmFy", "Z|m9vYm|Fy", "Zm9vYg|==",
+                                        "Zm9vY|g=|=", "Zm9vYmE|=", "|Zm9vYmFy|" };
+    static const char *const want[] = { "foobar", "foobar", "foobar", "foob",
+                                        "foob",   "fooba",  "foobar" };
+    static const char *const bad[] = {
+        "Zm9vYg==|Zm9v", /* data after the padded quad, in the next piece */
+        "Zm9v|Yg",       /* ends inside a quad */
+        "Zm9vY|===",     /* three '=' across pieces */
+        "Zm9v|=Zg=",     /* '=' first in a quad */
+        "Zm9v|Zm=|v",    /* data after '=' within a quad, across pieces */
+        "Zm9v|Zh==",     /* non-canonical */
+        "Zm9v| Zm9v",    /* whitespace at a piece's start */
+        "Zm9v|Zm9-",     /* URL-safe */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        uint8_t out[16];
+        size_t n;
+        cr_assert(b64_pieces(good[i], out, sizeof out, &n), "refused %s", good[i]);
+        cr_assert(n == strlen(want[i]) && memcmp(out, want[i], n) == 0, "%s", good[i]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t out[16];
+        size_t n;
+        cr_assert_not(b64_pieces(bad[i], out, sizeof out, &n), "accepted %s", bad[i]);
+    }
+    {
+        uint8_t out[16];
+        size_t n;
+        cr_assert_not(b64_pieces("Zm9v|YmFy", out, 5, &n), "over the capacity in the 2nd piece");
+        cr_assert(b64_pieces("Zm9v|YmFy", out, 6, &n) && n == 6, "exactly the capacity");
+    }
+}
+
 Test(base, base64_encoded_len_overflow)
 {
     cr_assert_eq(cba_base64_encoded_len(0), 0);

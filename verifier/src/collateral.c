@@ -275,16 +275,6 @@ CBA_MUST_USE static cba_err copy_text(cba_error *err, const cba_json_flat *root,
     return CBA_OK;
 }
 
-static int b64_val(uint8_t ch)
-{
-    if (ch >= 'A' && ch <= 'Z') { return ch - 'A'; }
-    if (ch >= 'a' && ch <= 'z') { return ch - 'a' + 26; }
-    if (ch >= '0' && ch <= '9') { return ch - '0' + 52; }
-    if (ch == '+') { return 62; }
-    if (ch == '/') { return 63; }
-    return -1;
-}
-
 /* get_line_end consumes "\n" or "\r\n". */
 static bool get_line_end(cbs *c)
 {
@@ -316,7 +306,6 @@ static bool pem_crl_decode(cbs text, uint8_t **out, size_t *out_len, bool *out_n
     cbs c = text, tail;
     uint8_t *b64, *der = NULL;
     size_t num_b64 = 0, num_pad = 0, n = 0;
-    uint32_t acc = 0;
     bool ok = false;
     uint8_t ch;
 
@@ -336,7 +325,7 @@ static bool pem_crl_decode(cbs text, uint8_t **out, size_t *out_len, bool *out_n
             if (!cbs_get_u8(&c, &ch)) { goto out; }
             if (ch == '=') {
                 num_pad++;
-            } else if (b64_val(ch) < 0 || num_pad > 0) {
+            } else if (num_pad > 0) { /* the alphabet is base's decoder's to check */
                 goto out;
             }
             b64[num_b64++] = ch;
@@ -357,22 +346,10 @@ static bool pem_crl_decode(cbs text, uint8_t **out, size_t *out_len, bool *out_n
         *out_nomem = true;
         goto out;
     }
-    for (size_t i = 0; i < num_b64; i++) {
-        int v = b64[i] == '=' ? 0 : b64_val(b64[i]);
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) {
-            der[n++] = (uint8_t)(acc >> 16);
-            der[n++] = (uint8_t)(acc >> 8);
-            der[n++] = (uint8_t)acc;
-            acc = 0;
-        }
-    }
-    /* Canonical padding: the bits dropped by '=' must be zero. */
-    if ((num_pad == 1 && der[n - 1] != 0) || (num_pad == 2 && (der[n - 1] | der[n - 2]) != 0)) {
-        goto out;
-    }
+    /* base's strict decoder: the '=' run, checked above to end the text, is its padding. */
+    if (!cba_base64_decode(der, num_b64 / 4 * 3, &n, (const char *)b64, num_b64)) { goto out; }
     *out = der;
-    *out_len = n - num_pad;
+    *out_len = n;
     der = NULL;
     ok = true;
 out:
