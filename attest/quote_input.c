@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "cbs.h"
 #include "dstack.h"
 #include "json.h"
@@ -103,7 +104,36 @@ static text_kind classify(cbs text, size_t *bad_off)
     return TEXT_NEITHER;
 }
 
-/* decode_text decodes hex or base64 text (kind from classify) into a new buffer. */
+/* normalise_base64 rewrites lenient base64 text (kind TEXT_BASE64 from classify: whitespace
+ * anywhere, URL-safe characters, padding optional or any number of '=', stray bits under the
+ * end) as the strict standard form base's decoder takes: whitespace and '=' dropped, '-' '_'
+ * mapped to '+' '/', the bits under the end cleared, '=' padding to a whole quad. out holds
+ * text.len + 3 characters; false for a lone 6-bit group (not base64) or a foreign character. */
+static bool normalise_base64(cbs text, char *out, size_t *out_len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    cbs c = text;
+    size_t n = 0;
+    uint8_t ch;
+    int v;
+    while (cbs_get_u8(&c, &ch) && ch != '=') { /* classify allows only '=' and spaces after '=' */
+        if (is_space(ch)) { continue; }
+        if ((v = b64val(ch)) < 0) { return false; }
+        out[n++] = alphabet[v];
+    }
+    if (n % 4 == 1) { return false; } /* a lone 6-bit group is not base64 */
+    if (n % 4 != 0) { /* the lenient form ignores the bits under the end: clear them */
+        v = b64val((uint8_t)out[n - 1]) & (n % 4 == 2 ? 0x30 : 0x3c);
+        out[n - 1] = alphabet[v];
+    }
+    while (n % 4 != 0) { out[n++] = '='; }
+    *out_len = n;
+    return true;
+}
+
+/* decode_text decodes hex or base64 text (kind from classify) into a new buffer; base64 goes
+ * through normalise_base64 and base's strict decoder. */
 static bool decode_text(cbs text, text_kind kind, uint8_t **out, size_t *out_len, bool *nomem)
 {
     cbs c = text;
@@ -114,32 +144,41 @@ static bool decode_text(cbs text, text_kind kind, uint8_t **out, size_t *out_len
     bool first = true;
     *nomem = buf == NULL;
     if (buf == NULL) { return false; }
+    if (kind == TEXT_BASE64) {
+        char *norm = malloc(text.len + 3);
+        size_t norm_len;
+        bool ok = norm != NULL && normalise_base64(text, norm, &norm_len) &&
+                  cba_base64_decode(buf, text.len + 3, &n, norm, norm_len);
+        *nomem = norm == NULL;
+        free(norm);
+        if (!ok) {
+            free(buf);
+            return false;
+        }
+        *out = buf;
+        *out_len = n;
+        return true;
+    }
     while (cbs_get_u8(&c, &ch)) {
         int v;
         if (is_space(ch)) { continue; }
-        if (kind == TEXT_HEX && first && ch == '0' && c.len > 0 && (cbs_byte(c, 0) == 'x' || cbs_byte(c, 0) == 'X')) {
+        if (first && ch == '0' && c.len > 0 && (cbs_byte(c, 0) == 'x' || cbs_byte(c, 0) == 'X')) {
             if (!cbs_skip(&c, 1)) { break; }
             first = false;
             continue;
         }
         first = false;
-        if (ch == '=') { break; }
-        v = kind == TEXT_HEX ? hexval(ch) : b64val(ch);
-        if (v < 0) {
+        if ((v = hexval(ch)) < 0) {
             free(buf);
             return false;
         }
-        acc = (acc << (kind == TEXT_HEX ? 4 : 6)) | (uint32_t)v;
-        bits += kind == TEXT_HEX ? 4 : 6;
+        acc = (acc << 4) | (uint32_t)v;
+        bits += 4;
         if (bits >= 8) {
             bits -= 8;
             buf[n++] = (uint8_t)(acc >> bits);
             acc &= (1u << bits) - 1;
         }
-    }
-    if (kind == TEXT_BASE64 && bits >= 6) { /* a lone 6-bit group is not base64 */
-        free(buf);
-        return false;
     }
     *out = buf;
     *out_len = n;
