@@ -10,6 +10,45 @@
 #include "crabbox/verifier.h"
 #include "fetch_internal.h"
 
+/* info_parses says whether the guest agent response parses on its own (cba_inspect_json). */
+static bool info_parses(const cba_evidence *ev)
+{
+    char *text = NULL;
+    cba_err rc = cba_inspect_json(&text, NULL, 0, CBA_INSPECT_INFO, ev->info_json, ev->info_json_len);
+    cba_free(text);
+    return rc == CBA_OK;
+}
+
+/* failed_part names what cba_describe failed on: the guest agent response (only without a quote,
+ * when it does not parse on its own: its app_cert errors share the PCK leaf's "pem"/"cert.*"
+ * wheres), the quote, or the quote's PCK leaf. */
+static const char *failed_part(const cba_evidence *ev, const cba_error *e)
+{
+    if (ev->quote == NULL && !info_parses(ev)) { return "guest agent response"; }
+    if (strncmp(e->where, "quote.pck_chain", 15) == 0 || strcmp(e->where, "pem") == 0 ||
+        strncmp(e->where, "cert", 4) == 0 || strncmp(e->where, "pck.", 4) == 0) {
+        return "quote PCK certificate";
+    }
+    return "quote";
+}
+
+/* own_message is the fetch's own line for a PCK leaf cba_describe refuses by design (not a
+ * parse error), or NULL. */
+static const char *own_message(const cba_error *e)
+{
+    if (strcmp(e->where, "quote.pck_chain[0]") != 0) { return NULL; }
+    if (e->code == CBA_E_CERT_INVALID && strncmp(e->detail, "issuer is neither", 17) == 0) {
+        return "quote PCK certificate: issuer is neither Intel SGX PCK Platform CA nor Processor CA";
+    }
+    if (e->code == CBA_E_CERT_INVALID && strncmp(e->detail, "the PCK certificate's issuer Name", 33) == 0) {
+        return "quote PCK certificate: issuer name is too long";
+    }
+    if (e->code == CBA_E_PCK_EXTENSION && strcmp(e->detail, "PCK certificate has no Intel SGX extension") == 0) {
+        return "quote PCK certificate has no Intel SGX extension";
+    }
+    return NULL;
+}
+
 int target_from_evidence(const cba_fetch_opts *o, const cba_evidence *ev, fetch_target *t, cba_fetch_result *res)
 {
     cba_description d;
@@ -19,13 +58,15 @@ int target_from_evidence(const cba_fetch_opts *o, const cba_evidence *ev, fetch_
     if (ev->quote == NULL && ev->info_json == NULL) { return attest_fail(o, res, CBA_FETCH_BAD_ARGUMENT, "no quote given"); }
     cba_description_init(&d);
     if (cba_describe(&d, &e, ev) != CBA_OK) {
-        /* Which part failed, by code: the PCK leaf's (PEM, DER, profile, SGX extension), the
-         * quote's, or else the guest agent response's. */
-        bool pck = e.code == CBA_E_PEM || e.code == CBA_E_DER || e.code == CBA_E_CERT_INVALID ||
-                   e.code == CBA_E_PCK_EXTENSION || strncmp(e.where, "quote.pck_chain", 15) == 0;
-        const char *part = pck ? "quote PCK certificate"
-                           : strncmp(e.where, "quote", 5) == 0 || ev->quote != NULL ? "quote"
-                                                                                     : "guest agent response";
+        const char *part = failed_part(ev, &e), *own = own_message(&e);
+        if (e.code == CBA_E_QUOTE_MISSING && ev->quote == NULL && strcmp(part, "quote") == 0) {
+            /* A response without a quote: name what an empty quote fails on, as always. */
+            cba_evidence empty = *ev;
+            empty.quote = (const uint8_t *)"";
+            empty.quote_len = 0;
+            (void)!cba_describe(&d, &e, &empty);
+        }
+        if (own != NULL) { return attest_fail(o, res, CBA_FETCH_BAD_QUOTE, "%s", own); }
         return attest_fail(o, res, CBA_FETCH_BAD_QUOTE, "%s: %s (%s): %s", part, cba_err_message(e.code), e.where,
                            e.detail);
     }
