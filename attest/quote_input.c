@@ -6,13 +6,9 @@
 
 #include "base.h"
 #include "cbs.h"
-#include "dstack.h"
+#include "crabbox/verifier.h"
 #include "json.h"
 #include "quote_input.h"
-#include "x509.h"
-
-/* dstack's quote extension 1.3.6.1.4.1.62397.1.1 (OID content bytes). */
-static const uint8_t k_oid_app_quote[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xe7, 0x3d, 0x01, 0x01 };
 
 void cli_quote_input_free(cli_quote_input *q)
 {
@@ -209,28 +205,29 @@ static bool copy_bytes(cli_quote_input *q, cbs b)
     return true;
 }
 
+/* from_certificate takes the quote out of an RA-TLS certificate (cba_ratls_cert_quote). */
 static bool from_certificate(cli_quote_input *q, cbs der)
 {
     cba_error e;
-    cba_cert cert;
-    cbs ext, inner;
-    memset(&e, 0, sizeof e);
-    if (cba_cert_parse(&e, &cert, der) != CBA_OK) {
-        problem(q, "not a certificate this tool can read: %s", e.detail);
-        return true;
-    }
-    if (!cba_cert_find_extension(&cert, k_oid_app_quote, sizeof k_oid_app_quote, &ext)) {
+    const uint8_t *quote = NULL;
+    size_t quote_len = 0;
+    cba_err rc = cba_ratls_cert_quote(&quote, &quote_len, q->ratls_report_data, &e, der.data, der.len);
+    if (rc == CBA_E_NOMEM) { return false; }
+    if (rc != CBA_OK && strcmp(e.where, "ratls.extension") == 0) {
         problem(q, "the certificate has no dstack quote extension (1.3.6.1.4.1.62397.1.1): not an RA-TLS "
                    "certificate");
         return true;
     }
-    if (!cbs_get_asn1(&ext, &inner, 0x04) || ext.len != 0 || inner.len == 0) {
+    if (rc != CBA_OK && strcmp(e.where, "ratls.quote") == 0) {
         problem(q, "the certificate's quote extension is not one non-empty OCTET STRING");
         return true;
     }
-    if (!cba_ratls_report_data(q->ratls_report_data, cert.spki)) { return false; }
+    if (rc != CBA_OK) {
+        problem(q, "not a certificate this tool can read: %s", e.detail);
+        return true;
+    }
     q->from_cert = true;
-    return copy_bytes(q, inner);
+    return copy_bytes(q, cbs_make(quote, quote_len));
 }
 
 /* find_embedded locates a TDX quote inside an envelope's bytes by its header and lengths. */
@@ -333,18 +330,21 @@ bool cli_quote_input_detect(cli_quote_input *q, const uint8_t *in, size_t len)
     if (first == '{') { return from_json(q, all); }
     if (first == '-' && is_pem(t)) {
         cba_error e;
-        cba_pem_chain chain;
-        uint8_t *buf = malloc(t.len / 4 * 3 + 3);
+        size_t der_len = 0, num_certs = 0;
+        uint8_t *buf = malloc(t.len + 1);
         bool ok;
         if (buf == NULL) { return false; }
-        memset(&e, 0, sizeof e);
         snprintf(q->format, sizeof q->format, "PEM certificate");
-        if (cba_pem_chain_decode(&e, &chain, t, buf, t.len / 4 * 3 + 3) != CBA_OK) {
+        if (cba_pem_first_cert(buf, t.len + 1, &der_len, &num_certs, &e, t.data, t.len) != CBA_OK) {
+            if (e.code == CBA_E_NOMEM) {
+                free(buf);
+                return false;
+            }
             problem(q, "not a PEM certificate this tool can read: %s", e.detail);
             free(buf);
             return true;
         }
-        ok = from_certificate(q, chain.certs[0]);
+        ok = from_certificate(q, cbs_make(buf, der_len));
         free(buf);
         return ok;
     }

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,4 +291,253 @@ Test(api, one_collateral_shared_by_8_threads)
     tu_buf_free(&quote);
     tu_buf_free(&bad);
     tu_buf_free(&coll);
+}
+
+/* ---- Reading without verifying: collateral, CRLs, PEM, RA-TLS, inspection ------------------- */
+
+static json_object *json_of(const tu_buf *b)
+{
+    json_object *o = json_tokener_parse((const char *)b->data);
+    cr_assert_not_null(o);
+    return o;
+}
+
+/* hex_member decodes the hex string member `key` of o into a new buffer. */
+static uint8_t *hex_member(json_object *o, const char *key, size_t *out_len)
+{
+    json_object *v;
+    const char *s;
+    size_t n;
+    uint8_t *b;
+    cr_assert(json_object_object_get_ex(o, key, &v));
+    s = json_object_get_string(v);
+    n = strlen(s) / 2;
+    b = malloc(n + 1);
+    cr_assert_not_null(b);
+    for (size_t i = 0; i < n; i++) {
+        unsigned x;
+        cr_assert_eq(sscanf(s + 2 * i, "%2x", &x), 1);
+        b[i] = (uint8_t)x;
+    }
+    *out_len = n;
+    return b;
+}
+
+Test(api, describe_names_the_pck_issuer_the_collateral_crl_names)
+{
+    tu_buf quote, coll;
+    cba_evidence ev;
+    cba_description d;
+    cba_collateral_description *cd = malloc(sizeof *cd);
+    cba_error e;
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &quote);
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
+    cr_assert_not_null(cd);
+    cba_evidence_init(&ev);
+    ev.quote = quote.data;
+    ev.quote_len = quote.len;
+    cba_description_init(&d);
+    cr_assert_eq(cba_describe(&d, &e, &ev), CBA_OK, "%s: %s", e.where, e.detail);
+    cr_assert_gt(d.pck_issuer_len, 2);
+    cr_assert_eq(d.pck_issuer[0], 0x30, "a Name is a SEQUENCE, header included");
+    cba_collateral_description_init(cd);
+    cr_assert_eq(cba_collateral_describe(cd, &e, coll.data, coll.len), CBA_OK, "%s: %s", e.where, e.detail);
+    cr_assert_arr_eq(cd->fmspc, d.fmspc, 6, "the collateral is for this quote's platform");
+    cr_assert_arr_eq(cd->pce_id, d.pce_id, 2);
+    cr_assert_eq(cd->pck_crl_issuer_len, d.pck_issuer_len);
+    cr_assert_arr_eq(cd->pck_crl_issuer, d.pck_issuer, d.pck_issuer_len, "the PCK CRL names the leaf's issuer");
+    free(cd);
+    tu_buf_free(&coll);
+    tu_buf_free(&quote);
+}
+
+Test(api, collateral_describe_failures_are_named_and_leave_nothing)
+{
+    tu_buf coll;
+    cba_collateral_description *cd = malloc(sizeof *cd);
+    json_object *o;
+    const char *text;
+    cba_error e;
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
+    cr_assert_not_null(cd);
+    cba_collateral_description_init(cd);
+    /* Every cut of the JSON is refused, and the description stays zeroed. */
+    for (size_t n = 0; n < coll.len; n += 97) {
+        memset(cd, 0x5a, sizeof *cd);
+        cd->struct_size = (uint32_t)sizeof *cd;
+        cr_assert_neq(cba_collateral_describe(cd, &e, coll.data, n), CBA_OK, "cut at %zu", n);
+        cr_assert_neq(e.code, CBA_OK);
+        cr_assert_eq(cd->pck_crl_issuer_len, 0);
+        cr_assert_eq(cd->fmspc[0], 0);
+    }
+    /* A PCK CRL that is not one is named as the PCK CRL. */
+    o = json_of(&coll);
+    json_object_object_add(o, "pck_crl", json_object_new_string("3000"));
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    cr_assert_neq(cba_collateral_describe(cd, &e, (const uint8_t *)text, strlen(text)), CBA_OK);
+    cr_assert_str_eq(e.where, "pck_crl");
+    json_object_put(o);
+    cd->struct_size = 8;
+    cr_assert_eq(cba_collateral_describe(cd, &e, coll.data, coll.len), CBA_E_STRUCT_SIZE);
+    cr_assert_eq(cba_collateral_describe(NULL, NULL, coll.data, coll.len), CBA_E_ARGUMENT);
+    cba_collateral_description_init(cd);
+    cr_assert_eq(cba_collateral_describe(cd, NULL, NULL, 5), CBA_E_ARGUMENT);
+    free(cd);
+    tu_buf_free(&coll);
+}
+
+Test(api, crl_check_accepts_the_pck_crl_and_refuses_every_cut)
+{
+    tu_buf coll;
+    json_object *o;
+    uint8_t *crl;
+    size_t crl_len;
+    cba_error e;
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
+    o = json_of(&coll);
+    crl = hex_member(o, "pck_crl", &crl_len);
+    cr_assert_eq(cba_crl_check(&e, crl, crl_len), CBA_OK, "%s", e.detail);
+    for (size_t n = 0; n < crl_len; n++) {
+        cr_assert_neq(cba_crl_check(&e, crl, n), CBA_OK, "cut at %zu", n);
+        cr_assert_neq(e.detail[0], '\0', "the failure is explained");
+    }
+    crl[crl_len / 2] ^= 0x80;
+    /* err may be NULL; a flipped byte never crashes (it may still parse: a value byte) */
+    cr_assert(cba_crl_check(NULL, crl, crl_len) < CBA_ERR_COUNT);
+    cr_assert_eq(cba_crl_check(&e, NULL, 3), CBA_E_ARGUMENT);
+    free(crl);
+    json_object_put(o);
+    tu_buf_free(&coll);
+}
+
+Test(api, pem_first_cert_decodes_the_intel_root_and_refuses_bad_pem)
+{
+    tu_buf pem;
+    uint8_t out[4096], keep[4096];
+    size_t out_len = 7, num = 9;
+    cba_error e;
+    TU_REAL_OR_SKIP("intel-sgx-root-ca.pem", &pem);
+    cr_assert_eq(cba_pem_first_cert(out, sizeof out, &out_len, &num, &e, pem.data, pem.len), CBA_OK, "%s",
+                 e.detail);
+    cr_assert_eq(num, 1);
+    cr_assert_eq(out_len, cba_intel_root_ca_der_len);
+    cr_assert_arr_eq(out, cba_intel_root_ca_der, out_len);
+    /* Failures leave the outputs as they were. */
+    memset(out, 0xa5, sizeof out);
+    memcpy(keep, out, sizeof out);
+    out_len = 7;
+    num = 9;
+    cr_assert_eq(cba_pem_first_cert(out, 10, &out_len, &num, &e, pem.data, pem.len), CBA_E_ARGUMENT, "buffer too small");
+    for (size_t n = 0; n + 1 < pem.len; n += 13) {
+        cr_assert_eq(cba_pem_first_cert(out, sizeof out, &out_len, &num, &e, pem.data, n), CBA_E_PEM, "cut at %zu", n);
+    }
+    cr_assert_eq(cba_pem_first_cert(out, sizeof out, &out_len, &num, &e, (const uint8_t *)"-----BEGIN X", 12),
+                 CBA_E_PEM);
+    cr_assert_eq(cba_pem_first_cert(out, sizeof out, &out_len, &num, NULL, NULL, 4), CBA_E_ARGUMENT);
+    cr_assert_eq(cba_pem_first_cert(NULL, 0, &out_len, &num, &e, pem.data, pem.len), CBA_E_ARGUMENT);
+    cr_assert_eq(out_len, 7);
+    cr_assert_eq(num, 9);
+    cr_assert_arr_eq(out, keep, sizeof out);
+    tu_buf_free(&pem);
+}
+
+Test(api, ratls_cert_quote_takes_the_quote_and_its_binding_from_the_app_cert)
+{
+    tu_buf info;
+    json_object *o, *v;
+    const char *cert_pem;
+    uint8_t *der, rd[64], keep[64];
+    size_t der_len = 0, num = 0, quote_len = 0;
+    const uint8_t *quote = NULL;
+    cba_evidence ev;
+    cba_description d;
+    cba_error e;
+    TU_REAL_OR_SKIP("crabbox/real_attestation_info.json", &info);
+    o = json_of(&info);
+    cr_assert(json_object_object_get_ex(o, "app_cert", &v));
+    cert_pem = json_object_get_string(v);
+    der = malloc(strlen(cert_pem) + 1);
+    cr_assert_not_null(der);
+    cr_assert_eq(cba_pem_first_cert(der, strlen(cert_pem) + 1, &der_len, &num, &e, (const uint8_t *)cert_pem,
+                                    strlen(cert_pem)), CBA_OK, "%s", e.detail);
+    cr_assert_eq(cba_ratls_cert_quote(&quote, &quote_len, rd, &e, der, der_len), CBA_OK, "%s: %s", e.where, e.detail);
+    cr_assert(quote >= der && quote + quote_len <= der + der_len, "borrowed from the certificate");
+    /* The quote in the extension carries the certificate key's RA-TLS binding. */
+    cba_evidence_init(&ev);
+    ev.quote = quote;
+    ev.quote_len = quote_len;
+    cba_description_init(&d);
+    cr_assert_eq(cba_describe(&d, &e, &ev), CBA_OK, "%s: %s", e.where, e.detail);
+    cr_assert_arr_eq(d.report_data, rd, 64);
+
+    /* A certificate without the extension, a cut one, no input: named; outputs untouched. */
+    memset(rd, 0x33, sizeof rd);
+    memcpy(keep, rd, sizeof rd);
+    quote = NULL;
+    quote_len = 5;
+    cr_assert_eq(cba_ratls_cert_quote(&quote, &quote_len, rd, &e, cba_intel_root_ca_der, cba_intel_root_ca_der_len),
+                 CBA_E_CERT_INVALID);
+    cr_assert_str_eq(e.where, "ratls.extension");
+    for (size_t n = 0; n < der_len; n += 101) {
+        cr_assert_neq(cba_ratls_cert_quote(&quote, &quote_len, rd, &e, der, n), CBA_OK, "cut at %zu", n);
+        cr_assert_str_eq(e.where, "ratls.cert");
+    }
+    cr_assert_eq(cba_ratls_cert_quote(&quote, &quote_len, rd, NULL, NULL, 1), CBA_E_ARGUMENT);
+    cr_assert_null(quote);
+    cr_assert_eq(quote_len, 5);
+    cr_assert_arr_eq(rd, keep, 64);
+    free(der);
+    json_object_put(o);
+    tu_buf_free(&info);
+}
+
+/* inspect_type runs cba_inspect_json and returns the object's "type" (static storage). */
+static const char *inspect_type(cba_inspect_kind kind, const tu_buf *b)
+{
+    static char type[64];
+    char note[300] = "", *text = NULL;
+    json_object *o, *v;
+    cr_assert_eq(cba_inspect_json(&text, note, sizeof note, kind, b->data, b->len), CBA_OK, "%s", note);
+    o = json_tokener_parse(text);
+    cr_assert_not_null(o, "one JSON object");
+    cr_assert(json_object_object_get_ex(o, "type", &v));
+    snprintf(type, sizeof type, "%s", json_object_get_string(v));
+    json_object_put(o);
+    cba_free(text);
+    return type;
+}
+
+Test(api, inspect_json_describes_each_kind_and_names_failures)
+{
+    tu_buf quote, coll, info, pem;
+    char note[300], *text = (char *)"untouched";
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &quote);
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
+    TU_REAL_OR_SKIP("crabbox/real_attestation_info.json", &info);
+    TU_REAL_OR_SKIP("intel-sgx-root-ca.pem", &pem);
+    cr_assert_str_eq(inspect_type(CBA_INSPECT_QUOTE, &quote), "tdx_quote");
+    cr_assert_str_eq(inspect_type(CBA_INSPECT_COLLATERAL, &coll), "collateral");
+    cr_assert_str_eq(inspect_type(CBA_INSPECT_INFO, &info), "dstack-info");
+    cr_assert_str_eq(inspect_type(CBA_INSPECT_PEM_CHAIN, &pem), "certificate_chain");
+    {
+        tu_buf der = { (uint8_t *)cba_intel_root_ca_der, cba_intel_root_ca_der_len };
+        cr_assert_str_eq(inspect_type(CBA_INSPECT_DER, &der), "certificate");
+    }
+    /* Each kind, handed a cut input or another kind's bytes, fails with a note and no object. */
+    for (int k = CBA_INSPECT_QUOTE; k <= CBA_INSPECT_DER; k++) {
+        const tu_buf *wrong = k == CBA_INSPECT_QUOTE ? &coll : &quote;
+        note[0] = '\0';
+        text = (char *)"untouched";
+        cr_assert_neq(cba_inspect_json(&text, note, sizeof note, (cba_inspect_kind)k, wrong->data, 200), CBA_OK,
+                      "kind %d", k);
+        cr_assert_null(text);
+        cr_assert_neq(note[0], '\0', "kind %d: the failure is told", k);
+    }
+    cr_assert_eq(cba_inspect_json(&text, NULL, 0, (cba_inspect_kind)99, quote.data, quote.len), CBA_E_ARGUMENT);
+    cr_assert_eq(cba_inspect_json(NULL, NULL, 0, CBA_INSPECT_QUOTE, quote.data, quote.len), CBA_E_ARGUMENT);
+    cr_assert_eq(cba_inspect_json(&text, NULL, 0, CBA_INSPECT_QUOTE, NULL, 4), CBA_E_ARGUMENT);
+    tu_buf_free(&pem);
+    tu_buf_free(&info);
+    tu_buf_free(&coll);
+    tu_buf_free(&quote);
 }

@@ -63,6 +63,14 @@ static cba_err describe_pck(cba_error *err, cba_description *d, const cba_quote 
                           "issuer is neither Intel SGX PCK Platform CA nor Intel SGX PCK Processor CA");
         }
     }
+    if (rc == CBA_OK && leaf.issuer.len > sizeof d->pck_issuer) {
+        rc = cba_fail(err, CBA_E_CERT_INVALID, w, "the PCK certificate's issuer Name is longer than %u bytes",
+                      (unsigned)sizeof d->pck_issuer);
+    }
+    if (rc == CBA_OK) {
+        memcpy(d->pck_issuer, leaf.issuer.data, leaf.issuer.len);
+        d->pck_issuer_len = leaf.issuer.len;
+    }
     if (rc == CBA_OK && !leaf.has_sgx_ext) {
         rc = cba_fail(err, CBA_E_PCK_EXTENSION, w, "PCK certificate has no Intel SGX extension");
     }

@@ -493,6 +493,9 @@ typedef enum cba_pck_ca {
     CBA_PCK_CA_PROCESSOR  /* leaf issued by "Intel SGX PCK Processor CA": ca=processor */
 } cba_pck_ca;
 
+/* CBA_NAME_MAX bounds an X.509 Name this API returns (Intel's PCK CA Names are ~110 bytes). */
+#define CBA_NAME_MAX 1024
+
 /* What a quote says about itself, read WITHOUT verifying anything: enough to choose the
  * collateral (FMSPC, PCE-ID, PCK CA kind) and to look at the report fields. None of it is
  * attested; cba_verify checks all of it. New members are appended. */
@@ -514,6 +517,10 @@ typedef struct cba_description {
     uint8_t mrownerconfig[48];
     uint8_t rtmr[4][48];
     uint8_t report_data[64];
+    /* Appended: the PCK leaf's issuer Name, DER with its header (the PCK CRL must name the same
+     * issuer); pck_issuer_len 0 when the library does not fill it. */
+    size_t pck_issuer_len;
+    uint8_t pck_issuer[CBA_NAME_MAX];
 } cba_description;
 
 /* cba_description_init zeroes the description and sets struct_size. */
@@ -523,6 +530,68 @@ CBA_API void cba_description_init(cba_description *description);
  * and its PCK leaf certificate, verifying nothing, and fills `out`. Returns CBA_OK, or the parse
  * error (also in *err, which may be NULL); out is then zeroed except struct_size. */
 CBA_API CBA_MUST_USE cba_err cba_describe(cba_description *out, cba_error *err, const cba_evidence *evidence);
+
+/* What DCAP collateral JSON (QuoteCollateralV3) says it is for, read WITHOUT verifying anything
+ * (run cba_collateral_verify first): the TCB info's FMSPC and PCE-ID and the PCK CRL's issuer. */
+typedef struct cba_collateral_description {
+    uint32_t struct_size; /* set by cba_collateral_description_init; keep first */
+    uint8_t fmspc[6];
+    uint8_t pce_id[2];
+    size_t pck_crl_issuer_len;
+    uint8_t pck_crl_issuer[CBA_NAME_MAX]; /* the PCK CRL's issuer Name, DER with its header */
+} cba_collateral_description;
+
+/* cba_collateral_description_init zeroes the description and sets struct_size. */
+CBA_API void cba_collateral_description_init(cba_collateral_description *description);
+
+/* cba_collateral_describe parses collateral JSON and fills `out`. Returns CBA_OK or the parse
+ * error (also in *err, which may be NULL): err->where is "collateral" (the JSON or its members),
+ * "tcb_info" (its fmspc or pceId) or "pck_crl" (the PCK CRL); out is then zeroed except
+ * struct_size. */
+CBA_API CBA_MUST_USE cba_err cba_collateral_describe(cba_collateral_description *out, cba_error *err,
+                                                     const uint8_t *json, size_t json_len);
+
+/* ---- Certificates, CRLs and RA-TLS, read WITHOUT verifying anything ----------------------- */
+/* cba_crl_check returns CBA_OK when der[0..der_len) is one DER CRL as the verifier accepts it
+ * (v2, ecdsa-with-SHA256, nextUpdate); else CBA_E_CRL_INVALID or CBA_E_DER, also in *err (may be
+ * NULL). The signature is not checked. */
+CBA_API CBA_MUST_USE cba_err cba_crl_check(cba_error *err, const uint8_t *der, size_t der_len);
+
+/* cba_pem_first_cert decodes a PEM chain of "CERTIFICATE" blocks (at most 8) and copies the DER of
+ * the first into out[0..out_cap), setting *out_len and *num_certs. out_cap >= pem_len is always
+ * enough. Returns CBA_OK, or CBA_E_PEM / CBA_E_ARGUMENT (out_cap too small) / CBA_E_NOMEM, also
+ * in *err (may be NULL); the outputs are then untouched. */
+CBA_API CBA_MUST_USE cba_err cba_pem_first_cert(uint8_t *out, size_t out_cap, size_t *out_len,
+                                                size_t *num_certs, cba_error *err,
+                                                const uint8_t *pem, size_t pem_len);
+
+/* cba_ratls_cert_quote reads a dstack RA-TLS certificate (DER): *quote / *quote_len are set to the
+ * TDX quote in its extension 1.3.6.1.4.1.62397.1.1 (borrowed: they point into der) and
+ * report_data to SHA512("ratls-cert:" || the certificate's SPKI), what the quote must carry.
+ * Errors (also in *err, which may be NULL; the outputs are then untouched): the certificate's
+ * parse error (where "ratls.cert"), CBA_E_CERT_INVALID with where "ratls.extension" (no such
+ * extension) or "ratls.quote" (the extension is not one non-empty OCTET STRING), CBA_E_NOMEM. */
+CBA_API CBA_MUST_USE cba_err cba_ratls_cert_quote(const uint8_t **quote, size_t *quote_len,
+                                                  uint8_t report_data[64], cba_error *err,
+                                                  const uint8_t *der, size_t der_len);
+
+/* ---- Inspection: evidence as JSON for people ------------------------------------------------ */
+typedef enum cba_inspect_kind {
+    CBA_INSPECT_QUOTE = 0,  /* a binary TDX quote */
+    CBA_INSPECT_INFO,       /* a dstack guest agent response (Tappd.Info, Info, GetQuote) */
+    CBA_INSPECT_COLLATERAL, /* QuoteCollateralV3 JSON */
+    CBA_INSPECT_PEM_CHAIN,  /* a PEM certificate chain */
+    CBA_INSPECT_DER         /* one DER certificate or CRL */
+} cba_inspect_kind;
+
+/* cba_inspect_json parses in[0..in_len) strictly as `kind`, verifying NOT at all, and sets *out
+ * to a new NUL-terminated JSON object on one line (what `crabbox-attest inspect --json` prints;
+ * free it with cba_free). A problem worth telling (the parse error, or a part that did not parse
+ * while the rest did) is written to note[0..note_len) as one NUL-terminated line; note stays as
+ * it was when there is none (note may be NULL when note_len is 0). Returns CBA_OK, or the parse
+ * error (*out is then NULL). */
+CBA_API CBA_MUST_USE cba_err cba_inspect_json(char **out, char *note, size_t note_len,
+                                              cba_inspect_kind kind, const uint8_t *in, size_t in_len);
 
 /* ---- The report as JSON ------------------------------------------------------------------ */
 /* cba_report_json returns the report as one JSON object on one line, without a newline: the
