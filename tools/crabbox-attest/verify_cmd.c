@@ -171,182 +171,193 @@ static bool parse_u64(const char *text, uint64_t max, uint64_t *out)
     return true;
 }
 
-/* parse_args returns -1 to go on, else an exit code. */
-static int parse_args(verify_args *a, int argc, char **argv)
+/* file_policy returns --policy's policy, allocated on first use; NULL when out of memory. */
+static tc_policy *file_policy(verify_args *a)
 {
-    int opt;
-    uint64_t u;
-    char bad[80];
-    /* A first pass for --json so that usage errors come out as JSON too. */
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) { a->json = true; }
-        if (strcmp(argv[i], "--") == 0) { break; }
+    if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
+        tc_policy_init(a->file_policy);
     }
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "h", k_options, NULL)) != -1) {
-        cba_policy *p = &a->policy;
-        switch (opt) {
-        case OPT_INFO: a->info_path = optarg; break;
-        case OPT_QUOTE: a->quote_path = optarg; break;
-        case OPT_COLLATERAL: a->collateral_path = optarg; break;
-        case OPT_COMPOSE: a->compose_path = optarg; break;
-        case OPT_TRUST_ROOT: a->trust_root_path = optarg; break;
-        case OPT_PCCS: a->pccs_url = optarg; break;
-        case OPT_NO_CACHE: a->no_cache = true; break;
-        case OPT_CACHE_DIR: a->cache_dir = optarg; break;
-        case OPT_BUNDLE: a->bundle_path = optarg; break;
-        case OPT_DOCKER_COMPOSE: a->docker_compose_path = optarg; break;
-        case OPT_PRE_LAUNCH_SCRIPT: a->script_path = optarg; break;
-        case OPT_ACCEPT_PHALA_DEFAULT: a->accept_phala_default = true; break;
-        case OPT_APP_COMPOSE_POLICY: a->app_compose_policy = true; break;
-        case OPT_NONCE:
-            if (!cli_parse_hex(a->nonce, 32, optarg)) { return usage_error(a, "--nonce needs 64 hex digits"); }
-            a->has_nonce = true;
-            break;
-        case OPT_ALLOW_SCRIPT:
-            if (a->num_script_hashes == MAX_SCRIPT_HASHES ||
-                !cli_parse_hex(a->script_hashes[a->num_script_hashes], 32, optarg)) {
-                return usage_error(a, "--allow-pre-launch-script needs 64 hex digits (at most 16 times)");
-            }
-            a->num_script_hashes++;
-            break;
-        case OPT_ALLOW_ENV:
-            if (a->num_envs == MAX_ENV_ARGS || optarg[0] == '\0') {
-                return usage_error(a, "--allow-env needs a name (at most 16 times)");
-            }
-            a->envs[a->num_envs++] = optarg;
-            break;
-        case OPT_CACERT: a->cacert = optarg; break;
-        case OPT_TRIES: {
-            double v;
-            if (!fetch_parse_seconds(optarg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
-                return usage_error(a, "--tries needs a whole number from 1 to 10");
-            }
-            a->tries = (int)v;
-            break;
-        }
-        case OPT_TIMEOUT: {
-            double v;
-            if (!fetch_parse_seconds(optarg, 0.1, 600, &v)) {
-                return usage_error(a, "--timeout needs seconds between 0.1 and 600");
-            }
-            a->timeout_ms = (long)(v * 1000);
-            break;
-        }
-        case OPT_POLICY: {
-            cli_buf doc = { 0 };
-            char msg[300];
-            bool ok;
-            if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
-                tc_policy_init(a->file_policy);
-            }
-            if (a->file_policy == NULL) { return usage_error(a, "out of memory"); }
-            if (!cli_read_file(optarg, TC_POLICY_MAX_FILE, &doc)) {
-                return usage_error(a, "--policy: cannot read the file (see the message above)");
-            }
-            ok = tc_policy_load(a->file_policy, optarg, doc.data, doc.len, false, msg, sizeof msg);
-            cli_buf_free(&doc);
-            if (!ok) { return usage_error(a, msg); }
-            tc_policy_apply(a->file_policy, p);
-            break;
-        }
-        case OPT_JSON: a->json = true; break;
-        case OPT_NO_DCAP: p->skip_dcap = true; break;
-        case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
-        case OPT_APP_ID:
-            if (!cli_parse_hex(p->app_id, 20, optarg)) { return usage_error(a, "--app-id needs 40 hex digits"); }
-            p->has_app_id = true;
-            break;
-        case OPT_COMPOSE_HASH:
-            if (!cli_parse_hex(p->compose_hash, 32, optarg)) {
-                return usage_error(a, "--compose-hash needs 64 hex digits");
-            }
-            p->has_compose_hash = true;
-            break;
-        case OPT_REPORT_DATA:
-            if (!cli_parse_hex(p->report_data, 64, optarg)) {
-                return usage_error(a, "--report-data needs 128 hex digits");
-            }
-            p->has_report_data = true;
-            break;
-        case OPT_MRTD:
-        case OPT_RTMR0:
-        case OPT_RTMR1:
-        case OPT_RTMR2:
-        case OPT_RTMR3: {
-            /* one value or a comma-separated list of allowed values: the policy vocabulary's pin */
-            static const char *const keys[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
-            const char *key = keys[opt == OPT_MRTD ? 0 : opt == OPT_RTMR3 ? 4 : 1 + opt - OPT_RTMR0];
-            const char *vals[1] = { optarg };
-            char msg[300];
-            if (strchr(optarg, ',') == NULL && opt != OPT_RTMR3) {
-                /* one value: the policy's single pin (reported as "MRTD differs from the pinned value") */
-                uint8_t *dst = opt == OPT_MRTD ? p->mrtd : p->rtmr[opt - OPT_RTMR0];
-                if (!cli_parse_hex(dst, 48, optarg)) {
-                    snprintf(msg, sizeof msg, "--%s: \"%.40s\" is not 96 hex digits", key, optarg);
-                    return usage_error(a, msg);
-                }
-                if (opt == OPT_MRTD) {
-                    p->has_mrtd = true;
-                } else {
-                    p->has_rtmr[opt - OPT_RTMR0] = true;
-                }
-                break;
-            }
-            if (a->file_policy == NULL && (a->file_policy = malloc(sizeof *a->file_policy)) != NULL) {
-                tc_policy_init(a->file_policy);
-            }
-            if (a->file_policy == NULL) { return usage_error(a, "out of memory"); }
-            if (!tc_policy_set(a->file_policy, key, vals, 1, msg, sizeof msg)) {
-                char m2[340];
-                snprintf(m2, sizeof m2, "--%s", msg);
-                return usage_error(a, m2);
-            }
-            tc_policy_apply(a->file_policy, p);
-            break;
-        }
-        case OPT_AT:
-            if (!cli_parse_time(optarg, &a->at)) {
-                return usage_error(a, "--at needs Unix seconds or an RFC 3339 time such as 2025-06-01T12:00:00Z "
-                                      "or 2025-06-01T14:00:00.5+02:00");
-            }
-            a->have_at = true;
-            break;
-        case OPT_ACCEPT:
-            if (!add_statuses(p, optarg, bad, sizeof bad)) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "--accept: \"%s\" is not an acceptable TCB status", bad);
-                return usage_error(a, msg);
-            }
-            break;
-        case OPT_ALLOW_ADVISORY:
-            if (!add_advisories(a, optarg)) { return usage_error(a, "--allow-advisory: bad advisory list"); }
-            break;
-        case OPT_MIN_TCB_EVAL:
-            if (!parse_u64(optarg, UINT32_MAX, &u)) { return usage_error(a, "--min-tcb-eval needs a number"); }
-            p->min_tcb_evaluation_data_number = (uint32_t)u;
-            break;
-        case OPT_MAX_COLLATERAL_AGE:
-            if (!parse_u64(optarg, INT64_MAX, &u) || u == 0) {
-                return usage_error(a, "--max-collateral-age needs a positive number of seconds");
-            }
-            p->max_collateral_age = (int64_t)u;
-            break;
-        case 'h':
-        case OPT_HELP: fputs(k_verify_usage, stdout); return EXIT_VERIFIED;
-        default: {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
+    return a->file_policy;
+}
+
+/* The option steps below return -1 to go on, NOT_MINE for an option of another group, else an
+ * exit code. */
+#define NOT_MINE (-2)
+
+static int opt_policy_file(verify_args *a, const char *path)
+{
+    cli_buf doc = { 0 };
+    char msg[300];
+    bool ok;
+    if (file_policy(a) == NULL) { return usage_error(a, "out of memory"); }
+    if (!cli_read_file(path, TC_POLICY_MAX_FILE, &doc)) {
+        return usage_error(a, "--policy: cannot read the file (see the message above)");
+    }
+    ok = tc_policy_load(a->file_policy, path, doc.data, doc.len, false, msg, sizeof msg);
+    cli_buf_free(&doc);
+    if (!ok) { return usage_error(a, msg); }
+    tc_policy_apply(a->file_policy, &a->policy);
+    return -1;
+}
+
+/* --mrtd and --rtmrN: one value or a comma-separated list of allowed values: the policy
+ * vocabulary's pin. */
+static int opt_measurement(verify_args *a, int opt, const char *arg)
+{
+    static const char *const keys[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3" };
+    cba_policy *p = &a->policy;
+    const char *key = keys[opt == OPT_MRTD ? 0 : opt == OPT_RTMR3 ? 4 : 1 + opt - OPT_RTMR0];
+    const char *vals[1] = { arg };
+    char msg[300];
+    if (strchr(arg, ',') == NULL && opt != OPT_RTMR3) {
+        /* one value: the policy's single pin (reported as "MRTD differs from the pinned value") */
+        uint8_t *dst = opt == OPT_MRTD ? p->mrtd : p->rtmr[opt - OPT_RTMR0];
+        if (!cli_parse_hex(dst, 48, arg)) {
+            snprintf(msg, sizeof msg, "--%s: \"%.40s\" is not 96 hex digits", key, arg);
             return usage_error(a, msg);
         }
+        if (opt == OPT_MRTD) {
+            p->has_mrtd = true;
+        } else {
+            p->has_rtmr[opt - OPT_RTMR0] = true;
         }
+        return -1;
     }
-    if (optind != argc) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
-        return usage_error(a, msg);
+    if (file_policy(a) == NULL) { return usage_error(a, "out of memory"); }
+    if (!tc_policy_set(a->file_policy, key, vals, 1, msg, sizeof msg)) {
+        char m2[340];
+        snprintf(m2, sizeof m2, "--%s", msg);
+        return usage_error(a, m2);
     }
+    tc_policy_apply(a->file_policy, p);
+    return -1;
+}
+
+/* The inputs and the fetch: paths, switches and the --pccs options. */
+static int opt_input(verify_args *a, int opt, const char *arg)
+{
+    double v;
+    switch (opt) {
+    case OPT_INFO: a->info_path = arg; break;
+    case OPT_QUOTE: a->quote_path = arg; break;
+    case OPT_COLLATERAL: a->collateral_path = arg; break;
+    case OPT_COMPOSE: a->compose_path = arg; break;
+    case OPT_TRUST_ROOT: a->trust_root_path = arg; break;
+    case OPT_PCCS: a->pccs_url = arg; break;
+    case OPT_NO_CACHE: a->no_cache = true; break;
+    case OPT_CACHE_DIR: a->cache_dir = arg; break;
+    case OPT_BUNDLE: a->bundle_path = arg; break;
+    case OPT_DOCKER_COMPOSE: a->docker_compose_path = arg; break;
+    case OPT_PRE_LAUNCH_SCRIPT: a->script_path = arg; break;
+    case OPT_CACERT: a->cacert = arg; break;
+    case OPT_JSON: a->json = true; break;
+    case OPT_NONCE:
+        if (!cli_parse_hex(a->nonce, 32, arg)) { return usage_error(a, "--nonce needs 64 hex digits"); }
+        a->has_nonce = true;
+        break;
+    case OPT_TRIES:
+        if (!fetch_parse_seconds(arg, 1, CBA_FETCH_MAX_TRIES, &v) || v != (double)(int)v) {
+            return usage_error(a, "--tries needs a whole number from 1 to 10");
+        }
+        a->tries = (int)v;
+        break;
+    case OPT_TIMEOUT:
+        if (!fetch_parse_seconds(arg, 0.1, 600, &v)) {
+            return usage_error(a, "--timeout needs seconds between 0.1 and 600");
+        }
+        a->timeout_ms = (long)(v * 1000);
+        break;
+    case OPT_AT:
+        if (!cli_parse_time(arg, &a->at)) {
+            return usage_error(a, "--at needs Unix seconds or an RFC 3339 time such as 2025-06-01T12:00:00Z "
+                                  "or 2025-06-01T14:00:00.5+02:00");
+        }
+        a->have_at = true;
+        break;
+    default: return NOT_MINE;
+    }
+    return -1;
+}
+
+/* The app-compose policy's options. */
+static int opt_app_compose(verify_args *a, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_ACCEPT_PHALA_DEFAULT: a->accept_phala_default = true; break;
+    case OPT_APP_COMPOSE_POLICY: a->app_compose_policy = true; break;
+    case OPT_ALLOW_SCRIPT:
+        if (a->num_script_hashes == MAX_SCRIPT_HASHES ||
+            !cli_parse_hex(a->script_hashes[a->num_script_hashes], 32, arg)) {
+            return usage_error(a, "--allow-pre-launch-script needs 64 hex digits (at most 16 times)");
+        }
+        a->num_script_hashes++;
+        break;
+    case OPT_ALLOW_ENV:
+        if (a->num_envs == MAX_ENV_ARGS || arg[0] == '\0') {
+            return usage_error(a, "--allow-env needs a name (at most 16 times)");
+        }
+        a->envs[a->num_envs++] = arg;
+        break;
+    default: return NOT_MINE;
+    }
+    return -1;
+}
+
+/* The verifier policy's options: pins, statuses, advisories, ages. */
+static int opt_policy(verify_args *a, int opt, const char *arg)
+{
+    cba_policy *p = &a->policy;
+    uint64_t u;
+    char bad[80];
+    switch (opt) {
+    case OPT_POLICY: return opt_policy_file(a, arg);
+    case OPT_NO_DCAP: p->skip_dcap = true; break;
+    case OPT_ALLOW_DEBUG: p->allow_debug = true; break;
+    case OPT_APP_ID:
+        if (!cli_parse_hex(p->app_id, 20, arg)) { return usage_error(a, "--app-id needs 40 hex digits"); }
+        p->has_app_id = true;
+        break;
+    case OPT_COMPOSE_HASH:
+        if (!cli_parse_hex(p->compose_hash, 32, arg)) { return usage_error(a, "--compose-hash needs 64 hex digits"); }
+        p->has_compose_hash = true;
+        break;
+    case OPT_REPORT_DATA:
+        if (!cli_parse_hex(p->report_data, 64, arg)) { return usage_error(a, "--report-data needs 128 hex digits"); }
+        p->has_report_data = true;
+        break;
+    case OPT_MRTD:
+    case OPT_RTMR0:
+    case OPT_RTMR1:
+    case OPT_RTMR2:
+    case OPT_RTMR3: return opt_measurement(a, opt, arg);
+    case OPT_ACCEPT:
+        if (!add_statuses(p, arg, bad, sizeof bad)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "--accept: \"%s\" is not an acceptable TCB status", bad);
+            return usage_error(a, msg);
+        }
+        break;
+    case OPT_ALLOW_ADVISORY:
+        if (!add_advisories(a, arg)) { return usage_error(a, "--allow-advisory: bad advisory list"); }
+        break;
+    case OPT_MIN_TCB_EVAL:
+        if (!parse_u64(arg, UINT32_MAX, &u)) { return usage_error(a, "--min-tcb-eval needs a number"); }
+        p->min_tcb_evaluation_data_number = (uint32_t)u;
+        break;
+    case OPT_MAX_COLLATERAL_AGE:
+        if (!parse_u64(arg, INT64_MAX, &u) || u == 0) {
+            return usage_error(a, "--max-collateral-age needs a positive number of seconds");
+        }
+        p->max_collateral_age = (int64_t)u;
+        break;
+    default: return NOT_MINE;
+    }
+    return -1;
+}
+
+/* check_combination refuses options that contradict each other, after PCCS_URL's default. */
+static int check_combination(verify_args *a)
+{
     if ((a->info_path == NULL && a->quote_path == NULL) == (a->bundle_path == NULL)) {
         return usage_error(a, "give --quote FILE, --info FILE or both, or --bundle FILE");
     }
@@ -377,6 +388,39 @@ static int parse_args(verify_args *a, int argc, char **argv)
         return usage_error(a, "--collateral and --no-dcap contradict each other");
     }
     return -1;
+}
+
+/* parse_args returns -1 to go on, else an exit code. */
+static int parse_args(verify_args *a, int argc, char **argv)
+{
+    int opt;
+    /* A first pass for --json so that usage errors come out as JSON too. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) { a->json = true; }
+        if (strcmp(argv[i], "--") == 0) { break; }
+    }
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", k_options, NULL)) != -1) {
+        int rc;
+        if (opt == 'h' || opt == OPT_HELP) {
+            fputs(k_verify_usage, stdout);
+            return EXIT_VERIFIED;
+        }
+        if ((rc = opt_input(a, opt, optarg)) == NOT_MINE && (rc = opt_app_compose(a, opt, optarg)) == NOT_MINE &&
+            (rc = opt_policy(a, opt, optarg)) == NOT_MINE) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return usage_error(a, msg);
+        }
+        if (rc >= 0) { return rc; }
+    }
+    if (optind != argc) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unexpected argument '%s'", argv[optind]);
+        return usage_error(a, msg);
+    }
+    return check_combination(a);
 }
 
 static const char *ssh_keys_label(const cba_report *r, const verify_args *a)
@@ -618,195 +662,220 @@ static void print_text(const cba_report *r, const verify_args *a)
     }
 }
 
-int cmd_verify(int argc, char **argv)
-{
-    verify_args a;
-    cli_buf info = { 0 }, quote = { 0 }, quote_log = { 0 }, coll = { 0 }, compose = { 0 }, root = { 0 };
-    cli_buf dcompose = { 0 }, script = { 0 };
-    cba_evidence ev;
-    cba_report *r = NULL;
+/* What cmd_verify read, fetched and owns until it returns. */
+typedef struct verify_inputs {
+    cli_buf info, quote, quote_log, coll, compose, root, dcompose, script;
     cli_quote_input qin;
-    int rc;
+    cba_evidence ev;
+} verify_inputs;
 
-    memset(&a, 0, sizeof a);
-    memset(&qin, 0, sizeof qin);
-    cba_policy_init(&a.policy);
-    cba_evidence_init(&ev);
-    a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
-    rc = parse_args(&a, argc, argv);
-    if (rc >= 0) { goto out; }
-    rc = EXIT_USAGE;
-    if (!a.have_at) { a.at = (int64_t)time(NULL); }
-    if (a.info_path && !cli_read_file(a.info_path, CLI_MAX_INPUT, &info)) { goto out_usage; }
-    if (a.quote_path) {
-        if (!cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote)) { goto out_usage; }
-        if (!cli_quote_input_detect(&qin, quote.data, quote.len)) {
-            rc = usage_error(&a, "out of memory");
-            goto out;
-        }
-        snprintf(a.input_format, sizeof a.input_format, "%s", qin.format);
-        cli_buf_free(&quote);
-        quote.data = qin.quote;
-        quote.len = qin.quote_len;
-        qin.quote = NULL;
-        if (qin.from_cert && !a.policy.has_report_data) {
-            /* A standalone RA-TLS certificate: its quote must bind its key. */
-            memcpy(a.policy.report_data, qin.ratls_report_data, 64);
-            a.policy.has_report_data = true;
-        }
+/* The steps below return -1 to go on, else an exit code. */
+
+/* unreadable: an input could not be read (its reader said why on stderr). */
+static int unreadable(const verify_args *a)
+{
+    if (a->json) { (void)usage_error(a, "cannot read the input (see the message above)"); }
+    return EXIT_USAGE;
+}
+
+/* read_quote reads --quote, whatever form it has (quote_input.h). */
+static int read_quote(verify_args *a, verify_inputs *in)
+{
+    if (!cli_read_file(a->quote_path, CLI_MAX_INPUT, &in->quote)) { return unreadable(a); }
+    if (!cli_quote_input_detect(&in->qin, in->quote.data, in->quote.len)) { return usage_error(a, "out of memory"); }
+    snprintf(a->input_format, sizeof a->input_format, "%s", in->qin.format);
+    cli_buf_free(&in->quote);
+    in->quote.data = in->qin.quote;
+    in->quote.len = in->qin.quote_len;
+    in->qin.quote = NULL;
+    if (in->qin.from_cert && !a->policy.has_report_data) {
+        /* A standalone RA-TLS certificate: its quote must bind its key. */
+        memcpy(a->policy.report_data, in->qin.ratls_report_data, 64);
+        a->policy.has_report_data = true;
     }
-    if (a.collateral_path && !cli_read_file(a.collateral_path, CLI_MAX_INPUT, &coll)) { goto out_usage; }
-    if (a.bundle_path && !bundle_fill(a.bundle_path, a.collateral_path == NULL && a.pccs_url == NULL, &info.data,
-                                      &info.len, &quote.data, &quote.len, &quote_log.data, &quote_log.len,
-                                      &coll.data, &coll.len, &a.policy,
-                                      &ev.quote_replaces_info_quote, a.have_at ? NULL : &a.at,
-                                      a.has_nonce ? a.nonce : NULL, &a.auth)) {
-        goto out_usage;
+    return -1;
+}
+
+/* read_evidence reads --info, --quote, --collateral, --bundle and --trust-root. */
+static int read_evidence(verify_args *a, verify_inputs *in)
+{
+    int rc;
+    if (a->info_path && !cli_read_file(a->info_path, CLI_MAX_INPUT, &in->info)) { return unreadable(a); }
+    if (a->quote_path && (rc = read_quote(a, in)) >= 0) { return rc; }
+    if (a->collateral_path && !cli_read_file(a->collateral_path, CLI_MAX_INPUT, &in->coll)) { return unreadable(a); }
+    if (a->bundle_path &&
+        !bundle_fill(a->bundle_path, a->collateral_path == NULL && a->pccs_url == NULL, &in->info.data,
+                     &in->info.len, &in->quote.data, &in->quote.len, &in->quote_log.data, &in->quote_log.len,
+                     &in->coll.data, &in->coll.len, &a->policy, &in->ev.quote_replaces_info_quote,
+                     a->have_at ? NULL : &a->at, a->has_nonce ? a->nonce : NULL, &a->auth)) {
+        return unreadable(a);
     }
-    a.bundle_loaded = a.bundle_path != NULL;
-    if (a.trust_root_path) {
-        if (!fetch_load_trust_root(a.trust_root_path, &root)) { goto out_usage; }
+    a->bundle_loaded = a->bundle_path != NULL;
+    if (a->trust_root_path) {
+        if (!fetch_load_trust_root(a->trust_root_path, &in->root)) { return unreadable(a); }
         fprintf(stderr, "%s\n", k_test_root_warning);
-        a.policy.trust_root_der = root.data;
-        a.policy.trust_root_der_len = root.len;
+        a->policy.trust_root_der = in->root.data;
+        a->policy.trust_root_der_len = in->root.len;
     }
-    if (a.pccs_url != NULL) {
-        cba_fetch_opts fo;
-        cba_fetch_result fr;
-        cba_evidence fev;
-        int frc;
-        cba_evidence_init(&fev);
-        fev.quote = quote.data;
-        fev.quote_len = quote.len;
-        fev.info_json = info.data;
-        fev.info_json_len = info.len;
-        cli_fetch_opts_init(&fo);
-        fo.base_url = a.pccs_url;
-        fo.cache_dir = a.cache_dir;
-        fo.no_cache = a.no_cache;
-        fo.quiet = a.json;
-        fo.trust_root_der = a.policy.trust_root_der;
-        fo.trust_root_der_len = a.policy.trust_root_der_len;
-        if (a.cacert != NULL) { fo.cacert = a.cacert; }
-        if (a.timeout_ms != 0) { fo.timeout_ms = a.timeout_ms; }
-        if (a.tries != 0) { fo.max_tries = a.tries; }
-        frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a.at, &fr));
-        if (frc == EXIT_USAGE) {
-            rc = usage_error(&a, fr.error);
-            cba_fetch_result_free(&fr);
-            goto out;
-        }
-        /* Verified collateral; or collateral that does not verify (the verifier then names the
-         * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
-        if (fr.json.data == NULL) { snprintf(a.fetch_note, sizeof a.fetch_note, "%.300s", fr.error); }
-        coll = fr.json;
-        fr.json = (cli_buf){ 0 };
+    return -1;
+}
+
+/* fetch_pccs_collateral fetches the collateral from --pccs (or PCCS_URL). */
+static int fetch_pccs_collateral(verify_args *a, verify_inputs *in)
+{
+    cba_fetch_opts fo;
+    cba_fetch_result fr;
+    cba_evidence fev;
+    int frc;
+    cba_evidence_init(&fev);
+    fev.quote = in->quote.data;
+    fev.quote_len = in->quote.len;
+    fev.info_json = in->info.data;
+    fev.info_json_len = in->info.len;
+    cli_fetch_opts_init(&fo);
+    fo.base_url = a->pccs_url;
+    fo.cache_dir = a->cache_dir;
+    fo.no_cache = a->no_cache;
+    fo.quiet = a->json;
+    fo.trust_root_der = a->policy.trust_root_der;
+    fo.trust_root_der_len = a->policy.trust_root_der_len;
+    if (a->cacert != NULL) { fo.cacert = a->cacert; }
+    if (a->timeout_ms != 0) { fo.timeout_ms = a->timeout_ms; }
+    if (a->tries != 0) { fo.max_tries = a->tries; }
+    frc = fetch_exit_code(cba_fetch_collateral(&fo, &fev, a->at, &fr));
+    if (frc == EXIT_USAGE) {
+        int rc = usage_error(a, fr.error);
         cba_fetch_result_free(&fr);
+        return rc;
     }
-    if (a.compose_path) {
-        /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
-        if (!cli_read_file(a.compose_path, CLI_MAX_INPUT, &compose)) { goto out_usage; }
-        {
-            /* The app-compose is JSON (an object); a docker-compose YAML is a common mix-up. */
-            size_t i = 0;
-            while (i < compose.len && (compose.data[i] == ' ' || compose.data[i] == '\n' || compose.data[i] == '\r' ||
-                                       compose.data[i] == '\t')) {
-                i++;
-            }
-            if (i == compose.len || compose.data[i] != '{') {
-                char msg[400];
-                snprintf(msg, sizeof msg,
-                         "--compose wants the app-compose JSON (app-compose.json: the whole document dstack "
-                         "hashes, with docker_compose_file inside it); %.100s is not JSON (a docker-compose "
-                         "YAML?): give that with --docker-compose FILE",
-                         a.compose_path);
-                rc = usage_error(&a, msg);
-                goto out;
-            }
-        }
-        if (!cba_compose_hash(a.policy.compose_hash, compose.data, compose.len)) { goto out_usage; }
-        a.policy.has_compose_hash = true;
+    /* Verified collateral; or collateral that does not verify (the verifier then names the
+     * failing check); or none (unavailable: the verdict says collateral is missing, exit 3). */
+    if (fr.json.data == NULL) { snprintf(a->fetch_note, sizeof a->fetch_note, "%.300s", fr.error); }
+    in->coll = fr.json;
+    fr.json = (cli_buf){ 0 };
+    cba_fetch_result_free(&fr);
+    return -1;
+}
+
+/* pin_compose pins the compose hash of --compose FILE. */
+static int pin_compose(verify_args *a, verify_inputs *in)
+{
+    const cli_buf *c = &in->compose;
+    size_t i = 0;
+    /* The expected compose hash is SHA-256 of the file's exact bytes, as the guest computes it. */
+    if (!cli_read_file(a->compose_path, CLI_MAX_INPUT, &in->compose)) { return unreadable(a); }
+    /* The app-compose is JSON (an object); a docker-compose YAML is a common mix-up. */
+    while (i < c->len && (c->data[i] == ' ' || c->data[i] == '\n' || c->data[i] == '\r' || c->data[i] == '\t')) {
+        i++;
     }
-    /* The app-compose policy: from this command line, and (for --bundle) the compose and script
-     * the host recorded it deployed. */
-    if (a.docker_compose_path && !cli_read_file(a.docker_compose_path, CLI_MAX_INPUT, &dcompose)) { goto out_usage; }
-    if (a.script_path && !cli_read_file(a.script_path, CLI_MAX_INPUT, &script)) { goto out_usage; }
-    if (a.bundle_path && (dcompose.data == NULL || script.data == NULL)) {
+    if (i == c->len || c->data[i] != '{') {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "--compose wants the app-compose JSON (app-compose.json: the whole document dstack "
+                 "hashes, with docker_compose_file inside it); %.100s is not JSON (a docker-compose "
+                 "YAML?): give that with --docker-compose FILE",
+                 a->compose_path);
+        return usage_error(a, msg);
+    }
+    if (!cba_compose_hash(a->policy.compose_hash, c->data, c->len)) { return unreadable(a); }
+    a->policy.has_compose_hash = true;
+    return -1;
+}
+
+/* set_app_compose_policy: the app-compose policy, from this command line, and (for --bundle) the
+ * compose and script the host recorded it deployed. */
+static int set_app_compose_policy(verify_args *a, verify_inputs *in)
+{
+    if (a->docker_compose_path && !cli_read_file(a->docker_compose_path, CLI_MAX_INPUT, &in->dcompose)) {
+        return unreadable(a);
+    }
+    if (a->script_path && !cli_read_file(a->script_path, CLI_MAX_INPUT, &in->script)) { return unreadable(a); }
+    if (a->bundle_path && (in->dcompose.data == NULL || in->script.data == NULL)) {
         cli_buf bc = { 0 }, bs = { 0 };
-        if (!bundle_fill_app_compose(a.bundle_path, &bc.data, &bc.len, &bs.data, &bs.len)) { goto out_usage; }
-        if (dcompose.data == NULL) {
-            dcompose = bc;
+        if (!bundle_fill_app_compose(a->bundle_path, &bc.data, &bc.len, &bs.data, &bs.len)) { return unreadable(a); }
+        if (in->dcompose.data == NULL) {
+            in->dcompose = bc;
         } else {
             cli_buf_free(&bc);
         }
-        if (script.data == NULL) {
-            script = bs;
+        if (in->script.data == NULL) {
+            in->script = bs;
         } else {
             cli_buf_free(&bs);
         }
     }
-    bundle_app_compose_policy(&a.acp, dcompose.data, dcompose.len, script.data, script.len);
+    bundle_app_compose_policy(&a->acp, in->dcompose.data, in->dcompose.len, in->script.data, in->script.len);
     /* Enforced when the command line (or the bundle) says what was deployed or what to accept;
      * otherwise evaluated and reported ("not enforced: ...", ssh_keys=...) without deciding. */
-    a.acp.report_only = !a.app_compose_policy && dcompose.data == NULL && script.data == NULL &&
-                        a.num_script_hashes == 0 && a.num_envs == 0 && !a.accept_phala_default;
-    if (a.accept_phala_default) {
-        bundle_accept_phala_default(&a.acp, (uint8_t(*)[32])a.script_hashes[a.num_script_hashes]);
-        a.envs[a.num_envs++] = "DSTACK_AUTHORIZED_KEYS";
-        a.num_script_hashes++;
+    a->acp.report_only = !a->app_compose_policy && in->dcompose.data == NULL && in->script.data == NULL &&
+                         a->num_script_hashes == 0 && a->num_envs == 0 && !a->accept_phala_default;
+    if (a->accept_phala_default) {
+        bundle_accept_phala_default(&a->acp, (uint8_t(*)[32])a->script_hashes[a->num_script_hashes]);
+        a->envs[a->num_envs++] = "DSTACK_AUTHORIZED_KEYS";
+        a->num_script_hashes++;
         fprintf(stderr, "%s\n", BUNDLE_PHALA_DEFAULT_WARNING);
     }
-    a.acp.pre_launch_script_sha256 = a.num_script_hashes ? (const uint8_t(*)[32])a.script_hashes : NULL;
-    a.acp.num_pre_launch_script_sha256 = a.num_script_hashes;
-    if (a.acp.allowed_envs != NULL && (dcompose.data != NULL || script.data != NULL)) {
+    a->acp.pre_launch_script_sha256 = a->num_script_hashes ? (const uint8_t(*)[32])a->script_hashes : NULL;
+    a->acp.num_pre_launch_script_sha256 = a->num_script_hashes;
+    if (a->acp.allowed_envs != NULL && (in->dcompose.data != NULL || in->script.data != NULL)) {
         /* What the host allows for a lease it deployed (bundle_app_compose_policy). */
-        for (const char *const *e = a.acp.allowed_envs; *e != NULL && a.num_envs < MAX_ENV_ARGS + 2; e++) {
-            a.envs[a.num_envs++] = *e;
+        for (const char *const *e = a->acp.allowed_envs; *e != NULL && a->num_envs < MAX_ENV_ARGS + 2; e++) {
+            a->envs[a->num_envs++] = *e;
         }
     }
-    a.envs[a.num_envs] = NULL;
-    a.acp.allowed_envs = a.num_envs ? a.envs : NULL;
-    a.policy.app_compose = &a.acp;
+    a->envs[a->num_envs] = NULL;
+    a->acp.allowed_envs = a->num_envs ? a->envs : NULL;
+    a->policy.app_compose = &a->acp;
+    return -1;
+}
 
-    ev.info_json = info.data;
-    ev.info_json_len = info.len;
-    ev.quote = quote.data;
-    ev.quote_len = quote.len;
-    ev.quote_event_log = quote_log.data; /* from a bundle: the log sent with its fresh quote */
-    ev.quote_event_log_len = quote_log.len;
-    ev.collateral_json = coll.data;
-    ev.collateral_json_len = coll.len;
-
-    r = malloc(sizeof *r);
-    if (r == NULL) {
-        rc = usage_error(&a, "out of memory");
-        goto out;
-    }
+/* reject_unparsed_quote: no quote could be taken out of --quote: malformed evidence, rejected at
+ * quote_parse. */
+static void reject_unparsed_quote(cba_report *r, const cli_quote_input *qin)
+{
     cba_report_init(r);
-    if (qin.problem[0] != '\0') {
-        /* No quote could be taken out of --quote: malformed evidence, rejected at quote_parse. */
-        cba_report_init(r);
-        r->verdict = CBA_VERDICT_REJECTED;
-        r->failed_check = CBA_CHECK_QUOTE_PARSE;
-        r->error.code = strstr(qin.format, "empty") != NULL || strstr(qin.format, "blank") != NULL ||
-                                strstr(qin.format, "without") != NULL
-                            ? CBA_E_QUOTE_MISSING
-                            : CBA_E_QUOTE_FORMAT;
-        snprintf(r->error.where, sizeof r->error.where, "quote");
-        snprintf(r->error.detail, sizeof r->error.detail, "%.40s: %.110s", qin.format, qin.problem);
-        r->checks[CBA_CHECK_QUOTE_PARSE].status = CBA_CHECK_FAIL;
-        snprintf(r->checks[CBA_CHECK_QUOTE_PARSE].detail, sizeof r->checks[0].detail, "%s", r->error.detail);
-    } else if (cba_verify(r, &a.policy, &ev, a.at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
+    r->verdict = CBA_VERDICT_REJECTED;
+    r->failed_check = CBA_CHECK_QUOTE_PARSE;
+    r->error.code = strstr(qin->format, "empty") != NULL || strstr(qin->format, "blank") != NULL ||
+                            strstr(qin->format, "without") != NULL
+                        ? CBA_E_QUOTE_MISSING
+                        : CBA_E_QUOTE_FORMAT;
+    snprintf(r->error.where, sizeof r->error.where, "quote");
+    snprintf(r->error.detail, sizeof r->error.detail, "%.40s: %.110s", qin->format, qin->problem);
+    r->checks[CBA_CHECK_QUOTE_PARSE].status = CBA_CHECK_FAIL;
+    snprintf(r->checks[CBA_CHECK_QUOTE_PARSE].detail, sizeof r->checks[0].detail, "%s", r->error.detail);
+}
+
+/* run_verifier hands the evidence to the verifier; r is initialised. */
+static void run_verifier(cba_report *r, verify_args *a, verify_inputs *in)
+{
+    cba_evidence *ev = &in->ev;
+    ev->info_json = in->info.data;
+    ev->info_json_len = in->info.len;
+    ev->quote = in->quote.data;
+    ev->quote_len = in->quote.len;
+    ev->quote_event_log = in->quote_log.data; /* from a bundle: the log sent with its fresh quote */
+    ev->quote_event_log_len = in->quote_log.len;
+    ev->collateral_json = in->coll.data;
+    ev->collateral_json_len = in->coll.len;
+    if (in->qin.problem[0] != '\0') {
+        reject_unparsed_quote(r, &in->qin);
+    } else if (cba_verify(r, &a->policy, ev, a->at) != CBA_OK && r->verdict == CBA_VERDICT_VERIFIED) {
         r->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
     }
     tc_report_add_hints(r, TC_HINTS_ATTEST); /* the flags that change an outcome (hints.h) */
-    if (!a.accept_phala_default && strcmp(ssh_keys_label(r, &a), "host-controllable") == 0) {
+}
+
+/* report_outcome warns, prints the report and returns the exit code. */
+static int report_outcome(cba_report *r, const verify_args *a)
+{
+    if (!a->accept_phala_default && strcmp(ssh_keys_label(r, a), "host-controllable") == 0) {
         fprintf(stderr, "WARNING: this CVM runs Phala Cloud's default pre-launch script (v0.0.15): it writes root's "
                         "authorized_keys from the DSTACK_AUTHORIZED_KEYS env var and the unmeasured /dstack/user_config, "
                         "so the HOST can add its own root key (ssh_keys=host-controllable; not enforced without "
                         "--app-compose-policy)\n");
     }
-    if (r->collateral_missing && a.pccs_url != NULL) {
+    if (r->collateral_missing && a->pccs_url != NULL) {
         /* Never advise passing what was passed: say what --pccs did instead. */
         static const char k_tried[] = "no collateral: --pccs found none (see the hint below)";
         for (int i = 0; i < CBA_CHECK_COUNT; i++) {
@@ -818,37 +887,62 @@ int cmd_verify(int argc, char **argv)
             snprintf(r->error.detail, sizeof r->error.detail, "%s", k_tried);
         }
     }
-    if (a.json) {
-        print_json(r, &a);
+    if (a->json) {
+        print_json(r, a);
     } else {
-        print_text(r, &a);
+        print_text(r, a);
     }
-    if (a.bundle_loaded) { fprintf(stderr, "bundle: %s\n", bundle_auth_name(a.auth)); }
-    if (edited_only(r, &a)) {
-        rc = EXIT_REJECTED;
-    } else if (r->verdict == CBA_VERDICT_VERIFIED) {
-        rc = EXIT_VERIFIED;
-    } else if (r->collateral_missing) {
-        rc = EXIT_NEED_COLLATERAL;
-    } else {
-        rc = EXIT_REJECTED;
+    if (a->bundle_loaded) { fprintf(stderr, "bundle: %s\n", bundle_auth_name(a->auth)); }
+    if (edited_only(r, a)) { return EXIT_REJECTED; }
+    if (r->verdict == CBA_VERDICT_VERIFIED) { return EXIT_VERIFIED; }
+    if (r->collateral_missing) { return EXIT_NEED_COLLATERAL; }
+    return EXIT_REJECTED;
+}
+
+static void verify_inputs_free(verify_inputs *in)
+{
+    cli_buf_free(&in->info);
+    cli_buf_free(&in->quote_log);
+    cli_buf_free(&in->quote);
+    cli_buf_free(&in->coll);
+    cli_buf_free(&in->compose);
+    cli_buf_free(&in->root);
+    cli_buf_free(&in->dcompose);
+    cli_buf_free(&in->script);
+    cli_quote_input_free(&in->qin);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    verify_args a;
+    verify_inputs in;
+    cba_report *r = NULL;
+    int rc;
+
+    memset(&a, 0, sizeof a);
+    memset(&in, 0, sizeof in);
+    cba_policy_init(&a.policy);
+    cba_evidence_init(&in.ev);
+    a.policy.one_shot = true; /* one verification per process: no wolfCrypt table building */
+    rc = parse_args(&a, argc, argv);
+    if (rc >= 0) { goto out; }
+    if (!a.have_at) { a.at = (int64_t)time(NULL); }
+    if ((rc = read_evidence(&a, &in)) >= 0) { goto out; }
+    if (a.pccs_url != NULL && (rc = fetch_pccs_collateral(&a, &in)) >= 0) { goto out; }
+    if (a.compose_path && (rc = pin_compose(&a, &in)) >= 0) { goto out; }
+    if ((rc = set_app_compose_policy(&a, &in)) >= 0) { goto out; }
+    r = malloc(sizeof *r);
+    if (r == NULL) {
+        rc = usage_error(&a, "out of memory");
+        goto out;
     }
-    goto out;
-out_usage:
-    if (a.json) { (void)usage_error(&a, "cannot read the input (see the message above)"); }
-    rc = EXIT_USAGE;
+    cba_report_init(r);
+    run_verifier(r, &a, &in);
+    rc = report_outcome(r, &a);
 out:
     free(r);
-    cli_buf_free(&info);
-    cli_buf_free(&quote_log);
-    cli_buf_free(&quote);
-    cli_buf_free(&coll);
-    cli_buf_free(&compose);
-    cli_buf_free(&root);
-    cli_buf_free(&dcompose);
-    cli_buf_free(&script);
+    verify_inputs_free(&in);
     for (size_t i = 0; i < a.num_advisories; i++) { free(a.advisory_storage[i]); }
     free(a.file_policy);
-    cli_quote_input_free(&qin);
     return rc;
 }
