@@ -309,19 +309,9 @@ static bool write_stdout(const cli_buf *b)
     return fwrite(b->data, 1, b->len, stdout) == b->len && fflush(stdout) == 0;
 }
 
-int cmd_collateral(int argc, char **argv)
+/* pick_subcommand returns -1 for `fetch`, else the exit code (help, or a usage error). */
+static int pick_subcommand(int argc, char **argv)
 {
-    collateral_args a;
-    cli_buf quote = { 0 }, info = { 0 }, root = { 0 };
-    cba_fetch_result res;
-    cba_report *rep = NULL;
-    cba_evidence ev;
-    int rc;
-
-    cba_evidence_init(&ev);
-    memset(&res, 0, sizeof res);
-    memset(&a, 0, sizeof a);
-    cli_fetch_opts_init(&a.fo);
     if (argc < 2) {
         fputs(k_collateral_usage, stderr);
         return EXIT_USAGE;
@@ -334,6 +324,112 @@ int cmd_collateral(int argc, char **argv)
         fprintf(stderr, PROG " collateral: unknown subcommand '%.100s'\n%s", argv[1], k_collateral_usage);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The files cmd_collateral reads and owns until it returns. */
+typedef struct collateral_inputs {
+    cli_buf quote, info, root;
+} collateral_inputs;
+
+/* malformed_quote: --quote was read, but holds no quote: malformed evidence (exit 1), the form
+ * named above. */
+static int malformed_quote(const collateral_args *a)
+{
+    int rc = EXIT_REJECTED;
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "result", json_object_new_string("error"));
+        json_object_object_add(o, "exit_code", json_object_new_int(rc));
+        json_object_object_add(o, "error", json_object_new_string("malformed quote (see stderr)"));
+        cli_json_status(o, rc, "malformed", "malformed quote: no TDX quote in the --quote file (see stderr)");
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    return rc;
+}
+
+/* read_inputs reads --quote or --info, and --trust-root; returns -1 to go on, else the exit code. */
+static int read_inputs(collateral_args *a, collateral_inputs *in)
+{
+    if (a->quote_path != NULL && !cli_read_file(a->quote_path, CLI_MAX_INPUT, &in->quote)) {
+        (void)collateral_usage_error(a, "cannot read the quote (see the message above)");
+        return EXIT_USAGE;
+    }
+    if (a->quote_path != NULL && !cli_decode_quote_file(&in->quote, a->quote_path)) { return malformed_quote(a); }
+    if (a->info_path != NULL && !cli_read_file(a->info_path, CLI_MAX_INPUT, &in->info)) {
+        (void)collateral_usage_error(a, "cannot read the guest agent response (see the message above)");
+        return EXIT_USAGE;
+    }
+    if (a->trust_root_path != NULL) {
+        if (!fetch_load_trust_root(a->trust_root_path, &in->root)) {
+            (void)collateral_usage_error(a, "cannot load --trust-root (see the message above)");
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "%s\n", k_test_root_warning);
+        a->fo.trust_root_der = in->root.data;
+        a->fo.trust_root_der_len = in->root.len;
+    }
+    return -1;
+}
+
+/* judge_quote says what this collateral says about the quote, under the default policy
+ * (informational: the collateral itself verified). Returns the report, NULL when out of memory. */
+static cba_report *judge_quote(const collateral_args *a, cba_evidence *ev, const cba_fetch_result *res)
+{
+    cba_report *rep = malloc(sizeof *rep);
+    cba_policy pol;
+    char until[32];
+    if (rep == NULL) { return NULL; }
+    cba_policy_init(&pol);
+    cba_report_init(rep);
+    pol.trust_root_der = a->fo.trust_root_der;
+    pol.trust_root_der_len = a->fo.trust_root_der_len;
+    ev->collateral_json = res->json.data;
+    ev->collateral_json_len = res->json.len;
+    if (cba_verify(rep, &pol, ev, a->at) != CBA_OK && rep->verdict == CBA_VERDICT_VERIFIED) {
+        rep->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
+    }
+    tc_report_add_hints(rep, TC_HINTS_ATTEST);
+    format_time(until, sizeof until, res->expires);
+    if (rep->verdict == CBA_VERDICT_VERIFIED) {
+        progress(&a->fo, "with this collateral the quote verifies (TCB %s); collateral valid until %s",
+                 cba_tcb_status_name(rep->tcb_status), until);
+    } else {
+        progress(&a->fo, "note: with this collateral the quote is rejected at %s: %s: %s",
+                 cba_check_name(rep->failed_check), cba_err_message(rep->error.code), rep->error.detail);
+    }
+    return rep;
+}
+
+/* save_collateral writes the collateral to -o FILE or standard output; returns the exit code. */
+static int save_collateral(const collateral_args *a, cba_fetch_result *res)
+{
+    if (a->output != NULL) {
+        int werr = tc_write_file_atomic(a->output, res->json.data, res->json.len, 0644);
+        if (werr != 0) { return fail(res, EXIT_USAGE, "cannot write %s: %s", a->output, strerror(werr)); }
+        progress(&a->fo, "wrote %s (%zu bytes)", a->output, res->json.len);
+    } else if (!write_stdout(&res->json)) {
+        return fail(res, EXIT_USAGE, "cannot write the collateral to standard output");
+    }
+    return 0;
+}
+
+int cmd_collateral(int argc, char **argv)
+{
+    collateral_args a;
+    collateral_inputs in;
+    cba_fetch_result res;
+    cba_report *rep = NULL;
+    cba_evidence ev;
+    int rc;
+
+    cba_evidence_init(&ev);
+    memset(&res, 0, sizeof res);
+    memset(&a, 0, sizeof a);
+    memset(&in, 0, sizeof in);
+    cli_fetch_opts_init(&a.fo);
+    if ((rc = pick_subcommand(argc, argv)) >= 0) { return rc; }
     rc = parse_collateral_args(&a, argc - 1, argv + 1);
     if (rc >= 0) { return rc; }
     a.fo.quiet = a.json;
@@ -341,87 +437,23 @@ int cmd_collateral(int argc, char **argv)
         a.fo.base_url = getenv("PCCS_URL"); /* as dcap-qvl: the default PCS/PCCS */
     }
     if (!a.have_at) { a.at = (int64_t)time(NULL); }
-    rc = EXIT_USAGE;
-    if (a.quote_path != NULL && !cli_read_file(a.quote_path, CLI_MAX_INPUT, &quote)) {
-        (void)collateral_usage_error(&a, "cannot read the quote (see the message above)");
-        goto out;
-    }
-    if (a.quote_path != NULL && !cli_decode_quote_file(&quote, a.quote_path)) {
-        /* read, but no quote in it: malformed evidence (exit 1), the form named above */
-        rc = EXIT_REJECTED;
-        if (a.json) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "result", json_object_new_string("error"));
-            json_object_object_add(o, "exit_code", json_object_new_int(rc));
-            json_object_object_add(o, "error", json_object_new_string("malformed quote (see stderr)"));
-            cli_json_status(o, rc, "malformed", "malformed quote: no TDX quote in the --quote file (see stderr)");
-            puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-            json_object_put(o);
-        }
-        goto out;
-    }
-    if (a.info_path != NULL && !cli_read_file(a.info_path, CLI_MAX_INPUT, &info)) {
-        (void)collateral_usage_error(&a, "cannot read the guest agent response (see the message above)");
-        goto out;
-    }
-    if (a.trust_root_path != NULL) {
-        if (!fetch_load_trust_root(a.trust_root_path, &root)) {
-            (void)collateral_usage_error(&a, "cannot load --trust-root (see the message above)");
-            goto out;
-        }
-        fprintf(stderr, "%s\n", k_test_root_warning);
-        a.fo.trust_root_der = root.data;
-        a.fo.trust_root_der_len = root.len;
-    }
-    ev.quote = quote.data;
-    ev.quote_len = quote.len;
-    ev.info_json = info.data;
-    ev.info_json_len = info.len;
+    if ((rc = read_inputs(&a, &in)) >= 0) { goto out; }
+    ev.quote = in.quote.data;
+    ev.quote_len = in.quote.len;
+    ev.info_json = in.info.data;
+    ev.info_json_len = in.info.len;
 
     rc = fetch_exit_code(cba_fetch_collateral(&a.fo, &ev, a.at, &res));
     if (rc == 0) {
-        /* What this collateral says about the quote, under the default policy (informational: the
-         * collateral itself verified). */
-        rep = malloc(sizeof *rep);
-        if (rep != NULL) {
-            cba_policy pol;
-            char until[32];
-            cba_policy_init(&pol);
-            cba_report_init(rep);
-            pol.trust_root_der = a.fo.trust_root_der;
-            pol.trust_root_der_len = a.fo.trust_root_der_len;
-            ev.collateral_json = res.json.data;
-            ev.collateral_json_len = res.json.len;
-            if (cba_verify(rep, &pol, &ev, a.at) != CBA_OK && rep->verdict == CBA_VERDICT_VERIFIED) {
-                rep->verdict = CBA_VERDICT_REJECTED; /* cannot happen; fail closed if it ever did */
-            }
-            tc_report_add_hints(rep, TC_HINTS_ATTEST);
-            format_time(until, sizeof until, res.expires);
-            if (rep->verdict == CBA_VERDICT_VERIFIED) {
-                progress(&a.fo, "with this collateral the quote verifies (TCB %s); collateral valid until %s",
-                         cba_tcb_status_name(rep->tcb_status), until);
-            } else {
-                progress(&a.fo, "note: with this collateral the quote is rejected at %s: %s: %s",
-                         cba_check_name(rep->failed_check), cba_err_message(rep->error.code), rep->error.detail);
-            }
-        }
-        if (a.output != NULL) {
-            int werr = tc_write_file_atomic(a.output, res.json.data, res.json.len, 0644);
-            if (werr != 0) {
-                rc = fail(&res, EXIT_USAGE, "cannot write %s: %s", a.output, strerror(werr));
-            } else {
-                progress(&a.fo, "wrote %s (%zu bytes)", a.output, res.json.len);
-            }
-        } else if (!write_stdout(&res.json)) {
-            rc = fail(&res, EXIT_USAGE, "cannot write the collateral to standard output");
-        }
+        rep = judge_quote(&a, &ev, &res);
+        rc = save_collateral(&a, &res);
     }
     if (a.json) { print_json_status(&a, rc, &res, rep); }
 out:
     free(rep);
     cba_fetch_result_free(&res);
-    cli_buf_free(&quote);
-    cli_buf_free(&info);
-    cli_buf_free(&root);
+    cli_buf_free(&in.quote);
+    cli_buf_free(&in.info);
+    cli_buf_free(&in.root);
     return rc;
 }
