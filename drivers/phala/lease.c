@@ -253,178 +253,231 @@ static bool deploy_is_ambiguous(int code)
            code != CRABBOX_E_NOT_FOUND;
 }
 
-int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
-                 crabbox_err *err)
+/* One warmup's state: the lease's files, its record and the record's lock. */
+typedef struct warmup {
+    phala_drv *d;
+    const crabbox_lease_spec *spec;
+    char type[32], dir[4096], pub[4096], compose[4096], script[4096];
+    phala_record rec;
+    int lock;
+} warmup;
+
+/* lease_paths names the lease directory's files and the CVM. */
+static int lease_paths(warmup *w, crabbox_err *err)
 {
-    char type[32], dir[4096], pub[4096], compose[4096], script[4096], first[MSG_PART];
-    phala_record rec, existing;
-    phala_cvm_detail det;
+    const crabbox_lease_spec *spec = w->spec;
     struct stat st;
-    crabbox_lease *lease;
-    json_object *doc = NULL;
-    int rc, lock, n1, n2, n3;
-    *out = NULL;
-    if ((rc = check_spec(spec, err)) != CRABBOX_OK) { return rc; }
-    if ((rc = pick_instance_type(d, spec, type, sizeof type, err)) != CRABBOX_OK) { return rc; }
-    n1 = snprintf(pub, sizeof pub, "%s/id_ed25519.pub", spec->lease_dir);
-    n2 = snprintf(compose, sizeof compose, "%s/crabbox-compose.yml", spec->lease_dir);
-    n3 = snprintf(script, sizeof script, "%s/crabbox-pre-launch.sh", spec->lease_dir);
-    if (n1 < 0 || (size_t)n1 >= sizeof pub || n2 < 0 || (size_t)n2 >= sizeof compose || n3 < 0 ||
-        (size_t)n3 >= sizeof script) {
+    int n1 = snprintf(w->pub, sizeof w->pub, "%s/id_ed25519.pub", spec->lease_dir);
+    int n2 = snprintf(w->compose, sizeof w->compose, "%s/crabbox-compose.yml", spec->lease_dir);
+    int n3 = snprintf(w->script, sizeof w->script, "%s/crabbox-pre-launch.sh", spec->lease_dir);
+    if (n1 < 0 || (size_t)n1 >= sizeof w->pub || n2 < 0 || (size_t)n2 >= sizeof w->compose || n3 < 0 ||
+        (size_t)n3 >= sizeof w->script) {
         return phala_fail(err, CRABBOX_E_USAGE, "phala: lease directory path too long");
     }
-    if (lstat(pub, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return phala_fail(err, CRABBOX_E_USAGE, "phala: lease SSH public key %s is missing", pub);
+    if (lstat(w->pub, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: lease SSH public key %s is missing", w->pub);
     }
-    memset(&rec, 0, sizeof rec);
-    memcpy(rec.lease_id, spec->lease_id, PHALA_LEASE_ID_LEN + 1);
-    if (!phala_name_for_lease(rec.name, sizeof rec.name, rec.lease_id)) {
+    memset(&w->rec, 0, sizeof w->rec);
+    memcpy(w->rec.lease_id, spec->lease_id, PHALA_LEASE_ID_LEN + 1);
+    if (!phala_name_for_lease(w->rec.name, sizeof w->rec.name, w->rec.lease_id)) {
         return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease id");
     }
-    if ((rc = phala_record_dir(&d->px, dir, sizeof dir, err)) != CRABBOX_OK) { return rc; }
-    if ((lock = phala_record_lock(dir, rec.lease_id)) < 0) {
+    return CRABBOX_OK;
+}
+
+/* write_intent locks the lease and writes its intent record; on success the lock is held. */
+static int write_intent(warmup *w, crabbox_err *err)
+{
+    phala_record existing;
+    int rc;
+    if ((rc = phala_record_dir(&w->d->px, w->dir, sizeof w->dir, err)) != CRABBOX_OK) { return rc; }
+    if ((w->lock = phala_record_lock(w->dir, w->rec.lease_id)) < 0) {
         return phala_fail(err, CRABBOX_E_FAILED, "phala: lease %s is busy in another process",
-                          rec.lease_id);
+                          w->rec.lease_id);
     }
-    if (phala_record_read(dir, rec.lease_id, &existing, NULL) != CRABBOX_E_NOT_FOUND) {
-        phala_record_unlock(lock);
+    if (phala_record_read(w->dir, w->rec.lease_id, &existing, NULL) != CRABBOX_E_NOT_FOUND) {
+        phala_record_unlock(w->lock);
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: lease %s already has a record: a lease id is used once",
-                          rec.lease_id);
+                          w->rec.lease_id);
     }
     /* The intent record comes first: from here on a crash cannot leave an unowned CVM. */
-    rec.state = PHALA_REC_DEPLOYING;
-    rec.created_at = phala_wall_seconds();
-    if ((rc = phala_record_write(dir, &rec, err)) != CRABBOX_OK) {
-        phala_record_unlock(lock);
+    w->rec.state = PHALA_REC_DEPLOYING;
+    w->rec.created_at = phala_wall_seconds();
+    if ((rc = phala_record_write(w->dir, &w->rec, err)) != CRABBOX_OK) {
+        phala_record_unlock(w->lock);
         return rc;
     }
+    return CRABBOX_OK;
+}
+
+/* drop_intent removes the intent record (nothing was created) and unlocks; returns rc. */
+static int drop_intent(warmup *w, int rc)
+{
+    phala_record_remove(w->dir, w->rec.lease_id);
+    phala_record_unlock(w->lock);
+    return rc;
+}
+
+/* write_lease_files writes what the deploy and the data plane read later; on failure the
+ * intent record is dropped. */
+static int write_lease_files(warmup *w, crabbox_err *err)
+{
+    const crabbox_lease_spec *spec = w->spec;
+    int rc;
     /* The exact bytes we were given are what attestation must later find: write them once and
      * hand the CLI that file (no re-reading of a user path between check and use). */
-    if ((rc = phala_write_file_atomic(compose, spec->compose, spec->compose_len, 0600)) != 0) {
-        phala_record_remove(dir, rec.lease_id);
-        phala_record_unlock(lock);
-        return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", compose,
-                          strerror(rc));
+    if ((rc = phala_write_file_atomic(w->compose, spec->compose, spec->compose_len, 0600)) != 0) {
+        return drop_intent(w, phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", w->compose,
+                                         strerror(rc)));
     }
     /* The pre-launch script the host wants measured in the app compose: the exact bytes, 0600,
      * handed to the CLI as a file it reads once (--pre-launch-script). */
     if (spec_script_len(spec) > 0 &&
-        (rc = phala_write_file_atomic(script, spec->pre_launch_script, spec->pre_launch_script_len, 0600)) != 0) {
-        phala_record_remove(dir, rec.lease_id);
-        phala_record_unlock(lock);
-        return phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", script, strerror(rc));
+        (rc = phala_write_file_atomic(w->script, spec->pre_launch_script, spec->pre_launch_script_len, 0600)) != 0) {
+        return drop_intent(w, phala_fail(err, CRABBOX_E_FAILED, "phala: cannot write %s: %s", w->script,
+                                         strerror(rc)));
     }
     /* The data plane needs the lease key later, when the host no longer passes lease_dir. */
-    if ((rc = phala_keydir_write(dir, rec.lease_id, spec->lease_dir, err)) != CRABBOX_OK) {
-        phala_record_remove(dir, rec.lease_id);
-        phala_record_unlock(lock);
-        return rc;
+    if ((rc = phala_keydir_write(w->dir, w->rec.lease_id, spec->lease_dir, err)) != CRABBOX_OK) {
+        return drop_intent(w, rc);
     }
-    /* DEBUG: the host prints the user-facing provisioning/released lines itself. */
-    phala_log(&d->px, CRABBOX_LOG_DEBUG,
-              "provisioning provider=phala lease=%s slug=%s instance_type=%s keep=%s", rec.lease_id,
-              spec->slug != NULL ? spec->slug : "", type, spec->keep ? "true" : "false");
-    {
-        const char *args[24];
-        size_t i = 0;
-        /* stderr_to_user false: the host would copy the CLI's stderr to the user raw, before
-         * phala_excerpt can redact an API key the CLI echoes; the host's progress lines cover
-         * the wait, and failures are reported from the captured (redacted) text. */
-        phala_call call = { "deploy", args, PHALA_T_DEPLOY_MS, 1u << 20, false,
-                            PHALA_DOC_ON_STDERR };
-        args[i++] = "deploy";
-        args[i++] = "--json";
-        args[i++] = "--dev-os";
-        args[i++] = "--ssh-pubkey";
-        args[i++] = pub;
-        args[i++] = "--wait";
-        args[i++] = "-n";
-        args[i++] = rec.name;
-        args[i++] = "-t";
-        args[i++] = type;
-        if (d->node_id != NULL) {
-            args[i++] = "--node-id";
-            args[i++] = d->node_id;
-        }
-        args[i++] = "--compose";
-        args[i++] = compose;
-        /* Phala's default makes container logs and system info public: off unless opted in. */
-        args[i++] = d->public_logs ? "--public-logs" : "--no-public-logs";
-        args[i++] = d->public_sysinfo ? "--public-sysinfo" : "--no-public-sysinfo";
-        if (spec_script_len(spec) > 0) {
-            args[i++] = "--pre-launch-script";
-            args[i++] = script;
-        }
-        args[i] = NULL;
-        rc = phala_run(&d->px, &call, &doc, err);
+    return CRABBOX_OK;
+}
+
+/* run_deploy runs `phala deploy` and reads the CVM's id from its answer. */
+static int run_deploy(warmup *w, crabbox_err *err)
+{
+    const phala_drv *d = w->d;
+    const char *args[24];
+    size_t i = 0;
+    json_object *doc = NULL;
+    int rc;
+    /* stderr_to_user false: the host would copy the CLI's stderr to the user raw, before
+     * phala_excerpt can redact an API key the CLI echoes; the host's progress lines cover
+     * the wait, and failures are reported from the captured (redacted) text. */
+    phala_call call = { "deploy", args, PHALA_T_DEPLOY_MS, 1u << 20, false, PHALA_DOC_ON_STDERR };
+    args[i++] = "deploy";
+    args[i++] = "--json";
+    args[i++] = "--dev-os";
+    args[i++] = "--ssh-pubkey";
+    args[i++] = w->pub;
+    args[i++] = "--wait";
+    args[i++] = "-n";
+    args[i++] = w->rec.name;
+    args[i++] = "-t";
+    args[i++] = w->type;
+    if (d->node_id != NULL) {
+        args[i++] = "--node-id";
+        args[i++] = d->node_id;
     }
-    if (rc == CRABBOX_OK) { rc = parse_deploy(doc, rec.name, rec.app_id, err); }
+    args[i++] = "--compose";
+    args[i++] = w->compose;
+    /* Phala's default makes container logs and system info public: off unless opted in. */
+    args[i++] = d->public_logs ? "--public-logs" : "--no-public-logs";
+    args[i++] = d->public_sysinfo ? "--public-sysinfo" : "--no-public-sysinfo";
+    if (spec_script_len(w->spec) > 0) {
+        args[i++] = "--pre-launch-script";
+        args[i++] = w->script;
+    }
+    args[i] = NULL;
+    rc = phala_run(&w->d->px, &call, &doc, err);
+    if (rc == CRABBOX_OK) { rc = parse_deploy(doc, w->rec.name, w->rec.app_id, err); }
     json_object_put(doc);
-    if (rc != CRABBOX_OK) {
-        crabbox_err aerr;
-        int arc;
-        if (!deploy_is_ambiguous(rc)) {
-            phala_record_remove(dir, rec.lease_id);
-            phala_record_unlock(lock);
-            return rc;
-        }
-        snprintf(first, sizeof first, "%.*s", (int)sizeof first - 1, err->message);
-        memset(&aerr, 0, sizeof aerr);
-        arc = rc == CRABBOX_E_CANCELLED ? CRABBOX_E_NOT_FOUND
-                                        : adopt(d, rec.name, rec.app_id, &aerr);
-        if (arc != CRABBOX_OK) {
-            /* Keep a record cleanup can find: the CVM may still appear. */
-            rec.state = PHALA_REC_AMBIGUOUS;
-            rec.app_id[0] = '\0';
-            note_record(d, dir, &rec);
-            phala_record_unlock(lock);
-            return phala_fail(err, rc, "%s; %s; recorded lease %s as ambiguous-create for cleanup",
-                              first, arc == CRABBOX_E_NOT_FOUND ? "no CVM appeared" : aerr.message,
-                              rec.lease_id);
-        }
-        phala_log(&d->px, CRABBOX_LOG_WARN, "adopted phala_cvm=%s after an ambiguous deploy: %s",
-                  rec.app_id, first);
+    return rc;
+}
+
+/* deploy_or_adopt deploys; after an ambiguous failure it adopts the CVM if one appeared, else
+ * keeps an ambiguous record for cleanup. On failure the lock is released. */
+static int deploy_or_adopt(warmup *w, crabbox_err *err)
+{
+    char first[MSG_PART];
+    crabbox_err aerr;
+    int rc, arc;
+    /* DEBUG: the host prints the user-facing provisioning/released lines itself. */
+    phala_log(&w->d->px, CRABBOX_LOG_DEBUG,
+              "provisioning provider=phala lease=%s slug=%s instance_type=%s keep=%s", w->rec.lease_id,
+              w->spec->slug != NULL ? w->spec->slug : "", w->type, w->spec->keep ? "true" : "false");
+    if ((rc = run_deploy(w, err)) == CRABBOX_OK) { return CRABBOX_OK; }
+    if (!deploy_is_ambiguous(rc)) { return drop_intent(w, rc); }
+    snprintf(first, sizeof first, "%.*s", (int)sizeof first - 1, err->message);
+    memset(&aerr, 0, sizeof aerr);
+    arc = rc == CRABBOX_E_CANCELLED ? CRABBOX_E_NOT_FOUND : adopt(w->d, w->rec.name, w->rec.app_id, &aerr);
+    if (arc != CRABBOX_OK) {
+        /* Keep a record cleanup can find: the CVM may still appear. */
+        w->rec.state = PHALA_REC_AMBIGUOUS;
+        w->rec.app_id[0] = '\0';
+        note_record(w->d, w->dir, &w->rec);
+        phala_record_unlock(w->lock);
+        return phala_fail(err, rc, "%s; %s; recorded lease %s as ambiguous-create for cleanup", first,
+                          arc == CRABBOX_E_NOT_FOUND ? "no CVM appeared" : aerr.message, w->rec.lease_id);
     }
-    rec.state = PHALA_REC_DEPLOYING;
-    note_record(d, dir, &rec); /* now with the CVM id */
-    /* Resolve the gateway once (the lease caches it) and check the CVM is the one we made. */
-    rc = phala_cvm_get(&d->px, rec.app_id, 0, &det, err);
-    if (rc == CRABBOX_OK && (strcmp(det.app_id, rec.app_id) != 0 || strcmp(det.name, rec.name) != 0)) {
-        rc = phala_fail(err, CRABBOX_E_MALFORMED,
-                        "phala cvms get failed: malformed output: answered for another CVM");
+    phala_log(&w->d->px, CRABBOX_LOG_WARN, "adopted phala_cvm=%s after an ambiguous deploy: %s", w->rec.app_id,
+              first);
+    return CRABBOX_OK;
+}
+
+/* make_lease checks the CVM is the one we made, resolves its gateway once (the lease caches it)
+ * and records the lease ready; a failure rolls the CVM back. The lock is released. */
+static int make_lease(warmup *w, crabbox_lease **out, crabbox_err *err)
+{
+    phala_record *rec = &w->rec;
+    phala_cvm_detail det;
+    crabbox_lease *lease;
+    int rc;
+    rec->state = PHALA_REC_DEPLOYING;
+    note_record(w->d, w->dir, rec); /* now with the CVM id */
+    rc = phala_cvm_get(&w->d->px, rec->app_id, 0, &det, err);
+    if (rc == CRABBOX_OK && (strcmp(det.app_id, rec->app_id) != 0 || strcmp(det.name, rec->name) != 0)) {
+        rc = phala_fail(err, CRABBOX_E_MALFORMED, "phala cvms get failed: malformed output: answered for another CVM");
     }
     if (rc == CRABBOX_OK && det.gateway_host[0] == '\0') {
-        rc = phala_fail(err, CRABBOX_E_MALFORMED,
-                        "phala cvms get failed: malformed output: no gateway domain for %s",
-                        rec.app_id);
+        rc = phala_fail(err, CRABBOX_E_MALFORMED, "phala cvms get failed: malformed output: no gateway domain for %s",
+                        rec->app_id);
     }
     lease = rc == CRABBOX_OK ? calloc(1, sizeof *lease) : NULL;
-    if (rc == CRABBOX_OK && lease == NULL) {
-        rc = phala_fail(err, CRABBOX_E_FAILED, "phala: out of memory");
-    }
+    if (rc == CRABBOX_OK && lease == NULL) { rc = phala_fail(err, CRABBOX_E_FAILED, "phala: out of memory"); }
     if (rc == CRABBOX_OK) {
-        rec.state = PHALA_REC_READY;
-        rc = phala_record_write(dir, &rec, err);
+        rec->state = PHALA_REC_READY;
+        rc = phala_record_write(w->dir, rec, err);
     }
     if (rc != CRABBOX_OK) {
         free(lease);
-        rc = rollback(d, dir, &rec, spec->keep, rc, err);
-        phala_record_unlock(lock);
+        rc = rollback(w->d, w->dir, rec, w->spec->keep, rc, err);
+        phala_record_unlock(w->lock);
         return rc;
     }
     lease->struct_size = sizeof *lease;
-    snprintf(lease->lease_id, sizeof lease->lease_id, "%s", rec.lease_id);
-    snprintf(lease->cloud_id, sizeof lease->cloud_id, "%s", rec.app_id);
-    snprintf(lease->name, sizeof lease->name, "%s", rec.name);
+    snprintf(lease->lease_id, sizeof lease->lease_id, "%s", rec->lease_id);
+    snprintf(lease->cloud_id, sizeof lease->cloud_id, "%s", rec->app_id);
+    snprintf(lease->name, sizeof lease->name, "%s", rec->name);
     snprintf(lease->status, sizeof lease->status, "%s", det.status);
-    snprintf(lease->app_id, sizeof lease->app_id, "%s", rec.app_id);
+    snprintf(lease->app_id, sizeof lease->app_id, "%s", rec->app_id);
     snprintf(lease->gateway_host, sizeof lease->gateway_host, "%s", det.gateway_host);
-    phala_record_unlock(lock);
-    phala_log(&d->px, CRABBOX_LOG_DEBUG, "created lease=%s phala_cvm=%s gateway_host=%s",
-              lease->lease_id, lease->cloud_id, lease->gateway_host);
+    phala_record_unlock(w->lock);
+    phala_log(&w->d->px, CRABBOX_LOG_DEBUG, "created lease=%s phala_cvm=%s gateway_host=%s", lease->lease_id,
+              lease->cloud_id, lease->gateway_host);
     *out = lease;
     return CRABBOX_OK;
+}
+
+int phala_warmup(phala_drv *d, const crabbox_lease_spec *spec, crabbox_lease **out,
+                 crabbox_err *err)
+{
+    warmup w;
+    int rc;
+    *out = NULL;
+    memset(&w, 0, sizeof w);
+    w.d = d;
+    w.spec = spec;
+    w.lock = -1;
+    if ((rc = check_spec(spec, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = pick_instance_type(d, spec, w.type, sizeof w.type, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = lease_paths(&w, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = write_intent(&w, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = write_lease_files(&w, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = deploy_or_adopt(&w, err)) != CRABBOX_OK) { return rc; }
+    return make_lease(&w, out, err);
 }
 
 int phala_destroy(phala_drv *d, const crabbox_lease *lease, crabbox_err *err)
