@@ -600,29 +600,24 @@ static char *xstrdup(const char *s, bool *ok)
     return r;
 }
 
-int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
-                       crabbox_session **out, crabbox_err *err)
-{
+/* What a session's ssh and proxy argv are made of. */
+typedef struct session_words {
     char gateway[256], gw_name[256], keydir[PATH_MAX], proxy[PATH_MAX], known[PATH_MAX + 64], key[PATH_MAX + 16];
     char pc[4 * PATH_MAX], opt_known[PATH_MAX + 128], opt_alias[64], opt_pc[4 * PATH_MAX + 32], opt_alive[48];
-    const char *connect_to = getenv(PHALA_CONNECT_TO_ENV);
+    const char *connect_to;
+} session_words;
+
+/* check_token: the token names the attested host key; the host pinned that key in known_hosts.
+ * Check the token against the key we will pin ssh to, before anything is exposed. */
+static int check_token(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
+                       session_words *w, crabbox_err *err)
+{
     uint8_t *kh_blob = NULL;
     size_t kh_len = 0;
-    crabbox_session *s;
-    char **sv, **pv;
-    bool ok = true;
     int rc;
-    size_t i = 0, j = 0;
-
-    *out = NULL;
-    if (lease == NULL || token == NULL || !phala_lease_id_valid(lease->lease_id)) {
-        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease or token");
-    }
-    if ((rc = lease_key_dir(d, lease->lease_id, keydir, sizeof keydir, err)) != CRABBOX_OK) { return rc; }
-    /* The token names the attested host key; the host pinned that key in known_hosts. Check the
-     * token against the key we will pin ssh to, before anything is exposed. */
-    snprintf(known, sizeof known, "%s/known_hosts", keydir);
-    if ((rc = phala_known_hosts_key(known, lease->lease_id, &kh_blob, &kh_len, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = lease_key_dir(d, lease->lease_id, w->keydir, sizeof w->keydir, err)) != CRABBOX_OK) { return rc; }
+    snprintf(w->known, sizeof w->known, "%s/known_hosts", w->keydir);
+    if ((rc = phala_known_hosts_key(w->known, lease->lease_id, &kh_blob, &kh_len, err)) != CRABBOX_OK) { return rc; }
     if (d->px.host->token_check == NULL ||
         !d->px.host->token_check(d->px.host->ctx, lease->lease_id, kh_blob, kh_len, token)) {
         free(kh_blob);
@@ -630,30 +625,92 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
                           "phala: no valid attestation token for lease %s and its pinned host key", lease->lease_id);
     }
     free(kh_blob);
-    if ((rc = lease_gateway(d, lease, gateway, sizeof gateway, err)) != CRABBOX_OK) { return rc; }
-    if ((rc = proxy_path(d, proxy, sizeof proxy, err)) != CRABBOX_OK) { return rc; }
-    if (!proxy_word_safe(proxy) || !proxy_word_safe(gateway) || !proxy_word_safe(lease->cloud_id) ||
-        (d->ca_bundle != NULL && !proxy_word_safe(d->ca_bundle)) ||
-        (connect_to != NULL && connect_to[0] != '\0' && !proxy_word_safe(connect_to))) {
+    return CRABBOX_OK;
+}
+
+/* proxy_words resolves the gateway and the proxy, refuses words unsafe in a ProxyCommand, and
+ * writes ssh's options. */
+static int proxy_words(phala_drv *d, const crabbox_lease *lease, session_words *w, crabbox_err *err)
+{
+    const char *ct = w->connect_to;
+    bool has_ct = ct != NULL && ct[0] != '\0';
+    uint16_t gw_port;
+    int rc;
+    if ((rc = lease_gateway(d, lease, w->gateway, sizeof w->gateway, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = proxy_path(d, w->proxy, sizeof w->proxy, err)) != CRABBOX_OK) { return rc; }
+    if (!proxy_word_safe(w->proxy) || !proxy_word_safe(w->gateway) || !proxy_word_safe(lease->cloud_id) ||
+        (d->ca_bundle != NULL && !proxy_word_safe(d->ca_bundle)) || (has_ct && !proxy_word_safe(ct))) {
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: the proxy path, CA bundle or gateway has characters unsafe in a ProxyCommand");
     }
-    {
-        uint16_t gw_port;
-        if (!phala_gateway_split(gateway, gw_name, sizeof gw_name, &gw_port)) {
-            return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]",
-                              gateway);
-        }
+    if (!phala_gateway_split(w->gateway, w->gw_name, sizeof w->gw_name, &gw_port)) {
+        return phala_fail(err, CRABBOX_E_MALFORMED, "phala: the gateway host %.200s is not <name>[:<port>]",
+                          w->gateway);
     }
-    snprintf(pc, sizeof pc, "%s --gateway-host %s%s%s%s%s %s", proxy, gateway, d->ca_bundle != NULL ? " --ca-bundle " : "",
-             d->ca_bundle != NULL ? d->ca_bundle : "", connect_to != NULL && connect_to[0] != '\0' ? " --connect-to " : "",
-             connect_to != NULL && connect_to[0] != '\0' ? connect_to : "", lease->cloud_id);
-    snprintf(opt_pc, sizeof opt_pc, "ProxyCommand=%s", pc);
-    snprintf(opt_alive, sizeof opt_alive, "ServerAliveInterval=%lld", (long long)(d->ssh_keepalive_ms / 1000));
-    snprintf(opt_known, sizeof opt_known, "UserKnownHostsFile=%s", known);
-    snprintf(opt_alias, sizeof opt_alias, "HostKeyAlias=%s", lease->lease_id);
-    snprintf(key, sizeof key, "%s/id_ed25519", keydir);
+    snprintf(w->pc, sizeof w->pc, "%s --gateway-host %s%s%s%s%s %s", w->proxy, w->gateway,
+             d->ca_bundle != NULL ? " --ca-bundle " : "", d->ca_bundle != NULL ? d->ca_bundle : "",
+             has_ct ? " --connect-to " : "", has_ct ? ct : "", lease->cloud_id);
+    snprintf(w->opt_pc, sizeof w->opt_pc, "ProxyCommand=%s", w->pc);
+    snprintf(w->opt_alive, sizeof w->opt_alive, "ServerAliveInterval=%lld", (long long)(d->ssh_keepalive_ms / 1000));
+    snprintf(w->opt_known, sizeof w->opt_known, "UserKnownHostsFile=%s", w->known);
+    snprintf(w->opt_alias, sizeof w->opt_alias, "HostKeyAlias=%s", lease->lease_id);
+    snprintf(w->key, sizeof w->key, "%s/id_ed25519", w->keydir);
+    return CRABBOX_OK;
+}
 
+/* fill_ssh_argv copies ssh's argv into sv (48 slots); a failed copy clears *ok. */
+static void fill_ssh_argv(const session_words *w, char **sv, bool *ok)
+{
+    const char *words[] = { "ssh", "-i", w->key, "-l", "root", "-p", "22",
+                            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                            "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
+                            "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+                            "-o", "StrictHostKeyChecking=yes", "-o", w->opt_known, "-o", "GlobalKnownHostsFile=/dev/null",
+                            "-o", w->opt_alias, "-o", "ConnectTimeout=30",
+                            /* The dstack gateway drops a connection after 10 minutes without data
+                             * (gateway.toml [core.proxy.timeouts]): a keepalive (every 60 s by
+                             * default) keeps a silent `crabbox run` alive; 3 unanswered ones end
+                             * a dead session. */
+                            "-o", w->opt_alive, "-o", "ServerAliveCountMax=3",
+                            "-o", w->opt_pc, w->gw_name, NULL };
+    for (size_t i = 0; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], ok); }
+}
+
+/* fill_proxy_argv copies the proxy's argv into pv (12 slots); a failed copy clears *ok. */
+static void fill_proxy_argv(const phala_drv *d, const crabbox_lease *lease, const session_words *w, char **pv,
+                            bool *ok)
+{
+    const char *pw[] = { w->proxy, "--gateway-host", w->gateway, NULL, NULL, NULL, NULL, NULL, NULL };
+    size_t k = 3;
+    if (d->ca_bundle != NULL) {
+        pw[k++] = "--ca-bundle";
+        pw[k++] = d->ca_bundle;
+    }
+    if (w->connect_to != NULL && w->connect_to[0] != '\0') {
+        pw[k++] = "--connect-to";
+        pw[k++] = w->connect_to;
+    }
+    pw[k++] = lease->cloud_id;
+    for (size_t j = 0; pw[j] != NULL; j++) { pv[j] = xstrdup(pw[j], ok); }
+}
+
+int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_attest_token *token,
+                       crabbox_session **out, crabbox_err *err)
+{
+    session_words w;
+    crabbox_session *s;
+    char **sv, **pv;
+    bool ok = true;
+    int rc;
+
+    *out = NULL;
+    if (lease == NULL || token == NULL || !phala_lease_id_valid(lease->lease_id)) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid lease or token");
+    }
+    memset(&w, 0, sizeof w);
+    w.connect_to = getenv(PHALA_CONNECT_TO_ENV);
+    if ((rc = check_token(d, lease, token, &w, err)) != CRABBOX_OK) { return rc; }
+    if ((rc = proxy_words(d, lease, &w, err)) != CRABBOX_OK) { return rc; }
     s = calloc(1, sizeof *s);
     sv = calloc(48, sizeof *sv);
     pv = calloc(12, sizeof *pv);
@@ -664,35 +721,8 @@ int phala_open_session(phala_drv *d, const crabbox_lease *lease, const crabbox_a
         return phala_fail(err, CRABBOX_E_FAILED, "out of memory");
     }
     s->struct_size = sizeof *s;
-    {
-        const char *words[] = { "ssh", "-i", key, "-l", "root", "-p", "22",
-                                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                                "-o", "ForwardAgent=no", "-o", "ForwardX11=no", "-o", "ClearAllForwardings=yes",
-                                "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
-                                "-o", "StrictHostKeyChecking=yes", "-o", opt_known, "-o", "GlobalKnownHostsFile=/dev/null",
-                                "-o", opt_alias, "-o", "ConnectTimeout=30",
-                                /* The dstack gateway drops a connection after 10 minutes without data
-                                 * (gateway.toml [core.proxy.timeouts]): a keepalive (every 60 s by
-                                 * default) keeps a silent `crabbox run` alive; 3 unanswered ones end
-                                 * a dead session. */
-                                "-o", opt_alive, "-o", "ServerAliveCountMax=3",
-                                "-o", opt_pc, gw_name, NULL };
-        for (; words[i] != NULL; i++) { sv[i] = xstrdup(words[i], &ok); }
-    }
-    {
-        const char *pw[] = { proxy, "--gateway-host", gateway, NULL, NULL, NULL, NULL, NULL, NULL };
-        size_t k = 3;
-        if (d->ca_bundle != NULL) {
-            pw[k++] = "--ca-bundle";
-            pw[k++] = d->ca_bundle;
-        }
-        if (connect_to != NULL && connect_to[0] != '\0') {
-            pw[k++] = "--connect-to";
-            pw[k++] = connect_to;
-        }
-        pw[k++] = lease->cloud_id;
-        for (; pw[j] != NULL; j++) { pv[j] = xstrdup(pw[j], &ok); }
-    }
+    fill_ssh_argv(&w, sv, &ok);
+    fill_proxy_argv(d, lease, &w, pv, &ok);
     s->ssh_argv = sv;
     s->proxy_argv = pv;
     snprintf(s->user, sizeof s->user, "root");
