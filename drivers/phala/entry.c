@@ -11,11 +11,8 @@ static const char *config_value(const crabbox_host *h, const char *key)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
+static int check_host(const crabbox_host *host, crabbox_err *err)
 {
-    phala_drv *d;
-    char type[32];
-    *out_drv = NULL;
     if (host == NULL || host->abi_version != CRABBOX_DRIVER_ABI_VERSION ||
         !CRABBOX_HAS_MEMBER(crabbox_host, host, token_check)) {
         return phala_fail(err, CRABBOX_E_ABI,
@@ -28,8 +25,12 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
         return phala_fail(err, CRABBOX_E_ABI, "phala: the host lacks spawn, output_free, now_ms, "
                                               "state_dir or config");
     }
-    d = calloc(1, sizeof *d);
-    if (d == NULL) { return phala_fail(err, CRABBOX_E_FAILED, "phala: out of memory"); }
+    return CRABBOX_OK;
+}
+
+/* read_settings: the configuration's strings, and the defaults. */
+static void read_settings(phala_drv *d, const crabbox_host *host)
+{
     d->px.host = host;
     d->px.cli = config_value(host, "cli");
     if (d->px.cli == NULL) { d->px.cli = "phala"; }
@@ -45,71 +46,85 @@ static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
     d->ssh_step_ms = PHALA_SSH_STEP_MS;
     d->evidence_ms = PHALA_T_EVIDENCE_MS;
     d->ssh_op_ms = PHALA_T_SSH_OP_MS;
-    {
-        /* Durations: whole seconds, bounded; the defaults are those of phala-provider.md §5/§7.
-         * The caps exist so that a hung CLI or guest agent fails in seconds where that matters
-         * (tests, CI); they never lengthen a default deadline. */
-        int64_t cli_cap = 0, adopt = 0, evidence = 0, keepalive = 0;
-        const struct {
-            const char *key;
-            int64_t lo;
-            int64_t *out;
-        } durations[] = {
-            { "sshWaitSeconds", 0, &d->ssh_wait_ms },
-            { "cliTimeoutSeconds", 1, &cli_cap },
-            { "adoptWaitSeconds", 1, &adopt },
-            { "evidenceTimeoutSeconds", 1, &evidence },
-            { "sshKeepaliveSeconds", 1, &keepalive },
-        };
-        for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
-            const char *v = config_value(host, durations[i].key);
-            if (v != NULL && !phala_seconds_parse(v, durations[i].lo, PHALA_CFG_MAX_SECONDS, durations[i].out)) {
-                free(d);
-                return phala_fail(err, CRABBOX_E_USAGE, "phala: %s must be a whole number of seconds, %lld..%d",
-                                  durations[i].key, (long long)durations[i].lo, PHALA_CFG_MAX_SECONDS);
-            }
-        }
-        d->px.cli_timeout_cap_ms = cli_cap;
-        d->ssh_keepalive_ms = keepalive == 0 ? 60000 : keepalive > 600000 ? 600000 : keepalive;
-        if (adopt > 0) { d->adopt_window_ms = adopt; }
-        if (evidence > 0) {
-            d->evidence_ms = evidence;
-            if (d->ssh_op_ms > evidence) { d->ssh_op_ms = evidence; }
+}
+
+/* read_durations: whole seconds, bounded; the defaults are those of phala-provider.md §5/§7.
+ * The caps exist so that a hung CLI or guest agent fails in seconds where that matters (tests,
+ * CI); they never lengthen a default deadline. */
+static int read_durations(phala_drv *d, const crabbox_host *host, crabbox_err *err)
+{
+    int64_t cli_cap = 0, adopt = 0, evidence = 0, keepalive = 0;
+    const struct {
+        const char *key;
+        int64_t lo;
+        int64_t *out;
+    } durations[] = {
+        { "sshWaitSeconds", 0, &d->ssh_wait_ms },
+        { "cliTimeoutSeconds", 1, &cli_cap },
+        { "adoptWaitSeconds", 1, &adopt },
+        { "evidenceTimeoutSeconds", 1, &evidence },
+        { "sshKeepaliveSeconds", 1, &keepalive },
+    };
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        const char *v = config_value(host, durations[i].key);
+        if (v != NULL && !phala_seconds_parse(v, durations[i].lo, PHALA_CFG_MAX_SECONDS, durations[i].out)) {
+            return phala_fail(err, CRABBOX_E_USAGE, "phala: %s must be a whole number of seconds, %lld..%d",
+                              durations[i].key, (long long)durations[i].lo, PHALA_CFG_MAX_SECONDS);
         }
     }
-    {
-        /* Phala's deploy makes container logs and system info public (the agent's port 8090)
-         * unless told otherwise: crabbox deploys with both off unless the user opts in. */
-        const char *pl = config_value(host, "publicLogs"), *ps = config_value(host, "publicSysinfo");
-        if ((pl != NULL && !phala_bool_parse(pl, &d->public_logs)) ||
-            (ps != NULL && !phala_bool_parse(ps, &d->public_sysinfo))) {
-            free(d);
-            return phala_fail(err, CRABBOX_E_USAGE, "phala: publicLogs and publicSysinfo must be true or false");
-        }
+    d->px.cli_timeout_cap_ms = cli_cap;
+    d->ssh_keepalive_ms = keepalive == 0 ? 60000 : keepalive > 600000 ? 600000 : keepalive;
+    if (adopt > 0) { d->adopt_window_ms = adopt; }
+    if (evidence > 0) {
+        d->evidence_ms = evidence;
+        if (d->ssh_op_ms > evidence) { d->ssh_op_ms = evidence; }
+    }
+    return CRABBOX_OK;
+}
+
+/* check_settings refuses settings a deploy or a session must not use. */
+static int check_settings(phala_drv *d, const crabbox_host *host, crabbox_err *err)
+{
+    /* Phala's deploy makes container logs and system info public (the agent's port 8090)
+     * unless told otherwise: crabbox deploys with both off unless the user opts in. */
+    const char *pl = config_value(host, "publicLogs"), *ps = config_value(host, "publicSysinfo");
+    char type[32];
+    if ((pl != NULL && !phala_bool_parse(pl, &d->public_logs)) ||
+        (ps != NULL && !phala_bool_parse(ps, &d->public_sysinfo))) {
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: publicLogs and publicSysinfo must be true or false");
     }
     if (d->ca_bundle != NULL && d->ca_bundle[0] != '/') {
-        free(d);
         return phala_fail(err, CRABBOX_E_USAGE, "phala: caBundle must be an absolute path");
     }
     if (d->proxy != NULL && d->proxy[0] != '/') {
-        free(d);
         return phala_fail(err, CRABBOX_E_USAGE, "phala: proxy must be an absolute path");
     }
-    if (d->instance_type != NULL && !phala_instance_type_normalize(type, sizeof type,
-                                                                   d->instance_type)) {
-        free(d);
+    if (d->instance_type != NULL && !phala_instance_type_normalize(type, sizeof type, d->instance_type)) {
         return phala_fail(err, CRABBOX_E_USAGE, "phala: invalid instanceType in the configuration");
     }
     if (d->node_id != NULL && !phala_node_id_valid(d->node_id)) {
-        free(d);
-        return phala_fail(err, CRABBOX_E_USAGE,
-                          "phala: nodeId must be a number (the CLI's --node-id is numeric)");
+        return phala_fail(err, CRABBOX_E_USAGE, "phala: nodeId must be a number (the CLI's --node-id is numeric)");
     }
     if (!phala_work_root_valid(d->work_root)) {
-        free(d);
         return phala_fail(err, CRABBOX_E_USAGE,
                           "phala: workRoot must be an absolute normalised path below a system "
                           "directory (default /var/volatile/crabbox)");
+    }
+    return CRABBOX_OK;
+}
+
+static int drv_open(const crabbox_host *host, void **out_drv, crabbox_err *err)
+{
+    phala_drv *d;
+    int rc;
+    *out_drv = NULL;
+    if ((rc = check_host(host, err)) != CRABBOX_OK) { return rc; }
+    d = calloc(1, sizeof *d);
+    if (d == NULL) { return phala_fail(err, CRABBOX_E_FAILED, "phala: out of memory"); }
+    read_settings(d, host);
+    if ((rc = read_durations(d, host, err)) != CRABBOX_OK || (rc = check_settings(d, host, err)) != CRABBOX_OK) {
+        free(d);
+        return rc;
     }
     *out_drv = d;
     return CRABBOX_OK;
