@@ -69,6 +69,137 @@ Test(api, describe_dcap_qvl_quote_matches_verified_report)
     tu_buf_free(&coll);
 }
 
+/* ---- The TCB info and QE identity issuer chains: one text decoded once, two texts each ------ */
+
+/* chain_member returns the [start, end) of the JSON string body of member `key` in text. */
+static void chain_member(const char *text, const char *key, size_t *start, size_t *end)
+{
+    char pat[64];
+    const char *p, *q;
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    p = strstr(text, pat);
+    cr_assert_not_null(p, "%s", key);
+    p += strlen(pat);
+    q = strchr(p, '"'); /* PEM has no quote */
+    cr_assert_not_null(q);
+    *start = (size_t)(p - text);
+    *end = (size_t)(q - text);
+}
+
+/* with_chain returns a copy of the collateral text with member `key`'s body replaced by `body`. */
+static char *with_chain(const char *text, const char *key, const char *body)
+{
+    size_t a, b, n;
+    char *out;
+    chain_member(text, key, &a, &b);
+    n = a + strlen(body) + strlen(text + b) + 1;
+    out = malloc(n);
+    cr_assert_not_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)a, text, body, text + b);
+    return out;
+}
+
+/* chain_body returns member `key`'s body; crlf: each "\n" escape written "\r\n"; swap: the two
+ * certificates in the other order. */
+static char *chain_body(const char *text, const char *key, bool crlf, bool swap)
+{
+    static const char end_line[] = "-----END CERTIFICATE-----\\n";
+    size_t a, b, n = 0;
+    char *body, *out;
+    chain_member(text, key, &a, &b);
+    body = strndup(text + a, b - a);
+    cr_assert_not_null(body);
+    if (swap) {
+        char *first_end = strstr(body, end_line), *swapped;
+        size_t cut;
+        cr_assert_not_null(first_end);
+        cut = (size_t)(first_end - body) + strlen(end_line);
+        swapped = malloc(strlen(body) + 1);
+        cr_assert_not_null(swapped);
+        snprintf(swapped, strlen(body) + 1, "%s%.*s", body + cut, (int)cut, body);
+        free(body);
+        body = swapped;
+    }
+    out = malloc(2 * strlen(body) + 1);
+    cr_assert_not_null(out);
+    for (size_t i = 0; body[i] != '\0'; i++) {
+        if (crlf && body[i] == '\\' && body[i + 1] == 'n') {
+            memcpy(out + n, "\\r", 2);
+            n += 2;
+        }
+        out[n++] = body[i];
+    }
+    out[n] = '\0';
+    free(body);
+    return out;
+}
+
+static cba_err verify_coll(const tu_buf *quote, const char *coll, cba_report *r)
+{
+    cba_evidence ev;
+    cba_policy p;
+    cba_evidence_init(&ev);
+    ev.quote = quote->data;
+    ev.quote_len = quote->len;
+    ev.collateral_json = (const uint8_t *)coll;
+    ev.collateral_json_len = strlen(coll);
+    cba_policy_init(&p);
+    cba_report_init(r);
+    return cba_verify(r, &p, &ev, DCAP_QVL_AT);
+}
+
+Test(api, qe_identity_chain_shared_with_tcb_info_or_not)
+{
+    /* The sample's two issuer chains are the same text: decoded and parsed once, every check
+     * still made for each use. Written differently (CRLF) or wrong (swapped), the QE identity's
+     * chain is decoded and checked on its own, and its failure is the QE identity's. */
+    tu_buf quote, coll;
+    cba_report r;
+    char *text, *body, *variant;
+    size_t ta, tb, qa, qb;
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote", &quote);
+    TU_REAL_OR_SKIP("dcap-qvl-tdx/tdx_quote_collateral.json", &coll);
+    text = strndup((const char *)coll.data, coll.len);
+    cr_assert_not_null(text);
+    chain_member(text, "tcb_info_issuer_chain", &ta, &tb);
+    chain_member(text, "qe_identity_issuer_chain", &qa, &qb);
+    cr_assert(tb - ta == qb - qa && memcmp(text + ta, text + qa, tb - ta) == 0,
+              "the sample's two chains are one text");
+    cr_assert_eq(verify_coll(&quote, text, &r), CBA_OK, "%s", r.error.detail);
+    cr_assert_eq(r.tcb_status, CBA_TCB_UP_TO_DATE);
+
+    for (int which = 0; which < 2; which++) {
+        const char *key = which == 0 ? "qe_identity_issuer_chain" : "tcb_info_issuer_chain";
+        body = chain_body(text, key, true, false);
+        variant = with_chain(text, key, body);
+        cr_assert_eq(verify_coll(&quote, variant, &r), CBA_OK, "%s written with CRLF: %s", key,
+                     r.error.detail);
+        cr_assert_eq(r.tcb_status, CBA_TCB_UP_TO_DATE);
+        free(variant);
+        free(body);
+    }
+
+    body = chain_body(text, "qe_identity_issuer_chain", false, true);
+    variant = with_chain(text, "qe_identity_issuer_chain", body);
+    cr_assert_eq(verify_coll(&quote, variant, &r), CBA_E_CHAIN_UNTRUSTED);
+    cr_assert_eq(r.failed_check, CBA_CHECK_QE_IDENTITY);
+    cr_assert_str_eq(r.error.where, "collateral.qe_identity_issuer_chain");
+    cr_assert_eq(r.checks[CBA_CHECK_TCB_INFO].status, CBA_CHECK_PASS);
+    free(variant);
+    free(body);
+
+    body = chain_body(text, "tcb_info_issuer_chain", false, true);
+    variant = with_chain(text, "tcb_info_issuer_chain", body);
+    cr_assert_eq(verify_coll(&quote, variant, &r), CBA_E_CHAIN_UNTRUSTED);
+    cr_assert_eq(r.failed_check, CBA_CHECK_TCB_INFO);
+    cr_assert_str_eq(r.error.where, "collateral.tcb_info_issuer_chain");
+    free(variant);
+    free(body);
+    free(text);
+    tu_buf_free(&quote);
+    tu_buf_free(&coll);
+}
+
 Test(api, describe_reads_the_quote_of_a_guest_agent_response)
 {
     tu_buf info, quote;

@@ -73,7 +73,7 @@ static cba_err step_pck_chain(verify_ctx *v)
 {
     cba_error *err = &v->e;
     const char *w = "quote.pck_chain";
-    CBA_TRY(cba_anchor_load(err, &v->root, v->policy, v->now));
+    CBA_TRY(cba_anchor_load_for(err, &v->root, v->policy, v->now, v->coll));
     if (v->coll != NULL) {
         CBA_ENSURE(cbs_eq_mem(v->root.der, v->coll->root_der, v->coll->root_der_len), err,
                    CBA_E_CHAIN_UNTRUSTED, "collateral",
@@ -85,7 +85,11 @@ static cba_err step_pck_chain(verify_ctx *v)
                v->pck_pem.num_certs);
     CBA_ENSURE(cbs_eq(v->pck_pem.certs[2], v->root.der), err, CBA_E_CHAIN_UNTRUSTED, w,
                "PCK chain does not end at the trusted root (Intel SGX Root CA)");
-    CBA_TRY(cba_cert_parse(err, &v->inter, v->pck_pem.certs[1]));
+    if (v->coll != NULL && cbs_eq(v->pck_pem.certs[1], v->coll->pck_crl_ca.der)) {
+        v->inter = v->coll->pck_crl_ca; /* the same bytes, parsed when the collateral was verified */
+    } else {
+        CBA_TRY(cba_cert_parse(err, &v->inter, v->pck_pem.certs[1]));
+    }
     CBA_TRY(cba_cert_parse(err, &v->leaf, v->pck_pem.certs[0]));
     CBA_ENSURE(cbs_eq_str(v->inter.subject_cn, CN_PLATFORM_CA) ||
                    cbs_eq_str(v->inter.subject_cn, CN_PROCESSOR_CA),

@@ -57,13 +57,26 @@ cba_err cba_window_fail(cba_error *err, cba_err code, const char *where, const c
 
 /* ---- Trust anchor ------------------------------------------------------------------------ */
 
-cba_err cba_anchor_load(cba_error *err, anchor *out, const cba_policy *policy, int64_t now)
+static cbs anchor_bytes(const cba_policy *policy)
 {
-    if (policy->trust_root_der != NULL) {
-        cbs_init(&out->der, policy->trust_root_der, policy->trust_root_der_len);
-    } else {
-        cbs_init(&out->der, cba_intel_root_ca_der, cba_intel_root_ca_der_len);
+    if (policy->trust_root_der != NULL) { return cbs_make(policy->trust_root_der, policy->trust_root_der_len); }
+    return cbs_make(cba_intel_root_ca_der, cba_intel_root_ca_der_len);
+}
+
+static cba_err anchor_time(cba_error *err, const anchor *a, int64_t now)
+{
+    if (!(a->cert.not_before <= now && now <= a->cert.not_after)) {
+        return cba_window_fail(err, CBA_E_CERT_EXPIRED, "trust_root", "trust root", a->cert.not_before,
+                               a->cert.not_after, now);
     }
+    return CBA_OK;
+}
+
+/* anchor_load_der parses the trust root `der` (the policy's bytes, or a copy of them) and checks
+ * its profile at `now`. */
+static cba_err anchor_load_der(cba_error *err, anchor *out, cbs der, int64_t now)
+{
+    out->der = der;
     if (cba_cert_parse(err, &out->cert, out->der) != CBA_OK) {
         if (err->code == CBA_E_NOMEM) { return CBA_E_NOMEM; } /* not the anchor's fault */
         err->code = CBA_OK; /* replace the parse error with the anchor's own */
@@ -73,11 +86,26 @@ cba_err cba_anchor_load(cba_error *err, anchor *out, const cba_policy *policy, i
      * signature); its profile and validity still apply. */
     CBA_ENSURE(out->cert.has_p256_key && out->cert.is_ca && cbs_eq(out->cert.issuer, out->cert.subject),
                err, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is not a self-issued P-256 CA");
-    if (!(out->cert.not_before <= now && now <= out->cert.not_after)) {
-        return cba_window_fail(err, CBA_E_CERT_EXPIRED, "trust_root", "trust root", out->cert.not_before,
-                               out->cert.not_after, now);
+    return anchor_time(err, out, now);
+}
+
+cba_err cba_anchor_load(cba_error *err, anchor *out, const cba_policy *policy, int64_t now)
+{
+    return anchor_load_der(err, out, anchor_bytes(policy), now);
+}
+
+cba_err cba_anchor_load_for(cba_error *err, anchor *out, const cba_policy *policy, int64_t now,
+                            const cba_collateral *c)
+{
+    cbs der = anchor_bytes(policy);
+    if (c == NULL || !cbs_eq_mem(der, c->root_der, c->root_der_len)) {
+        return anchor_load_der(err, out, der, now);
     }
-    return CBA_OK;
+    /* The same bytes were parsed and profile-checked when c was verified; only the validity
+     * depends on `now`. */
+    out->der = der;
+    out->cert = c->root.cert;
+    return anchor_time(err, out, now);
 }
 
 /* ---- Certificate profile checks ------------------------------------------------------------ */
@@ -158,22 +186,35 @@ typedef struct collateral_ctx {
 } collateral_ctx;
 
 /* verify_signing_chain: [TCB Signing leaf, root] exactly, root byte-identical to the anchor.
- * `verified`, when not NULL, is a leaf already verified by the root: a byte-identical leaf (TCB
- * info and QE identity share one signer) keeps that signature result; every other check repeats. */
+ * `verified`, when not NULL, is a chain already checked here for another document (TCB info and
+ * QE identity share one signer): when its PEM text is byte-identical to this one, its decoded DER
+ * and parsed leaf are reused (the same bytes decode and parse to the same result), and a
+ * byte-identical leaf keeps that chain's signature result; every other check repeats for this
+ * use (certificate count, root, leaf profile, validity, revocation). */
 static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, signing_chain *sc,
                                     uint8_t **buf, const uint8_t *pem, size_t pem_len,
-                                    const cba_cert *verified, const char *what)
+                                    const signing_chain *verified, cbs verified_pem, const char *what)
 {
     const anchor *root = x->root;
-    CBA_TRY(cba_decode_chain(err, &sc->pem, buf, cbs_make(pem, pem_len), what));
+    cbs text = cbs_make(pem, pem_len);
+    bool same_text = verified != NULL && cbs_eq(verified_pem, text);
+    if (same_text) {
+        sc->pem = verified->pem; /* views into the verified chain's buffer, owned by the collateral */
+    } else {
+        CBA_TRY(cba_decode_chain(err, &sc->pem, buf, text, what));
+    }
     CBA_ENSURE(sc->pem.num_certs == 2, err, CBA_E_CERT_INVALID, what,
                "%s has %zu certificates; expected the TCB signing certificate and the root", what,
                sc->pem.num_certs);
     CBA_ENSURE(cbs_eq(sc->pem.certs[1], root->der), err, CBA_E_CHAIN_UNTRUSTED, what,
                "%s does not end at the trusted root", what);
-    CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
+    if (same_text) {
+        sc->leaf = verified->leaf;
+    } else {
+        CBA_TRY(cba_cert_parse(err, &sc->leaf, sc->pem.certs[0]));
+    }
     CBA_TRY(cba_check_leaf_profile(err, &sc->leaf, CN_TCB_SIGNING, what));
-    if (verified != NULL && cbs_eq(verified->der, sc->leaf.der)) {
+    if (verified != NULL && cbs_eq(verified->leaf.der, sc->leaf.der)) {
         if (!cba_cert_valid_at(&sc->leaf, x->now)) {
             return cba_window_fail(err, CBA_E_CERT_EXPIRED, what, what, sc->leaf.not_before, sc->leaf.not_after, x->now);
         }
@@ -277,7 +318,7 @@ static cba_err stage_tcb_info(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
     CBA_TRY(verify_signing_chain(err, x, &c->tcb_chain, &c->der_buf[0], c->raw.tcb_info_issuer_chain,
-                                 c->raw.tcb_info_issuer_chain_len, NULL,
+                                 c->raw.tcb_info_issuer_chain_len, NULL, cbs_make(NULL, 0),
                                  "collateral.tcb_info_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.tcb_info, c->raw.tcb_info_len);
@@ -297,7 +338,8 @@ static cba_err stage_qe_identity(cba_error *err, collateral_ctx *x)
 {
     cba_collateral *c = x->c;
     CBA_TRY(verify_signing_chain(err, x, &c->qe_chain, &c->der_buf[1], c->raw.qe_identity_issuer_chain,
-                                 c->raw.qe_identity_issuer_chain_len, &c->tcb_chain.leaf,
+                                 c->raw.qe_identity_issuer_chain_len, &c->tcb_chain,
+                                 cbs_make(c->raw.tcb_info_issuer_chain, c->raw.tcb_info_issuer_chain_len),
                                  "collateral.qe_identity_issuer_chain"));
     {
         cbs msg = cbs_make(c->raw.qe_identity, c->raw.qe_identity_len);
@@ -333,14 +375,25 @@ cba_err cba_collateral_verify_impl(cba_collateral **out, cba_report *report, con
     }
     x = (collateral_ctx){ c, &root, policy, now };
 
-    rc = cba_anchor_load(&e, &root, policy, now);
-    if (rc == CBA_OK) {
-        if (root.der.len > sizeof c->root_der) {
-            rc = cba_fail(&e, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is too large");
+    {
+        /* The anchor is parsed from the collateral's own copy of its bytes, so that its parsed
+         * form (c->root) can serve the quote verifications that use the same anchor. */
+        cbs der = anchor_bytes(policy);
+        if (der.len > sizeof c->root_der) {
+            rc = cba_anchor_load(&e, &root, policy, now);
+            if (rc == CBA_OK) { rc = cba_fail(&e, CBA_E_CHAIN_UNTRUSTED, "trust_root", "trust root is too large"); }
         } else {
-            memcpy(c->root_der, root.der.data, root.der.len);
-            c->root_der_len = root.der.len;
-            note_expiry(&c->expires, root.cert.not_after);
+            cbs copy = der;
+            if (!cbs_copy_bytes(&copy, c->root_der, der.len)) {
+                rc = cba_fail(&e, CBA_E_INTERNAL, "trust_root", "copy");
+            } else {
+                c->root_der_len = der.len;
+                rc = anchor_load_der(&e, &root, cbs_make(c->root_der, c->root_der_len), now);
+            }
+            if (rc == CBA_OK) {
+                c->root = root;
+                note_expiry(&c->expires, root.cert.not_after);
+            }
         }
     }
     if (rc == CBA_OK) {

@@ -100,8 +100,11 @@ void cba_report_reset(cba_report *r)
 
 void cba_report_set_check(cba_report *r, cba_check check, cba_check_status st, const char *detail)
 {
+    const char *text = detail ? detail : "";
+    size_t n = strnlen(text, sizeof r->checks[check].detail - 1); /* truncated as snprintf would */
     r->checks[check].status = st;
-    snprintf(r->checks[check].detail, sizeof r->checks[check].detail, "%s", detail ? detail : "");
+    memmove(r->checks[check].detail, text, n); /* memmove: detail may be a report's own text */
+    r->checks[check].detail[n] = '\0';
 }
 
 /* cba_report_check records one check's outcome; a failure becomes the report's failure. */
@@ -250,7 +253,7 @@ static cba_err collateral_recheck(verify_ctx *v)
     cba_err rc;
 
     cba_error_clear(&v->e);
-    rc = cba_anchor_load(&v->e, &root, v->policy, v->now);
+    rc = cba_anchor_load_for(&v->e, &root, v->policy, v->now, c);
     if (rc != CBA_OK) { return cba_report_check(v->r, CBA_CHECK_PCK_CHAIN, rc, &v->e, NULL); }
     rc = recheck_crl(&v->e, c, v->now);
     if (rc != CBA_OK) { return cba_report_check(v->r, CBA_CHECK_CRL, rc, &v->e, NULL); }

@@ -51,8 +51,10 @@ typedef struct signing_chain {
 struct cba_collateral {
     uint8_t root_der[2048]; /* the anchor this collateral was verified against */
     size_t root_der_len;
+    anchor root;            /* root_der parsed and profile-checked (views into root_der) */
     cba_collateral_raw raw;
-    uint8_t *der_buf[3];      /* DER of the three chains (heap) */
+    uint8_t *der_buf[3];      /* DER of the three chains (heap; [1] stays NULL when the QE
+                               * identity chain is the TCB info chain's text and shares [0]) */
     signing_chain tcb_chain, qe_chain;
     cba_pem_chain pck_crl_chain;
     cba_cert pck_crl_ca;      /* pck_crl_issuer_chain[0], verified by the root */
@@ -114,6 +116,11 @@ cba_err cba_window_fail(cba_error *err, cba_err code, const char *where, const c
 
 /* cba_anchor_load parses the policy's trust root (or Intel's) and checks its profile at `now`. */
 CBA_MUST_USE cba_err cba_anchor_load(cba_error *err, anchor *out, const cba_policy *policy, int64_t now);
+/* cba_anchor_load_for is cba_anchor_load for a verification that uses collateral c (may be NULL):
+ * when the policy's trust root is byte-identical to the one c was verified against, c's parsed
+ * anchor is reused and only its validity at `now` is checked again (same errors). */
+CBA_MUST_USE cba_err cba_anchor_load_for(cba_error *err, anchor *out, const cba_policy *policy, int64_t now,
+                                         const cba_collateral *c);
 
 /* cba_cert_valid_at says whether now lies in c's validity window. */
 bool cba_cert_valid_at(const cba_cert *c, int64_t now);
