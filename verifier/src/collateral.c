@@ -20,14 +20,42 @@ static void wipe_free(void *p, size_t len)
     }
 }
 
-/* where_fmt formats a `where` path into buf; paths are built from our own literals and indices
- * only, never from input text. */
+/* where_fmt formats a `where` path into buf (cap >= 1), truncated as vsnprintf would; paths are
+ * built from our own literals and indices only, never from input text. Most paths are formatted
+ * on the success path too (one per TCB level), so the two conversions they use, %s and %zu, are
+ * done here; any other conversion goes to vsnprintf. */
 __attribute__((format(printf, 3, 4))) static const char *where_fmt(char *buf, size_t cap,
                                                                    const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
+    size_t n = 0;
     va_start(ap, fmt);
-    vsnprintf(buf, cap, fmt, ap);
+    va_copy(again, ap);
+    for (size_t i = 0; fmt[i] != '\0'; i++) {
+        if (fmt[i] != '%') {
+            if (n + 1 < cap) { buf[n++] = fmt[i]; }
+        } else if (fmt[i + 1] == 's') {
+            const char *arg = va_arg(ap, const char *);
+            for (size_t k = 0; arg[k] != '\0' && n + 1 < cap; k++) { buf[n++] = arg[k]; }
+            i++;
+        } else if (fmt[i + 1] == 'z' && fmt[i + 2] == 'u') {
+            size_t v = va_arg(ap, size_t), k = 0;
+            char digits[24];
+            do {
+                digits[k++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v != 0);
+            while (k > 0 && n + 1 < cap) { buf[n++] = digits[--k]; }
+            i += 2;
+        } else {
+            vsnprintf(buf, cap, fmt, again);
+            va_end(again);
+            va_end(ap);
+            return buf;
+        }
+    }
+    buf[n] = '\0';
+    va_end(again);
     va_end(ap);
     return buf;
 }
