@@ -188,24 +188,69 @@ static int b64_value(char ch)
     return v == 0xff ? -1 : v;
 }
 
+/* B64V is the value of base64 character ch, or 0x100 outside the alphabet ('=' included). */
+#define B64V(ch)                                                                                   \
+    ((ch) >= 'A' && (ch) <= 'Z'   ? (ch) - 'A'                                                     \
+     : (ch) >= 'a' && (ch) <= 'z' ? (ch) - 'a' + 26                                                \
+     : (ch) >= '0' && (ch) <= '9' ? (ch) - '0' + 52                                                \
+     : (ch) == '+'                ? 62                                                             \
+     : (ch) == '/'                ? 63                                                             \
+                                  : 0x100)
+/* k_b64_q0..3[ch]: the contribution of ch at position 0..3 of a quad to the three decoded bytes,
+ * byte 0 in bits 0-7, byte 1 in bits 8-15, byte 2 in bits 16-23; B64_BAD (bit 24) for a
+ * character outside the alphabet. OR-ing the four entries gives the quad's bytes and, in bit 24,
+ * whether all four characters are in the alphabet. */
+#define B64_BAD 0x01000000u
+#define B64Q0(ch) (B64V(ch) > 63 ? B64_BAD : (uint32_t)B64V(ch) << 2)
+#define B64Q1(ch) (B64V(ch) > 63 ? B64_BAD : (uint32_t)B64V(ch) >> 4 | ((uint32_t)B64V(ch) & 15u) << 12)
+#define B64Q2(ch) (B64V(ch) > 63 ? B64_BAD : ((uint32_t)B64V(ch) >> 2) << 8 | ((uint32_t)B64V(ch) & 3u) << 22)
+#define B64Q3(ch) (B64V(ch) > 63 ? B64_BAD : (uint32_t)B64V(ch) << 16)
+#define B64_R4(f, i) f(i), f((i) + 1), f((i) + 2), f((i) + 3)
+#define B64_R16(f, i) B64_R4(f, i), B64_R4(f, (i) + 4), B64_R4(f, (i) + 8), B64_R4(f, (i) + 12)
+#define B64_R64(f, i) B64_R16(f, i), B64_R16(f, (i) + 16), B64_R16(f, (i) + 32), B64_R16(f, (i) + 48)
+#define B64_R256(f) B64_R64(f, 0), B64_R64(f, 64), B64_R64(f, 128), B64_R64(f, 192)
+static const uint32_t k_b64_q0[256] = { B64_R256(B64Q0) };
+static const uint32_t k_b64_q1[256] = { B64_R256(B64Q1) };
+static const uint32_t k_b64_q2[256] = { B64_R256(B64Q2) };
+static const uint32_t k_b64_q3[256] = { B64_R256(B64Q3) };
+
+static inline uint32_t b64_quad(const char *in, size_t k)
+{
+    return k_b64_q0[(uint8_t)in[k]] | k_b64_q1[(uint8_t)in[k + 1]] | k_b64_q2[(uint8_t)in[k + 2]] |
+           k_b64_q3[(uint8_t)in[k + 3]];
+}
+
 /* b64_fast decodes whole quads of alphabet characters from in[*i] while it can (the body of
  * every PEM line and of any long text: everything but the padded end), without the state
- * machine. Called on a quad boundary with room for all of in's whole quads. */
+ * machine: four table look-ups per quad. Called on a quad boundary with room for all of in's
+ * whole quads. While another quad follows, the quad's three bytes are stored as one 4-byte word
+ * (its fourth byte, zero, is overwritten by the next quad: there is room for it). */
 static void b64_fast(uint8_t *restrict out, size_t *pos, const char *restrict in, size_t in_len,
                      size_t *i)
 {
     size_t at = *pos, k = *i;
-    while (in_len - k >= 4) {
-        uint32_t a = k_b64_dec[(uint8_t)in[k]], b = k_b64_dec[(uint8_t)in[k + 1]];
-        uint32_t c = k_b64_dec[(uint8_t)in[k + 2]], d = k_b64_dec[(uint8_t)in[k + 3]];
-        uint32_t w;
-        if (((a | b | c | d) & 0x80u) != 0) { break; }
-        w = a << 18 | b << 12 | c << 6 | d;
-        out[at] = (uint8_t)(w >> 16);
+    while (in_len - k >= 8) {
+        uint32_t w = b64_quad(in, k);
+        if ((w & B64_BAD) != 0) { break; }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(out + at, &w, 4);
+#else
+        out[at] = (uint8_t)w;
         out[at + 1] = (uint8_t)(w >> 8);
-        out[at + 2] = (uint8_t)w;
+        out[at + 2] = (uint8_t)(w >> 16);
+#endif
         at += 3;
         k += 4;
+    }
+    if (in_len - k >= 4) {
+        uint32_t w = b64_quad(in, k);
+        if ((w & B64_BAD) == 0) {
+            out[at] = (uint8_t)w;
+            out[at + 1] = (uint8_t)(w >> 8);
+            out[at + 2] = (uint8_t)(w >> 16);
+            at += 3;
+            k += 4;
+        }
     }
     *pos = at;
     *i = k;

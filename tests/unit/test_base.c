@@ -179,6 +179,105 @@ Test(base, base64_stream_pieces_keep_the_strict_rules)
     }
 }
 
+/* ref_b64 is a plain reference of the strict decode (one character at a time, no tables): the
+ * alphabet only, a whole number of quads, '=' only as the last one or two characters, zero bits
+ * under the padding, room for the output. */
+static int ref_b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') { return c - 'A'; }
+    if (c >= 'a' && c <= 'z') { return c - 'a' + 26; }
+    if (c >= '0' && c <= '9') { return c - '0' + 52; }
+    if (c == '+') { return 62; }
+    if (c == '/') { return 63; }
+    return -1;
+}
+
+static bool ref_b64(const char *in, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+    size_t pad = 0;
+    *n = 0;
+    if (len % 4 != 0) { return false; }
+    while (pad < 2 && pad < len && in[len - 1 - pad] == '=') { pad++; }
+    for (size_t q = 0; q < len; q += 4) {
+        uint32_t w = 0;
+        size_t qpad = q + 4 == len ? pad : 0, bytes = 3 - qpad;
+        for (size_t k = 0; k < 4; k++) {
+            int v = ref_b64_value(in[q + k]);
+            if (v < 0 && !(in[q + k] == '=' && k >= 4 - qpad)) { return false; }
+            w = w << 6 | (uint32_t)(v < 0 ? 0 : v);
+        }
+        if ((qpad == 1 && (w & 0xff)) || (qpad == 2 && (w & 0xffff))) { return false; }
+        if (cap - *n < bytes) { return false; }
+        for (size_t k = 0; k < bytes; k++) { out[(*n)++] = (uint8_t)(w >> (16 - 8 * k)); }
+    }
+    return true;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+Test(base, base64_decode_agrees_with_a_plain_reference)
+{
+    /* Random texts: valid encodings of random bytes with a few characters replaced (by alphabet
+     * characters, '=', junk), and raw draws from the alphabet plus '=' and junk; decoded whole,
+     * in random pieces (the PEM path), and with a random output capacity. Deterministic seed. */
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/====-_ \n.\x80\xff";
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    size_t accepted = 0, refused = 0;
+    for (int iter = 0; iter < 60000; iter++) {
+        char text[200];
+        uint8_t raw[140], got[160], want[160], pieces_out[160];
+        size_t len, n_got = 0, n_want = 0, n_pieces = 0, cap;
+        bool ok_got, ok_want, ok_pieces = true;
+        cba_base64_stream st;
+        if (xorshift(&seed) % 2 == 0) {
+            size_t nraw = xorshift(&seed) % 130, flips = xorshift(&seed) % 3;
+            for (size_t i = 0; i < nraw; i++) { raw[i] = (uint8_t)xorshift(&seed); }
+            cba_base64_encode(text, raw, nraw);
+            len = strlen(text);
+            for (size_t f = 0; f < flips && len > 0; f++) {
+                text[xorshift(&seed) % len] = pool[xorshift(&seed) % (sizeof pool - 1)];
+            }
+        } else {
+            len = (xorshift(&seed) % 12) * 4 + (xorshift(&seed) % 5 == 0 ? xorshift(&seed) % 4 : 0);
+            for (size_t i = 0; i < len; i++) {
+                /* mostly alphabet, so that whole quads decode and the checks after them run */
+                text[i] = pool[xorshift(&seed) % (xorshift(&seed) % 8 == 0 ? sizeof pool - 1 : 64)];
+            }
+        }
+        cap = xorshift(&seed) % 4 == 0 ? xorshift(&seed) % 160 : 160;
+        ok_want = ref_b64(text, len, want, cap, &n_want);
+        ok_got = cba_base64_decode(got, cap, &n_got, text, len);
+        cr_assert_eq(ok_got, ok_want, "iteration %d: %.*s (capacity %zu): %d, reference %d", iter,
+                     (int)len, text, cap, ok_got, ok_want);
+        if (ok_want) {
+            cr_assert(n_got == n_want && memcmp(got, want, n_want) == 0, "iteration %d: bytes differ", iter);
+            accepted++;
+        } else {
+            refused++;
+        }
+        memset(&st, 0, sizeof st);
+        for (size_t at = 0; at < len && ok_pieces;) {
+            size_t piece = 1 + xorshift(&seed) % 70;
+            if (piece > len - at) { piece = len - at; }
+            ok_pieces = cba_base64_decode_part(&st, pieces_out, cap, &n_pieces, text + at, piece);
+            at += piece;
+        }
+        ok_pieces = ok_pieces && cba_base64_decode_end(&st);
+        /* The stream has no whole-text length rule, so an unfinished quad fails at the end. */
+        cr_assert_eq(ok_pieces, ok_want, "iteration %d: in pieces: %d, reference %d", iter, ok_pieces,
+                     ok_want);
+        if (ok_want) { cr_assert(n_pieces == n_want && memcmp(pieces_out, want, n_want) == 0); }
+    }
+    cr_assert(accepted > 10000 && refused > 10000, "both outcomes exercised: %zu accepted, %zu refused",
+              accepted, refused);
+}
+
 Test(base, base64_encoded_len_overflow)
 {
     cr_assert_eq(cba_base64_encoded_len(0), 0);
