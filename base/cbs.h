@@ -150,6 +150,37 @@ static inline size_t cbs_json_plain_run(cbs c)
     return n;
 }
 
+/* cbs_copy_until copies the leading run of c that holds no byte equal to stop into out (room for
+ * out_cap bytes; the run is cut there), consumes it and returns its length. Sixteen bytes at a
+ * time with SSE2: a whole block is stored while 16 bytes of room are left (bytes beyond the run
+ * are stored too and then belong to the caller's next write), then byte by byte. JSON string
+ * bodies between escapes, after the scan validated them. */
+static inline size_t cbs_copy_until(cbs *c, uint8_t stop, uint8_t *out, size_t out_cap)
+{
+    size_t n = 0, max = c->len < out_cap ? c->len : out_cap;
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi8((char)stop);
+    while (max - n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c->data + n));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, want));
+        _mm_storeu_si128((__m128i *)(void *)(out + n), v);
+        if (mask != 0) {
+            n += (size_t)__builtin_ctz(mask);
+            max = n; /* the run ends here */
+            break;
+        }
+        n += 16;
+    }
+#endif
+    while (n < max && c->data[n] != stop) {
+        out[n] = c->data[n];
+        n++;
+    }
+    c->data = n ? c->data + n : c->data;
+    c->len -= n;
+    return n;
+}
+
 static inline bool cbs_eq(cbs a, cbs b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);

@@ -610,6 +610,64 @@ Test(json, special_byte_at_every_position)
     }
 }
 
+/* cbs_copy_until (the unescaping of jdoc strings) copies 16 bytes at a time with SSE2: the stop
+ * byte at every position, and every output capacity, against a plain loop. */
+Test(json, copy_until_every_position_and_capacity)
+{
+    uint8_t in[70], out[80];
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t stop_at = 0; stop_at <= len; stop_at++) { /* stop_at == len: no stop byte */
+            for (size_t i = 0; i < len; i++) { in[i] = (uint8_t)('a' + i % 26); }
+            if (stop_at < len) { in[stop_at] = '\\'; }
+            for (size_t cap = 0; cap <= len + 2; cap++) {
+                cbs c = cbs_make(in, len);
+                size_t want = stop_at < cap ? stop_at : cap, got;
+                memset(out, 0xaa, sizeof out);
+                got = cbs_copy_until(&c, '\\', out, cap);
+                cr_assert_eq(got, want, "len %zu stop %zu cap %zu", len, stop_at, cap);
+                cr_assert(memcmp(out, in, got) == 0);
+                cr_assert_eq(c.len, len - got, "the run is consumed");
+                for (size_t k = cap; k < sizeof out; k++) { cr_assert_eq(out[k], 0xaa, "written past the capacity"); }
+            }
+        }
+    }
+}
+
+/* The decoded jdoc strings: every escape at every position, several in a row, against the
+ * bytes they stand for. */
+Test(json, jdoc_unescape_every_position)
+{
+    static const struct { const char *esc, *val; } cases[] = {
+        { "\\\"", "\"" }, { "\\\\", "\\" }, { "\\/", "/" }, { "\\b", "\b" }, { "\\f", "\f" },
+        { "\\n", "\n" }, { "\\r", "\r" }, { "\\t", "\t" }, { "\\u00e9", "\xc3\xa9" },
+        { "\\u20ac", "\xe2\x82\xac" }, { "\\ud83d\\ude00", "\xf0\x9f\x98\x80" }, { "\\u0041", "A" },
+        { "\\n\\\"\\n", "\n\"\n" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t pos = 0; pos < 36; pos++) {
+            char text[128], want[96];
+            size_t n = 0, w = 0;
+            cba_jdoc d;
+            cba_error e;
+            cbs got;
+            n += (size_t)snprintf(text, sizeof text, "[\"");
+            for (size_t i = 0; i < pos; i++) { text[n++] = want[w++] = (char)('a' + (char)(i % 26)); }
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", cases[c].esc);
+            w += (size_t)snprintf(want + w, sizeof want - w, "%s", cases[c].val);
+            for (size_t i = 0; i < 19; i++) { text[n++] = want[w++] = 'z'; }
+            n += (size_t)snprintf(text + n, sizeof text - n, "\",\"x\\ny\"]");
+            cba_error_clear(&e);
+            cr_assert_eq(cba_jdoc_parse(&e, &d, cbs_make((const uint8_t *)text, n), CBA_JSON_MAX_DEPTH,
+                                        CBA_E_JSON, "t"), CBA_OK, "%s", e.detail);
+            cr_assert(cba_jnode_string(cba_jnode_at(cba_jdoc_root(&d), 0), &got));
+            cr_assert(got.len == w && memcmp(got.data, want, w) == 0, "case %zu at %zu", c, pos);
+            cr_assert(cba_jnode_string(cba_jnode_at(cba_jdoc_root(&d), 1), &got));
+            cr_assert(got.len == 3 && memcmp(got.data, "x\ny", 3) == 0, "the next string");
+            cba_jdoc_cleanup(&d);
+        }
+    }
+}
+
 /* cba_hex_decode (CRLs, signatures, getters) decodes 16 characters at a time with SSE2 and the rest
  * through a table: every length, both cases, and a bad character at every position (refused with
  * the output untouched), including the bytes next to the digit ranges. */
