@@ -144,10 +144,12 @@ static bool key_is(const cba_jnode *m, const char *key)
 const cba_jnode *cba_jnode_member(const cba_jnode *obj, const char *key)
 {
     const cba_jnode *n;
+    size_t key_len;
     if (obj == NULL || key == NULL || obj->type != CBA_JT_OBJECT || obj->num == 0) { return NULL; }
+    key_len = strlen(key); /* once per look-up; a key as written is compared by length first */
     n = obj + obj->first;
     for (size_t i = 0; i < obj->num; i++, n += n->next) {
-        if (key_is(n, key)) { return n; }
+        if (n->key_escaped ? key_is(n, key) : cbs_eq_mem(n->key, key, key_len)) { return n; }
     }
     return NULL;
 }
