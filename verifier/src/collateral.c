@@ -161,8 +161,9 @@ CBA_MUST_USE static cba_err j_date(const jctx *j, const cba_jnode *o, const char
 CBA_MUST_USE static cba_err j_optional_string(const jctx *j, const cba_jnode *o, const char *key)
 {
     cbs ignored;
-    if (!cba_jhas(o, key)) { return CBA_OK; }
-    return j_string(j, o, key, &ignored);
+    const cba_jnode *m = cba_jnode_member(o, key); /* one look-up (16 components per level) */
+    if (m == NULL || cba_jnode_string(m, &ignored)) { return CBA_OK; }
+    return j_fail_missing_or_type(j, o, key, "a string");
 }
 
 /* j_status reads tcbStatus. Platform levels accept the seven TCB info statuses (dcap-spec §3.2);
