@@ -14,6 +14,8 @@
 #   CBA_HAVE_WC_SHA3_SETFLAGS        wc_Sha3_SetFlags (WOLFSSL_HASH_FLAGS: Keccak-256 through wolfSSL)
 #   CBA_HAVE_WC_ECC_SET_DETERMINISTIC wc_ecc_set_deterministic (mkevidence's reproducible test keys)
 #   CBA_HAVE_SP_ECC_IS_POINT_256     sp_ecc_is_point_256 (a static SP build: the cheap on-curve check)
+#   CBA_HAVE_SP_ECC_VERIFY_256       sp_ecc_verify_256 (a static SP build: ECDSA verification called
+#                                    directly, without ecc_key or DER; verifier/src/crypto.c)
 # CRABBOX_WOLFSSL_DESCRIPTION (a cache-internal string) is what --version prints about the build.
 set(CRABBOX_WOLFSSL "bundled" CACHE STRING "wolfSSL to link: bundled (built from Debian's source, tuned) or system")
 set_property(CACHE CRABBOX_WOLFSSL PROPERTY STRINGS bundled system)
@@ -84,16 +86,16 @@ set(_cba_wolfssl_defs "")
 set(_cba_wolfssl_features "")
 # check_symbol_exists compiles a use of the function's address and links it: a declaration that
 # is missing (the option is off in options.h) or a definition that is missing both fail.
-# sp_ecc_is_point_256 (the SP P-256 code's on-curve check) links only from a static wolfSSL built
+# sp_ecc_is_point_256 and sp_ecc_verify_256 (the SP P-256 code) link only from a static wolfSSL built
 # with SP ECC (the shared library hides it: WOLFSSL_LOCAL), and its header wolfssl/wolfcrypt/sp.h
 # is not in every installation (Debian's libwolfssl-dev has none): probed with its own header list.
 set(_cba_probe_headers "wolfssl/options.h;wolfssl/wolfcrypt/ecc.h;wolfssl/wolfcrypt/sha3.h")
 foreach(_fn wc_ecc_fp_free wc_ecc_point_is_on_curve wc_Sha3_SetFlags wc_ecc_set_deterministic
-            sp_ecc_is_point_256)
+            sp_ecc_is_point_256 sp_ecc_verify_256)
   string(TOUPPER "${_fn}" _name)
   unset(CBA_HAVE_${_name} CACHE)
   set(_headers "${_cba_probe_headers}")
-  if(_fn STREQUAL "sp_ecc_is_point_256")
+  if(_fn MATCHES "^sp_ecc_")
     list(APPEND _headers "wolfssl/wolfcrypt/sp.h")
   endif()
   check_symbol_exists(${_fn} "${_headers}" CBA_HAVE_${_name})

@@ -100,6 +100,20 @@ bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts)
 #endif
 }
 
+/* avx_upper_clean ends a wolfCrypt call that may have used 256-bit AVX registers. wolfSSL's SP
+ * P-256 assembly (5.5.4 and 5.7.2: sp_256_mod_inv_avx2_4, the AVX2 table lookups) returns with
+ * the upper halves of the YMM registers dirty (no vzeroupper), and on this project's test VM every
+ * legacy-SSE instruction after that pays a state-transition penalty: 5.7.2's SHA-NI SHA-256 (its
+ * sha256rnds2 has no VEX form) hashed 5 KiB in ~1,200 us instead of ~4 us after one verification,
+ * and the verifier's own SSE2 scanners (base/) run after signatures too. vzeroupper costs a few
+ * cycles; it exists only with AVX, and the AVX2 paths run only on a CPU with it. */
+static void avx_upper_clean(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx")) { __asm__ volatile("vzeroupper" ::: "memory"); }
+#endif
+}
+
 /* rc_of maps a wolfCrypt error from an operation whose inputs are already known to be well
  * formed (64-byte coordinates, r and s in range, DER we encoded ourselves). wolfCrypt says "bad
  * point" with IS_POINT_E / ECC_INF_E / ECC_OUT_OF_RANGE_E (and argument errors with ECC_BAD_ARG_E,
@@ -135,6 +149,51 @@ static bool coord_below_p(const uint8_t v[32])
 }
 #endif
 
+#if defined(CBA_HAVE_SP_ECC_VERIFY_256) && defined(CBA_HAVE_SP_ECC_IS_POINT_256)
+/* With wolfSSL's SP P-256 code linked statically (the bundled build) the verifier calls it
+ * directly, as wc_ecc_verify_hash does at its end, and skips what lies between: no ecc_key (its
+ * init, import and free), no DER encoding of r||s that wc_ecc_verify_hash decodes again, no curve
+ * order read from hex for a range check made here already (docs/benchmarks.md, 2026-12-07: 5,100
+ * to 6,300 fewer instructions a signature, ~0.8 %). Every check stays: x, y < p, the point on the
+ * curve, 0 < r, s < n. */
+#define CBA_SP_DIRECT 1
+
+/* sp_pub is a public key as the SP functions take it: X, Y and Z = 1 as wolfSSL big integers
+ * (fixed-size sp_int: nothing is allocated). */
+typedef struct sp_pub {
+    mp_int x, y, z;
+} sp_pub;
+
+/* sp_pub_load reads X||Y and requires x, y < p and the point on P-256 (cofactor 1: on the curve
+ * means in the prime-order group; (0, 0) is not on it). Call sp_pub_clear afterwards, whatever it
+ * returned. */
+static cba_crypto_rc sp_pub_load(sp_pub *q, const uint8_t pub_xy[64])
+{
+    int wc = mp_init_multi(&q->x, &q->y, &q->z, NULL, NULL, NULL); /* first: sp_pub_clear follows */
+    if (wc != 0) { return rc_of(wc); }
+    if (!coord_below_p(pub_xy) || !coord_below_p(pub_xy + 32)) { return CBA_CRYPTO_INVALID; }
+    wc = mp_read_unsigned_bin(&q->x, pub_xy, 32);
+    if (wc == 0) { wc = mp_read_unsigned_bin(&q->y, pub_xy + 32, 32); }
+    if (wc == 0) { wc = mp_set(&q->z, 1); }
+    if (wc == 0) { wc = sp_ecc_is_point_256(&q->x, &q->y); }
+    return wc == 0 ? CBA_CRYPTO_OK : rc_of(wc);
+}
+
+static void sp_pub_clear(sp_pub *q)
+{
+    mp_clear(&q->x);
+    mp_clear(&q->y);
+    mp_clear(&q->z);
+}
+
+cba_crypto_rc cba_p256_point_check(const uint8_t pub_xy[64])
+{
+    sp_pub q;
+    cba_crypto_rc rc = sp_pub_load(&q, pub_xy);
+    sp_pub_clear(&q);
+    return rc;
+}
+#else
 /* import_key loads X||Y into key and requires the point to be on P-256. P-256 has cofactor 1: on
  * the curve (and not infinity, which has no affine X||Y) means in the prime-order group, so the
  * costly order multiplication of wc_ecc_check_key adds nothing. */
@@ -175,6 +234,7 @@ cba_crypto_rc cba_p256_point_check(const uint8_t pub_xy[64])
     wc_ecc_free(&key);
     return rc;
 }
+#endif /* CBA_SP_DIRECT */
 
 bool cba_p256_point_valid(const uint8_t pub_xy[64])
 {
@@ -196,6 +256,26 @@ static bool scalar_in_range(const uint8_t v[32])
 static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[32],
                                  const uint8_t sig_rs[64])
 {
+#if defined(CBA_SP_DIRECT)
+    sp_pub q;
+    mp_int r, s;
+    int res = 0, wc;
+    cba_crypto_rc rc;
+    if (!scalar_in_range(sig_rs) || !scalar_in_range(sig_rs + 32)) { return CBA_CRYPTO_INVALID; }
+    rc = sp_pub_load(&q, pub_xy);
+    if (rc == CBA_CRYPTO_OK) {
+        wc = mp_init_multi(&r, &s, NULL, NULL, NULL, NULL);
+        if (wc == 0) { wc = mp_read_unsigned_bin(&r, sig_rs, 32); }
+        if (wc == 0) { wc = mp_read_unsigned_bin(&s, sig_rs + 32, 32); }
+        if (wc == 0) { wc = sp_ecc_verify_256(digest, 32, &q.x, &q.y, &q.z, &r, &s, &res, NULL); }
+        avx_upper_clean();
+        rc = wc != 0 ? rc_of(wc) : res == 1 ? CBA_CRYPTO_OK : CBA_CRYPTO_INVALID;
+        mp_clear(&r);
+        mp_clear(&s);
+    }
+    sp_pub_clear(&q);
+    return rc;
+#else
     ecc_key key;
     byte der[80];
     word32 der_len = sizeof der;
@@ -208,10 +288,12 @@ static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[
     if (rc == CBA_CRYPTO_OK) {
         wc = wc_ecc_rs_raw_to_sig(sig_rs, 32, sig_rs + 32, 32, der, &der_len);
         if (wc == 0) { wc = wc_ecc_verify_hash(der, der_len, digest, 32, &res, &key); }
+        avx_upper_clean();
         rc = wc != 0 ? rc_of(wc) : res == 1 ? CBA_CRYPTO_OK : CBA_CRYPTO_INVALID;
     }
     wc_ecc_free(&key);
     return rc;
+#endif
 }
 
 bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t digest[32],
