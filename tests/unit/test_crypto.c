@@ -93,3 +93,53 @@ Test(crypto, p256_point_coordinates_below_p)
     cr_assert_not(cba_p256_point_valid(pt));
     cr_assert_eq(cba_p256_point_check(pt), CBA_CRYPTO_INVALID);
 }
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+/* ymm_upper_in_use is XINUSE bit 2 (XGETBV with ECX = 1): the upper halves of YMM0-15 are not in
+ * their initial state. -1 when the CPU cannot say (no XSAVE, or no XGETBV with ECX = 1). */
+static int ymm_upper_in_use(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) { return -1; } /* OSXSAVE */
+    if (__get_cpuid_max(0, NULL) < 0xd) { return -1; }
+    __cpuid_count(0xd, 1, a, b, c, d);
+    if (!(a & (1u << 2))) { return -1; }
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1u));
+    (void)hi;
+    return (lo >> 2) & 1u;
+}
+#else
+static int ymm_upper_in_use(void)
+{
+    return -1;
+}
+#endif
+
+/* RFC 6979 A.2.5 (P-256, SHA-256, "sample"), through whichever path crypto.c takes with this
+ * wolfSSL. Each verification must also return with the AVX upper state clean: wolfSSL's SP AVX2
+ * code leaves it dirty, and then every legacy-SSE instruction (5.7.2's SHA-NI SHA-256, the SSE2
+ * scanners) pays a transition penalty (docs/benchmarks.md, 2026-12-07: SHA-256 ~300x slower on the
+ * test VM). Checked as state, never timed; on a CPU that cannot report it only the verdicts are. */
+Test(crypto, ecdsa_p256_rfc6979_vector_and_clean_avx_state)
+{
+    uint8_t pub[64], sig[64];
+    cr_assert_eq(tu_hex(pub, sizeof pub,
+                        "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+                        "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"), 64);
+    cr_assert_eq(tu_hex(sig, sizeof sig,
+                        "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+                        "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8"), 64);
+    cbs msg = { (const uint8_t *)"sample", 6 };
+    cr_assert_eq(cba_ecdsa_p256_check_msg(pub, &msg, 1, sig), CBA_CRYPTO_OK);
+    int dirty = ymm_upper_in_use();
+    cr_assert_neq(dirty, 1, "a verification returned with the YMM upper halves dirty");
+    sig[63] ^= 1;
+    cr_assert_eq(cba_ecdsa_p256_check_msg(pub, &msg, 1, sig), CBA_CRYPTO_INVALID);
+    cr_assert_neq(ymm_upper_in_use(), 1, "a failed verification returned with the YMM upper halves dirty");
+    sig[63] ^= 1;
+    pub[63] ^= 1; /* off the curve */
+    cr_assert_eq(cba_ecdsa_p256_check_msg(pub, &msg, 1, sig), CBA_CRYPTO_INVALID);
+    if (dirty < 0) { cr_log_info("this CPU does not report XINUSE: AVX state not checked"); }
+}
