@@ -3,7 +3,7 @@
 # CRABBOX_WOLFSSL=bundled (default): the wolfSSL tuned for this project, built once from Debian's
 #   source package by scripts/build-wolfssl (SP P-256 assembly, Intel assembly, AES-NI, TLS 1.2/1.3
 #   ECDHE-AEAD, static + PIC) and cached in ~/.cache/crabbox-attest; configuring the first time
-#   builds it (about a minute on 2 CPUs). CRABBOX_WOLFSSL_SUITE=bookworm|trixie picks the source.
+#   builds it (about a minute on 2 CPUs). CRABBOX_WOLFSSL_SUITE=trixie (default)|bookworm picks the source.
 # CRABBOX_WOLFSSL=system: Debian's libwolfssl (pkg-config wolfssl), as before.
 #
 # Either way the target is PkgConfig::WOLFSSL (the name every CMakeLists.txt already links), and the
@@ -19,7 +19,7 @@
 # CRABBOX_WOLFSSL_DESCRIPTION (a cache-internal string) is what --version prints about the build.
 set(CRABBOX_WOLFSSL "bundled" CACHE STRING "wolfSSL to link: bundled (built from Debian's source, tuned) or system")
 set_property(CACHE CRABBOX_WOLFSSL PROPERTY STRINGS bundled system)
-set(CRABBOX_WOLFSSL_SUITE "bookworm" CACHE STRING "Debian suite of the bundled wolfSSL's source: bookworm or trixie")
+set(CRABBOX_WOLFSSL_SUITE "trixie" CACHE STRING "Debian suite of the bundled wolfSSL's source: bookworm or trixie")
 set_property(CACHE CRABBOX_WOLFSSL_SUITE PROPERTY STRINGS bookworm trixie)
 find_package(Threads REQUIRED)
 
