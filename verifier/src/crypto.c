@@ -101,12 +101,13 @@ bool cba_keccak256(uint8_t out[32], const cbs *parts, size_t num_parts)
 }
 
 /* avx_upper_clean ends a wolfCrypt call that may have used 256-bit AVX registers. wolfSSL's SP
- * P-256 assembly (5.5.4 and 5.7.2: sp_256_mod_inv_avx2_4, the AVX2 table lookups) returns with
- * the upper halves of the YMM registers dirty (no vzeroupper), and on this project's test VM every
- * legacy-SSE instruction after that pays a state-transition penalty: 5.7.2's SHA-NI SHA-256 (its
- * sha256rnds2 has no VEX form) hashed 5 KiB in ~1,200 us instead of ~4 us after one verification,
- * and the verifier's own SSE2 scanners (base/) run after signatures too. vzeroupper costs a few
- * cycles; it exists only with AVX, and the AVX2 paths run only on a CPU with it. */
+ * P-256 assembly (5.5.4 and 5.7.2: sp_256_mod_inv_avx2_4, called by every verification, uses YMM
+ * registers and returns without vzeroupper) leaves the upper halves of the YMM registers dirty,
+ * and on this project's benchmark VM code that then mixes VEX and legacy-SSE instructions pays a
+ * state-transition penalty at every switch: 5.7.2's SHA-NI SHA-256 (VEX loads and adds around
+ * sha256rnds2, which has no VEX form) hashed 5 KiB in ~1,200 us instead of ~4 us after one
+ * verification (docs/benchmarks.md, 2026-12-07). vzeroupper costs a few cycles; it exists only
+ * with AVX, and the AVX2 paths run only on a CPU with it. */
 static void avx_upper_clean(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
