@@ -29,6 +29,7 @@
 //   all        full, pck-quote and quote (default)
 #include <SgxEcdsaAttestation/QuoteVerification.h>
 
+#include <openssl/crypto.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -256,15 +257,15 @@ int main(int argc, char **argv)
 
         if (mode == "once") {
             verify_full(in);
-            std::printf("verified STATUS_OK (QVL %s)\n", sgxAttestationGetVersion());
+            std::printf("verified STATUS_OK (QVL %s, %s)\n", sgxAttestationGetVersion(), OpenSSL_version(OPENSSL_VERSION));
             return 0;
         }
         // Every mode's result is checked before it is timed, and in every timed operation.
         verify_full(in);
         const Collateral c = parse_collateral(in.collateral_text);
         const PckChain p = pck_chain_of(in.quote);
-        std::printf("Intel QVL %s (OpenSSL), single thread, median of 5 x %.2f s; sample verifies STATUS_OK\n",
-                    sgxAttestationGetVersion(), seconds / 5);
+        std::printf("Intel QVL %s (%s), single thread, median of 5 x %.2f s; sample verifies STATUS_OK\n",
+                    sgxAttestationGetVersion(), OpenSSL_version(OPENSSL_VERSION), seconds / 5);
         std::printf("  %-58s %10s %10s %10s\n", "operation", "us/op", "min us/op", "cpu us/op");
         struct Row { const char *name, *label; } rows[] = {
             {"full", "full: collateral JSON, PCK chain, TCB info, QE id, quote"},
