@@ -5,7 +5,7 @@
 // peer only: built by bench/peer/build-qvl against the library, never by the project's build.
 //
 //   qvl_bench --quote Q --collateral C --root ROOT_PEM --at UNIX_SECONDS
-//             [--mode once|full|pck-quote|quote|all] [--seconds S] [--kv]
+//             [--mode once|full|pck-quote|quote|all] [--seconds S] [--kv] [--iters N]
 //
 // The collateral is dcap-qvl's QuoteCollateralV3 JSON (what bench_verify and the JS peer read). The
 // QVL takes Intel PCS's documents, so each verification turns the JSON into them the way a user of
@@ -27,6 +27,9 @@
 //              info and the QE identity inside every call)
 //   once       one full verification, no timing (a cold process: bench/run times this)
 //   all        full, pck-quote and quote (default)
+// --iters N runs one mode (full, pck-quote or quote) N times inside measured_loop(), after a warm-up
+// of 5, untimed: `valgrind --tool=callgrind --toggle-collect=measured_loop qvl_bench ... --iters N`
+// counts the instructions of exactly N operations, as bench/run does for bench_verify.
 #include <SgxEcdsaAttestation/QuoteVerification.h>
 
 #include <openssl/crypto.h>
@@ -205,11 +208,19 @@ template <typename Op> Timing measure(double seconds, Op op)
     return Timing{per_op[reps / 2].first, per_op.front().first, per_op[reps / 2].second};
 }
 
+// The only function callgrind collects in (--toggle-collect=measured_loop): keep it out of line.
+extern "C" __attribute__((noinline)) void measured_loop(void (*op)(void *), void *ctx, long n)
+{
+    for (long i = 0; i < n; i++) { op(ctx); }
+}
+
+template <typename F> void call_op(void *f) { (*static_cast<F *>(f))(); }
+
 void usage()
 {
     std::fprintf(stderr,
                  "usage: qvl_bench --quote Q --collateral C --root ROOT_PEM --at UNIX_SECONDS\n"
-                 "                 [--mode once|full|pck-quote|quote|all] [--seconds S] [--kv]\n");
+                 "                 [--mode once|full|pck-quote|quote|all] [--seconds S] [--kv] [--iters N]\n");
 }
 
 } // namespace
@@ -220,6 +231,7 @@ int main(int argc, char **argv)
     std::string mode = "all";
     double seconds = 2;
     bool kv = false;
+    long iters = 0;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         if (a == "--kv") { kv = true; continue; }
@@ -235,11 +247,19 @@ int main(int argc, char **argv)
             char *end = nullptr;
             seconds = std::strtod(v, &end);
             if (end == v || *end != '\0' || !(seconds > 0 && seconds < 3600)) { usage(); return 2; }
+        } else if (a == "--iters") {
+            char *end = nullptr;
+            iters = std::strtol(v, &end, 10);
+            if (end == v || *end != '\0' || iters < 1 || iters > 1000000) { usage(); return 2; }
         } else { usage(); return 2; }
     }
     if (!quote_path || !coll_path || !root_path || !at_arg) { usage(); return 2; }
     if (mode != "once" && mode != "full" && mode != "pck-quote" && mode != "quote" && mode != "all") {
         usage();
+        return 2;
+    }
+    if (iters > 0 && (mode == "once" || mode == "all")) {
+        std::fprintf(stderr, "qvl_bench: --iters needs --mode full, pck-quote or quote\n");
         return 2;
     }
     char *end = nullptr;
@@ -264,28 +284,41 @@ int main(int argc, char **argv)
         verify_full(in);
         const Collateral c = parse_collateral(in.collateral_text);
         const PckChain p = pck_chain_of(in.quote);
-        std::printf("Intel QVL %s (%s), single thread, median of 5 x %.2f s; sample verifies STATUS_OK\n",
-                    sgxAttestationGetVersion(), OpenSSL_version(OPENSSL_VERSION), seconds / 5);
-        std::printf("  %-58s %10s %10s %10s\n", "operation", "us/op", "min us/op", "cpu us/op");
         struct Row { const char *name, *label; } rows[] = {
             {"full", "full: collateral JSON, PCK chain, TCB info, QE id, quote"},
             {"pck-quote", "pck-quote: PCK chain + quote (collateral verified once)"},
             {"quote", "quote: sgxAttestationVerifyQuote only"},
         };
+        auto op_full = [&] { verify_full(in); };
+        auto op_pck_quote = [&] {
+            const PckChain pq = pck_chain_of(in.quote);
+            verify_pck(pq, c, in);
+            verify_quote(pq, c, in);
+        };
+        auto op_quote = [&] { verify_quote(p, c, in); };
+        if (iters > 0) {
+            void (*fn)(void *) = mode == "full" ? call_op<decltype(op_full)>
+                                 : mode == "quote" ? call_op<decltype(op_quote)> : call_op<decltype(op_pck_quote)>;
+            void *ctx = mode == "full" ? static_cast<void *>(&op_full)
+                        : mode == "quote" ? static_cast<void *>(&op_quote) : static_cast<void *>(&op_pck_quote);
+            for (int i = 0; i < 5; i++) { fn(ctx); }
+            measured_loop(fn, ctx, iters);
+            std::printf("mode %s: %ld iterations ok\n", mode.c_str(), iters);
+            return 0;
+        }
+        std::printf("Intel QVL %s (%s), single thread, median of 5 x %.2f s; sample verifies STATUS_OK\n",
+                    sgxAttestationGetVersion(), OpenSSL_version(OPENSSL_VERSION), seconds / 5);
+        std::printf("  %-58s %10s %10s %10s\n", "operation", "us/op", "min us/op", "cpu us/op");
         for (const Row &r : rows) {
             if (mode != "all" && mode != r.name) { continue; }
             Timing t{};
             const std::string name = r.name;
             if (name == "full") {
-                t = measure(seconds, [&] { verify_full(in); });
+                t = measure(seconds, op_full);
             } else if (name == "pck-quote") {
-                t = measure(seconds, [&] {
-                    const PckChain pq = pck_chain_of(in.quote);
-                    verify_pck(pq, c, in);
-                    verify_quote(pq, c, in);
-                });
+                t = measure(seconds, op_pck_quote);
             } else {
-                t = measure(seconds, [&] { verify_quote(p, c, in); });
+                t = measure(seconds, op_quote);
             }
             std::printf("  %-58s %10.1f %10.1f %10.1f\n", r.label, t.median_us, t.min_us, t.cpu_us);
             if (kv) {
