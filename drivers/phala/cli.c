@@ -164,6 +164,18 @@ int phala_classify_message(cbs msg)
         (msg.len > 15 && cbs_eq_str(sub(msg, msg.len - 15, msg.len), ": CVM not found"))) {
         return CRABBOX_E_NOT_FOUND;
     }
+    /* The real CLI (1.1.18) checks each API answer against its schema (zod) and, when the answer
+     * is not the documented shape (a 200 whose body is not JSON), prints zod's issue list as the
+     * error: '[ { "code": "invalid_type", "expected": ... } ]'. That is the API's answer being
+     * malformed, not our argument being invalid ("invalid_type" would match a usage word). */
+    size_t lead = 0;
+    while (lead < msg.len && (cbs_byte(msg, lead) == ' ' || cbs_byte(msg, lead) == '\n')) { lead++; }
+    if (lead < msg.len && cbs_byte(msg, lead) == '[' && contains_ci(msg, "\"code\"") &&
+        contains_ci(msg, "\"expected\"")) {
+        return CRABBOX_E_MALFORMED;
+    }
+    /* undici's whole message when the connection closes in the middle of an answer's body. */
+    if (cbs_eq_str(msg, "terminated")) { return CRABBOX_E_TRANSIENT; }
     for (size_t i = 0; i < sizeof k_auth / sizeof k_auth[0]; i++) {
         if (contains_ci(msg, k_auth[i])) { return CRABBOX_E_AUTH; }
     }

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 SKIP = 77
@@ -373,7 +374,8 @@ def start_api(procs, root, tag, state, env_extra):
     """The loopback Phala Cloud API for one world or lane; returns its port."""
     port_file = os.path.join(root, "api-%s.port" % tag)
     log = open(os.path.join(root, "api-%s.log" % tag), "wb")
-    procs.start([sys.executable, os.environ["E2E_PHALA_API"], "--state", state, "--port-file", port_file],
+    procs.start([sys.executable, os.environ["E2E_PHALA_API"], "--state", state, "--port-file", port_file,
+                 "--reject-keys", "phak_rejected"],
                 env=dict(os.environ, **env_extra), stdout=log, stderr=log)
     return wait_for(read_port(port_file), 15, "phala api %s" % tag)
 
@@ -539,11 +541,19 @@ class World:
 
 
 class Lane:
-    """An independent user of a World (TEST ONLY): its own CLI double (state, knobs), its own pool
-    of fake CVMs (PHALA_DOUBLE_CVM_POOL: deploy takes a free slot and adds the gateway route
+    """An independent user of a World (TEST ONLY): its own cloud, its own pool of fake CVMs
+    (PHALA_DOUBLE_CVM_POOL: deploy takes a free slot and adds the gateway route
     "<app_id>-22.e2e.test 127.0.0.1:<slot sshd port>", delete frees it), its own HOME / XDG dirs and
     crabbox config. Lanes share the World's gateways and routes file, so several can run at once
-    (one lease per slot at a time)."""
+    (one lease per slot at a time).
+
+    The cloud is reached one of two ways, chosen per case with use(): "api", the real phala CLI
+    against this lane's own loopback Phala Cloud API (tests/phala-api/phala_api_server.py, state
+    in its JSON file, faults made at the HTTP level), when the World has the real CLI; or
+    "double", the CLI double (tests/phala-double/phala, its own state and PHALA_DOUBLE_FAULTS) for
+    faults of the CLI itself. Both share the pool and the double.env hooks (route form, export
+    key), which the API fake re-reads at every create and delete. Switch only when both are empty
+    (between cases, after check_clean)."""
 
     def __init__(self, world, name, slots, extra_config="", ssh_wait=20):
         self.w = world
@@ -568,18 +578,47 @@ class Lane:
                 f.write("%d\n" % cvm.port)
             self.slots.append(d)
         self.double_state = os.path.join(self.cloud, "state.json")
+        self.api_state = os.path.join(self.cloud, "api-state.json")
+        self.api_port = None
+        self.via = None
         self.double_env()
+        if world.real:
+            self.api_port = start_api(world.procs, world.root, "lane-" + name, self.api_state, {
+                "PHALA_DOUBLE_GATEWAY_DOMAIN": DOMAIN, "PHALA_CLOUD_DIR": self.cloud})
         self.config_path = os.path.join(self.cfg, "crabbox", "config.yaml")
-        with open(self.config_path, "w") as f:
-            f.write("phala:\n  cli: %s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: %d\n%s"
-                    % (world.double, world.ca, self.work, ssh_wait, extra_config))
-        os.chmod(self.config_path, 0o600)
+        self.config_text = "phala:\n  cli: %%s\n  caBundle: %s\n  workRoot: %s\n  sshWaitSeconds: %d\n%s" % (
+            world.ca, self.work, ssh_wait, extra_config)
         self.env = dict(world.base_env, HOME=self.home, XDG_CONFIG_HOME=self.cfg, XDG_STATE_HOME=self.state,
                         PHALA_CLOUD_DIR=self.cloud)
+        self.use("api" if world.real else "double")
 
-    def double_env(self, faults="", route_form=None, export_key=None):
-        """(Re)write this lane's double knobs: faults (PHALA_DOUBLE_FAULTS), the gateway route form of
-        new CVMs ("{port}" = the slot's sshd; e.g. drop-after-handshake) and PHALA_DOUBLE_EXPORT_KEY."""
+    def use(self, via):
+        """The cloud of the next case: "api" (the real CLI + this lane's API fake) or "double"."""
+        if via == self.via:
+            return
+        if via == "api" and not self.w.real:
+            raise AssertionError("lane %s: the real phala CLI is not available" % self.name)
+        tmp = self.config_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(self.config_text % (self.w.real if via == "api" else self.w.double))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.config_path)
+        if via == "api":
+            self.env["PHALA_CLOUD_API_PREFIX"] = "http://127.0.0.1:%d/api/v1" % self.api_port
+            self.env["PHALA_DISABLE_UPDATE_CHECK"] = "1"
+        else:
+            self.env.pop("PHALA_CLOUD_API_PREFIX", None)
+        self.via = via
+
+    def double_env(self, faults="", route_form=None, export_key=None, http=""):
+        """(Re)write this lane's cloud knobs: the double's faults (PHALA_DOUBLE_FAULTS), the API
+        fake's faults (http, phala_api_server.py's ROUTE=KIND[*COUNT]; cleared when empty), the
+        gateway route form of new CVMs ("{port}" = the slot's sshd; e.g. drop-after-handshake) and
+        PHALA_DOUBLE_EXPORT_KEY (both honoured by the double and the API fake)."""
+        if self.api_port is not None:
+            api_faults(self.api_port, http)
+        elif http:
+            raise AssertionError("HTTP faults without the API fake: %s" % http)
         lines = ["PHALA_DOUBLE_GATEWAY_DOMAIN=%s" % DOMAIN, "PHALA_DOUBLE_STATE=%s" % self.double_state,
                  "PHALA_DOUBLE_CVM_POOL=%s" % self.pool, "PHALA_DOUBLE_ROUTES=%s" % self.w.routes,
                  "PHALA_DOUBLE_FAULTS=%s" % faults]
@@ -606,13 +645,61 @@ class Lane:
                            timeout=timeout, cwd=cwd or self.project)
         return r, time.monotonic() - t0
 
-    def popen(self, args, cwd=None):
-        return subprocess.Popen(self.argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
-                                cwd=cwd or self.project, start_new_session=True)
+    def popen(self, args, cwd=None, env_extra=None):
+        return subprocess.Popen(self.argv(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=dict(self.env, **(env_extra or {})), cwd=cwd or self.project,
+                                start_new_session=True)
 
     def dump(self):
+        """The state of the cloud in use, in the double's dump shape ({"cvms": [...], "slots": ...})."""
+        if self.via == "api":
+            return api_dump(self.api_state)
         r = run([self.w.double, "__double", "dump"], env=dict(self.env, PHALA_DOUBLE_STATE=self.double_state))
         return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def counts(self):
+        """How many deploy / get / delete calls reached the cloud so far: the double's recorded
+        calls, or the API fake's recorded requests (a deploy = its POST /cvms, the create; a
+        `cvms delete` = its DELETE). A request is recorded before a fault holds it."""
+        out = {"deploy": 0, "get": 0, "delete": 0}
+        d = self.dump() or {}
+        if self.via == "api":
+            for q in d.get("requests", []):
+                k = {"create": "deploy", "get": "get", "delete": "delete"}.get(q.get("route"))
+                if k:
+                    out[k] += 1
+            return out
+        for c in d.get("calls", []):
+            a = c["argv"]
+            k = "deploy" if a[:1] == ["deploy"] else a[1] if a[:1] == ["cvms"] and len(a) > 1 else None
+            if k in out:
+                out[k] += 1
+        return out
+
+    def cloud_add(self, name):
+        """A CVM the user made outside crabbox."""
+        if self.via == "api":
+            req = urllib.request.Request("http://127.0.0.1:%d/__fake/add" % self.api_port,
+                                         data=json.dumps({"name": name}).encode(), method="POST")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())["app_id"]
+        r = run([self.w.double, "__double", "add", name], env=dict(self.env, PHALA_DOUBLE_STATE=self.double_state))
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode().strip()
+
+    def cloud_delete(self, app_id):
+        """Delete a CVM behind crabbox's back (the user's dashboard; a test's clean-up)."""
+        if self.via == "api":
+            req = urllib.request.Request("http://127.0.0.1:%d/__fake/delete" % self.api_port,
+                                         data=json.dumps({"app_id": app_id}).encode(), method="POST")
+            try:
+                urllib.request.urlopen(req, timeout=10).close()
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+            return
+        run([self.w.double, "cvms", "delete", "--cvm-id", app_id, "--force", "--json"],
+            env=dict(self.env, PHALA_DOUBLE_STATE=self.double_state))
 
     def cvms(self):
         """The CVMs in this lane's double state (dicts with name, app_id, ...)."""

@@ -42,7 +42,8 @@ POST /__fake/faults {"faults": "..."}): "ROUTE=KIND[*COUNT]" separated by ';'.
   ROUTE: me list status get delete provision create any
   KIND:  401 | 402 | 403 | 404 | 429 | 500   that status with a JSON {"detail": ...}
          html502     a 502 with an HTML body (no JSON detail: the CLI says "Unknown API error")
-         hang[:S]    wait S seconds (default 3600) before answering (the CLI gives up at 30 s)
+         hang[:S]    hold the request S seconds (default 3600), then serve it (the CLI gives up
+                     at 30 s); a client that closes its end meanwhile ends it unserved
          close       close the connection without an answer
          truncate    announce the full Content-Length, send half the body, close
          garbage     200 with a body that is not JSON
@@ -50,6 +51,7 @@ POST /__fake/faults {"faults": "..."}): "ROUTE=KIND[*COUNT]" separated by ';'.
          create-then-close create: commit the CVM, then drop the connection (the CLI says
                            "Unknown API error": transient, ambiguous)
   COUNT: only the first COUNT matching requests.
+POST /__fake/delete {"app_id": A} deletes a CVM behind the client's back (its pool slot freed).
 POST /__fake/add {"name": N} adds a CVM the user already has (answers its app_id and vm_uuid).
 It binds 127.0.0.1 on a free port (or --port) and writes "PORT <n>" to stdout (and to
 --port-file). It exits on SIGTERM/SIGINT.
@@ -61,6 +63,7 @@ import importlib.util
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import sys
@@ -352,7 +355,15 @@ class Handler(BaseHTTPRequestHandler):
         """True when the fault answered the request."""
         k = f["kind"]
         if k == "hang":
-            time.sleep(float(f["arg"] or 3600))
+            # Held, as a slow API would; a client that gives up (the driver killed the CLI at its
+            # deadline, or crabbox was interrupted) ends the request: nothing is done for it, so a
+            # held deploy never creates a CVM after the test moved on. A client still waiting at
+            # the end gets the answer (a held create then commits, as a slow API would).
+            end = time.monotonic() + float(f["arg"] or 3600)
+            while time.monotonic() < end:
+                if self.client_gone(min(0.1, max(0.0, end - time.monotonic()))):
+                    self.close_connection = True
+                    return True
             return False
         if k == "close":
             self.close_connection = True
@@ -377,6 +388,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(int(k), {"detail": detail})
             return True
         return False
+
+    def client_gone(self, wait):
+        """True when the client closed its end (EOF within `wait` seconds)."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], wait)
+            if not r:
+                return False
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def route_of(self, method, path):
         if method == "GET" and path == "/auth/me":
@@ -407,6 +428,17 @@ class Handler(BaseHTTPRequestHandler):
                 w.data["faults"] = parse_faults(json.loads(raw or b"{}").get("faults", ""))
                 w.save()
             return self.send_json(200, {"ok": True})
+        if url.path == "/__fake/delete" and self.command == "POST":
+            # A CVM deleted behind crabbox's back (the user's dashboard, a test's clean-up).
+            app_id = json.loads(raw or b"{}").get("app_id", "")
+            with w.lock:
+                a = w.find(app_id)
+                if a is not None:
+                    w.data["apps"].remove(a)
+                    if w.dbl is not None and w.dbl.pool_slots() is not None:
+                        w.dbl.pool_free(w.data, a["app_id"], a["base_domain"])
+                    w.save()
+            return self.send_json(200 if a is not None else 404, {"deleted": a is not None})
         if url.path == "/__fake/add" and self.command == "POST":
             # A CVM the user already has (not made through this API by the test's crabbox).
             req = json.loads(raw or b"{}")
@@ -449,6 +481,8 @@ class Handler(BaseHTTPRequestHandler):
         if key in w.reject:
             return self.send_json(401, {"detail": "Invalid API key"})
         with w.lock:
+            if w.dbl is not None:
+                w.dbl._FILE_KNOBS = None  # re-read <cloud dir>/double.env: a test changes it per case
             status, doc = getattr(self, "r_" + route)(w, path, query, body, version, fault)
             w.save()
         if status is None:  # committed, then the connection drops: the ambiguous deploy

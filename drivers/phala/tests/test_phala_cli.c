@@ -330,6 +330,30 @@ Test(phala_cli, real_cli_unknown_api_error_is_transient)
     cr_assert_eq(rc, CRABBOX_E_TRANSIENT, "%s", err.message);
 }
 
+/* The real CLI on an API answer that is not JSON (its schema check's issue list) and on a body
+ * cut off by a dropped connection (undici's "terminated"); observed against the loopback API. */
+Test(phala_cli, real_cli_bad_answer_is_malformed_cut_answer_transient)
+{
+    json_object *doc = NULL;
+    crabbox_err err;
+    const char *zod = "{\n  \"success\": false,\n  \"error\": \"[\\n  {\\n    \\\"code\\\": \\\"invalid_type\\\",\\n"
+                      "    \\\"expected\\\": \\\"object\\\",\\n    \\\"received\\\": \\\"string\\\",\\n"
+                      "    \\\"path\\\": [],\\n    \\\"message\\\": \\\"Expected object, received string\\\"\\n"
+                      "  }\\n]\"\n}\n";
+    int rc = run_interpret("cvms get", zod, "", 1, 0, &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_MALFORMED, "%s", err.message);
+    cr_assert(strstr(err.message, "phala cvms get failed: malformed output: ") == err.message, "%s", err.message);
+    rc = run_interpret("cvms list", "{\n  \"success\": false,\n  \"error\": \"terminated\"\n}\n", "", 1, 0,
+                       &doc, &err);
+    cr_assert_eq(rc, CRABBOX_E_TRANSIENT, "%s", err.message);
+    cr_assert_str_eq(err.message, "phala cvms list failed: transient error: terminated");
+    /* a usage error the CLI words itself stays one; a status word is not a dropped body */
+    cr_assert_eq(phala_classify_message(txt("Invalid CVM name: \"1x\". Name must be 5-63 characters")),
+                 CRABBOX_E_USAGE);
+    cr_assert_eq(phala_classify_message(txt("CVM is terminated")), CRABBOX_E_FAILED);
+    cr_assert_eq(phala_classify_message(txt("[1, 2]")), CRABBOX_E_FAILED);
+}
+
 Test(phala_cli, real_cli_unknown_option_is_usage)
 {
     json_object *doc = NULL;
