@@ -53,6 +53,17 @@ def die(msg):
     sys.exit(1)
 
 
+def linked_wolfssl(build):
+    """The wolfSSL the build links (bundled or the system's), as the build's crabbox-attest reports it;
+    the proxy and the test gateway come from the same build. pkg-config would name the system library
+    whatever the build links."""
+    attest = os.path.join(build, "tools", "crabbox-attest", "crabbox-attest")
+    if not os.access(attest, os.X_OK):
+        return "? (no %s)" % attest
+    lines = out_of([attest, "--version"]).splitlines()
+    return next((ln[len("wolfSSL "):] for ln in lines if ln.startswith("wolfSSL ")), "?")
+
+
 def out_of(argv):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     return r.stdout.decode(errors="replace").strip()
@@ -365,7 +376,7 @@ def main():
         tunnel = ssh_words(d, ckey, a.cipher, ["-o", "ProxyCommand=" + pc])
 
         tls_version, suite = tls_probe(proxy, gw, gw_host, ca)
-        wolf = out_of(["pkg-config", "--modversion", "wolfssl"]) if shutil.which("pkg-config") else "?"
+        wolf = linked_wolfssl(a.build)
         cpu = "unknown CPU"
         try:
             with open("/proc/cpuinfo") as f:
