@@ -165,6 +165,10 @@ str_step cba_json_string_next(cbs *c, uint32_t *cp)
             return STR_BAD;
         }
         u = 0x10000u + ((u - 0xd800u) << 10) + (lo - 0xdc00u);
+        /* json-c 0.16 (Debian 12) decodes every pair whose code point has bits 11-15 of a
+         * surrogate (U+1D800-U+1DFFF, U+2D800-..., 32,768 of the 1,048,576 pairs) as U+FFFD; refuse
+         * them so that the two parsers never read different text from the same bytes. */
+        if ((u & 0xf800u) == 0xd800u) { return STR_BAD; }
     }
     *cp = u;
     return STR_CP;

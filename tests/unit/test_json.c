@@ -106,6 +106,53 @@ Test(json, escaped_nul_in_value_keeps_exact_length)
     json_object_put(o);
 }
 
+/* json-c 0.16 decodes a surrogate pair whose code point has a surrogate's bits 11-15
+ * (U+1D800-U+1DFFF and the same in planes 2-16) as U+FFFD: the scanner refuses exactly those pairs,
+ * and every pair it accepts, as key and as value, decodes to json-c's bytes in both trees. Each high
+ * surrogate with four low ones (4,096 pairs; the fuzzer found U+1DE00). */
+Test(json, surrogate_pairs_agree_with_json_c_or_are_refused)
+{
+    static const unsigned lows[] = {0xdc00, 0xddff, 0xde00, 0xdfff};
+    size_t refused = 0;
+    for (unsigned hi = 0xd800; hi <= 0xdbff; hi++) {
+        for (size_t j = 0; j < CBA_ARRAY_LEN(lows); j++) {
+            char text[64], key[8];
+            uint32_t cp = 0x10000u + ((hi - 0xd800u) << 10) + (lows[j] - 0xdc00u);
+            bool json_c_mangles = (cp & 0xf800u) == 0xd800u;
+            cba_error e;
+            cba_jdoc d;
+            json_object *o = NULL, *v = NULL;
+            cbs s;
+            snprintf(text, sizeof text, "{\"\\u%04x\\u%04x\":\"\\u%04x\\u%04x\"}", hi,
+                     lows[j], hi, lows[j]);
+            cba_error_clear(&e);
+            if (json_c_mangles) {
+                refused++;
+                cr_assert_eq(parse_s(text), CBA_E_COLLATERAL_FORMAT, "%s", text);
+                cr_assert_eq(cba_jdoc_parse(&e, &d, txt(text), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t"),
+                             CBA_E_JSON, "%s", text);
+                cr_assert(cba_json_has_duplicate_keys(txt(text), CBA_JSON_MAX_DEPTH), "%s", text);
+                continue;
+            }
+            key[0] = (char)(0xf0 | cp >> 18);
+            key[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+            key[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+            key[3] = (char)(0x80 | (cp & 0x3f));
+            key[4] = '\0';
+            o = parse_ok(text);
+            cr_assert(json_object_object_get_ex(o, key, &v), "%s: json-c's key", text);
+            cr_assert_str_eq(json_object_get_string(v), key, "%s: json-c's value", text);
+            cr_assert_eq(cba_jdoc_parse(&e, &d, txt(text), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t"),
+                         CBA_OK, "%s: %s", text, e.detail);
+            cr_assert(cba_jget_string(cba_jdoc_root(&d), key, &s), "%s: jdoc's key", text);
+            cr_assert(s.len == 4 && memcmp(s.data, key, 4) == 0, "%s: jdoc's value", text);
+            cba_jdoc_cleanup(&d);
+            json_object_put(o);
+        }
+    }
+    cr_assert_eq(refused, 128, "32 high surrogates x 4 lows are json-c's U+FFFD set");
+}
+
 Test(json, duplicate_keys)
 {
     static const char *const dup[] = {
