@@ -24,9 +24,10 @@
 #define JSON_MAX_KEYS_PER_OBJECT 4096u
 
 typedef struct key_entry {
-    cbs body;      /* escaped text between the quotes */
-    uint64_t hash; /* FNV-1a over the decoded code points */
-    size_t num_cp; /* decoded length in code points */
+    cbs body;        /* escaped text between the quotes */
+    uint64_t hash;   /* key_hash over the decoded UTF-8 bytes */
+    size_t num_bytes; /* decoded length in bytes */
+    bool escaped;    /* the body has a backslash (else body == decoded bytes) */
 } key_entry;
 
 typedef struct scanner {
@@ -49,6 +50,8 @@ static bool is_ws(uint8_t c)
 
 static void skip_ws(cbs *c)
 {
+    /* compact JSON: the next byte is usually a token (every whitespace byte is <= ' ') */
+    if (c->len == 0 || cbs_byte(*c, 0) > ' ') { return; }
     while (c->len > 0 && is_ws(cbs_byte(*c, 0))) {
         if (!cbs_skip(c, 1)) { return; }
     }
@@ -123,13 +126,6 @@ static bool utf8_next(cbs *c, uint8_t lead, uint32_t *cp)
     return true;
 }
 
-/* is_short_escape: the characters after a backslash that make a whole escape (RFC 8259 §7). */
-static bool is_short_escape(uint8_t e)
-{
-    return e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
-           e == 't';
-}
-
 /* cba_json_string_next (json_scan.h) reads one code point of a string body. */
 str_step cba_json_string_next(cbs *c, uint32_t *cp)
 {
@@ -174,10 +170,77 @@ str_step cba_json_string_next(cbs *c, uint32_t *cp)
     return STR_CP;
 }
 
-/* fnv1a_cp: FNV-1a with one step per code point (the key hash only pre-filters keys_equal). */
-static uint64_t fnv1a_cp(uint64_t h, uint32_t cp)
+/* key_hash: the duplicate check's pre-filter, a hash of a key's decoded UTF-8 bytes taken eight
+ * at a time. Bytes are gathered into a little-endian word that is mixed in when full, so the
+ * value depends on the decoded bytes only, never on where escapes split them: a key's plain runs
+ * go in a word at a time when the gathered word is empty, escapes and UTF-8 a byte at a time. */
+typedef struct key_hash {
+    uint64_t h, word; /* mixed words; the word being gathered */
+    unsigned num;     /* bytes in `word` */
+    size_t len;       /* decoded bytes so far */
+} key_hash;
+
+static uint64_t kh_mix(uint64_t h, uint64_t w)
 {
-    return (h ^ cp) * 0x100000001b3ull;
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h ^ h >> 32;
+}
+
+static void kh_byte(key_hash *k, uint8_t b)
+{
+    k->word |= (uint64_t)b << (8u * k->num);
+    k->len++;
+    if (++k->num == 8) {
+        k->h = kh_mix(k->h, k->word);
+        k->word = 0;
+        k->num = 0;
+    }
+}
+
+/* kh_run adds the first n bytes of c (n <= c.len). A tail of fewer than eight bytes is read as
+ * one word masked to its length when c has eight bytes there (a key is followed by at least its
+ * closing quote and the rest of the document), which leaves the state byte-by-byte would. */
+static void kh_run(key_hash *k, cbs c, size_t n)
+{
+    size_t i = 0;
+    while (i < n && k->num != 0) { kh_byte(k, cbs_byte(c, i++)); }
+    for (; n - i >= 8; i += 8) {
+        k->h = kh_mix(k->h, cbs_u64le_at(c, i));
+        k->len += 8;
+    }
+    if (i < n && c.len - i >= 8) {
+        size_t tail = n - i; /* 1..7, and k->num == 0 here */
+        k->word = cbs_u64le_at(c, i) & ((1ull << (8u * tail)) - 1u);
+        k->num = (unsigned)tail;
+        k->len += tail;
+        return;
+    }
+    while (i < n) { kh_byte(k, cbs_byte(c, i++)); }
+}
+
+/* kh_cp adds a code point as UTF-8 (cp validated by cba_json_string_next). */
+static void kh_cp(key_hash *k, uint32_t cp)
+{
+    if (cp < 0x80) {
+        kh_byte(k, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        kh_byte(k, (uint8_t)(0xc0 | cp >> 6));
+        kh_byte(k, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        kh_byte(k, (uint8_t)(0xe0 | cp >> 12));
+        kh_byte(k, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        kh_byte(k, (uint8_t)(0x80 | (cp & 0x3f)));
+    } else {
+        kh_byte(k, (uint8_t)(0xf0 | cp >> 18));
+        kh_byte(k, (uint8_t)(0x80 | (cp >> 12 & 0x3f)));
+        kh_byte(k, (uint8_t)(0x80 | (cp >> 6 & 0x3f)));
+        kh_byte(k, (uint8_t)(0x80 | (cp & 0x3f)));
+    }
+}
+
+static uint64_t kh_final(const key_hash *k)
+{
+    return kh_mix(k->h, k->word ^ (uint64_t)k->num << 59);
 }
 
 /* scan_string reads a string starting at its opening quote. For keys, *out_key gets the body
@@ -187,8 +250,7 @@ static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped
 {
     bool escaped = false;
     cbs start;
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t num_cp = 0;
+    key_hash kh = { 0, 0, 0, 0 };
     bool has_nul = false;
     uint32_t cp = 0;
     if (!accept(&s->in, '"')) { return SCAN_SYNTAX; }
@@ -200,28 +262,24 @@ static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped
              * ASCII (the bulk of collateral: hex, PEM, base64) in one tight loop, and the
              * one-character escapes between them (PEM's \n, the signed documents' \") here too;
              * \u escapes, UTF-8, quotes and bad bytes go to cba_json_string_next. */
-            for (;;) {
-                if (!cbs_skip(&s->in, cbs_json_plain_run(s->in))) { return SCAN_SYNTAX; }
-                if (s->in.len < 2 || cbs_byte(s->in, 0) != '\\' || !is_short_escape(cbs_byte(s->in, 1))) {
-                    break;
-                }
-                escaped = true;
-                if (!cbs_skip(&s->in, 2)) { return SCAN_SYNTAX; }
-            }
+            if (!cbs_skip(&s->in, cbs_json_escaped_run(s->in, &escaped))) { return SCAN_SYNTAX; }
         } else {
-            /* A key's plain run: each byte is its own code point. */
+            /* A key's plain run: its bytes are its decoded bytes. */
             size_t run = cbs_json_plain_run(s->in);
-            for (size_t i = 0; i < run; i++) { h = fnv1a_cp(h, cbs_byte(s->in, i)); }
-            num_cp += run;
+            kh_run(&kh, s->in, run);
             if (!cbs_skip(&s->in, run)) { return SCAN_SYNTAX; }
+        }
+        /* the closing quote, the common end of a run, without a call */
+        if (s->in.len > 0 && cbs_byte(s->in, 0) == '"') {
+            if (!cbs_skip(&s->in, 1)) { return SCAN_SYNTAX; }
+            break;
         }
         escaped |= s->in.len > 0 && cbs_byte(s->in, 0) == '\\';
         st = cba_json_string_next(&s->in, &cp);
         if (st == STR_BAD) { return SCAN_SYNTAX; }
         if (st == STR_QUOTE) { break; }
         if (out_key != NULL) {
-            h = fnv1a_cp(h, cp);
-            num_cp++;
+            kh_cp(&kh, cp);
             has_nul |= cp == 0;
         }
     }
@@ -230,18 +288,53 @@ static scan_result scan_string(scanner *s, key_entry *out_key, bool *out_escaped
         size_t body_len = start.len - s->in.len - 1;
         if (has_nul) { return SCAN_NUL_IN_KEY; }
         if (!cbs_get_bytes(&start, &out_key->body, body_len)) { return SCAN_SYNTAX; }
-        out_key->hash = h;
-        out_key->num_cp = num_cp;
+        out_key->hash = kh_final(&kh);
+        out_key->num_bytes = kh.len;
+        out_key->escaped = escaped;
     }
     if (out_escaped != NULL) { *out_escaped = escaped; }
     return SCAN_OK;
+}
+
+/* plain_string reads the common string: printable ASCII without escapes up to its closing
+ * quote. On success it consumes the string and *out_body is its body; otherwise the cursor is
+ * left alone and the caller runs scan_string, which reads (or refuses) it from the same place.
+ * *out_rest is the input after the opening quote (kh_run's view). */
+static bool plain_string(cbs *in, cbs *out_body, cbs *out_rest)
+{
+    cbs c = *in;
+    size_t run;
+    if (c.len < 2 || cbs_byte(c, 0) != '"' || !cbs_skip(&c, 1)) { return false; }
+    *out_rest = c;
+    run = cbs_json_plain_run(c);
+    if (run >= c.len || cbs_byte(c, run) != '"') { return false; }
+    if (!cbs_get_bytes(&c, out_body, run) || !cbs_skip(&c, 1)) { return false; }
+    *in = c;
+    return true;
+}
+
+/* scan_key reads an object key: plain_string, else scan_string. */
+static scan_result scan_key(scanner *s, key_entry *out_key)
+{
+    cbs body, rest;
+    if (plain_string(&s->in, &body, &rest)) {
+        key_hash kh = { 0, 0, 0, 0 };
+        kh_run(&kh, rest, body.len); /* the body's bytes are its decoded bytes */
+        out_key->body = body;
+        out_key->hash = kh_final(&kh);
+        out_key->num_bytes = body.len;
+        out_key->escaped = false;
+        return SCAN_OK;
+    }
+    return scan_string(s, out_key, NULL);
 }
 
 /* keys_equal compares two validated key bodies after unescaping. */
 static bool keys_equal(const key_entry *a, const key_entry *b)
 {
     cbs x = a->body, y = b->body;
-    if (a->hash != b->hash || a->num_cp != b->num_cp) { return false; }
+    if (a->hash != b->hash || a->num_bytes != b->num_bytes) { return false; }
+    if (!a->escaped && !b->escaped) { return cbs_eq(x, y); } /* bodies are the decoded bytes */
     while (x.len > 0 && y.len > 0) {
         uint32_t cx = 0, cy = 0;
         if (cba_json_string_next(&x, &cx) != STR_CP || cba_json_string_next(&y, &cy) != STR_CP) {
@@ -366,9 +459,8 @@ static scan_result scan_object(scanner *s, int depth, size_t self)
     if (accept(&s->in, '}')) { return SCAN_OK; }
     for (;;) {
         key_entry k;
-        bool key_escaped = false;
         skip_ws(&s->in);
-        if ((r = scan_string(s, &k, &key_escaped)) != SCAN_OK) { return r; }
+        if ((r = scan_key(s, &k)) != SCAN_OK) { return r; }
         if (s->num_keys - base >= JSON_MAX_KEYS_PER_OBJECT) { return SCAN_TOO_MANY_KEYS; }
         for (size_t i = base; i < s->num_keys; i++) {
             if (keys_equal(&s->keys[i], &k)) { return SCAN_DUPLICATE; }
@@ -378,7 +470,7 @@ static scan_result scan_object(scanner *s, int depth, size_t self)
         if (!accept(&s->in, ':')) { return SCAN_SYNTAX; }
         if (s->doc != NULL) {
             s->pending_key = k.body;
-            s->pending_key_escaped = key_escaped;
+            s->pending_key_escaped = k.escaped;
             link_child(s->doc, self, &prev, s->doc->num);
         }
         if ((r = scan_value(s, depth)) != SCAN_OK) { return r; }
@@ -422,7 +514,10 @@ static scan_result scan_value(scanner *s, int depth)
         switch (b) {
         case '{': return scan_object(s, depth + 1, 0);
         case '[': return scan_array(s, depth + 1, 0);
-        case '"': return scan_string(s, NULL, NULL);
+        case '"': {
+            cbs body, rest;
+            return plain_string(&s->in, &body, &rest) ? SCAN_OK : scan_string(s, NULL, NULL);
+        }
         case 't': return scan_literal(s, "true");
         case 'f': return scan_literal(s, "false");
         case 'n': return scan_literal(s, "null");
@@ -436,9 +531,11 @@ static scan_result scan_value(scanner *s, int depth)
     switch (b) {
     case '{': s->doc->nodes[idx].type = CBA_JT_OBJECT; return scan_object(s, depth + 1, idx);
     case '[': s->doc->nodes[idx].type = CBA_JT_ARRAY; return scan_array(s, depth + 1, idx);
-    case '"':
-        if ((r = scan_string(s, NULL, &escaped)) != SCAN_OK) { return r; }
+    case '"': {
+        cbs rest;
         s->doc->nodes[idx].type = CBA_JT_STRING;
+        if (plain_string(&s->in, &s->doc->nodes[idx].str, &rest)) { return SCAN_OK; }
+        if ((r = scan_string(s, NULL, &escaped)) != SCAN_OK) { return r; }
         s->doc->nodes[idx].escaped = escaped;
         s->any_escaped |= escaped;
         /* the body: after the opening quote, before the closing one */
@@ -447,6 +544,7 @@ static scan_result scan_value(scanner *s, int depth)
             return SCAN_SYNTAX;
         }
         return SCAN_OK;
+    }
     case 't': s->doc->nodes[idx].type = CBA_JT_TRUE; return scan_literal(s, "true");
     case 'f': s->doc->nodes[idx].type = CBA_JT_FALSE; return scan_literal(s, "false");
     case 'n': s->doc->nodes[idx].type = CBA_JT_NULL; return scan_literal(s, "null");

@@ -746,3 +746,99 @@ Test(json, hex_decode_every_length_and_position)
         }
     }
 }
+
+/* The duplicate check's key hash (json.c, key_hash) takes the decoded bytes eight at a time, a
+ * plain run as whole words and an escape byte by byte: the same key must hash the same however
+ * its escapes split it. Keys of 0..25 bytes (ASCII and a two-byte character), one character at
+ * every position written raw, as \u00XX, or as its one-character escape: always a duplicate of
+ * the raw key; a key that differs in one byte at any position never is. The jdoc tree refuses
+ * the same texts. */
+Test(json, duplicate_keys_found_however_escapes_split_them)
+{
+    static const char *const k_forms_a[] = { "a", "\\u0061" };
+    static const char *const k_forms_e[] = { "\xc3\xa9", "\\u00e9", "\\u00E9" };
+    static const char *const k_forms_sl[] = { "/", "\\/", "\\u002f" };
+    static const struct { const char *raw; const char *const *forms; size_t num; } chars[] = {
+        { "a", k_forms_a, 2 }, { "\xc3\xa9", k_forms_e, 3 }, { "/", k_forms_sl, 3 },
+    };
+    for (size_t ch = 0; ch < sizeof chars / sizeof chars[0]; ch++) {
+        for (size_t len = 1; len <= 25; len++) {
+            for (size_t pos = 0; pos < len; pos++) {
+                for (size_t f = 0; f < chars[ch].num; f++) {
+                    char raw[128], esc[128], other[128], text[512];
+                    size_t r = 0, e = 0, o = 0;
+                    cba_jdoc d;
+                    cba_error err;
+                    for (size_t i = 0; i < len; i++) {
+                        char c = (char)('A' + (char)(i % 23));
+                        if (i == pos) {
+                            r += (size_t)snprintf(raw + r, sizeof raw - r, "%s", chars[ch].raw);
+                            e += (size_t)snprintf(esc + e, sizeof esc - e, "%s", chars[ch].forms[f]);
+                            o += (size_t)snprintf(other + o, sizeof other - o, "%s", "b");
+                        } else {
+                            raw[r++] = c;
+                            esc[e++] = c;
+                            other[o++] = c;
+                        }
+                    }
+                    raw[r] = esc[e] = other[o] = '\0';
+                    snprintf(text, sizeof text, "{\"%s\":1,\"x\":0,\"%s\":2}", raw, esc);
+                    cba_error_clear(&err);
+                    cr_assert_eq(parse_s(text), CBA_E_COLLATERAL_FORMAT, "a duplicate: %s", text);
+                    cr_assert(cba_json_has_duplicate_keys(txt(text), CBA_JSON_MAX_DEPTH), "%s", text);
+                    cr_assert_neq(cba_jdoc_parse(&err, &d, txt(text), CBA_JSON_MAX_DEPTH, CBA_E_JSON, "t"),
+                                  CBA_OK, "%s", text);
+                    cr_assert(strstr(err.detail, "duplicate") != NULL, "%s: %s", text, err.detail);
+                    cba_jdoc_cleanup(&d);
+                    snprintf(text, sizeof text, "{\"%s\":1,\"%s\":2}", esc, other);
+                    cr_assert_eq(parse_s(text), CBA_OK, "distinct: %s", text);
+                }
+            }
+        }
+    }
+}
+
+/* reference_escaped_run is the loop cbs_json_escaped_run replaced: a plain run, then a
+ * one-character escape, again. */
+static size_t reference_escaped_run(cbs c, bool *escaped)
+{
+    size_t n = 0;
+    for (;;) {
+        while (n < c.len && cbs_byte(c, n) >= 0x20 && cbs_byte(c, n) < 0x80 && cbs_byte(c, n) != '"' &&
+               cbs_byte(c, n) != '\\') {
+            n++;
+        }
+        if (c.len - n < 2 || cbs_byte(c, n) != '\\' || strchr("\"\\/bfnrt", cbs_byte(c, n + 1)) == NULL ||
+            cbs_byte(c, n + 1) == 0) {
+            return n;
+        }
+        *escaped = true;
+        n += 2;
+    }
+}
+
+/* cbs_json_escaped_run walks each 16-byte block's special bytes by their bit mask (an escape may
+ * straddle two blocks): 300,000 random bodies dense in backslashes, quotes and bad bytes, every
+ * length 0..72, against the plain loop. */
+Test(json, escaped_run_agrees_with_a_plain_loop)
+{
+    static const uint8_t alphabet[] = { 'a', 'z', '0', ' ', '\\', '\\', '\\', '"', 'n', 't', 'u', '/',
+                                        'b', 'x', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff };
+    uint8_t buf[80];
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (unsigned iter = 0; iter < 300000; iter++) {
+        size_t len = iter % 73;
+        bool e1 = false, e2 = false;
+        size_t got, want;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            /* mostly plain letters so that runs reach past a block */
+            buf[i] = (seed >> 60) < 9 ? (uint8_t)('c' + (seed >> 33) % 20)
+                                      : alphabet[(seed >> 33) % sizeof alphabet];
+        }
+        got = cbs_json_escaped_run(cbs_make(buf, len), &e1);
+        want = reference_escaped_run(cbs_make(buf, len), &e2);
+        cr_assert_eq(got, want, "iteration %u, length %zu", iter, len);
+        cr_assert_eq(e1, e2, "iteration %u: the escaped flag", iter);
+    }
+}
