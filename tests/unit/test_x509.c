@@ -1574,3 +1574,134 @@ Test(x509, pem_roundtrip_real_chain)
                  CBA_E_PEM);
     free_chain(&ch);
 }
+
+/* pem_same_decode: decoding `text` with the known chains gives what decoding it alone gives (the
+ * same result, error text, certificates and block texts); returns the result. */
+static cba_err pem_same_decode(const char *text, size_t len, const cba_pem_chain *const *known,
+                               size_t num_known, cba_pem_chain *out)
+{
+    static uint8_t buf1[8192], buf2[8192];
+    cba_pem_chain a, b;
+    cba_error e1, e2;
+    cba_err r1, r2;
+    cbs in = cbs_make((const uint8_t *)text, len);
+    cba_error_clear(&e1);
+    cba_error_clear(&e2);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    r1 = cba_pem_chain_decode(&e1, &a, in, buf1, sizeof buf1);
+    r2 = cba_pem_chain_decode_known(&e2, &b, in, buf2, sizeof buf2, known, num_known);
+    cr_assert_eq(r1, r2, "length %zu: %s / %s", len, e1.detail, e2.detail);
+    if (r1 != CBA_OK) {
+        cr_assert_str_eq(e1.detail, e2.detail);
+        cr_assert_str_eq(e1.where, e2.where);
+        return r1;
+    }
+    cr_assert_eq(a.num_certs, b.num_certs);
+    for (size_t i = 0; i < a.num_certs; i++) {
+        cr_assert(cbs_eq(a.certs[i], b.certs[i]), "certificate %zu", i);
+        cr_assert(cbs_eq(a.blocks[i], b.blocks[i]), "block text %zu", i);
+    }
+    if (out != NULL) { *out = b; }
+    return r1;
+}
+
+/* cba_pem_chain_decode_known takes the DER of a block byte-identical to a known chain's block
+ * instead of decoding it again (the root in all four chains of a verification): on the real PCK
+ * chain and its variants (CRLF, blocks repeated or reordered, every cut, a byte changed at every
+ * 5th position, what follows an END line) it gives exactly what decoding alone gives, and the
+ * reused blocks point into the known chain's buffer. */
+Test(x509, pem_known_blocks_agree_with_decoding)
+{
+    chain3 ch;
+    cbs pem;
+    char text[12288], crlf[12288];
+    size_t len, crlf_len = 0;
+    const cba_pem_chain *known[2];
+    cba_pem_chain got;
+    load_chain(&ch, "dcap-qvl-tdx/tdx_quote");
+    pem = quote_pck_pem(&ch.quote);
+    len = pem.len;
+    if (len > 0 && cbs_byte(pem, len - 1) == 0) { len--; } /* the quote's C string NUL */
+    cr_assert(len < sizeof text / 3);
+    memcpy(text, pem.data, len);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert(ch.pem.blocks[i].len > 0);
+        cr_assert(cbs_eq_mem(cbs_make(ch.pem.blocks[i].data, 27), "-----BEGIN CERTIFICATE-----", 27));
+    }
+    known[0] = &ch.pem;
+    known[1] = NULL; /* a NULL entry is skipped */
+
+    /* the chain itself: every block reused */
+    cr_assert_eq(pem_same_decode(text, len, known, 2, &got), CBA_OK);
+    for (size_t i = 0; i < 3; i++) { cr_assert_eq(got.certs[i].data, ch.pem.certs[i].data, "block %zu reused", i); }
+
+    /* root first, then the leaf twice, blank lines between: reused in any order */
+    {
+        char re[12288];
+        size_t n = 0;
+        const cbs *bl = ch.pem.blocks;
+        size_t order[4] = { 2, 0, 0, 1 };
+        for (size_t k = 0; k < 4; k++) {
+            memcpy(re + n, bl[order[k]].data, bl[order[k]].len);
+            n += bl[order[k]].len;
+            memcpy(re + n, k == 1 ? "\n\n\r\n" : "\n", k == 1 ? 4u : 1u);
+            n += k == 1 ? 4u : 1u;
+        }
+        cr_assert_eq(pem_same_decode(re, n, known, 1, &got), CBA_OK);
+        cr_assert_eq(got.num_certs, 4);
+        cr_assert_eq(got.certs[0].data, ch.pem.certs[2].data);
+        cr_assert_eq(got.certs[3].data, ch.pem.certs[1].data);
+    }
+
+    /* CRLF line breaks: not the known text, decoded; then known itself */
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') { crlf[crlf_len++] = '\r'; }
+        crlf[crlf_len++] = text[i];
+    }
+    cr_assert_eq(pem_same_decode(crlf, crlf_len, known, 1, &got), CBA_OK);
+    cr_assert_neq(got.certs[0].data, ch.pem.certs[0].data, "a CRLF block is not the LF block");
+    {
+        cba_pem_chain crlf_chain = got;
+        const cba_pem_chain *k2[1] = { &crlf_chain };
+        uint8_t keep[8192];
+        /* crlf_chain's DER lives in pem_same_decode's static buffer: keep a copy for the check */
+        memcpy(keep, crlf_chain.certs[0].data, crlf_chain.certs[0].len);
+        cr_assert_eq(pem_same_decode(crlf, crlf_len, k2, 1, &got), CBA_OK);
+        cr_assert(cbs_eq_mem(got.certs[0], keep, crlf_chain.certs[0].len));
+    }
+
+    /* every cut, and a byte changed at every 5th position (to a base64 letter, a break, a
+     * carriage return, a space): the same answer with and without the known chain */
+    for (size_t cut = 0; cut <= len; cut++) { (void)pem_same_decode(text, cut, known, 1, NULL); }
+    for (size_t pos = 0; pos < len; pos += 5) {
+        static const char subst[] = { 'A', '\n', '\r', ' ', '-' };
+        for (size_t s = 0; s < sizeof subst; s++) {
+            char saved = text[pos];
+            if (saved == subst[s]) { continue; }
+            text[pos] = subst[s];
+            (void)pem_same_decode(text, len, known, 1, NULL);
+            text[pos] = saved;
+        }
+    }
+
+    /* what may follow an END line: each suffix after the whole chain and after its first block */
+    {
+        static const char *const suffix[] = { "", "\n", "\r\n", "\r", " ", "\n\n", "\r\r\n", "\nx",
+                                              "\n\n\n", "\0", "\n\0" };
+        for (size_t s = 0; s < sizeof suffix / sizeof suffix[0]; s++) {
+            size_t slen = s >= 9 ? (s == 9 ? 1u : 2u) : strlen(suffix[s]);
+            size_t base = len;
+            while (base > 0 && (text[base - 1] == '\n' || text[base - 1] == '\r')) { base--; }
+            memcpy(crlf, text, base);
+            memcpy(crlf + base, suffix[s], slen);
+            (void)pem_same_decode(crlf, base + slen, known, 1, NULL);
+            base = ch.pem.blocks[0].len;
+            memcpy(crlf, text, base);
+            memcpy(crlf + base, suffix[s], slen);
+            memcpy(crlf + base + slen, text + base, len - base);
+            (void)pem_same_decode(crlf, len + slen, known, 1, NULL);
+        }
+    }
+    free_chain(&ch);
+}

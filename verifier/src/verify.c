@@ -79,7 +79,13 @@ static cba_err step_pck_chain(verify_ctx *v)
                    CBA_E_CHAIN_UNTRUSTED, "collateral",
                    "collateral was verified against a different trust root");
     }
-    CBA_TRY(cba_decode_chain(err, &v->pck_pem, &v->pck_der, v->quote.pck_chain_pem, w));
+    {
+        /* The root and the PCK CA, when byte-identical to the collateral's blocks, are not
+         * decoded again (the collateral outlives this verification's chain). */
+        const cba_pem_chain *known[2] = { v->coll != NULL ? &v->coll->pck_crl_chain : NULL,
+                                          v->coll != NULL ? &v->coll->tcb_chain.pem : NULL };
+        CBA_TRY(cba_decode_chain(err, &v->pck_pem, &v->pck_der, v->quote.pck_chain_pem, known, 2, w));
+    }
     CBA_ENSURE(v->pck_pem.num_certs == 3, err, CBA_E_CERT_INVALID, w,
                "PCK chain has %zu certificates; expected leaf, PCK CA and root",
                v->pck_pem.num_certs);

@@ -12,11 +12,11 @@
 /* cba_decode_chain decodes a PEM chain into a new buffer *out_buf sized by the text (DER is never
  * longer than 3/4 of it), owned by the caller; sized per input rather than zeroed up front. */
 cba_err cba_decode_chain(cba_error *err, cba_pem_chain *chain, uint8_t **out_buf, cbs pem,
-                         const char *what)
+                         const cba_pem_chain *const *known, size_t num_known, const char *what)
 {
     *out_buf = malloc(pem.len ? pem.len : 1);
     CBA_ENSURE(*out_buf != NULL, err, CBA_E_NOMEM, what, "out of memory");
-    return cba_pem_chain_decode(err, chain, pem, *out_buf, pem.len);
+    return cba_pem_chain_decode_known(err, chain, pem, *out_buf, pem.len, known, num_known);
 }
 
 /* cba_sig_ok verifies an ECDSA-P256-SHA256 signature over the views. Every signature of the pipeline
@@ -201,7 +201,10 @@ static cba_err verify_signing_chain(cba_error *err, const collateral_ctx *x, sig
     if (same_text) {
         sc->pem = verified->pem; /* views into the verified chain's buffer, owned by the collateral */
     } else {
-        CBA_TRY(cba_decode_chain(err, &sc->pem, buf, text, what));
+        /* the root (and any other block) already decoded for the PCK CRL issuer chain or the
+         * verified chain is not decoded again */
+        const cba_pem_chain *known[2] = { &x->c->pck_crl_chain, verified != NULL ? &verified->pem : NULL };
+        CBA_TRY(cba_decode_chain(err, &sc->pem, buf, text, known, 2, what));
     }
     CBA_ENSURE(sc->pem.num_certs == 2, err, CBA_E_CERT_INVALID, what,
                "%s has %zu certificates; expected the TCB signing certificate and the root", what,
@@ -279,7 +282,8 @@ static cba_err stage_pck_crl_chain(cba_error *err, collateral_ctx *x)
     cba_collateral *c = x->c;
     const char *w = "collateral.pck_crl_issuer_chain";
     CBA_TRY(cba_decode_chain(err, &c->pck_crl_chain, &c->der_buf[2],
-                             cbs_make(c->raw.pck_crl_issuer_chain, c->raw.pck_crl_issuer_chain_len), w));
+                             cbs_make(c->raw.pck_crl_issuer_chain, c->raw.pck_crl_issuer_chain_len),
+                             NULL, 0, w));
     CBA_ENSURE(c->pck_crl_chain.num_certs == 2, err, CBA_E_CERT_INVALID, w,
                "PCK CRL issuer chain must be [PCK CA, root]");
     CBA_ENSURE(cbs_eq(c->pck_crl_chain.certs[1], x->root->der), err, CBA_E_CHAIN_UNTRUSTED, w,

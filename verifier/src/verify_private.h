@@ -102,8 +102,10 @@ typedef struct cba_step {
 /* ---- verify_collateral.c ------------------------------------------------------------------- */
 
 /* cba_decode_chain decodes a PEM chain into a new buffer *out_buf (the caller frees it, also on
- * failure). */
+ * failure); a block byte-identical to one of the num_known chains takes its DER
+ * (cba_pem_chain_decode_known: those chains must outlive *chain). */
 CBA_MUST_USE cba_err cba_decode_chain(cba_error *err, cba_pem_chain *chain, uint8_t **out_buf, cbs pem,
+                                      const cba_pem_chain *const *known, size_t num_known,
                                       const char *what);
 
 /* cba_sig_ok verifies an ECDSA-P256-SHA256 signature over the views (policy->one_shot applies). */

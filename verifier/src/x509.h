@@ -114,7 +114,10 @@ bool cba_crl_lists_serial(const cba_crl *crl, cbs serial);
 
 typedef struct cba_pem_chain {
     size_t num_certs;
-    cbs certs[CBA_PEM_MAX_CERTS]; /* DER of each, pointing into the caller's buffer */
+    cbs certs[CBA_PEM_MAX_CERTS]; /* DER of each, pointing into the caller's buffer (or into a
+                                   * known chain's, see cba_pem_chain_decode_known) */
+    cbs blocks[CBA_PEM_MAX_CERTS]; /* the text of each block, BEGIN line through END line
+                                    * without its line break: views of the input */
 } cba_pem_chain;
 
 /* cba_pem_chain_decode decodes `pem` strictly into buf (capacity buf_cap; 3/4 of pem.len is
@@ -124,6 +127,16 @@ typedef struct cba_pem_chain {
  * on zero blocks, or when the DER does not fit. *out is written only on success. */
 CBA_MUST_USE cba_err cba_pem_chain_decode(cba_error *err, cba_pem_chain *out, cbs pem,
                                           uint8_t *buf, size_t buf_cap);
+
+/* cba_pem_chain_decode_known is cba_pem_chain_decode where a block byte-identical to a block of
+ * one of the num_known chains already decoded (the root in every chain of one verification, the
+ * PCK CA in the collateral and the quote) takes that chain's DER instead of being decoded again:
+ * the same text decodes to the same bytes under the same grammar, and every check of the chain
+ * (block separators, line breaks after END, the count) still runs. The DER views of such blocks
+ * point into the known chain's buffer: the known chains and their input text must outlive out. */
+CBA_MUST_USE cba_err cba_pem_chain_decode_known(cba_error *err, cba_pem_chain *out, cbs pem,
+                                                uint8_t *buf, size_t buf_cap,
+                                                const cba_pem_chain *const *known, size_t num_known);
 
 /* Intel SGX Root CA (DER, 659 bytes; SHA-256 44A0196B...74D3), embedded. */
 extern const uint8_t cba_intel_root_ca_der[];
