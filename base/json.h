@@ -101,6 +101,10 @@ const cba_jnode *cba_jnode_at(const cba_jnode *arr, size_t i);
 /* cba_jnode_member: the value of member `key` of an object (keys compared decoded), or NULL. */
 const cba_jnode *cba_jnode_member(const cba_jnode *obj, const char *key);
 bool cba_jnode_string(const cba_jnode *n, cbs *out);
+/* cba_jnode_key_is: member m's key (decoded) is the key_len bytes of key (a C string). */
+bool cba_jnode_key_is(const cba_jnode *m, const char *key, size_t key_len);
+/* cba_jnode_u64: cba_jget_u64's test on a value node (NULL: false). */
+bool cba_jnode_u64(const cba_jnode *v, uint64_t max, uint64_t *out);
 /* The getters of cba_json_get_* with the same semantics (an integer as json-c's json_type_int). */
 bool cba_jget_string(const cba_jnode *obj, const char *key, cbs *out);
 bool cba_jget_hex(const cba_jnode *obj, const char *key, uint8_t *out, size_t out_len);

@@ -154,6 +154,11 @@ const cba_jnode *cba_jnode_member(const cba_jnode *obj, const char *key)
     return NULL;
 }
 
+bool cba_jnode_key_is(const cba_jnode *m, const char *key, size_t key_len)
+{
+    return m->key_escaped ? key_is(m, key) : cbs_eq_mem(m->key, key, key_len);
+}
+
 bool cba_jnode_string(const cba_jnode *n, cbs *out)
 {
     if (n == NULL || n->type != CBA_JT_STRING) { return false; }
@@ -178,7 +183,11 @@ bool cba_jget_hex(const cba_jnode *obj, const char *key, uint8_t *out, size_t ou
 
 bool cba_jget_u64(const cba_jnode *obj, const char *key, uint64_t max, uint64_t *out)
 {
-    const cba_jnode *v = cba_jnode_member(obj, key);
+    return cba_jnode_u64(cba_jnode_member(obj, key), max, out);
+}
+
+bool cba_jnode_u64(const cba_jnode *v, uint64_t max, uint64_t *out)
+{
     cbs t;
     uint8_t b;
     bool negative;

@@ -1310,3 +1310,57 @@ Test(collateral, qe_identity_rules)
         free(t);
     }
 }
+
+/* A component's members are found in one walk (parse_components): whatever their order and
+ * however their keys are escaped, the checks run in the order svn, category, type, with the
+ * same words as a look-up per member gives. */
+Test(collateral, tcb_component_members_in_any_order_and_escaped)
+{
+    static const struct {
+        const char *members; /* the first platform level's first SGX component */
+        const char *detail;  /* NULL: accepted */
+    } cases[] = {
+        { "\"svn\":3,\"category\":\"BIOS\",\"type\":\"x\"", NULL },
+        { "\"type\":\"x\",\"category\":\"BIOS\",\"svn\":3", NULL },
+        { "\"\\u0073vn\":3,\"c\\u0061tegory\":\"BIOS\",\"typ\\u0065\":\"x\"", NULL },
+        { "\"svn\":3,\"extra\":[1],\"svn2\":\"a\"", NULL },
+        { "\"type\":1,\"category\":2,\"svn\":3", "member \"category\" must be a string" },
+        { "\"type\":1,\"svn\":3", "member \"type\" must be a string" },
+        { "\"svn\":3,\"categor\\u0079\":7", "member \"category\" must be a string" },
+        { "\"category\":\"x\",\"svn\":\"3\"", "sgxtcbcomponents[0].svn must be an integer in 0..255" },
+        { "\"category\":1", "sgxtcbcomponents[0].svn must be present" },
+        { "\"SVN\":3", "sgxtcbcomponents[0].svn must be present" },
+        { "\"svn\":256,\"type\":1", "sgxtcbcomponents[0].svn must be an integer in 0..255" },
+        { "\"svn\":-0,\"type\":{}", "member \"type\" must be a string" },
+        { "", "sgxtcbcomponents[0].svn must be present" },
+    };
+    json_object *o = base_tcb_info();
+    char *t = to_text(o);
+    const char *open = strstr(t, "\"sgxtcbcomponents\":[{");
+    const char *close;
+    cr_assert_not_null(open);
+    open += strlen("\"sgxtcbcomponents\":[{");
+    close = strchr(open, '}');
+    cr_assert_not_null(close);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(t) + strlen(cases[i].members) + 1;
+        char *v = malloc(n);
+        cba_tcb_info info;
+        cba_error e;
+        cba_err rc;
+        cr_assert_not_null(v);
+        snprintf(v, n, "%.*s%s%s", (int)(open - t), t, cases[i].members, close);
+        rc = tcb_text(v, &info, &e);
+        if (cases[i].detail == NULL) {
+            cr_assert_eq(rc, CBA_OK, "case %zu: %s: %s", i, e.where, e.detail);
+        } else {
+            cr_assert_eq(rc, CBA_E_TCB_INFO_FORMAT, "case %zu", i);
+            cr_assert_str_eq(e.detail, cases[i].detail, "case %zu", i);
+            cr_assert_str_eq(e.where, "tcb_info.tcbLevels[0]", "case %zu", i);
+        }
+        cba_tcb_info_cleanup(&info);
+        free(v);
+    }
+    free(t);
+    json_object_put(o);
+}

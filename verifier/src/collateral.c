@@ -157,15 +157,6 @@ CBA_MUST_USE static cba_err j_date(const jctx *j, const cba_jnode *o, const char
     return CBA_OK;
 }
 
-/* j_optional_string: when `key` is present it must be a string (category/type of components). */
-CBA_MUST_USE static cba_err j_optional_string(const jctx *j, const cba_jnode *o, const char *key)
-{
-    cbs ignored;
-    const cba_jnode *m = cba_jnode_member(o, key); /* one look-up (16 components per level) */
-    if (m == NULL || cba_jnode_string(m, &ignored)) { return CBA_OK; }
-    return j_fail_missing_or_type(j, o, key, "a string");
-}
-
 /* j_status reads tcbStatus. Platform levels accept the seven TCB info statuses (dcap-spec §3.2);
  * module and QE levels (module_or_qe) only UpToDate, OutOfDate and Revoked. The TDRelaunch*
  * statuses are verdicts, never collateral values. */
@@ -522,15 +513,31 @@ CBA_MUST_USE static cba_err parse_components(const jctx *j, const cba_jnode *tcb
     for (size_t i = 0; i < n; i++) {
         uint64_t svn;
         char field[48];
+        const cba_jnode *m, *svn_node = NULL, *category = NULL, *type = NULL;
+        cbs ignored;
         /* walk the siblings instead of indexing from the start each time */
         comp = i == 0 ? cba_jnode_at(arr, 0) : comp + comp->next;
         CBA_ENSURE(comp->type == CBA_JT_OBJECT, j->err, j->code, j->where,
                    "%s[%zu] is not an object", key, i);
-        CBA_ENSURE(cba_jget_u64(comp, "svn", 255, &svn), j->err, j->code, j->where,
+        /* one walk over the members finds all three (keys are unique: the scanner refused
+         * duplicates), then the checks run in their usual order */
+        m = comp->num > 0 ? comp + comp->first : NULL;
+        for (size_t k = 0; k < comp->num; k++, m += m->next) {
+            if (svn_node == NULL && cba_jnode_key_is(m, "svn", 3)) {
+                svn_node = m;
+            } else if (category == NULL && cba_jnode_key_is(m, "category", 8)) {
+                category = m;
+            } else if (type == NULL && cba_jnode_key_is(m, "type", 4)) {
+                type = m;
+            }
+        }
+        CBA_ENSURE(cba_jnode_u64(svn_node, 255, &svn), j->err, j->code, j->where,
                    "%s must be %s", where_fmt(field, sizeof field, "%s[%zu].svn", key, i),
-                   cba_jhas(comp, "svn") ? "an integer in 0..255" : "present");
-        CBA_TRY(j_optional_string(j, comp, "category"));
-        CBA_TRY(j_optional_string(j, comp, "type"));
+                   svn_node != NULL ? "an integer in 0..255" : "present");
+        CBA_ENSURE(category == NULL || cba_jnode_string(category, &ignored), j->err, j->code,
+                   j->where, "member \"%s\" must be %s", "category", "a string");
+        CBA_ENSURE(type == NULL || cba_jnode_string(type, &ignored), j->err, j->code, j->where,
+                   "member \"%s\" must be %s", "type", "a string");
         out[i] = (uint8_t)svn;
     }
     return CBA_OK;
