@@ -122,11 +122,17 @@ static inline size_t cbs_index_of(cbs c, uint8_t ch)
     return p != NULL ? (size_t)(p - c.data) : c.len;
 }
 
+/* cbs_json_escape_value[e] is the byte that the escape backslash-e stands for, 0 when e makes
+ * no one-character escape (u, or anything RFC 8259 §7 does not allow). */
+static const uint8_t cbs_json_escape_value[256] = {
+    ['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = 0x08, ['f'] = 0x0c, ['n'] = 0x0a, ['r'] = 0x0d,
+    ['t'] = 0x09,
+};
+
 /* cbs_json_short_escape: e makes a whole escape after a backslash (RFC 8259 §7). */
 static inline bool cbs_json_short_escape(uint8_t e)
 {
-    return e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
-           e == 't';
+    return cbs_json_escape_value[e] != 0;
 }
 
 /* cbs_json_plain_run returns the length of the leading run of bytes that need nothing from a JSON
@@ -215,35 +221,50 @@ static inline size_t cbs_json_escaped_run(cbs c, bool *out_escaped)
     return n;
 }
 
-/* cbs_copy_until copies the leading run of c that holds no byte equal to stop into out (room for
- * out_cap bytes; the run is cut there), consumes it and returns its length. Sixteen bytes at a
- * time with SSE2: a whole block is stored while 16 bytes of room are left (bytes beyond the run
- * are stored too and then belong to the caller's next write), then byte by byte. JSON string
- * bodies between escapes, after the scan validated them. */
-static inline size_t cbs_copy_until(cbs *c, uint8_t stop, uint8_t *out, size_t out_cap)
+/* cbs_json_unescape_run decodes the leading run of a scanned JSON string body that holds no \u
+ * escape into out (room for out_cap bytes), consumes it and returns the bytes written: the text
+ * between escapes is copied sixteen bytes at a time (SSE2; a whole block is stored while 16 bytes
+ * of room are left: bytes beyond the run are stored too and then belong to the caller's next
+ * write) and each one-character escape becomes its byte. It stops at \u (or a backslash without
+ * a one-character follower), at the end, or when out is full. jdoc's unescaping. */
+static inline size_t cbs_json_unescape_run(cbs *c, uint8_t *out, size_t out_cap)
 {
-    size_t n = 0, max = c->len < out_cap ? c->len : out_cap;
+    size_t i = 0, o = 0;
 #if defined(__SSE2__)
-    const __m128i want = _mm_set1_epi8((char)stop);
-    while (max - n >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c->data + n));
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, want));
-        _mm_storeu_si128((__m128i *)(void *)(out + n), v);
-        if (mask != 0) {
-            n += (size_t)__builtin_ctz(mask);
-            max = n; /* the run ends here */
+    const __m128i bsl = _mm_set1_epi8('\\');
+#endif
+    for (;;) {
+        uint8_t v;
+#if defined(__SSE2__)
+        while (c->len - i >= 16 && out_cap - o >= 16) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(c->data + i));
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, bsl));
+            _mm_storeu_si128((__m128i *)(void *)(out + o), b);
+            if (mask != 0) {
+                size_t p = (size_t)__builtin_ctz(mask);
+                i += p;
+                o += p;
+                goto escape;
+            }
+            i += 16;
+            o += 16;
+        }
+#endif
+        while (i < c->len && o < out_cap && c->data[i] != '\\') { out[o++] = c->data[i++]; }
+        if (i >= c->len || o >= out_cap) { break; }
+#if defined(__SSE2__)
+    escape:
+#endif
+        /* c->data[i] is a backslash */
+        if (c->len - i < 2 || (v = cbs_json_escape_value[c->data[i + 1]]) == 0 || o >= out_cap) {
             break;
         }
-        n += 16;
+        out[o++] = v;
+        i += 2;
     }
-#endif
-    while (n < max && c->data[n] != stop) {
-        out[n] = c->data[n];
-        n++;
-    }
-    c->data = n ? c->data + n : c->data;
-    c->len -= n;
-    return n;
+    c->data = i ? c->data + i : c->data;
+    c->len -= i;
+    return o;
 }
 
 static inline bool cbs_eq(cbs a, cbs b)

@@ -28,23 +28,6 @@ void cba_jdoc_cleanup(cba_jdoc *doc)
     memset(doc, 0, sizeof *doc);
 }
 
-/* short_escape_value is the byte the two-character escape backslash-e stands for; 0 when e does
- * not make one (u, or anything the scan refused). */
-static uint8_t short_escape_value(uint8_t e)
-{
-    switch (e) {
-    case '"': return '"';
-    case '\\': return '\\';
-    case '/': return '/';
-    case 'b': return 0x08;
-    case 'f': return 0x0c;
-    case 'n': return 0x0a;
-    case 'r': return 0x0d;
-    case 't': return 0x09;
-    default: return 0;
-    }
-}
-
 /* unescape_into decodes the escaped string bodies into one arena (decoded UTF-8 is never longer
  * than its escaped text, so the input's length bounds the whole arena). */
 static bool unescape_into(cba_jdoc *doc, size_t in_len)
@@ -60,15 +43,10 @@ static bool unescape_into(cba_jdoc *doc, size_t in_len)
         str_step st;
         if (n->type != CBA_JT_STRING || !n->escaped) { continue; }
         for (;;) {
-            /* The scan validated the text: everything but an escape is copied as it is. */
-            uint8_t one;
-            used += cbs_copy_until(&raw, '\\', doc->arena + used, cap - used);
+            /* The scan validated the text: everything but an escape is copied as it is, and
+             * the one-character escapes are decoded in the same run; \\u escapes below. */
+            used += cbs_json_unescape_run(&raw, doc->arena + used, cap - used);
             if (raw.len > 0 && cbs_byte(raw, 0) != '\\') { return false; } /* no room: cannot happen */
-            if (raw.len >= 2 && (one = short_escape_value(cbs_byte(raw, 1))) != 0) {
-                if (cap - used < 1 || !cbs_skip(&raw, 2)) { return false; } /* cannot happen */
-                doc->arena[used++] = one;
-                continue;
-            }
             if ((st = decode_next(&raw, &cp)) != STR_CP) { break; }
             if (cap - used < 4) { return false; } /* cannot happen: see above */
             used += put_utf8(doc->arena + used, cp);
