@@ -177,10 +177,10 @@ static inline size_t cbs_json_plain_run(cbs c)
 
 /* cbs_json_escaped_run returns the length of the leading run of a JSON string body that holds
  * only what cbs_json_plain_run skips and one-character escapes (a backslash and one of
- * " \\ / b f n r t); it stops at anything else (the closing quote, \\u, UTF-8, a control byte, a
+ * " \\ / b f n r t); it stops at anything else (the closing quote, \u, UTF-8, a control byte, a
  * backslash without a valid follower). *out_escaped is set when the run has an escape. Sixteen
  * bytes at a time with SSE2: the special bytes of a block are walked by their bit mask, so the
- * escapes of a signed document inside the collateral (\\" every few bytes) cost a few
+ * escapes of a signed document inside the collateral (\" every few bytes) cost a few
  * instructions each. */
 static inline size_t cbs_json_escaped_run(cbs c, bool *out_escaped)
 {
