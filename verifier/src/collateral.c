@@ -24,31 +24,44 @@ static void wipe_free(void *p, size_t len)
  * built from our own literals and indices only, never from input text. Most paths are formatted
  * on the success path too (one per TCB level), so the two conversions they use, %s and %zu, are
  * done here; any other conversion goes to vsnprintf. */
+/* put_run appends len bytes of s to buf (n used of cap >= 1), cut to leave room for the NUL. */
+static void put_run(char *buf, size_t cap, size_t *n, const char *s, size_t len)
+{
+    size_t room = cap - 1 - *n; /* *n <= cap - 1 always */
+    if (len > room) { len = room; }
+    memcpy(buf + *n, s, len);
+    *n += len;
+}
+
 __attribute__((format(printf, 3, 4))) static const char *where_fmt(char *buf, size_t cap,
                                                                    const char *fmt, ...)
 {
     va_list ap, again;
     size_t n = 0;
+    const char *whole = fmt;
     va_start(ap, fmt);
     va_copy(again, ap);
-    for (size_t i = 0; fmt[i] != '\0'; i++) {
-        if (fmt[i] != '%') {
-            if (n + 1 < cap) { buf[n++] = fmt[i]; }
-        } else if (fmt[i + 1] == 's') {
+    for (;;) {
+        /* the literal text up to the next conversion, copied as one run */
+        const char *pct = strchr(fmt, '%');
+        size_t lit = pct != NULL ? (size_t)(pct - fmt) : strlen(fmt);
+        put_run(buf, cap, &n, fmt, lit);
+        if (pct == NULL) { break; }
+        if (pct[1] == 's') {
             const char *arg = va_arg(ap, const char *);
-            for (size_t k = 0; arg[k] != '\0' && n + 1 < cap; k++) { buf[n++] = arg[k]; }
-            i++;
-        } else if (fmt[i + 1] == 'z' && fmt[i + 2] == 'u') {
-            size_t v = va_arg(ap, size_t), k = 0;
+            put_run(buf, cap, &n, arg, strlen(arg));
+            fmt = pct + 2;
+        } else if (pct[1] == 'z' && pct[2] == 'u') {
             char digits[24];
+            size_t v = va_arg(ap, size_t), k = sizeof digits;
             do {
-                digits[k++] = (char)('0' + v % 10);
+                digits[--k] = (char)('0' + v % 10);
                 v /= 10;
             } while (v != 0);
-            while (k > 0 && n + 1 < cap) { buf[n++] = digits[--k]; }
-            i += 2;
+            put_run(buf, cap, &n, digits + k, sizeof digits - k);
+            fmt = pct + 3;
         } else {
-            vsnprintf(buf, cap, fmt, again);
+            vsnprintf(buf, cap, whole, again);
             va_end(again);
             va_end(ap);
             return buf;
