@@ -1,10 +1,12 @@
-/* fuzz/pem_chain.c. Target: cba_pem_chain_decode. Seeds: fuzz/corpus/pem_chain/ (the PCK chain
+/* fuzz/pem_chain.c. Target: cba_pem_chain_decode and cba_pem_chain_decode_known. Seeds: fuzz/corpus/pem_chain/ (the PCK chain
  * of a real quote with its trailing NUL, a collateral issuer chain, the dstack app cert chain,
  * and malformed variants).
  * Properties: a failure is CBA_E_PEM (or CBA_E_ARGUMENT never, for valid arguments) with *out
  * untouched; a success yields 1..4 certificates laid out back to back in the buffer, no more
  * than 3/4 of the input in total; re-encoding them as canonical PEM decodes to the same bytes;
- * the exact total fits and one byte less does not. */
+ * the exact total fits and one byte less does not. With the input's first block (through its END
+ * line and line break) decoded alone as a known chain, decoding the whole input with it gives
+ * exactly what decoding without it gives: the same result, error, certificates and block texts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,52 @@ static size_t encode(char *out, const cba_pem_chain *chain)
     return n;
 }
 
+/* known_differential: the whole input decoded with and without its first block as a known
+ * chain. */
+static void known_differential(const uint8_t *data, size_t size)
+{
+    static const char k_end[] = "-----END CERTIFICATE-----";
+    const size_t end_len = sizeof k_end - 1;
+    size_t prefix = 0;
+    cba_pem_chain first, a, b;
+    const cba_pem_chain *known[1] = { &first };
+    cba_error e1, e2;
+    cba_err r1, r2;
+    uint8_t *kbuf, *b1, *b2;
+    for (size_t i = 0; i + end_len <= size && prefix == 0; i++) {
+        if (memcmp(data + i, k_end, end_len) == 0) { prefix = i + end_len; }
+    }
+    if (prefix == 0) { return; }
+    if (prefix < size && data[prefix] == '\n') {
+        prefix++;
+    } else if (prefix + 1 < size && data[prefix] == '\r' && data[prefix + 1] == '\n') {
+        prefix += 2;
+    }
+    kbuf = malloc(prefix + 1);
+    b1 = malloc(size + 1);
+    b2 = malloc(size + 1);
+    if (kbuf == NULL || b1 == NULL || b2 == NULL) { abort(); }
+    if (cba_pem_chain_decode(NULL, &first, cbs_make(data, prefix), kbuf, prefix) == CBA_OK) {
+        cba_error_clear(&e1);
+        cba_error_clear(&e2);
+        r1 = cba_pem_chain_decode(&e1, &a, cbs_make(data, size), b1, size);
+        r2 = cba_pem_chain_decode_known(&e2, &b, cbs_make(data, size), b2, size, known, 1);
+        if (r1 != r2) { abort(); }
+        if (r1 != CBA_OK) {
+            if (strcmp(e1.detail, e2.detail) != 0 || strcmp(e1.where, e2.where) != 0) { abort(); }
+        } else {
+            if (a.num_certs != b.num_certs) { abort(); }
+            for (size_t i = 0; i < a.num_certs; i++) {
+                if (!cbs_eq(a.certs[i], b.certs[i]) || !cbs_eq(a.blocks[i], b.blocks[i])) { abort(); }
+            }
+            if (b.certs[0].data != first.certs[0].data) { abort(); } /* the first block was reused */
+        }
+    }
+    free(kbuf);
+    free(b1);
+    free(b2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cba_pem_chain chain, again;
@@ -54,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t total = 0, text_len;
 
     if (buf == NULL) { return 0; }
+    known_differential(data, size);
     cba_error_clear(&err);
     memset(&chain, 0x11, sizeof chain);
     rc = cba_pem_chain_decode(&err, &chain, cbs_make(data, size), buf, size);

@@ -38,19 +38,19 @@ __attribute__((format(printf, 3, 4))) static const char *where_fmt(char *buf, si
 {
     va_list ap, again;
     size_t n = 0;
-    const char *whole = fmt;
+    const char *at = fmt; /* the walk; fmt itself stays whole for vsnprintf */
     va_start(ap, fmt);
     va_copy(again, ap);
     for (;;) {
         /* the literal text up to the next conversion, copied as one run */
-        const char *pct = strchr(fmt, '%');
-        size_t lit = pct != NULL ? (size_t)(pct - fmt) : strlen(fmt);
-        put_run(buf, cap, &n, fmt, lit);
+        const char *pct = strchr(at, '%');
+        size_t lit = pct != NULL ? (size_t)(pct - at) : strlen(at);
+        put_run(buf, cap, &n, at, lit);
         if (pct == NULL) { break; }
         if (pct[1] == 's') {
             const char *arg = va_arg(ap, const char *);
             put_run(buf, cap, &n, arg, strlen(arg));
-            fmt = pct + 2;
+            at = pct + 2;
         } else if (pct[1] == 'z' && pct[2] == 'u') {
             char digits[24];
             size_t v = va_arg(ap, size_t), k = sizeof digits;
@@ -59,9 +59,9 @@ __attribute__((format(printf, 3, 4))) static const char *where_fmt(char *buf, si
                 v /= 10;
             } while (v != 0);
             put_run(buf, cap, &n, digits + k, sizeof digits - k);
-            fmt = pct + 3;
+            at = pct + 3;
         } else {
-            vsnprintf(buf, cap, whole, again);
+            vsnprintf(buf, cap, fmt, again);
             va_end(again);
             va_end(ap);
             return buf;
