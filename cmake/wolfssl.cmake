@@ -16,6 +16,9 @@
 #   CBA_HAVE_SP_ECC_IS_POINT_256     sp_ecc_is_point_256 (a static SP build: the cheap on-curve check)
 #   CBA_HAVE_SP_ECC_VERIFY_256       sp_ecc_verify_256 (a static SP build: ECDSA verification called
 #                                    directly, without ecc_key or DER; verifier/src/crypto.c)
+#   CBA_HAVE_SP_P256_ASM             the SP P-256 x86-64 assembly field operations and the SP functions
+#                                    verifier/src/ecdsa_table.c uses (the comb tables of fixed keys;
+#                                    docs/wolfssl.md, "Fixed-key tables"): every symbol linked here
 # CRABBOX_WOLFSSL_DESCRIPTION (a cache-internal string) is what --version prints about the build.
 set(CRABBOX_WOLFSSL "bundled" CACHE STRING "wolfSSL to link: bundled (built from Debian's source, tuned) or system")
 set_property(CACHE CRABBOX_WOLFSSL PROPERTY STRINGS bundled system)
@@ -104,6 +107,62 @@ foreach(_fn wc_ecc_fp_free wc_ecc_point_is_on_curve wc_Sha3_SetFlags wc_ecc_set_
     string(APPEND _cba_wolfssl_features " ${_fn}")
   endif()
 endforeach()
+# The comb tables (verifier/src/ecdsa_table.c) call wolfSSL internals that no header declares:
+# the global symbols of sp_x86_64_asm.S (prototypes as in sp_x86_64.c, repeated here and there).
+# The probe compiles against the same options.h and links the address of every one of them, so a
+# wolfSSL without them (Debian's shared build hides them; another CPU has none) builds no tables.
+# Linking cannot see a changed prototype or range convention: unit.ecdsa_table_diff and the
+# generator's known-answer check are what would catch that.
+unset(CBA_HAVE_SP_P256_ASM CACHE)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CBA_HAVE_SP_ECC_VERIFY_256
+   AND CBA_HAVE_SP_ECC_IS_POINT_256)
+  include(CheckCSourceCompiles)
+  check_c_source_compiles([=[
+#include <stdint.h>
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/cpuid.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/sp.h>
+#if !defined(__x86_64__) || !defined(WOLFSSL_SP_X86_64_ASM) || !defined(WOLFSSL_HAVE_SP_ECC)
+#error "no SP P-256 x86-64 assembly"
+#endif
+extern void sp_256_mont_mul_avx2_4(sp_digit*, const sp_digit*, const sp_digit*, const sp_digit*, sp_digit);
+extern void sp_256_mont_sqr_avx2_4(sp_digit*, const sp_digit*, const sp_digit*, sp_digit);
+extern void sp_256_mont_add_4(sp_digit*, const sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_dbl_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_tpl_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_sub_4(sp_digit*, const sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_mul_order_avx2_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mod_inv_avx2_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_mul_4(sp_digit*, const sp_digit*, const sp_digit*, const sp_digit*, sp_digit);
+extern void sp_256_mont_sqr_4(sp_digit*, const sp_digit*, const sp_digit*, sp_digit);
+extern void sp_256_mul_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern void sp_256_mont_reduce_order_4(sp_digit*, const sp_digit*, sp_digit);
+extern void sp_256_mod_inv_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern sp_int64 sp_256_cmp_4(const sp_digit*, const sp_digit*);
+extern sp_digit sp_256_sub_4(sp_digit*, const sp_digit*, const sp_digit*);
+extern sp_digit sp_256_add_4(sp_digit*, const sp_digit*, const sp_digit*);
+int main(void)
+{
+    uintptr_t s = 0;
+    s ^= (uintptr_t)&sp_256_mont_mul_avx2_4; s ^= (uintptr_t)&sp_256_mont_sqr_avx2_4;
+    s ^= (uintptr_t)&sp_256_mont_add_4; s ^= (uintptr_t)&sp_256_mont_dbl_4;
+    s ^= (uintptr_t)&sp_256_mont_tpl_4; s ^= (uintptr_t)&sp_256_mont_sub_4;
+    s ^= (uintptr_t)&sp_256_mont_mul_order_avx2_4; s ^= (uintptr_t)&sp_256_mod_inv_avx2_4;
+    s ^= (uintptr_t)&sp_256_mont_mul_4; s ^= (uintptr_t)&sp_256_mont_sqr_4;
+    s ^= (uintptr_t)&sp_256_mul_4; s ^= (uintptr_t)&sp_256_mont_reduce_order_4;
+    s ^= (uintptr_t)&sp_256_mod_inv_4; s ^= (uintptr_t)&sp_256_cmp_4;
+    s ^= (uintptr_t)&sp_256_sub_4; s ^= (uintptr_t)&sp_256_add_4;
+    s ^= (uintptr_t)&cpuid_get_flags; s ^= (uintptr_t)&sp_ecc_mulmod_base_add_256;
+    s ^= (uintptr_t)&sp_ecc_mulmod_256; s ^= (uintptr_t)&sp_ecc_is_point_256;
+    return (int)(s & 1);
+}
+]=] CBA_HAVE_SP_P256_ASM)
+  if(CBA_HAVE_SP_P256_ASM)
+    list(APPEND _cba_wolfssl_defs CBA_HAVE_SP_P256_ASM=1)
+    string(APPEND _cba_wolfssl_features " sp_256_*_4(x86-64 asm: ECDSA tables)")
+  endif()
+endif()
 cmake_pop_check_state()
 message(STATUS "wolfSSL: ${_cba_wolfssl_desc}; optional functions:${_cba_wolfssl_features}")
 set_property(TARGET PkgConfig::WOLFSSL APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS

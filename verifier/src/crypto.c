@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "ecdsa_table.h"
 
 /* wolfCrypt takes word32 lengths; nothing we hash comes near 4 GiB, but refuse rather than wrap. */
 #define PART_LEN_OK(p) ((p).len <= UINT32_MAX)
@@ -257,6 +258,12 @@ static bool scalar_in_range(const uint8_t v[32])
 static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[32],
                                  const uint8_t sig_rs[64])
 {
+#if defined(CBA_HAVE_P256_FIXED_TABLES)
+    /* One of Intel's fixed keys (exact bytes): its build-time comb table, about a third of the
+     * work (docs/wolfssl.md, "Fixed-key tables"); the same checks and the same answer. */
+    const cba_p256_table *fixed = cba_p256_fixed_table(pub_xy);
+    if (fixed != NULL) { return cba_p256_table_verify(fixed, digest, sig_rs); }
+#endif
 #if defined(CBA_SP_DIRECT)
     sp_pub q;
     mp_int r, s;

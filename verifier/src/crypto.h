@@ -1,5 +1,6 @@
 /* crypto.h — the verifier's only view of wolfCrypt: hashes and ECDSA-P256 verification.
- * crypto.c is the only file that includes wolfSSL headers. */
+ * crypto.c and ecdsa_table.c (the comb tables on wolfSSL's SP assembly) are the only files that
+ * include wolfSSL headers. */
 #ifndef CBA_CRYPTO_H
 #define CBA_CRYPTO_H
 
@@ -23,6 +24,7 @@ typedef enum cba_crypto_rc {
     CBA_CRYPTO_OK,      /* valid point / signature verifies */
     CBA_CRYPTO_INVALID, /* off the curve, out of range, does not verify, or any other error */
     CBA_CRYPTO_NOMEM,   /* wolfCrypt returned MEMORY_E: nothing is known about the input */
+    CBA_CRYPTO_UNAVAILABLE, /* the build has no comb tables (cba_p256_table_*): nothing was checked */
 } cba_crypto_rc;
 
 /* cba_p256_point_check and cba_ecdsa_p256_check_msg are cba_p256_point_valid and
@@ -44,6 +46,38 @@ CBA_MUST_USE bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t 
 /* cba_ecdsa_p256_verify_msg hashes the views with SHA-256, then verifies as above. */
 CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts,
                                             size_t num_parts, const uint8_t sig_rs[64]);
+
+/* ---- per-key comb tables (docs/wolfssl.md, "Fixed-key tables") ------------------------------
+ * With wolfSSL's static SP P-256 x86-64 assembly (the bundled build on x86-64; the configure probe
+ * CBA_HAVE_SP_P256_ASM) a precomputed table of a public key Q makes u2*Q of a verification cost
+ * about what u1*G costs. cba_ecdsa_p256_verify* use the build-time tables of Intel's fixed keys by
+ * themselves (exact key bytes); a run-time table is for a key that will verify many signatures.
+ * Without the assembly (system wolfSSL, another CPU) cba_p256_tables_available is false, _new
+ * returns NULL with CBA_CRYPTO_UNAVAILABLE, and everything takes the ordinary path. */
+typedef struct cba_p256_table cba_p256_table;
+
+/* cba_p256_tables_available is true when this build can make and use tables. */
+bool cba_p256_tables_available(void);
+
+/* cba_p256_table_new checks the key X||Y as cba_p256_point_check does (x, y < p, on the curve)
+ * and builds its table (CBA_P256_RUNTIME_TEETH teeth: 2^teeth * 64 bytes). NULL and *rc set:
+ * CBA_CRYPTO_INVALID (bad key), _NOMEM, _UNAVAILABLE (no tables in this build). Free with
+ * cba_p256_table_free. */
+#define CBA_P256_RUNTIME_TEETH 6
+cba_p256_table *cba_p256_table_new(const uint8_t pub_xy[64], cba_crypto_rc *rc);
+
+/* cba_p256_table_free frees a table of cba_p256_table_new; NULL is fine. */
+void cba_p256_table_free(cba_p256_table *t);
+
+/* cba_p256_table_verify is cba_ecdsa_p256_verify for the table's key: the same range checks
+ * (0 < r, s < n) and the same answer as sp_ecc_verify_256 for every input (unit.ecdsa_table_diff).
+ * A NULL table gives CBA_CRYPTO_INVALID; a build without tables CBA_CRYPTO_UNAVAILABLE. */
+CBA_MUST_USE cba_crypto_rc cba_p256_table_verify(const cba_p256_table *t, const uint8_t digest[32],
+                                                 const uint8_t sig_rs[64]);
+
+/* cba_p256_table_check_msg hashes the views with SHA-256, then cba_p256_table_verify. */
+CBA_MUST_USE cba_crypto_rc cba_p256_table_check_msg(const cba_p256_table *t, const cbs *parts,
+                                                    size_t num_parts, const uint8_t sig_rs[64]);
 
 /* cba_crypto_release_tables frees wolfCrypt's per-thread ECC fixed-point tables. wolfCrypt (as
  * Debian builds it, FP_ECC) builds a table for a point on its second use: ~35M instructions and
