@@ -117,6 +117,13 @@ bool cba_report_data(uint8_t out[64], const uint8_t nonce[32], const uint8_t *ho
 #else
 #define CBA_W_KECCAK " keccak:portable"
 #endif
+/* The verifier's build-time comb tables of Intel's keys exist exactly when cmake/wolfssl.cmake's
+ * probe linked the SP x86-64 assembly they use (verifier/CMakeLists.txt; docs/wolfssl.md). */
+#if defined(CBA_HAVE_SP_P256_ASM)
+#define CBA_W_TABLES " ecdsa-tables"
+#else
+#define CBA_W_TABLES ""
+#endif
 
 const char *cba_crypto_library(void)
 {
@@ -125,5 +132,5 @@ const char *cba_crypto_library(void)
 
 const char *cba_crypto_config(void)
 {
-    return (CBA_W_SP CBA_W_INTEL CBA_W_AESNI CBA_W_FPECC CBA_W_TLS13 CBA_W_SNI CBA_W_LEGACY CBA_W_KECCAK) + 1;
+    return (CBA_W_SP CBA_W_INTEL CBA_W_AESNI CBA_W_FPECC CBA_W_TLS13 CBA_W_SNI CBA_W_LEGACY CBA_W_KECCAK CBA_W_TABLES) + 1;
 }
