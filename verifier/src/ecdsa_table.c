@@ -400,7 +400,6 @@ static void comb(const field_ops *o, jpt *r, const cba_p256_table *t, const sp_d
     }
 }
 
-
 /* fe_is_zero_mod_n: a (below 2^256, as sp_256_mont_mul_order leaves it) is 0 or n. */
 static int fe_is_zero_mod_n(const sp_digit *a)
 {
