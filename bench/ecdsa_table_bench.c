@@ -2,6 +2,7 @@
  * sp_ecc_verify_256 (docs/wolfssl.md, "Fixed-key tables"): tests (ctest unit.ecdsa_table_diff,
  * unit.ecdsa_table_fixed) and callgrind loops.
  *
+ *   (diff, gen, table and one take COMBS, 1 or 2, as an extra last argument; default 1)
  *   ecdsa_table_bench diff N TEETH     N random keys x signatures, valid and mutated, and edge cases:
  *                                      both verifiers must agree every time (exit 1 otherwise)
  *   ecdsa_table_bench gen TEETH ITERS  build ITERS tables (measured_loop)
@@ -131,6 +132,7 @@ static int make_high_x(WC_RNG *rng, sample *out)
 }
 
 static long agree, disagree, valid_seen, high_x_valid;
+static unsigned g_combs = 1; /* the last argument of diff / gen / table / one, when given */
 
 static void check(const cba_p256_table *t, const uint8_t pub[64], const uint8_t digest[32], const uint8_t sig[64],
                   const char *what)
@@ -160,6 +162,8 @@ static int diff(long n, unsigned teeth)
         wc_ecc_free(&key);
         bad += cba_p256_table_new_teeth(sm.pub, 1, &rc) != NULL;
         bad += cba_p256_table_new_teeth(sm.pub, 9, &rc) != NULL;
+        bad += cba_p256_table_new_comb(sm.pub, 8, 0, &rc) != NULL;
+        bad += cba_p256_table_new_comb(sm.pub, 8, 3, &rc) != NULL;
         sm.pub[63] ^= 1;
         bad += cba_p256_table_new_teeth(sm.pub, 8, &rc) != NULL || rc != CBA_CRYPTO_INVALID;
         memset(sm.pub, 0, 64);
@@ -179,7 +183,7 @@ static int diff(long n, unsigned teeth)
         cba_p256_table *t;
         if (wc_ecc_init(&key) != 0 || wc_ecc_make_key(&rng, 32, &key) != 0) { return 2; }
         if (make_sample(&rng, &key, &sm, NULL) != 0) { return 2; }
-        t = cba_p256_table_new_teeth(sm.pub, teeth, &rc);
+        t = cba_p256_table_new_comb(sm.pub, teeth, g_combs, &rc);
         if (t == NULL) { fprintf(stderr, "table: rc %d\n", (int)rc); return 2; }
         for (int i = 0; i < 8; i++) {
             uint8_t d[32], g[64], pos;
@@ -224,7 +228,7 @@ static int diff(long n, unsigned teeth)
         wc_ecc_free(&key);
         /* x(R) >= n: a constructed key (see make_high_x), the valid signature and r one lower */
         if (make_high_x(&rng, &sm) != 0) { fprintf(stderr, "make_high_x failed\n"); return 2; }
-        t = cba_p256_table_new_teeth(sm.pub, teeth, &rc);
+        t = cba_p256_table_new_comb(sm.pub, teeth, g_combs, &rc);
         if (t == NULL) { fprintf(stderr, "table (high x): rc %d\n", (int)rc); return 2; }
         high_x_valid += sp_verify(sm.pub, sm.digest, sm.sig);
         check(t, sm.pub, sm.digest, sm.sig, "x(R) >= n (valid)");
@@ -233,8 +237,8 @@ static int diff(long n, unsigned teeth)
         cba_p256_table_free(t);
     }
     wc_FreeRng(&rng);
-    printf("diff: teeth %u, %ld keys: %ld agree, %ld disagree, %ld valid by sp_ecc_verify_256 (%ld of %ld "
-           "constructed x(R) >= n)\n", teeth, n, agree, disagree, valid_seen, high_x_valid, n);
+    printf("diff: teeth %u, combs %u, %ld keys: %ld agree, %ld disagree, %ld valid by sp_ecc_verify_256 (%ld of %ld "
+           "constructed x(R) >= n)\n", teeth, g_combs, n, agree, disagree, valid_seen, high_x_valid, n);
     /* the constructed signatures are valid: sp_ecc_verify_256 must say so, or the case tests nothing */
     return disagree == 0 && high_x_valid == n ? 0 : 1;
 }
@@ -249,7 +253,7 @@ typedef struct ctx {
 static void op_gen(ctx *c)
 {
     cba_crypto_rc rc;
-    cba_p256_table *t = cba_p256_table_new_teeth(c->sm.pub, c->teeth, &rc);
+    cba_p256_table *t = cba_p256_table_new_comb(c->sm.pub, c->teeth, g_combs, &rc);
     if (t == NULL) { c->bad++; }
     cba_p256_table_free(t);
 }
@@ -295,7 +299,7 @@ static int one(unsigned teeth, const char *pub_hex, const char *digest_hex, cons
         fprintf(stderr, "one: bad hex\n");
         return 2;
     }
-    t = cba_p256_table_new_teeth(sm.pub, teeth, &rc);
+    t = cba_p256_table_new_comb(sm.pub, teeth, g_combs, &rc);
     if (t == NULL) { fprintf(stderr, "one: no table (rc %d)\n", (int)rc); return 2; }
     a = sp_verify(sm.pub, sm.digest, sm.sig);
     b = cba_p256_table_verify(t, sm.digest, sm.sig) == CBA_CRYPTO_OK;
@@ -316,11 +320,11 @@ static int fixed(void)
         const cba_p256_fixed_key *fk = &cba_p256_fixed_keys[k];
         cba_crypto_rc rc;
         uint8_t pub[64];
-        cba_p256_table *fresh = cba_p256_table_new_teeth(fk->pub_xy, fk->table.teeth, &rc);
-        size_t n = (size_t)1 << fk->table.teeth;
+        cba_p256_table *fresh = cba_p256_table_new_comb(fk->pub_xy, fk->table.teeth, fk->table.combs, &rc);
+        size_t n = (size_t)fk->table.combs << fk->table.teeth;
         int kat = cba_p256_table_known_answer(&fk->table, fk->pub_xy, true) == CBA_CRYPTO_OK;
-        int same = fresh != NULL && fresh->spacing == fk->table.spacing &&
-                   memcmp(fresh->pt + 1, fk->table.pt + 1, (n - 1) * sizeof(cba_p256_affine)) == 0;
+        int same = fresh != NULL && fresh->spacing == fk->table.spacing && fresh->combs == fk->table.combs &&
+                   memcmp(fresh->pt, fk->table.pt, n * sizeof(cba_p256_affine)) == 0;
         int found = cba_p256_fixed_table(fk->pub_xy) == &fk->table;
         int others = 1;
         for (size_t i = 0; i < 64 * 8; i += 37) {
@@ -344,9 +348,9 @@ static int fixed(void)
             if (a != b) { bad++; }
             verifies++;
         }
-        printf("fixed: %-27s teeth %u, %zu bytes: known answers %s, equal to a new table %s, lookup %s, "
+        printf("fixed: %-27s teeth %u, combs %u, %zu bytes: known answers %s, equal to a new table %s, lookup %s, "
                "no other key %s, off %s\n",
-               fk->name, fk->table.teeth, cba_p256_table_size(&fk->table), kat ? "ok" : "WRONG",
+               fk->name, fk->table.teeth, fk->table.combs, cba_p256_table_size(&fk->table), kat ? "ok" : "WRONG",
                same ? "yes" : "NO", found ? "ok" : "WRONG", others ? "ok" : "WRONG", off ? "ok" : "WRONG");
         bad += !kat + !same + !found + !others + !off;
         cba_p256_table_free(fresh);
@@ -369,6 +373,8 @@ int main(int argc, char **argv)
     long iters;
     double t0;
     memset(&c, 0, sizeof c);
+    if (argc >= 5 && strcmp(argv[1], "one") != 0) { g_combs = (unsigned)atoi(argv[argc - 1]); }
+    if (argc >= 7 && strcmp(argv[1], "one") == 0) { g_combs = (unsigned)atoi(argv[6]); }
     if (argc >= 4 && strcmp(argv[1], "diff") == 0) { return diff(atol(argv[2]), (unsigned)atoi(argv[3])); }
     if (argc == 2 && strcmp(argv[1], "fixed") == 0) { return fixed(); }
     if (argc >= 6 && strcmp(argv[1], "one") == 0) { return one((unsigned)atoi(argv[2]), argv[3], argv[4], argv[5]); }
@@ -380,7 +386,7 @@ int main(int argc, char **argv)
         make_sample(&rng, &key, &c.sm, NULL) != 0) { return 2; }
     if (op == op_table) {
         cba_crypto_rc rc;
-        c.t = cba_p256_table_new_teeth(c.sm.pub, c.teeth, &rc);
+        c.t = cba_p256_table_new_comb(c.sm.pub, c.teeth, g_combs, &rc);
         if (c.t == NULL) { return 2; }
         printf("table: teeth %u, %zu bytes\n", c.teeth, cba_p256_table_size(c.t));
     }

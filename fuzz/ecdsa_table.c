@@ -5,7 +5,8 @@
  * by Intel's TCB Signing key, valid, as a fixed-key and as a fuzzed-key input).
  * Input: mode byte, digest (32), r||s (64), then for a fuzzed key X||Y (64).
  *   mode even: a bundled key (index mode/2 mod the number of bundled keys) and its build-time table;
- *   mode odd:  the fuzzed key; when it is valid, a run-time table with 2 + (mode/2 mod 7) teeth.
+ *   mode odd:  the fuzzed key; when it is valid, a run-time table with 2 + (mode/2 mod 7) teeth
+ *              and 1 + (mode >> 7) combs.
  * Properties: both paths give the same verdict for every input; a run-time table exists exactly
  * when the key is valid; without tables (another wolfSSL) every table call says "unavailable". */
 #include <stdlib.h>
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 1 + 32 + 64 + 64) { return 0; }
     memcpy(pub, data + 97, 64);
-    t = cba_p256_table_new_teeth(pub, 2u + (unsigned)(mode / 2) % 7u, &rc);
+    t = cba_p256_table_new_comb(pub, 2u + (unsigned)(mode / 2) % 7u, 1u + (unsigned)(mode >> 7), &rc);
     if (!cba_p256_tables_available()) {
         if (t != NULL || rc != CBA_CRYPTO_UNAVAILABLE) { abort(); }
         if (cba_p256_table_verify(t, digest, sig) != CBA_CRYPTO_UNAVAILABLE) { abort(); }

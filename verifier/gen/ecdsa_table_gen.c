@@ -1,7 +1,7 @@
 /* ecdsa_table_gen.c — writes the build-time comb tables of Intel's fixed ECDSA-P256 keys
  * (docs/wolfssl.md, "Fixed-key tables") as a `static const` C file into the build directory.
  *
- *     ecdsa_table_gen TEETH OUT.c
+ *     ecdsa_table_gen TEETH COMBS OUT.c
  *
  * Runs at build time, linked with the same wolfSSL as the library (the bundled static SP build):
  * builds each table with ecdsa_table.c, checks every entry against wolfSSL's own scalar
@@ -61,14 +61,14 @@ static int unhex64(uint8_t out[64], const char *hex)
     return 0;
 }
 
-static int emit(FILE *f, unsigned teeth)
+static int emit(FILE *f, unsigned teeth, unsigned combs)
 {
     uint8_t pub[64];
-    size_t n = (size_t)1 << teeth;
+    size_t n = (size_t)combs << teeth;
     fprintf(f, "/* ecdsa_fixed_tables.c — GENERATED at build time by verifier/gen/ecdsa_table_gen.c "
-               "(teeth %u):\n * the comb tables of Intel's fixed ECDSA-P256 keys, each entry checked "
+               "(teeth %u, combs %u):\n * the comb tables of Intel's fixed ECDSA-P256 keys, each entry checked "
                "against\n * sp_ecc_mulmod_256. Do not edit; not committed. */\n",
-            teeth);
+            teeth, combs);
     fprintf(f, "#include \"ecdsa_table.h\"\n\n");
     for (size_t k = 0; k < NUM_KEYS; k++) {
         cba_crypto_rc rc;
@@ -77,7 +77,7 @@ static int emit(FILE *f, unsigned teeth)
             fprintf(stderr, "ecdsa_table_gen: %s: bad key text\n", KEYS[k].name);
             return -1;
         }
-        t = cba_p256_table_new_teeth(pub, teeth, &rc);
+        t = cba_p256_table_new_comb(pub, teeth, combs, &rc);
         if (t == NULL) {
             fprintf(stderr, "ecdsa_table_gen: %s: no table (rc %d)\n", KEYS[k].name, (int)rc);
             return -1;
@@ -89,9 +89,8 @@ static int emit(FILE *f, unsigned teeth)
             cba_p256_table_free(t);
             return -1;
         }
-        fprintf(f, "static const cba_p256_affine %s[%zu] = {\n    {{0, 0, 0, 0}, {0, 0, 0, 0}},\n",
-                KEYS[k].ident, n);
-        for (size_t i = 1; i < n; i++) {
+        fprintf(f, "static const cba_p256_affine %s[%zu] = {\n", KEYS[k].ident, n);
+        for (size_t i = 0; i < n; i++) {
             const cba_p256_affine *e = &t->pt[i];
             fprintf(f, "    {{0x%016llxULL, 0x%016llxULL, 0x%016llxULL, 0x%016llxULL},\n"
                        "     {0x%016llxULL, 0x%016llxULL, 0x%016llxULL, 0x%016llxULL}},\n",
@@ -109,7 +108,8 @@ static int emit(FILE *f, unsigned teeth)
         for (size_t i = 0; i < 64; i++) {
             fprintf(f, "0x%02x%s", pub[i], i == 63 ? "" : (i % 16 == 15 ? ",\n      " : ", "));
         }
-        fprintf(f, "},\n     {%uu, %uu, %s, NULL}},\n", teeth, (256 + teeth - 1) / teeth, KEYS[k].ident);
+        fprintf(f, "},\n     {%uu, %uu, %uu, %s, NULL}},\n", teeth, (256 + teeth - 1) / teeth, combs,
+                KEYS[k].ident);
     }
     fprintf(f, "};\nconst size_t cba_p256_num_fixed_keys = %zu;\n", NUM_KEYS);
     return 0;
@@ -119,11 +119,11 @@ int main(int argc, char **argv)
 {
     char tmp[4096];
     char *end = NULL;
-    unsigned long teeth;
+    unsigned long teeth, combs;
     FILE *f;
     int fd, rc;
-    if (argc != 3) {
-        fprintf(stderr, "usage: ecdsa_table_gen TEETH OUT.c\n");
+    if (argc != 4) {
+        fprintf(stderr, "usage: ecdsa_table_gen TEETH COMBS OUT.c\n");
         return 2;
     }
     errno = 0;
@@ -134,7 +134,13 @@ int main(int argc, char **argv)
                 CBA_P256_TABLE_MAX_TEETH);
         return 2;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", argv[2]) >= sizeof tmp) {
+    errno = 0;
+    combs = strtoul(argv[2], &end, 10);
+    if (errno != 0 || end == argv[2] || *end != '\0' || combs < 1 || combs > CBA_P256_TABLE_MAX_COMBS) {
+        fprintf(stderr, "ecdsa_table_gen: COMBS must be 1..%d\n", CBA_P256_TABLE_MAX_COMBS);
+        return 2;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", argv[3]) >= sizeof tmp) {
         fprintf(stderr, "ecdsa_table_gen: output path too long\n");
         return 1;
     }
@@ -144,11 +150,11 @@ int main(int argc, char **argv)
         if (fd >= 0) { close(fd); unlink(tmp); }
         return 1;
     }
-    rc = fchmod(fd, 0644) == 0 ? emit(f, (unsigned)teeth) : -1; /* a source file, like the others */
+    rc = fchmod(fd, 0644) == 0 ? emit(f, (unsigned)teeth, (unsigned)combs) : -1; /* a source file, like the others */
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) { rc = -1; }
     if (fclose(f) != 0) { rc = -1; }
-    if (rc == 0 && rename(tmp, argv[2]) != 0) {
-        fprintf(stderr, "ecdsa_table_gen: %s: %s\n", argv[2], strerror(errno));
+    if (rc == 0 && rename(tmp, argv[3]) != 0) {
+        fprintf(stderr, "ecdsa_table_gen: %s: %s\n", argv[3], strerror(errno));
         rc = -1;
     }
     if (rc != 0) {

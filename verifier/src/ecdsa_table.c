@@ -281,67 +281,108 @@ static cba_crypto_rc key_check(const uint8_t pub_xy[64])
     return wc == 0 ? CBA_CRYPTO_OK : CBA_CRYPTO_INVALID;
 }
 
-cba_p256_table *cba_p256_table_new_teeth(const uint8_t pub_xy[64], unsigned teeth, cba_crypto_rc *rc)
+/* comb_sub is the sub-spacing e = ceil(d / combs): comb c covers offsets c*e .. c*e + e - 1 of each
+ * stripe of d bits. */
+static unsigned comb_sub(unsigned spacing, unsigned combs)
+{
+    return (spacing + combs - 1) / combs;
+}
+
+cba_p256_table *cba_p256_table_new_comb(const uint8_t pub_xy[64], unsigned teeth, unsigned combs,
+                                        cba_crypto_rc *rc)
 {
     cba_p256_table *t = NULL;
     cba_p256_affine *pts = NULL;
     apt *aff = NULL;
     jpt *jac = NULL;
     fe *pre = NULL;
-    size_t n;
+    size_t n, total;
+    unsigned d, e;
     *rc = CBA_CRYPTO_INVALID;
     const field_ops *o = ops();
-    if (teeth < CBA_P256_TABLE_MIN_TEETH || teeth > CBA_P256_TABLE_MAX_TEETH) { return NULL; }
+    if (teeth < CBA_P256_TABLE_MIN_TEETH || teeth > CBA_P256_TABLE_MAX_TEETH || combs < 1 ||
+        combs > CBA_P256_TABLE_MAX_COMBS) {
+        return NULL;
+    }
     *rc = key_check(pub_xy);
     if (*rc != CBA_CRYPTO_OK) { return NULL; }
     n = (size_t)1 << teeth;
+    total = n * combs;
+    d = (256 + teeth - 1) / teeth;
+    e = comb_sub(d, combs);
     t = calloc(1, sizeof *t);
-    pts = calloc(n, sizeof *pts);
-    aff = calloc(n, sizeof *aff);
-    jac = calloc(n, sizeof *jac);
-    pre = calloc(n, sizeof *pre);
+    pts = calloc(total, sizeof *pts);
+    aff = calloc(total, sizeof *aff);
+    jac = calloc(total, sizeof *jac);
+    pre = calloc(total, sizeof *pre);
     if (t == NULL || pts == NULL || aff == NULL || jac == NULL || pre == NULL) {
         *rc = CBA_CRYPTO_NOMEM;
         goto fail;
     }
     t->teeth = teeth;
-    t->spacing = (256 + teeth - 1) / teeth;
-    /* The teeth: Q, 2^d Q, 2^2d Q, ... (Jacobian, then affine with one inversion). */
-    be_to_fe(jac[1].x, pub_xy);
-    be_to_fe(jac[1].y, pub_xy + 32);
-    f_mul(o, jac[1].x, jac[1].x, R2P);
-    f_mul(o, jac[1].y, jac[1].y, R2P);
-    memcpy(jac[1].z, ONE_M, sizeof(fe));
-    for (unsigned j = 1; j < teeth; j++) {
-        jac[(size_t)1 << j] = jac[(size_t)1 << (j - 1)];
-        for (unsigned i = 0; i < t->spacing; i++) { pt_dbl(o, &jac[(size_t)1 << j], &jac[(size_t)1 << j]); }
-    }
-    /* Every other entry: the entry without its highest bit plus that tooth (mixed addition). */
+    t->spacing = d;
+    t->combs = combs;
     {
-        jpt teeth_j[CBA_P256_TABLE_MAX_TEETH];
-        apt teeth_a[CBA_P256_TABLE_MAX_TEETH];
+        /* The teeth of every comb: tooth j of comb c is 2^(j*d + c*e) Q, made by doubling Q in
+         * the order of the exponents (j*d + c*e < j*d + d), then affine with one inversion. */
+        jpt cur, teeth_j[CBA_P256_TABLE_MAX_TEETH * CBA_P256_TABLE_MAX_COMBS];
+        apt teeth_a[CBA_P256_TABLE_MAX_TEETH * CBA_P256_TABLE_MAX_COMBS];
+        unsigned pos = 0;
+        be_to_fe(cur.x, pub_xy);
+        be_to_fe(cur.y, pub_xy + 32);
+        f_mul(o, cur.x, cur.x, R2P);
+        f_mul(o, cur.y, cur.y, R2P);
+        memcpy(cur.z, ONE_M, sizeof(fe));
+        cur.inf = 0;
         for (unsigned j = 0; j < teeth; j++) {
-            teeth_j[j] = jac[(size_t)1 << j];
-            if (teeth_j[j].inf) { goto fail; }
+            for (unsigned c = 0; c < combs; c++) {
+                unsigned want = j * d + c * e;
+                while (pos < want) {
+                    pt_dbl(o, &cur, &cur);
+                    pos++;
+                }
+                if (cur.inf) { goto fail; }
+                teeth_j[c * teeth + j] = cur;
+            }
         }
-        to_affine(o, teeth_a, teeth_j, teeth, pre);
-        for (size_t idx = 3; idx < n; idx++) {
-            unsigned hb = 63u - (unsigned)__builtin_clzll((unsigned long long)idx);
-            if (idx == ((size_t)1 << hb)) { continue; }
-            pt_madd(o, &jac[idx], &jac[idx ^ ((size_t)1 << hb)], &teeth_a[hb]);
+        to_affine(o, teeth_a, teeth_j, (size_t)teeth * combs, pre);
+        /* Every entry: the entry without its highest bit plus that tooth (mixed addition). */
+        for (unsigned c = 0; c < combs; c++) {
+            jpt *cj = jac + (size_t)c * n;
+            for (size_t idx = 1; idx < n; idx++) {
+                unsigned hb = 63u - (unsigned)__builtin_clzll((unsigned long long)idx);
+                if (idx == ((size_t)1 << hb)) {
+                    cj[idx] = teeth_j[c * teeth + hb];
+                } else {
+                    pt_madd(o, &cj[idx], &cj[idx ^ ((size_t)1 << hb)], &teeth_a[c * teeth + hb]);
+                }
+            }
         }
     }
-    /* Every coefficient is a sum of distinct 2^(j*d) < n, so no entry is infinity; checked anyway. */
-    for (size_t idx = 1; idx < n; idx++) {
-        if (jac[idx].inf || f_is_zero(jac[idx].z)) { goto fail; }
-    }
-    to_affine(o, &aff[1], &jac[1], n - 1, pre);
-    /* Canonical (below p): the same bytes whichever multiplication (BMI2/ADX or generic) ran. */
-    for (size_t idx = 1; idx < n; idx++) {
-        canon(aff[idx].x);
-        canon(aff[idx].y);
-        memcpy(pts[idx].x, aff[idx].x, sizeof pts[idx].x);
-        memcpy(pts[idx].y, aff[idx].y, sizeof pts[idx].y);
+    /* Every coefficient is a sum of distinct powers of 2 below 2^255 < n (the highest,
+     * (W-1)*d + (C-1)*e, is at most 240), so no entry is infinity; checked anyway. Then all entries but each comb's unused [0] made affine at once. */
+    {
+        size_t m = 0;
+        for (unsigned c = 0; c < combs; c++) {
+            for (size_t idx = 1; idx < n; idx++) {
+                jpt *q = &jac[(size_t)c * n + idx];
+                if (q->inf || f_is_zero(q->z)) { goto fail; }
+                jac[m++] = *q; /* compact: m <= c * n + idx - 1 */
+            }
+        }
+        to_affine(o, aff, jac, m, pre);
+        m = 0;
+        for (unsigned c = 0; c < combs; c++) {
+            for (size_t idx = 1; idx < n; idx++) {
+                cba_p256_affine *out = &pts[(size_t)c * n + idx];
+                /* Canonical (below p): the same bytes whichever multiplication ran. */
+                canon(aff[m].x);
+                canon(aff[m].y);
+                memcpy(out->x, aff[m].x, sizeof out->x);
+                memcpy(out->y, aff[m].y, sizeof out->y);
+                m++;
+            }
+        }
     }
     t->pt = pts;
     t->owned = pts;
@@ -358,6 +399,11 @@ out:
     return t;
 }
 
+cba_p256_table *cba_p256_table_new_teeth(const uint8_t pub_xy[64], unsigned teeth, cba_crypto_rc *rc)
+{
+    return cba_p256_table_new_comb(pub_xy, teeth, 1, rc);
+}
+
 cba_p256_table *cba_p256_table_new(const uint8_t pub_xy[64], cba_crypto_rc *rc)
 {
     return cba_p256_table_new_teeth(pub_xy, CBA_P256_RUNTIME_TEETH, rc);
@@ -372,7 +418,7 @@ void cba_p256_table_free(cba_p256_table *t)
 
 size_t cba_p256_table_size(const cba_p256_table *t)
 {
-    return t == NULL ? 0 : sizeof *t + ((size_t)1 << t->teeth) * sizeof(cba_p256_affine);
+    return t == NULL ? 0 : sizeof *t + ((size_t)t->combs << t->teeth) * sizeof(cba_p256_affine);
 }
 
 bool cba_p256_tables_available(void)
@@ -380,22 +426,27 @@ bool cba_p256_tables_available(void)
     return true;
 }
 
-/* comb: r = k * Q (k any 256-bit value). */
+/* comb: r = k * Q (k any 256-bit value). Bit p = j*d + c*e + i (i < e, c*e + i < d) is taken at
+ * step i from comb c's entry, tooth j: e - 1 doublings, up to combs * e additions. */
 static void comb(const field_ops *o, jpt *r, const cba_p256_table *t, const sp_digit *k)
 {
-    const unsigned d = t->spacing, w = t->teeth;
+    const unsigned d = t->spacing, w = t->teeth, e = comb_sub(d, t->combs);
     r->inf = 1;
-    for (unsigned i = d; i-- > 0;) {
-        size_t idx = 0;
+    for (unsigned i = e; i-- > 0;) {
         if (!r->inf) { pt_dbl(o, r, r); }
-        for (unsigned j = 0; j < w; j++) {
-            unsigned bit = i + j * d;
-            if (bit < 256) { idx |= (size_t)(((uint64_t)k[bit >> 6] >> (bit & 63)) & 1) << j; }
-        }
-        if (idx != 0) {
-            apt e;
-            entry(&e, t, idx);
-            pt_madd(o, r, r, &e);
+        for (unsigned c = 0; c < t->combs; c++) {
+            size_t idx = 0;
+            unsigned off = c * e + i;
+            if (off >= d) { continue; }
+            for (unsigned j = 0; j < w; j++) {
+                unsigned bit = off + j * d;
+                if (bit < 256) { idx |= (size_t)(((uint64_t)k[bit >> 6] >> (bit & 63)) & 1) << j; }
+            }
+            if (idx != 0) {
+                apt en;
+                entry(&en, t, ((size_t)c << w) + idx);
+                pt_madd(o, r, r, &en);
+            }
         }
     }
 }
@@ -406,6 +457,14 @@ static int fe_is_zero_mod_n(const sp_digit *a)
     int zero = (a[0] | a[1] | a[2] | a[3]) == 0;
     int is_n = a[0] == N[0] && a[1] == N[1] && a[2] == N[2] && a[3] == N[3];
     return zero || is_n;
+}
+
+/* table_shape_ok: a table this file (or the generator) can have made. */
+static bool table_shape_ok(const cba_p256_table *t)
+{
+    return t != NULL && t->pt != NULL && t->teeth >= CBA_P256_TABLE_MIN_TEETH &&
+           t->teeth <= CBA_P256_TABLE_MAX_TEETH && t->combs >= 1 && t->combs <= CBA_P256_TABLE_MAX_COMBS &&
+           t->spacing == (256 + t->teeth - 1) / t->teeth;
 }
 
 static int scalar_in_range(const uint8_t v[32])
@@ -434,8 +493,7 @@ cba_crypto_rc cba_p256_table_verify(const cba_p256_table *t, const uint8_t diges
     ecc_point am, res;
     int wc;
     cba_crypto_rc rc = CBA_CRYPTO_INVALID;
-    if (t == NULL || t->pt == NULL || t->teeth < CBA_P256_TABLE_MIN_TEETH || t->teeth > CBA_P256_TABLE_MAX_TEETH ||
-        !scalar_in_range(sig_rs) || !scalar_in_range(sig_rs + 32)) { return CBA_CRYPTO_INVALID; }
+    if (!table_shape_ok(t) || !scalar_in_range(sig_rs) || !scalar_in_range(sig_rs + 32)) { return CBA_CRYPTO_INVALID; }
     be_to_fe(e, digest);
     be_to_fe(r, sig_rs);
     be_to_fe(s, sig_rs + 32);
@@ -514,9 +572,10 @@ static cba_crypto_rc kat_entry(const field_ops *o, const cba_p256_table *t, size
     apt e;
     fe v;
     int wc;
+    const unsigned c = (unsigned)(idx >> t->teeth), sub = comb_sub(t->spacing, t->combs);
     for (unsigned j = 0; j < t->teeth; j++) {
         if ((idx >> j) & 1) {
-            unsigned bit = j * t->spacing;
+            unsigned bit = j * t->spacing + c * sub;
             kb[31 - bit / 8] |= (uint8_t)(1u << (bit % 8));
         }
     }
@@ -543,13 +602,10 @@ cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t
     cba_crypto_rc rc;
     int wc;
     size_t n;
-    if (t == NULL || t->pt == NULL || t->teeth < CBA_P256_TABLE_MIN_TEETH || t->teeth > CBA_P256_TABLE_MAX_TEETH ||
-        t->spacing != (256 + t->teeth - 1) / t->teeth) {
-        return CBA_CRYPTO_INVALID;
-    }
+    if (!table_shape_ok(t)) { return CBA_CRYPTO_INVALID; }
     rc = key_check(pub_xy);
     if (rc != CBA_CRYPTO_OK) { return rc; }
-    n = (size_t)1 << t->teeth;
+    n = (size_t)t->combs << t->teeth;
     memset(&q, 0, sizeof q);
     memset(&res, 0, sizeof res);
     wc = mp_init_multi(&k, q.x, q.y, q.z, res.x, res.y);
@@ -559,8 +615,10 @@ cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t
     if (wc == 0) { wc = mp_set(q.z, 1); }
     rc = wc == 0 ? CBA_CRYPTO_OK : rc_of(wc);
     for (size_t idx = 1; idx < n && rc == CBA_CRYPTO_OK; idx++) {
-        bool tooth = (idx & (idx - 1)) == 0;
-        if (all || tooth || idx == n - 1) { rc = kat_entry(o, t, idx, &q, &k, &res); }
+        size_t in_comb = idx & (((size_t)1 << t->teeth) - 1);
+        bool tooth = in_comb != 0 && (in_comb & (in_comb - 1)) == 0;
+        if (in_comb == 0) { continue; } /* each comb's unused entry 0 */
+        if (all || tooth || in_comb == ((size_t)1 << t->teeth) - 1) { rc = kat_entry(o, t, idx, &q, &k, &res); }
     }
     mp_clear(&k);
     mp_clear(q.x);
@@ -580,6 +638,16 @@ cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t
 bool cba_p256_tables_available(void)
 {
     return false;
+}
+
+cba_p256_table *cba_p256_table_new_comb(const uint8_t pub_xy[64], unsigned teeth, unsigned combs,
+                                        cba_crypto_rc *rc)
+{
+    (void)pub_xy;
+    (void)teeth;
+    (void)combs;
+    *rc = CBA_CRYPTO_UNAVAILABLE;
+    return NULL;
 }
 
 cba_p256_table *cba_p256_table_new_teeth(const uint8_t pub_xy[64], unsigned teeth, cba_crypto_rc *rc)

@@ -13,6 +13,7 @@
 
 #define CBA_P256_TABLE_MIN_TEETH 2
 #define CBA_P256_TABLE_MAX_TEETH 8
+#define CBA_P256_TABLE_MAX_COMBS 2
 
 /* cba_p256_affine is an affine point in Montgomery form (x*2^256 mod p), each coordinate as four
  * little-endian 64-bit limbs, canonical (below p): the same bytes whichever field code made it. */
@@ -21,12 +22,15 @@ typedef struct cba_p256_affine {
     uint64_t y[4];
 } cba_p256_affine;
 
-/* struct cba_p256_table: teeth W, spacing d = ceil(256 / W), and 2^W entries:
- * pt[idx] = sum over the set bits j of idx of 2^(j*d) * Q (pt[0] unused, zero). `owned` is the
- * allocation of a run-time table (pt points into it) and NULL for a bundled `static const` one. */
+/* struct cba_p256_table: teeth W, spacing d = ceil(256 / W), `combs` C (1 or 2) with sub-spacing
+ * e = ceil(d / C), and C * 2^W entries: pt[c * 2^W + idx] = sum over the set bits j of idx of
+ * 2^(j*d + c*e) * Q (each comb's entry 0 unused, zero). A scalar multiplication costs e - 1
+ * doublings and up to C * e mixed additions. `owned` is the allocation of a run-time table (pt
+ * points into it) and NULL for a bundled `static const` one. */
 struct cba_p256_table {
     unsigned teeth;
     unsigned spacing;
+    unsigned combs;
     const cba_p256_affine *pt;
     cba_p256_affine *owned;
 };
@@ -50,13 +54,17 @@ extern const size_t cba_p256_num_fixed_keys;
  * the curve), teeth out of range (CBA_CRYPTO_INVALID), no memory (CBA_CRYPTO_NOMEM), or no
  * assembly (CBA_CRYPTO_UNAVAILABLE). */
 cba_p256_table *cba_p256_table_new_teeth(const uint8_t pub_xy[64], unsigned teeth, cba_crypto_rc *rc);
+/* cba_p256_table_new_comb is the same with `combs` (1..CBA_P256_TABLE_MAX_COMBS) combs: twice the
+ * entries for 2, and half the doublings. _new_teeth is 1 comb. */
+cba_p256_table *cba_p256_table_new_comb(const uint8_t pub_xy[64], unsigned teeth, unsigned combs,
+                                        cba_crypto_rc *rc);
 
 /* cba_p256_table_size is the table's size in bytes (the struct and its entries); 0 for NULL. */
 size_t cba_p256_table_size(const cba_p256_table *t);
 
 /* cba_p256_table_known_answer compares entries of t with wolfSSL's own scalar multiplication
- * (sp_ecc_mulmod_256 of Q by the entry's coefficient, made affine and canonical): every tooth,
- * the last entry, and with `all` every entry. CBA_CRYPTO_OK when all agree; INVALID on the first
+ * (sp_ecc_mulmod_256 of Q by the entry's coefficient, made affine and canonical): every comb's
+ * teeth and last entry, and with `all` every entry. CBA_CRYPTO_OK when all agree; INVALID on the first
  * difference (or pub_xy not a valid key); too costly for every verification: run by the generator
  * on what it writes and by the tests on what the build links (unit.ecdsa_table_fixed). */
 CBA_MUST_USE cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t pub_xy[64],
