@@ -10,8 +10,9 @@
  *   ecdsa_table_bench sp ITERS         ITERS verifications with sp_ecc_verify_256 (measured_loop)
  *   ecdsa_table_bench fixed            the build-time tables the library links: every entry against
  *                                      sp_ecc_mulmod_256, equal to a table built now, found by exact
- *                                      key bytes only, switched off by CRABBOX_ATTEST_ECDSA_TABLES=off,
- *                                      and random signatures judged as sp_ecc_verify_256 judges them
+ *                                      key bytes only, and random signatures judged as
+ *                                      sp_ecc_verify_256 judges them, by the table, by the verifier's
+ *                                      entry point and by cba_ecdsa_p256_check_ordinary
  *   ecdsa_table_bench one TEETH PUB DIGEST SIG  one given signature (hex: X||Y, SHA-256, r||s) by
  *                                      both verifiers; prints both verdicts, exit 0 when they agree
  *
@@ -326,17 +327,12 @@ static int fixed(void)
         int same = fresh != NULL && fresh->spacing == fk->table.spacing && fresh->combs == fk->table.combs &&
                    memcmp(fresh->pt, fk->table.pt, n * sizeof(cba_p256_affine)) == 0;
         int found = cba_p256_fixed_table(fk->pub_xy) == &fk->table;
-        int others = 1;
+        int others = 1, paths = 1;
         for (size_t i = 0; i < 64 * 8; i += 37) {
             memcpy(pub, fk->pub_xy, 64);
             pub[i / 8] ^= (uint8_t)(1u << (i % 8));
             if (cba_p256_fixed_table(pub) != NULL) { others = 0; }
         }
-        setenv("CRABBOX_ATTEST_ECDSA_TABLES", "off", 1);
-        int off = cba_p256_fixed_table(fk->pub_xy) == NULL;
-        setenv("CRABBOX_ATTEST_ECDSA_TABLES", "on", 1);
-        off = off && cba_p256_fixed_table(fk->pub_xy) == &fk->table;
-        unsetenv("CRABBOX_ATTEST_ECDSA_TABLES");
         for (int i = 0; i < 200; i++) {
             uint8_t digest[32], sig[64];
             if (wc_RNG_GenerateBlock(&rng, digest, sizeof digest) != 0 ||
@@ -346,13 +342,17 @@ static int fixed(void)
             int a = sp_verify(fk->pub_xy, digest, sig);
             int b = cba_p256_table_verify(&fk->table, digest, sig) == CBA_CRYPTO_OK;
             if (a != b) { bad++; }
+            if (cba_ecdsa_p256_verify(fk->pub_xy, digest, sig) != b ||
+                (cba_ecdsa_p256_check_ordinary(fk->pub_xy, digest, sig) == CBA_CRYPTO_OK) != a) {
+                paths = 0;
+            }
             verifies++;
         }
         printf("fixed: %-27s teeth %u, combs %u, %zu bytes: known answers %s, equal to a new table %s, lookup %s, "
-               "no other key %s, off %s\n",
+               "no other key %s, entry point and ordinary path %s\n",
                fk->name, fk->table.teeth, fk->table.combs, cba_p256_table_size(&fk->table), kat ? "ok" : "WRONG",
-               same ? "yes" : "NO", found ? "ok" : "WRONG", others ? "ok" : "WRONG", off ? "ok" : "WRONG");
-        bad += !kat + !same + !found + !others + !off;
+               same ? "yes" : "NO", found ? "ok" : "WRONG", others ? "ok" : "WRONG", paths ? "agree" : "DIFFER");
+        bad += !kat + !same + !found + !others + !paths;
         cba_p256_table_free(fresh);
     }
     printf("fixed: %ld random signatures judged as sp_ecc_verify_256 judges them; %ld failures\n", verifies, bad);

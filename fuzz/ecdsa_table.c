@@ -1,7 +1,7 @@
 /* fuzz/ecdsa_table.c. Targets: cba_p256_table_verify (ecdsa_table.c, the comb tables of
  * docs/wolfssl.md "Fixed-key tables") against the ordinary cba_ecdsa_p256_verify path
- * (sp_ecc_verify_256 / wc_ecc_verify_hash behind crypto.c's range checks, selected with
- * CRABBOX_ATTEST_ECDSA_TABLES=off). Seeds: fuzz/corpus/ecdsa_table/ (the real TCB info signature
+ * (sp_ecc_verify_256 / wc_ecc_verify_hash behind crypto.c's range checks:
+ * cba_ecdsa_p256_check_ordinary). Seeds: fuzz/corpus/ecdsa_table/ (the real TCB info signature
  * by Intel's TCB Signing key, valid, as a fixed-key and as a fuzzed-key input).
  * Input: mode byte, digest (32), r||s (64), then for a fuzzed key X||Y (64).
  *   mode even: a bundled key (index mode/2 mod the number of bundled keys) and its build-time table;
@@ -19,11 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool ordinary(const uint8_t pub[64], const uint8_t digest[32], const uint8_t sig[64])
 {
-    bool ok;
-    if (setenv("CRABBOX_ATTEST_ECDSA_TABLES", "off", 1) != 0) { abort(); }
-    ok = cba_ecdsa_p256_verify(pub, digest, sig);
-    if (unsetenv("CRABBOX_ATTEST_ECDSA_TABLES") != 0) { abort(); }
-    return ok;
+    return cba_ecdsa_p256_check_ordinary(pub, digest, sig) == CBA_CRYPTO_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,9 +2,11 @@
 """ecdsa_tables.py — the fixed-key ECDSA tables change no verdict (docs/wolfssl.md, "Fixed-key tables").
 
 Every real fixture (fixtures/real/*/expected.json) and tampered twins of dcap-qvl-tdx go through
-`crabbox-attest verify --json` twice: as built (with the build-time comb tables of Intel's keys
-when the build has them) and with CRABBOX_ATTEST_ECDSA_TABLES=off (the ordinary
-sp_ecc_verify_256 / wc_ecc_verify_hash path). Exit status, verdict, failed check, error code,
+`verify --json` twice: by crabbox-attest as built (with the build-time comb tables of Intel's
+keys when the build has them) and by crabbox-attest-no-tables (the test build linked with an
+empty table list, tests/no_fixed_tables.c: the ordinary sp_ecc_verify_256 path), whose symbols
+are checked first: the tables in the one and not in the other. A build without tables (another
+wolfSSL) has no second binary: then each tampered signature is still checked to be rejected. Exit status, verdict, failed check, error code,
 TCB status and `where` must be the same.
 
 Tampered: one flipped bit in each of the 7 signatures made by Intel's fixed keys in the sample,
@@ -16,7 +18,8 @@ in s (the last byte of the DER certificate / CRL, the last byte of the raw r||s)
 Also: the keys the generator bundles (verifier/gen/ecdsa_table_gen.c) are the keys of Intel's
 certificates in the fixtures (openssl reads them), so a wrong key text cannot go unnoticed.
 
-usage: ecdsa_tables.py (env CRABBOX_ATTEST, CBA_FIXTURES, CBA_SOURCE_DIR)
+usage: ecdsa_tables.py (env CRABBOX_ATTEST, CBA_FIXTURES, CBA_SOURCE_DIR; CRABBOX_ATTEST_NO_TABLES
+in a build with tables)
 """
 import base64
 import glob
@@ -28,6 +31,7 @@ import sys
 import tempfile
 
 CLI = os.environ["CRABBOX_ATTEST"]
+CLI_NO_TABLES = os.environ.get("CRABBOX_ATTEST_NO_TABLES")
 REAL = os.path.join(os.environ["CBA_FIXTURES"], "real")
 SRC = os.environ["CBA_SOURCE_DIR"]
 PEM_RE = re.compile(rb"(-----BEGIN CERTIFICATE-----\r?\n)(.*?)(\r?\n-----END CERTIFICATE-----)", re.S)
@@ -46,11 +50,8 @@ def check(cond, what):
 
 
 def run(args, tables):
-    env = dict(os.environ)
-    env.pop("CRABBOX_ATTEST_ECDSA_TABLES", None)
-    if not tables:
-        env["CRABBOX_ATTEST_ECDSA_TABLES"] = "off"
-    p = subprocess.run([CLI, "verify", "--json", *args], capture_output=True, text=True, timeout=120, env=env)
+    cli = CLI if tables or CLI_NO_TABLES is None else CLI_NO_TABLES
+    p = subprocess.run([cli, "verify", "--json", *args], capture_output=True, text=True, timeout=120)
     try:
         d = json.loads(p.stdout)
     except ValueError:
@@ -153,7 +154,21 @@ def keys_match_fixtures():
         check(seen.get(name) == {hx}, "bundled key %s %s...: fixtures have %r" % (name, hx[:8], seen.get(name)))
 
 
+def table_symbols(path):
+    """The generated tables' own symbols (ecdsa_fixed_tables.c's statics) linked into `path`."""
+    out = subprocess.run(["nm", path], capture_output=True, text=True, check=True).stdout
+    return sorted(set(re.findall(r" [rRdD] (sgx_root_ca|pck_platform_ca|pck_processor_ca|tcb_signing)$", out, re.M)))
+
+
 def main():
+    # 0. Two different binaries: the tables in crabbox-attest exactly when the build has them
+    # (--version says so), in crabbox-attest-no-tables never.
+    version = subprocess.run([CLI, "--version"], capture_output=True, text=True, timeout=60).stdout
+    built = "ecdsa-tables" in version
+    check(built == (CLI_NO_TABLES is not None), "a second binary exactly when the build has tables (%r)" % version)
+    check(len(table_symbols(CLI)) == (4 if built else 0), "crabbox-attest links the 4 tables: %r" % table_symbols(CLI))
+    if CLI_NO_TABLES is not None:
+        check(table_symbols(CLI_NO_TABLES) == [], "crabbox-attest-no-tables links no table: %r" % table_symbols(CLI_NO_TABLES))
     # 1. Every real fixture, as committed.
     for path in sorted(glob.glob(os.path.join(REAL, "*", "expected.json"))):
         exp = json.load(open(path))

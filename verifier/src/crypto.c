@@ -255,15 +255,9 @@ static bool scalar_in_range(const uint8_t v[32])
     return any != 0 && memcmp(v, n, 32) < 0;
 }
 
-static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[32],
-                                 const uint8_t sig_rs[64])
+cba_crypto_rc cba_ecdsa_p256_check_ordinary(const uint8_t pub_xy[64], const uint8_t digest[32],
+                                            const uint8_t sig_rs[64])
 {
-#if defined(CBA_HAVE_P256_FIXED_TABLES)
-    /* One of Intel's fixed keys (exact bytes): its build-time comb table, about a third of the
-     * work (docs/wolfssl.md, "Fixed-key tables"); the same checks and the same answer. */
-    const cba_p256_table *fixed = cba_p256_fixed_table(pub_xy);
-    if (fixed != NULL) { return cba_p256_table_verify(fixed, digest, sig_rs); }
-#endif
 #if defined(CBA_SP_DIRECT)
     sp_pub q;
     mp_int r, s;
@@ -302,6 +296,18 @@ static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[
     wc_ecc_free(&key);
     return rc;
 #endif
+}
+
+static cba_crypto_rc ecdsa_check(const uint8_t pub_xy[64], const uint8_t digest[32],
+                                 const uint8_t sig_rs[64])
+{
+#if defined(CBA_HAVE_P256_FIXED_TABLES)
+    /* One of Intel's fixed keys (exact bytes): its build-time comb table, about a third of the
+     * work (docs/wolfssl.md, "Fixed-key tables"); the same checks and the same answer. */
+    const cba_p256_table *fixed = cba_p256_fixed_table(pub_xy);
+    if (fixed != NULL) { return cba_p256_table_verify(fixed, digest, sig_rs); }
+#endif
+    return cba_ecdsa_p256_check_ordinary(pub_xy, digest, sig_rs);
 }
 
 bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t digest[32],

@@ -43,6 +43,13 @@ CBA_MUST_USE bool cba_p256_point_valid(const uint8_t pub_xy[64]);
 CBA_MUST_USE bool cba_ecdsa_p256_verify(const uint8_t pub_xy[64], const uint8_t digest[32],
                                         const uint8_t sig_rs[64]);
 
+/* cba_ecdsa_p256_check_ordinary is cba_ecdsa_p256_verify without the fixed-key tables: wolfSSL's
+ * own verify behind the same range checks, for any key. The verifier never picks it by itself;
+ * tests and fuzzers compare the tables against it. */
+CBA_MUST_USE cba_crypto_rc cba_ecdsa_p256_check_ordinary(const uint8_t pub_xy[64],
+                                                         const uint8_t digest[32],
+                                                         const uint8_t sig_rs[64]);
+
 /* cba_ecdsa_p256_verify_msg hashes the views with SHA-256, then verifies as above. */
 CBA_MUST_USE bool cba_ecdsa_p256_verify_msg(const uint8_t pub_xy[64], const cbs *parts,
                                             size_t num_parts, const uint8_t sig_rs[64]);

@@ -705,13 +705,8 @@ cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t
 const cba_p256_table *cba_p256_fixed_table(const uint8_t pub_xy[64])
 {
 #if defined(CBA_HAVE_P256_FIXED_TABLES)
-    const char *knob;
     for (size_t i = 0; i < cba_p256_num_fixed_keys; i++) {
-        if (memcmp(pub_xy, cba_p256_fixed_keys[i].pub_xy, 64) != 0) { continue; }
-        /* Read only on a match (7 times a one-shot verification): "off" picks the ordinary code. */
-        knob = getenv("CRABBOX_ATTEST_ECDSA_TABLES");
-        if (knob != NULL && strcmp(knob, "off") == 0) { return NULL; }
-        return &cba_p256_fixed_keys[i].table;
+        if (memcmp(pub_xy, cba_p256_fixed_keys[i].pub_xy, 64) == 0) { return &cba_p256_fixed_keys[i].table; }
     }
 #else
     (void)pub_xy;

@@ -71,9 +71,10 @@ CBA_MUST_USE cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, 
                                                        bool all);
 
 /* cba_p256_fixed_table returns the bundled table of the key X||Y (exact bytes), or NULL when the
- * key is not bundled, the build has no tables, or the environment variable
- * CRABBOX_ATTEST_ECDSA_TABLES is "off" (a test knob that only picks the implementation: every
- * check is made either way; no bundle or repository file can set it). */
+ * key is not bundled or the build has no tables. There is no switch: the library reads no
+ * environment. Tests compare the tables with cba_ecdsa_p256_check_ordinary, and whole
+ * verifications with crabbox-attest-no-tables (a test build linked with tests/support/
+ * no_fixed_tables.c, an empty list, in place of the generated one). */
 const cba_p256_table *cba_p256_fixed_table(const uint8_t pub_xy[64]);
 
 #endif
