@@ -135,6 +135,20 @@ static inline bool cbs_json_short_escape(uint8_t e)
     return cbs_json_escape_value[e] != 0;
 }
 
+#if defined(__SSE2__)
+/* cbs_json_special16 is the bit mask of the bytes among the 16 at p that a JSON string scanner must
+ * look at: below 0x20, 0x80 and above, '"' and '\\'. */
+static inline unsigned cbs_json_special16(const uint8_t *p)
+{
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    /* signed: bytes >= 0x80 are negative, so "< 0x20" also catches them */
+    __m128i special = _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
+    return (unsigned)_mm_movemask_epi8(special);
+}
+#endif
+
 /* cbs_json_plain_run returns the length of the leading run of bytes that need nothing from a JSON
  * string scanner: printable ASCII (0x20..0x7f) other than '"' and '\\'. Sixteen bytes at a time
  * with SSE2 (every x86-64), else eight at a time (SWAR: a word is taken whole only when none of
@@ -143,13 +157,8 @@ static inline size_t cbs_json_plain_run(cbs c)
 {
     size_t n = 0;
 #if defined(__SSE2__)
-    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
     while (c.len - n >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c.data + n));
-        /* signed: bytes >= 0x80 are negative, so "< 0x20" also catches them */
-        __m128i special = _mm_or_si128(_mm_cmplt_epi8(v, space),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(special);
+        unsigned mask = cbs_json_special16(c.data + n);
         if (mask != 0) { return n + (size_t)__builtin_ctz(mask); }
         n += 16;
     }
@@ -186,12 +195,8 @@ static inline size_t cbs_json_escaped_run(cbs c, bool *out_escaped)
 {
     size_t n = 0;
 #if defined(__SSE2__)
-    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
     while (c.len - n >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(c.data + n));
-        __m128i special = _mm_or_si128(_mm_cmplt_epi8(v, space),
-                                       _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(special);
+        unsigned mask = cbs_json_special16(c.data + n);
         size_t next = n + 16;
         while (mask != 0) {
             size_t at = n + (size_t)__builtin_ctz(mask);

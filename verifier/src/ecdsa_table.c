@@ -480,6 +480,22 @@ static cba_crypto_rc rc_of(int wc)
     return CBA_CRYPTO_INVALID;
 }
 
+/* release_sp clears the scalar and the two points handed to wolfSSL's SP functions, then leaves
+ * the AVX upper state clean (the SP assembly used AVX2; see crypto.c's avx_upper_clean). */
+static void release_sp(mp_int *k, ecc_point *a, ecc_point *b)
+{
+    mp_clear(k);
+    mp_clear(a->x);
+    mp_clear(a->y);
+    mp_clear(a->z);
+    mp_clear(b->x);
+    mp_clear(b->y);
+    mp_clear(b->z);
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_cpu_supports("avx")) { __asm__ volatile("vzeroupper" ::: "memory"); }
+#endif
+}
+
 cba_crypto_rc cba_p256_table_verify(const cba_p256_table *t, const uint8_t digest[32],
                                     const uint8_t sig_rs[64])
 {
@@ -542,16 +558,7 @@ cba_crypto_rc cba_p256_table_verify(const cba_p256_table *t, const uint8_t diges
         }
     }
     if (wc != 0) { rc = rc_of(wc); }
-    mp_clear(&k1);
-    mp_clear(am.x);
-    mp_clear(am.y);
-    mp_clear(am.z);
-    mp_clear(res.x);
-    mp_clear(res.y);
-    mp_clear(res.z);
-#if defined(__GNUC__) || defined(__clang__)
-    if (__builtin_cpu_supports("avx")) { __asm__ volatile("vzeroupper" ::: "memory"); }
-#endif
+    release_sp(&k1, &am, &res);
     return rc;
 }
 
@@ -620,16 +627,7 @@ cba_crypto_rc cba_p256_table_known_answer(const cba_p256_table *t, const uint8_t
         if (in_comb == 0) { continue; } /* each comb's unused entry 0 */
         if (all || tooth || in_comb == ((size_t)1 << t->teeth) - 1) { rc = kat_entry(o, t, idx, &q, &k, &res); }
     }
-    mp_clear(&k);
-    mp_clear(q.x);
-    mp_clear(q.y);
-    mp_clear(q.z);
-    mp_clear(res.x);
-    mp_clear(res.y);
-    mp_clear(res.z);
-#if defined(__GNUC__) || defined(__clang__)
-    if (__builtin_cpu_supports("avx")) { __asm__ volatile("vzeroupper" ::: "memory"); }
-#endif
+    release_sp(&k, &q, &res);
     return rc;
 }
 
